@@ -1,0 +1,1 @@
+"""The emulator's Pub/Sub API half: event store, gRPC service and fault injection."""

@@ -1,0 +1,89 @@
+"""Fault injection for the Pub/Sub server, switchable while it runs.
+
+Tests and benchmarks use these to reproduce what production clients meet: a stream aborted
+mid-flight with a given status and error code, a cut TCP connection, a server that goes silent
+(no events, no keepalives), a slice of events delivered again, slow responses, and every
+session expiring at once. The same object is driven by the admin HTTP API and in-process.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import grpc
+
+
+@dataclass(frozen=True)
+class AbortPlan:
+    """Abort the next stream(s) after ``after_events`` more events have been delivered."""
+
+    after_events: int
+    code: grpc.StatusCode
+    error_code: str
+    message: str = "injected fault"
+
+
+class PubSubFaults:
+    """The current fault settings; every accessor is thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._abort: AbortPlan | None = None
+        self._delivered_since_armed = 0
+        self._redeliver = 0
+        self.silent = threading.Event()
+        self.delay_s = 0.0
+        self.abort_streams_on_expiry = threading.Event()
+        self.cut_generation = 0
+
+    def arm_abort(self, plan: AbortPlan) -> None:
+        with self._lock:
+            self._abort = plan
+            self._delivered_since_armed = 0
+
+    def take_abort(self, delivering: int) -> tuple[int, AbortPlan | None]:
+        """How many of ``delivering`` events may go out before an armed abort fires.
+
+        Returns (allowed, plan): when ``plan`` is set the caller sends ``allowed`` events and
+        then aborts with it. Firing disarms the plan (one-shot).
+        """
+        with self._lock:
+            if self._abort is None:
+                return delivering, None
+            left = self._abort.after_events - self._delivered_since_armed
+            if left > delivering:
+                self._delivered_since_armed += delivering
+                return delivering, None
+            plan, self._abort = self._abort, None
+            return max(left, 0), plan
+
+    def arm_redeliver(self, count: int) -> None:
+        with self._lock:
+            self._redeliver = count
+
+    def take_redeliver(self) -> int:
+        with self._lock:
+            count, self._redeliver = self._redeliver, 0
+            return count
+
+    def clear(self) -> None:
+        with self._lock:
+            self._abort = None
+            self._redeliver = 0
+        self.silent.clear()
+        self.delay_s = 0.0
+        self.abort_streams_on_expiry.clear()
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                "abort": None if self._abort is None else {
+                    "after_events": self._abort.after_events,
+                    "status": self._abort.code.name,
+                    "error_code": self._abort.error_code,
+                },
+                "redeliver": self._redeliver,
+                "silent": self.silent.is_set(),
+                "delay_ms": int(self.delay_s * 1000),
+            }

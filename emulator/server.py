@@ -1,0 +1,190 @@
+"""Start and stop a whole emulator: Pub/Sub over gRPC+TLS, the org over HTTPS, the admin API.
+
+:class:`Emulator` is the Python API tests and benchmarks use in-process;
+``lifecycle-sync emulator`` runs the same thing in the foreground. State (events, schemas,
+sessions, records, the CA) lives in one state directory and survives restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from emulator.admin import ROUTES, make_admin_app
+from emulator.avro_schemas import change_event_schema, platform_event_schema
+from emulator.catalog import ObjectKind
+from emulator.context import EmulatorContext
+from emulator.identity import load_or_create_identity
+from emulator.metadata import DEFAULT_METADATA_DIR
+from emulator.org.app import make_org_app
+from emulator.proxy import TcpRelay
+from emulator.pubsub.bus import EventBus
+from emulator.pubsub.faults import PubSubFaults
+from emulator.pubsub.service import Authenticator, PubSubService
+from emulator.pubsub.store import EventStore
+from emulator.pubsub.subscribe import StreamSettings
+from emulator.schema import build_catalog
+from emulator.tls import ensure_tls
+from emulator.tokens import TokenStore
+from proto import pubsub_api_pb2_grpc as pb_grpc
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """Where state lives, which ports to bind (0: any free one) and the server's timing rules."""
+
+    state_dir: Path
+    host: str = "127.0.0.1"
+    pubsub_port: int = 0
+    rest_port: int = 0
+    admin_port: int = 0
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    token_lifetime_s: float = 7200.0
+    metadata_dir: Path = DEFAULT_METADATA_DIR
+    grpc_workers: int = 64
+
+
+class Emulator:
+    """A running emulator. Use as a context manager, or call :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, settings: EmulatorSettings) -> None:
+        self.settings = settings
+        self._threads: list[threading.Thread] = []
+        self._http: list[BaseWSGIServer] = []
+        self._grpc: grpc.Server | None = None
+        self._relay: TcpRelay | None = None
+        self.ctx: EmulatorContext | None = None
+        self.access_token = ""
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        state = self.settings.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        identity = load_or_create_identity(state)
+        db = state / "emulator.db"
+        ctx = EmulatorContext(
+            state_dir=state,
+            catalog=build_catalog(self.settings.metadata_dir),
+            bus=EventBus(EventStore(db)),
+            tokens=TokenStore(db, identity.org_id, self.settings.token_lifetime_s),
+            identity=identity,
+            tls=ensure_tls(state),
+            pubsub_faults=PubSubFaults(),
+        )
+        self.ctx = ctx
+        self._define_topics(ctx)
+        rest_server = self._serve_https(make_org_app(ctx), self.settings.rest_port)
+        ctx.instance_url = f"https://{self.settings.host}:{rest_server.server_port}"
+        self._start_grpc(ctx)
+        ctx.extras["cut_connections"] = self.cut_connections
+        self._serve_http(make_admin_app(ctx, dict(ROUTES)), self.settings.admin_port)
+        self.access_token, _ = ctx.tokens.issue(identity.integration_user_id)
+        return self
+
+    def stop(self) -> None:
+        for server in self._http:
+            server.shutdown()
+            server.server_close()
+        if self._relay is not None:
+            self._relay.close()
+        if self._grpc is not None:
+            self._grpc.stop(grace=0).wait(5)
+        for t in self._threads:
+            t.join(timeout=5)
+        if self.ctx is not None:
+            self.ctx.bus.store.close()
+            self.ctx.tokens.close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what clients need --------------------------------------------------------------
+
+    @property
+    def context(self) -> EmulatorContext:
+        if self.ctx is None:
+            raise RuntimeError("the emulator is not started")
+        return self.ctx
+
+    def info(self) -> dict[str, Any]:
+        """Everything a client needs to connect; written as JSON by ``--info-file``."""
+        ctx = self.context
+        assert self._relay is not None
+        return {
+            "pubsub_endpoint": f"{self.settings.host}:{self._relay.port}",
+            "instance_url": ctx.instance_url,
+            "access_token": self.access_token,
+            "tenant_id": ctx.identity.org_id,
+            "ca_cert": str(ctx.tls.ca_cert.resolve()),
+            "admin_url": f"http://{self.settings.host}:{self._http[-1].server_port}",
+            "login_url": ctx.instance_url,
+            "client_id": ctx.identity.client_id,
+            "client_secret": ctx.identity.client_secret,
+            "username": ctx.identity.username,
+            "user_id": ctx.identity.integration_user_id,
+            "topics": sorted(ctx.bus.store.topic_names()),
+            "state_dir": str(self.settings.state_dir.resolve()),
+        }
+
+    def write_info(self, path: Path) -> None:
+        """Write the info file atomically, readable only by its owner (it holds a token)."""
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(json.dumps(self.info(), indent=2) + "\n")
+        tmp.replace(path)
+
+    def cut_connections(self) -> int:
+        """Drop every client's gRPC TCP connection (fault injection)."""
+        return self._relay.cut() if self._relay is not None else 0
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _define_topics(self, ctx: EmulatorContext) -> None:
+        for obj in ctx.catalog:
+            if obj.kind is ObjectKind.PLATFORM_EVENT:
+                ctx.bus.define_topic(f"/event/{obj.name}", platform_event_schema(obj))
+            elif obj.topic:
+                ctx.bus.define_topic(obj.topic, change_event_schema(obj))
+
+    def _start_grpc(self, ctx: EmulatorContext) -> None:
+        auth = Authenticator(ctx.tokens, ctx.identity, ctx.instance_url)
+        service = PubSubService(ctx.bus, auth, ctx.pubsub_faults, self.settings.stream)
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=self.settings.grpc_workers),
+            options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)],
+        )
+        pb_grpc.add_PubSubServicer_to_server(service, server)
+        creds = grpc.ssl_server_credentials([ctx.tls.server_credentials()])
+        port = server.add_secure_port("127.0.0.1:0", creds)
+        server.start()
+        self._grpc = server
+        self._relay = TcpRelay(self.settings.host, self.settings.pubsub_port, port)
+        self._relay.start()
+
+    def _serve_https(self, app: object, port: int) -> BaseWSGIServer:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(self.context.tls.server_cert, self.context.tls.server_key)
+        return self._serve(app, port, tls)
+
+    def _serve_http(self, app: object, port: int) -> BaseWSGIServer:
+        return self._serve(app, port, None)
+
+    def _serve(self, app: object, port: int, tls: ssl.SSLContext | None) -> BaseWSGIServer:
+        server = make_server(self.settings.host, port, app, threaded=True, ssl_context=tls)  # type: ignore[arg-type]
+        thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
+        thread.start()
+        self._http.append(server)
+        self._threads.append(thread)
+        return server

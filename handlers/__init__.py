@@ -1,0 +1,1 @@
+"""Lifecycle rules and the Salesforce gateway (the only code that talks REST/SOAP)."""

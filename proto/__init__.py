@@ -1,0 +1,1 @@
+"""The Salesforce Pub/Sub API contract (``eventbus.v1``) and its generated Python stubs."""

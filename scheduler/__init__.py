@@ -1,0 +1,1 @@
+"""APScheduler jobs: retry parked events, trial-expiration alerts, retention purge."""

@@ -1,0 +1,1 @@
+"""Composition root: CLI, configuration, wiring, logging, Sentry, metrics, sd_notify."""

@@ -1,0 +1,1 @@
+"""Salesforce Pub/Sub intake: authenticate, subscribe, decode, and land events durably."""
