@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--state", type=Path, default=Path("emulator-state"),
                    help="state directory (created if missing; default: %(default)s)")
     p.add_argument("--info-file", type=Path, default=None,
-                   help="write connection details here as JSON (mode 0600); default: STATE/info.json")
+                   help="write connection details here as JSON, mode 0600 "
+                   "(default: STATE/info.json)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.add_argument("--pubsub-port", type=int, default=0, help="Pub/Sub gRPC port (0: any free)")
     p.add_argument("--rest-port", type=int, default=0, help="HTTPS REST/OAuth/SOAP port (0: any)")
