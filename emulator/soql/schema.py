@@ -1,0 +1,186 @@
+"""Check a parsed query against the catalog before any row is read.
+
+Salesforce refuses a query with an unknown object, field or relationship, or with a literal
+of the wrong type, even when no row would be compared; so the whole query is checked up
+front, in the order the text reads, and the first problem is reported with a caret. The
+result, a :class:`Plan`, maps each field reference to its resolved :class:`Bound` path so
+the evaluator never looks names up again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from emulator.catalog import NUMBER_TYPES, STRING_TYPES, Catalog, FieldDef, FieldType, ObjectDef
+from emulator.soql.errors import (
+    INVALID_FIELD,
+    SoqlError,
+    located,
+    no_such_column,
+    unknown_relationship,
+    unsupported_type,
+)
+from emulator.soql.nodes import (
+    And,
+    BoolLit,
+    Comparison,
+    Condition,
+    DateLit,
+    DateTimeLit,
+    FieldRef,
+    InList,
+    Not,
+    NullLit,
+    NumberLit,
+    Or,
+    Query,
+    RangeLit,
+    StringLit,
+    Value,
+)
+
+# Field types LIKE applies to: strings that are not IDs.
+LIKE_TYPES = STRING_TYPES - {FieldType.ID, FieldType.LOOKUP, FieldType.MASTER_DETAIL}
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step up a relationship: read ``via`` (e.g. ConvertedAccountId), land on ``parent``."""
+
+    via: FieldDef
+    parent: str
+
+    @property
+    def key(self) -> str:
+        """The relationship name as the catalog spells it, used as the nested record's key."""
+        return self.via.relationship_name or self.via.name
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A field reference resolved to the reference fields to follow and the field to read."""
+
+    hops: tuple[Hop, ...]
+    leaf: FieldDef
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A query whose every name resolved: the FROM object and each reference's binding."""
+
+    obj: ObjectDef
+    fields: dict[FieldRef, Bound]
+
+    def __getitem__(self, ref: FieldRef) -> Bound:
+        return self.fields[ref]
+
+
+def plan(query: Query, catalog: Catalog) -> Plan:
+    """Resolve and type-check ``query``; raises INVALID_TYPE or INVALID_FIELD."""
+    obj = catalog.get(query.sobject)
+    if obj is None:
+        raise unsupported_type(query.source, query.sobject_offset, query.sobject)
+    fields: dict[FieldRef, Bound] = {}
+    for ref in query.fields:
+        fields[ref] = _bind(query.source, catalog, obj, ref)
+    for comparison in _comparisons(query.where):
+        bound = _bind(query.source, catalog, obj, comparison.field)
+        _check_filter(query.source, comparison, bound)
+        fields[comparison.field] = bound
+    for item in query.order_by:
+        bound = _bind(query.source, catalog, obj, item.field)
+        if bound.leaf.type is FieldType.LONG_TEXT_AREA:
+            raise _cannot(query.source, item.field, bound.leaf, "sorted")
+        fields[item.field] = bound
+    return Plan(obj, fields)
+
+
+def _comparisons(condition: Condition | None) -> Iterator[Comparison | InList]:
+    """The leaf filters of a WHERE tree, left to right."""
+    if isinstance(condition, And | Or):
+        for operand in condition.operands:
+            yield from _comparisons(operand)
+    elif isinstance(condition, Not):
+        yield from _comparisons(condition.operand)
+    elif condition is not None:
+        yield condition
+
+
+def parent_object(via: FieldDef) -> str | None:
+    """The object a reference field points to; polymorphic Owner is taken to be a User."""
+    if (via.relationship_name or "").lower() == "owner":
+        return "User"
+    return via.reference_to
+
+
+def _bind(source: str, catalog: Catalog, obj: ObjectDef, ref: FieldRef) -> Bound:
+    hops: list[Hop] = []
+    current = obj
+    for name in ref.path[:-1]:
+        via = current.relationship(name)
+        parent = catalog.get(parent_object(via) or "") if via else None
+        if via is None or parent is None:
+            raise unknown_relationship(source, ref.offset, name)
+        hops.append(Hop(via, parent.name))
+        current = parent
+    leaf = current.field(ref.path[-1])
+    if leaf is None:
+        raise no_such_column(source, ref.offset, ref.path[-1], current.name)
+    return Bound(tuple(hops), leaf)
+
+
+def _check_filter(source: str, node: Comparison | InList, bound: Bound) -> None:
+    """Refuse what Salesforce refuses: unfilterable fields, LIKE on non-text, wrong types."""
+    leaf = bound.leaf
+    if leaf.type is FieldType.LONG_TEXT_AREA:
+        raise _cannot(source, node.field, leaf, "filtered")
+    values = node.values if isinstance(node, InList) else (node.value,)
+    for value in values:
+        if isinstance(node, Comparison) and node.op == "LIKE":
+            _check_like(source, leaf, value)
+        elif not _accepts(leaf, value):
+            raise _wrong_type(source, leaf, value)
+
+
+def _check_like(source: str, leaf: FieldDef, value: Value) -> None:
+    if leaf.type in (FieldType.ID, FieldType.LOOKUP, FieldType.MASTER_DETAIL):
+        raise located(INVALID_FIELD, source, value.offset, "invalid operator on id field")
+    if leaf.type not in LIKE_TYPES or not isinstance(value, StringLit):
+        raise _wrong_type(source, leaf, value)
+
+
+def _type_name(leaf: FieldDef) -> str:
+    """The type word Salesforce uses in 'must be of type X'."""
+    if leaf.type in STRING_TYPES:
+        return "string"
+    if leaf.type in NUMBER_TYPES:
+        return "double"
+    return {FieldType.CHECKBOX: "boolean", FieldType.DATE: "date"}.get(leaf.type, "dateTime")
+
+
+def _accepts(leaf: FieldDef, value: Value) -> bool:
+    """Whether ``value`` is a literal of the field's type (null fits every type)."""
+    accepted: dict[str, tuple[type, ...]] = {
+        "string": (StringLit,),
+        "double": (NumberLit,),
+        "boolean": (BoolLit,),
+        "date": (DateLit, RangeLit),
+        "dateTime": (DateTimeLit, RangeLit),
+    }
+    return isinstance(value, (NullLit, *accepted[_type_name(leaf)]))
+
+
+def _wrong_type(source: str, leaf: FieldDef, value: Value) -> SoqlError:
+    kind = _type_name(leaf)
+    quotes = "be enclosed in quotes" if kind == "string" else "not be enclosed in quotes"
+    reason = (
+        f"value of filter criterion for field '{leaf.name}' must be of type {kind} "
+        f"and should {quotes}"
+    )
+    return located(INVALID_FIELD, source, value.offset, reason)
+
+
+def _cannot(source: str, ref: FieldRef, leaf: FieldDef, what: str) -> SoqlError:
+    reason = f"field '{leaf.name}' can not be {what} in a query call"
+    return located(INVALID_FIELD, source, ref.offset, reason)
