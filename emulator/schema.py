@@ -16,6 +16,7 @@ def build_catalog(sfdx_root: Path = DEFAULT_METADATA_DIR) -> Catalog:
     objects: list[ObjectDef] = []
     for std in STANDARD_OBJECTS:
         extra = bundle.standard_object_fields.get(std.name, ())
-        objects.append(replace(std, fields=std.fields + extra) if extra else std)
+        cdc = std.cdc_enabled or std.name in bundle.cdc_entities
+        objects.append(replace(std, fields=std.fields + extra, cdc_enabled=cdc))
     objects.extend(bundle.objects)
     return Catalog(objects)

@@ -42,7 +42,6 @@ LEAD = ObjectDef(
     name="Lead",
     kind=ObjectKind.STANDARD,
     key_prefix="00Q",
-    cdc_enabled=True,
     fields=(
         *_head(),
         # Change-event positions start here: 0 is ChangeEventHeader, 1 is Name.
