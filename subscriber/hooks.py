@@ -1,0 +1,42 @@
+"""The few things the intake reports to the service (metrics, alerts, Sentry).
+
+Subclass :class:`IntakeHooks` and override what you need; the defaults do nothing. A hook that
+raises is logged and ignored: observability must never stop intake.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from subscriber.events import BatchStats
+from subscriber.settings import ReplayPolicy
+
+log = logging.getLogger(__name__)
+
+
+class IntakeHooks:
+    """No-op hooks; every method is called from a stream thread and must return quickly."""
+
+    def batch_stored(self, topic: str, stats: BatchStats) -> None:
+        """A fetched batch and the new checkpoint were committed to the inbox."""
+
+    def keepalive(self, topic: str, replay_id: bytes) -> None:
+        """The server sent an empty keepalive response (the stream is alive)."""
+
+    def reconnecting(self, topic: str, reason: str, delay_s: float) -> None:
+        """The stream ended (``reason``); it resubscribes from the checkpoint in ``delay_s``."""
+
+    def replay_rejected(self, topic: str, replay_id: bytes, policy: ReplayPolicy) -> None:
+        """Salesforce refused the stored replay ID; ``policy`` is what happens next.
+
+        With ``earliest`` or ``latest`` the stream jumps; alert on it, it is never routine.
+        """
+
+
+def call_hook(name: str, hook: Callable[[], None]) -> None:
+    """Run one hook; log and swallow anything it raises."""
+    try:
+        hook()
+    except Exception:
+        log.exception("intake hook %s failed", name)

@@ -1,0 +1,102 @@
+"""The object the service runs: every configured topic subscribed on one channel, landing in
+the inbox, until told to stop or until something only a human can fix."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import grpc
+
+from subscriber.auth import SessionProvider
+from subscriber.channel import PubSubClient, open_channel
+from subscriber.codec import SchemaCache
+from subscriber.hooks import IntakeHooks
+from subscriber.inbox import Inbox
+from subscriber.settings import IntakeSettings
+from subscriber.stream import TopicStream
+
+log = logging.getLogger(__name__)
+
+_STOP_POLL_S = 0.2
+_CLOSE_GRACE_S = 5.0
+
+
+class Intake:
+    """Subscribes to ``settings.topics`` and commits what arrives to ``inbox``.
+
+    The intake never calls consumers: they read the inbox. It owns its gRPC channel and its
+    threads (one per topic) for the duration of :meth:`run`; the session provider and the
+    inbox belong to the caller and may be shared (REST calls, the status command).
+    """
+
+    def __init__(
+        self,
+        settings: IntakeSettings,
+        sessions: SessionProvider,
+        inbox: Inbox,
+        hooks: IntakeHooks | None = None,
+    ) -> None:
+        self.settings = settings
+        self._sessions = sessions
+        self._inbox = inbox
+        self._hooks = hooks or IntakeHooks()
+
+    def __repr__(self) -> str:
+        return f"Intake(topics={self.settings.topics!r}, endpoint={self.settings.endpoint!r})"
+
+    def run(self, stop: threading.Event) -> None:
+        """Block until ``stop`` is set, then stop asking for events, commit the batch in hand,
+        close the streams and return. Raises :class:`~subscriber.errors.Fatal` (after closing
+        everything) when a stream cannot continue."""
+        channel = open_channel(self.settings)
+        client = PubSubClient(channel, self._sessions, self.settings.rpc_timeout_s)
+        schemas = SchemaCache(client.get_schema)
+        streams = [
+            TopicStream(topic, self.settings, client, self._sessions, schemas, self._inbox,
+                        self._hooks)
+            for topic in self.settings.topics
+        ]
+        failures: list[BaseException] = []
+        failed = threading.Event()
+        threads = [
+            threading.Thread(target=_guard, args=(s, failures, failed), name=f"intake {s.topic}")
+            for s in streams
+        ]
+        try:
+            for thread in threads:
+                thread.start()
+            log.info("intake running: %s", ", ".join(self.settings.topics))
+            while not failed.wait(_STOP_POLL_S) and not stop.is_set():
+                pass
+        finally:
+            _shut_down(streams, threads, channel)
+        if failures:
+            raise failures[0]
+        log.info("intake stopped")
+
+
+def _shut_down(
+    streams: list[TopicStream], threads: list[threading.Thread], channel: grpc.Channel
+) -> None:
+    """Stop asking and let each stream commit the batch in hand; after a grace period close
+    the channel too, which cancels any unary call (GetTopic, GetSchema) still waiting."""
+    for stream in streams:
+        stream.close()
+    deadline = time.monotonic() + _CLOSE_GRACE_S
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    channel.close()
+    for thread in threads:
+        thread.join()
+
+
+def _guard(stream: TopicStream, failures: list[BaseException], failed: threading.Event) -> None:
+    """Run a stream; hand anything it raises to the intake's thread."""
+    try:
+        stream.run()
+    except BaseException as exc:  # noqa: BLE001 - re-raised by Intake.run
+        log.error("%s: intake stream stopped: %s", stream.topic, exc)
+        failures.append(exc)
+        failed.set()

@@ -1,0 +1,212 @@
+"""One topic's subscription: preflight, Subscribe, land batches in the inbox, recover.
+
+A :class:`TopicStream` runs in its own thread until :meth:`TopicStream.close`. Each attempt
+resumes from the inbox checkpoint (CUSTOM), or from ``start_from`` on a topic's first run.
+Every event response is decoded and committed to the inbox together with the new replay ID
+*before* more events are requested; keepalives move the checkpoint when they carry a newer
+replay ID (everything received earlier is already committed by then). The stream is cancelled
+and resubscribed when nothing at all arrives for ``keepalive_s + watchdog_margin_s``.
+
+How an attempt ends decides what happens next: transient errors and a clean stream end retry
+forever with capped, jittered backoff (reset by any progress); a rejected session is refreshed
+first; a rejected replay ID follows ``on_invalid_replay``; :class:`Fatal` escapes :meth:`run`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import grpc
+
+from proto import pubsub_api_pb2 as pb
+from subscriber.auth import SessionProvider
+from subscriber.channel import PubSubClient, StreamCall
+from subscriber.codec import Decoder, SchemaCache
+from subscriber.errors import Fatal, Reauthenticate, ReplayRejected, RetryLater, classify_rpc_error
+from subscriber.flow import Backoff, Credit, RequestQueue, Watchdog
+from subscriber.hooks import IntakeHooks, call_hook
+from subscriber.inbox import Inbox
+from subscriber.replay import rejection_message, start_request
+from subscriber.settings import IntakeSettings, ReplayPolicy
+
+log = logging.getLogger(__name__)
+
+
+class TopicStream:
+    """Keeps one topic subscribed and its events landing in the inbox."""
+
+    def __init__(
+        self,
+        topic: str,
+        settings: IntakeSettings,
+        client: PubSubClient,
+        sessions: SessionProvider,
+        schemas: SchemaCache,
+        inbox: Inbox,
+        hooks: IntakeHooks,
+    ) -> None:
+        self.topic = topic
+        self._settings = settings
+        self._client = client
+        self._sessions = sessions
+        self._schemas = schemas
+        self._decoder = Decoder(schemas)
+        self._inbox = inbox
+        self._hooks = hooks
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+        self._call: StreamCall | None = None
+        self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
+        self._credit = Credit(settings.batch_size)
+        self._jump_to: ReplayPolicy | None = None
+        self._checked = False
+        self._token = ""
+
+    def close(self) -> None:
+        """Stop asking for events and end the stream; the batch in hand is still committed."""
+        self._halt.set()
+        with self._lock:
+            if self._call is not None:
+                self._call.cancel()
+
+    def run(self) -> None:
+        """Subscribe until :meth:`close`; raises :class:`Fatal` when retrying cannot help."""
+        while not self._halt.is_set():
+            reason = self._attempt()
+            if self._halt.is_set():
+                return
+            delay_s = self._backoff.next_delay()
+            log.warning("%s: %s; resubscribing in %.1fs", self.topic, reason, delay_s)
+            self._report_reconnect(reason, delay_s)
+            self._halt.wait(delay_s)
+
+    def _report_reconnect(self, reason: str, delay_s: float) -> None:
+        call_hook("reconnecting", lambda: self._hooks.reconnecting(self.topic, reason, delay_s))
+
+    # -- one attempt --------------------------------------------------------------------
+
+    def _attempt(self) -> str:
+        """Subscribe once; returns why the attempt ended (Fatal propagates)."""
+        try:
+            self._preflight()
+            self._subscribe()
+        except Reauthenticate as exc:
+            return self._reauthenticate(exc)
+        except ReplayRejected as exc:
+            return self._replay_rejected(exc)
+        except RetryLater as exc:
+            return str(exc)
+        return "the server ended the stream"
+
+    def _preflight(self) -> None:
+        """Once per stream: the topic must allow subscribing; fetch its current schema."""
+        if self._checked:
+            return
+        info = self._client.get_topic(self.topic)
+        if not info.can_subscribe:
+            raise Fatal(
+                f"GetTopic says the integration user cannot subscribe to {self.topic} "
+                "(can_subscribe is false): grant the permission set that allows it"
+            )
+        self._schemas.get(info.schema_id)
+        self._checked = True
+
+    def _subscribe(self) -> None:
+        requests = RequestQueue(self._first_request())
+        session = self._sessions.current()
+        self._token = session.access_token
+        call = self._client.subscribe(iter(requests), session)
+        watchdog = Watchdog(self._settings.watchdog_s, call.cancel)
+        with self._lock:
+            self._call = call
+        if self._halt.is_set():
+            call.cancel()
+        try:
+            with watchdog:
+                self._consume(call, requests, watchdog)
+        except grpc.RpcError as exc:
+            if self._halt.is_set():
+                return
+            if watchdog.expired:
+                raise RetryLater(
+                    f"no response of any kind for {watchdog.timeout_s:.0f}s (watchdog)"
+                ) from None
+            raise classify_rpc_error(exc, f"Subscribe {self.topic}") from None
+        finally:
+            requests.close()
+            with self._lock:
+                self._call = None
+
+    def _first_request(self) -> pb.FetchRequest:
+        checkpoint = self._inbox.checkpoint(self.topic)
+        request = start_request(
+            self.topic, checkpoint.replay_id, self._jump_to, self._settings.start_from,
+            self._credit.initial(),
+        )
+        log.info(
+            "%s: subscribing from %s %s", self.topic, pb.ReplayPreset.Name(request.replay_preset),
+            request.replay_id.hex(),
+        )
+        return request
+
+    def _consume(
+        self,
+        call: StreamCall,
+        requests: RequestQueue[pb.FetchRequest],
+        watchdog: Watchdog,
+    ) -> None:
+        for response in call:
+            watchdog.touch()
+            more = self._land(response)
+            if more and not self._halt.is_set():
+                requests.put(pb.FetchRequest(num_requested=more))
+
+    def _land(self, response: pb.FetchResponse) -> int:
+        """Commit what a response carries; returns how many more events to ask for."""
+        if not response.events:
+            moved = self._inbox.advance_checkpoint(self.topic, response.latest_replay_id)
+            self._progress(moved)
+            call_hook("keepalive", lambda: self._hooks.keepalive(
+                self.topic, response.latest_replay_id))
+            return self._credit.after_keepalive(response.pending_num_requested)
+        received = [
+            self._decoder.decode(
+                self.topic, e.replay_id, e.event.id, e.event.schema_id, e.event.payload
+            )
+            for e in response.events
+        ]
+        replay_id = response.latest_replay_id or response.events[-1].replay_id
+        stats = self._inbox.store_batch(self.topic, received, replay_id)
+        self._progress(True)
+        if stats.poison:
+            log.error("%s: %d undecodable event(s) kept as poison", self.topic, stats.poison)
+        call_hook("batch_stored", lambda: self._hooks.batch_stored(self.topic, stats))
+        return self._credit.after_events(len(response.events))
+
+    def _progress(self, checkpoint_moved: bool) -> None:
+        self._backoff.reset()
+        if checkpoint_moved:
+            self._jump_to = None
+
+    # -- recoveries ---------------------------------------------------------------------
+
+    def _reauthenticate(self, exc: Reauthenticate) -> str:
+        try:
+            self._sessions.refresh(self._token)
+        except RetryLater as login_failed:
+            return f"{exc}; then {login_failed}"
+        return f"{exc}; session refreshed"
+
+    def _replay_rejected(self, exc: ReplayRejected) -> str:
+        stored = self._inbox.checkpoint(self.topic)
+        policy = self._settings.on_invalid_replay
+        replay_id = stored.replay_id or b""
+        call_hook("replay_rejected", lambda: self._hooks.replay_rejected(
+            self.topic, replay_id, policy))
+        message = rejection_message(self.topic, stored, policy, exc)
+        log.error("%s", message)
+        if policy is ReplayPolicy.FAIL or self._jump_to is not None or not stored.replay_id:
+            raise Fatal(message, error_code=exc.error_code, rpc_id=exc.rpc_id)
+        self._jump_to = policy
+        return f"replay ID rejected; resubscribing from {policy.value.upper()}"

@@ -1,0 +1,65 @@
+"""CDC bitmap decoding, by table: top-level, nested, lower-case hex, nested-only lists, and
+entries that do not fit the schema."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.avro_schemas import change_event_layout, change_event_schema
+from emulator.org.cdc import encode_bitmap
+from emulator.schema import build_catalog
+from subscriber.bitmaps import BitmapError, FieldLayout, field_names
+
+ADDRESS = {"type": "record", "name": "Address", "namespace": "com.sforce.eventbus",
+           "fields": [{"name": n, "type": ["null", "string"]} for n in ("Street", "City")]}
+SCHEMA = {
+    "type": "record", "name": "AccountChangeEvent",
+    "fields": [
+        {"name": "ChangeEventHeader", "type": "string"},                        # 0
+        {"name": "Name", "type": ["null", "string"]},                            # 1
+        {"name": "BillingAddress", "type": ["null", ADDRESS]},                   # 2
+        {"name": "ShippingAddress", "type": ["null", "com.sforce.eventbus.Address"]},  # 3
+        {"name": "Phone", "type": ["null", "string"]},                           # 4
+    ] + [{"name": f"F{i}", "type": ["null", "string"]} for i in range(5, 23)],
+}
+LAYOUT = FieldLayout.from_schema(SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ([], ()),
+        (["0x02"], ("Name",)),
+        (["0x12"], ("Name", "Phone")),
+        (["0x400000"], ("F22",)),
+        (["0x400000", "2-0x01"], ("F22", "BillingAddress.Street")),
+        (["0x0a"], ("Name", "ShippingAddress")),                     # lower-case hex
+        (["0X0A"], ("Name", "ShippingAddress")),
+        (["2-0x03"], ("BillingAddress.Street", "BillingAddress.City")),  # only a nested entry
+        (["3-0x2"], ("ShippingAddress.City",)),                     # named-type reference
+        (["2-0x01", "3-0x01"], ("BillingAddress.Street", "ShippingAddress.Street")),
+        (["0x00"], ()),
+    ],
+)
+def test_bitmaps_decode_to_names(entries: list[str], expected: tuple[str, ...]) -> None:
+    assert field_names(entries, LAYOUT) == expected
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["0x800000", "4-0x01", "x-0x01", "2-0x04", "0xZZ", "0x", "12", "2-01", "0x1_0", "0x 1"],
+)
+def test_entries_that_do_not_fit_are_errors(entry: str) -> None:
+    with pytest.raises(BitmapError):
+        field_names([entry], LAYOUT)
+
+
+def test_round_trip_with_the_emulators_lead_bitmaps() -> None:
+    lead = build_catalog().get("Lead")
+    assert lead is not None
+    layout = FieldLayout.from_schema(change_event_schema(lead))
+    names = {"Email", "Status", "LastName", "FirstName", "City", "Workspace_ID__c"}
+    encoded = encode_bitmap(change_event_layout(lead), names)
+    assert field_names(encoded, layout) == (
+        "Email", "Status", "Workspace_ID__c", "Name.FirstName", "Name.LastName", "Address.City",
+    )

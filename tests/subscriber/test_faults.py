@@ -1,0 +1,130 @@
+"""Recovery: aborted streams, cut connections, a silent server, expired sessions, redelivery,
+a failing inbox write. In every case nothing is lost and nothing is stored twice."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import grpc
+import pytest
+from subscriber_harness import LEAD, TRIAL, Harness, HarnessFactory
+
+from emulator.pubsub.faults import AbortPlan
+from emulator.pubsub.subscribe import StreamSettings
+from subscriber.errors import Fatal
+
+SERVICE_UNAVAILABLE = "sfdc.platform.eventbus.grpc.service.unavailable"
+
+
+def _workspaces(h: Harness) -> list[str]:
+    return [e.payload["Workspace_ID__c"] for e in h.inbox.pending(500, TRIAL) if e.payload]
+
+
+@pytest.mark.parametrize(
+    ("code", "error_code"),
+    [
+        (grpc.StatusCode.UNAVAILABLE, "RST_STREAM closed stream"),
+        (grpc.StatusCode.INTERNAL, SERVICE_UNAVAILABLE),
+    ],
+)
+def test_aborted_stream_resumes_from_checkpoint(
+    harness_factory: HarnessFactory, code: grpc.StatusCode, error_code: str
+) -> None:
+    h = harness_factory()
+    h.publish_trials(10)
+    h.emu.context.pubsub_faults.arm_abort(AbortPlan(3, code, error_code))
+    h.start()
+    h.wait_count(TRIAL, 10)
+    h.stop()
+    assert _workspaces(h) == [f"w{i}" for i in range(10)]
+    assert any(code.name in reason and t == TRIAL for t, reason in h.hooks.reconnects)
+    assert sum(s.duplicates for _, s in h.hooks.batches) == 0
+
+
+def test_cut_connection_reconnects(harness_factory: HarnessFactory) -> None:
+    h = harness_factory().start()
+    h.publish_trials(2)
+    h.wait_count(TRIAL, 2)
+    assert h.emu.cut_connections() >= 1
+    h.wait_for(lambda: len(h.hooks.reconnects) >= 1, "a reconnect")
+    h.publish_trials(3, start=2)
+    h.wait_count(TRIAL, 5)
+    h.stop()
+    assert _workspaces(h) == [f"w{i}" for i in range(5)]
+
+
+def test_silent_stall_trips_the_watchdog(harness_factory: HarnessFactory) -> None:
+    h = harness_factory(stream=StreamSettings(keepalive_s=0.2), keepalive_s=0.5,
+                        watchdog_margin_s=0.5)
+    faults = h.emu.context.pubsub_faults
+    h.start()
+    h.wait_for(lambda: len(h.hooks.keepalives) >= 2, "keepalives")
+    faults.silent.set()
+    h.wait_for(lambda: any("watchdog" in r for _, r in h.hooks.reconnects), "the watchdog")
+    faults.silent.clear()
+    h.publish_trials(2)
+    h.wait_count(TRIAL, 2)
+    h.stop()
+
+
+def test_expired_session_is_refreshed_once(
+    harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    h = harness_factory().start()
+    h.publish_trials(1)
+    h.wait_count(TRIAL, 1)
+    old_token = h.sessions.current().access_token
+    ctx = h.emu.context
+    ctx.tokens.expire_all()
+    ctx.pubsub_faults.abort_streams_on_expiry.set()
+    h.wait_for(lambda: {t for t, _ in h.hooks.reconnects} == {TRIAL, LEAD}, "both streams")
+    h.publish_trials(2, start=1)
+    h.wait_count(TRIAL, 3)
+    h.stop()
+    assert h.tokens.logins == 2, "one refresh for both streams"
+    assert all("UNAUTHENTICATED" in r for _, r in h.hooks.reconnects)
+    new_token = h.sessions.current().access_token
+    for token in (old_token, new_token):
+        assert token not in caplog.text
+
+
+def test_redelivered_events_are_dropped_at_the_door(harness_factory: HarnessFactory) -> None:
+    h = harness_factory().start()
+    h.publish_trials(5)
+    h.wait_count(TRIAL, 5)
+    h.emu.context.pubsub_faults.arm_redeliver(3)
+    h.publish_trials(2, start=5)
+    h.wait_count(TRIAL, 7)
+    h.wait_for(lambda: sum(s.duplicates for _, s in h.hooks.batches) == 3, "3 duplicates")
+    h.stop()
+    assert _workspaces(h) == [f"w{i}" for i in range(7)]
+
+
+def test_failed_inbox_write_loses_nothing(harness_factory: HarnessFactory) -> None:
+    h = harness_factory().start()
+    h.wait_for(lambda: h.inbox.checkpoint(TRIAL).replay_id is not None, "first checkpoint")
+    before = h.inbox.checkpoint(TRIAL).replay_id
+    with sqlite3.connect(h.inbox_path) as db:
+        db.execute("CREATE TRIGGER no_room BEFORE INSERT ON entries "
+                   "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    h.publish_trials(3)
+    h.wait_for(lambda: any("inbox write failed" in r for _, r in h.hooks.reconnects),
+               "a failed write")
+    assert h.count(TRIAL) == 0
+    assert h.inbox.checkpoint(TRIAL).replay_id == before, "checkpoint moved without its batch"
+    with sqlite3.connect(h.inbox_path) as db:
+        db.execute("DROP TRIGGER no_room")
+    h.wait_count(TRIAL, 3)
+    h.stop()
+    assert _workspaces(h) == ["w0", "w1", "w2"]
+
+
+def test_unknown_topic_is_fatal(harness_factory: HarnessFactory) -> None:
+    h = harness_factory(topics=(TRIAL, "/event/Nope__e")).start()
+    failure = h.wait_failure()
+    assert isinstance(failure, Fatal)
+    assert "/event/Nope__e" in str(failure)
+    assert "NOT_FOUND" in str(failure)
+    assert "topic.not.found" in failure.error_code

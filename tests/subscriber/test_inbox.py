@@ -1,0 +1,115 @@
+"""The inbox on its own: atomic batch + checkpoint, dedupe, consumers' side, pruning, status."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from subscriber.errors import Fatal, RetryLater
+from subscriber.events import (
+    ChangeHeader,
+    DecodedEvent,
+    EntryKind,
+    EntryStatus,
+    TopicCounts,
+    UndecodableEvent,
+)
+from subscriber.inbox import Inbox
+
+T = "/event/T__e"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def event(i: int, topic: str = T) -> DecodedEvent:
+    return DecodedEvent(topic, bytes([0, 0, 0, 0, 0, 7, 111, 91, 0, i]), f"uuid-{i}", "s1",
+                        EntryKind.EVENT, {"n": i, "blob": b"\x00\x01"})
+
+
+def test_batch_and_checkpoint_commit_together(tmp_path: Path) -> None:
+    with Inbox(tmp_path / "i.db") as inbox:
+        stats = inbox.store_batch(T, [event(1), event(2)], b"\x00" * 9 + b"\x02")
+        assert (stats.stored, stats.duplicates, stats.poison) == (2, 0, 0)
+        assert inbox.checkpoint(T).replay_id == b"\x00" * 9 + b"\x02"
+        with sqlite3.connect(tmp_path / "i.db") as db:
+            db.execute("CREATE TRIGGER boom BEFORE INSERT ON entries WHEN NEW.event_id = 'uuid-4'"
+                       " BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        with pytest.raises(RetryLater, match="inbox write failed"):
+            inbox.store_batch(T, [event(3), event(4)], b"\xff" * 10)
+        assert inbox.checkpoint(T).replay_id == b"\x00" * 9 + b"\x02"
+        assert [e.event_id for e in inbox.pending()] == ["uuid-1", "uuid-2"]
+
+
+def test_duplicates_dropped_and_values_round_trip(tmp_path: Path) -> None:
+    change = ChangeHeader("Lead", "UPDATE", "", ("00Q1",), "tk", 3, 1, 2**62, "005",
+                          ("Email", "Name.LastName"), (), ())
+    cdc = DecodedEvent(T, b"\x01" * 10, "", "s2", EntryKind.CHANGE, {"x": None}, change)
+    poison = UndecodableEvent(T, b"\x02" * 10, "uuid-9", "s1", b"\xff", "bad payload")
+    with Inbox(tmp_path / "i.db") as inbox:
+        inbox.store_batch(T, [event(1), cdc, poison], b"\x02" * 10)
+        stats = inbox.store_batch(T, [event(1), cdc, poison, event(2)], b"\x03" * 10)
+        assert (stats.stored, stats.duplicates) == (1, 3)
+        first, second, third = inbox.pending()
+        assert first.replay_id == bytes([0, 0, 0, 0, 0, 7, 111, 91, 0, 1])
+        assert first.payload == {"n": 1, "blob": "AAE="}
+        assert second.change == change
+        assert second.dedupe_key == "txn:tk:3"
+        assert third.event_id == "uuid-2"
+        [bad] = inbox.entries(EntryStatus.POISON)
+        assert (bad.raw, bad.error, bad.kind) == (b"\xff", "bad payload", EntryKind.UNDECODABLE)
+
+
+def test_consumers_apply_and_prune(tmp_path: Path) -> None:
+    clock = Clock()
+    with Inbox(tmp_path / "i.db", applied_retention_s=100.0, clock=clock) as inbox:
+        inbox.store_batch(T, [event(i) for i in range(4)], b"\x01" * 10)
+        ids = [e.id for e in inbox.pending(limit=2)]
+        assert inbox.mark_applied(ids) == 2
+        assert inbox.mark_applied(ids) == 0
+        assert inbox.mark_poison([inbox.pending()[0].id], "handler gave up") == 1
+        clock.now += 30
+        assert inbox.counts_by_topic() == {T: TopicCounts(1, 2, 1, 30.0)}
+        assert inbox.prune() == 0
+        clock.now += 101
+        assert inbox.prune() == 2
+        assert inbox.counts_by_topic()[T].applied == 0
+        inbox.store_batch(T, [event(0)], b"\x01" * 10)  # pruned: no longer a duplicate
+        assert inbox.counts_by_topic()[T].pending == 2
+
+
+def test_keepalive_checkpoint_only_when_changed(tmp_path: Path) -> None:
+    with Inbox(tmp_path / "i.db") as inbox:
+        assert inbox.checkpoint(T) == (None, None)
+        assert inbox.advance_checkpoint(T, b"\x01" * 10)
+        assert not inbox.advance_checkpoint(T, b"\x01" * 10)
+        assert not inbox.advance_checkpoint(T, b"")
+        replay_id, written = inbox.checkpoint(T)
+        assert replay_id == b"\x01" * 10
+        assert written is not None
+        assert written.tzinfo is not None
+        assert inbox.counts_by_topic() == {T: TopicCounts(0, 0, 0, None)}
+
+
+def test_readonly_and_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(Fatal, match="no inbox"):
+        Inbox.open_readonly(tmp_path / "missing.db")
+    Inbox(tmp_path / "i.db").close()
+    with Inbox.open_readonly(tmp_path / "i.db") as ro:
+        assert ro.counts_by_topic() == {}
+        with pytest.raises(RetryLater):
+            ro.advance_checkpoint(T, b"\x01")
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(Fatal):
+        Inbox(tmp_path / "junk.db")
+    with sqlite3.connect(tmp_path / "i.db") as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(Fatal, match="schema 99"):
+        Inbox(tmp_path / "i.db")

@@ -1,0 +1,117 @@
+"""The OAuth flows against the emulator's token endpoint over TLS, and the intake running on
+a JWT session that expires mid-stream."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from subscriber_harness import TRIAL, HarnessFactory
+
+from emulator.server import Emulator
+from subscriber.auth import Secret, SessionProvider, TokenSource
+from subscriber.errors import Fatal, RetryLater
+from subscriber.oauth import (
+    ClientCredentials,
+    JwtBearer,
+    OAuthEndpoint,
+    UsernamePassword,
+    default_audience,
+)
+
+
+@pytest.fixture
+def emu(emulator_factory: Any) -> Emulator:
+    emu: Emulator = emulator_factory()
+    return emu
+
+
+def _endpoint(info: dict[str, Any]) -> OAuthEndpoint:
+    return OAuthEndpoint(info["login_url"], ca_file=Path(info["ca_cert"]), timeout_s=10)
+
+
+def _jwt(info: dict[str, Any]) -> JwtBearer:
+    return JwtBearer(_endpoint(info), info["client_id"], info["username"],
+                     Secret.from_file(info["private_key"]))
+
+
+def test_each_flow_yields_a_working_session(emu: Emulator) -> None:
+    info = emu.info()
+    endpoint = _endpoint(info)
+    sources: list[TokenSource] = [
+        _jwt(info),
+        ClientCredentials(endpoint, info["client_id"], Secret(info["client_secret"])),
+        UsernamePassword(endpoint, info["client_id"], Secret(info["client_secret"]),
+                         info["username"], Secret(info["password"])),
+    ]
+    for source in sources:
+        session = source.fetch()
+        assert session.org_id == info["tenant_id"]
+        assert session.instance_url == info["instance_url"]
+        assert emu.context.tokens.check(session.access_token) is not None
+        assert info["client_secret"] not in repr(source)
+        assert "PRIVATE" not in repr(source)
+
+
+def test_org_id_from_userinfo(emu: Emulator) -> None:
+    info = emu.info()
+    endpoint = _endpoint(info)
+    token = _jwt(info).fetch().access_token
+    assert endpoint._userinfo_org(info["instance_url"], token) == info["tenant_id"]
+
+
+def test_rejected_credentials_are_fatal_and_secret_free(emu: Emulator) -> None:
+    info = emu.info()
+    wrong = "definitely-not-the-secret"
+    source = ClientCredentials(_endpoint(info), info["client_id"], Secret(wrong))
+    with pytest.raises(Fatal, match="invalid_client") as raised:
+        source.fetch()
+    assert wrong not in str(raised.value)
+    assert raised.value.error_code == "invalid_client"
+
+
+def test_unreachable_endpoint_is_retry_later() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again before the call: connection refused
+    endpoint = OAuthEndpoint(f"https://127.0.0.1:{port}", timeout_s=2)
+    with pytest.raises(RetryLater, match="ConnectionError"):
+        ClientCredentials(endpoint, "id", Secret("s")).fetch()
+
+
+@pytest.mark.parametrize(
+    ("login_url", "audience"),
+    [
+        ("https://login.salesforce.com", "https://login.salesforce.com"),
+        ("https://acme.my.salesforce.com", "https://login.salesforce.com"),
+        ("https://test.salesforce.com", "https://test.salesforce.com"),
+        ("https://acme--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
+        ("https://127.0.0.1:8443/", "https://127.0.0.1:8443"),
+    ],
+)
+def test_default_jwt_audience(login_url: str, audience: str) -> None:
+    assert default_audience(login_url) == audience
+
+
+def test_intake_on_jwt_survives_session_expiry(
+    harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    h = harness_factory()
+    h.sessions = SessionProvider(_jwt(h.emu.info()), backoff_initial_s=0.05)
+    h.start()
+    h.publish_trials(1)
+    h.wait_count(TRIAL, 1)
+    first = h.sessions.current().access_token
+    h.emu.context.tokens.expire_all()
+    h.emu.context.pubsub_faults.abort_streams_on_expiry.set()
+    h.wait_for(lambda: h.sessions.refresh_count >= 1, "a refresh")
+    h.publish_trials(1, start=1)
+    h.wait_count(TRIAL, 2)
+    h.stop()
+    assert h.sessions.refresh_count == 1
+    assert first not in caplog.text
+    assert h.sessions.current().access_token not in caplog.text
