@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service import emulator_cmd
+from service import emulator_cmd, run_cmd, status_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run_cmd.add_parser(sub)
+    status_cmd.add_parser(sub)
     emulator_cmd.add_parser(sub)
     return parser
 

@@ -41,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="hours events stay replayable (Salesforce: 72)")
     p.add_argument("--token-lifetime-s", type=float, default=7200.0,
                    help="lifetime of issued access tokens in seconds (default: %(default)s)")
+    p.add_argument("--latency-ms", type=float, default=0.0,
+                   help="fixed latency added to every REST/OAuth/SOAP request (default: 0)")
     p.set_defaults(func=run)
 
 
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             retention_s=args.retention_h * 3600.0,
         ),
         token_lifetime_s=args.token_lifetime_s,
+        latency_ms=args.latency_ms,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,280 @@
+"""The daemon's settings: one TOML file plus ``LIFECYCLE_SYNC_<SECTION>_<KEY>`` overrides.
+
+Loaded and validated once, at start-up, and every problem is reported together, each naming
+its key, so one edit fixes a broken deployment instead of one restart per typo. Secrets never
+live in the TOML file: it is typically world-readable in /etc and checked into config
+management. They come from ``*_file`` keys (systemd ``LoadCredential=`` puts them in
+``$CREDENTIALS_DIRECTORY``; relative paths resolve there) or from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from service.config_schema import (
+    AUTH_MODES,
+    DEFAULT_TOPICS,
+    ENV_PREFIX,
+    REQUIRED_BY_MODE,
+    SECRET_KEYS,
+    SPEC,
+    Problems,
+    Secret,
+    check_required,
+    check_value,
+    env_overrides,
+    unknown_keys,
+)
+
+INBOX_FILE = "inbox.db"
+
+__all__ = [
+    "AUTH_MODES", "DEFAULT_TOPICS", "AuthConfig", "Config", "ConfigError", "InboxConfig",
+    "PubSubConfig", "Secret", "ServiceConfig", "inbox_path", "load_config",
+]
+
+
+def inbox_path(state_dir: Path) -> Path:
+    """Where the inbox lives in a state directory (the daemon and ``status`` agree here)."""
+    return state_dir / INBOX_FILE
+
+
+class ConfigError(Exception):
+    """The configuration can't be used; ``problems`` lists every reason, one per key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Where state lives and how the process behaves."""
+
+    state_dir: Path
+    log_level: str = "INFO"
+    shutdown_timeout_s: float = 8.0
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """How to get a Salesforce session; which fields matter depends on ``mode``."""
+
+    mode: str
+    login_url: str = "https://login.salesforce.com"
+    client_id: str = ""
+    username: str = ""
+    instance_url: str = ""
+    tenant_id: str = ""
+    timeout_s: float = 30.0
+    client_secret: Secret | None = None
+    private_key: Secret | None = None
+    password: Secret | None = None
+    access_token: Secret | None = None
+
+
+@dataclass(frozen=True)
+class PubSubConfig:
+    """The Pub/Sub API connection and what to do when a stored replay ID is refused.
+
+    ``keepalive_s`` is how often the server promises a response on an idle stream (Salesforce:
+    270 s); silence longer than that plus ``watchdog_margin_s`` means the stream is dead.
+    """
+
+    endpoint: str = "api.pubsub.salesforce.com:7443"
+    ca_file: Path | None = None
+    topics: tuple[str, ...] = DEFAULT_TOPICS
+    on_invalid_replay: str = "fail"
+    start_from: str = "earliest"
+    batch_size: int = 100
+    keepalive_s: float = 270.0
+    watchdog_margin_s: float = 30.0
+    ping_interval_s: float = 60.0
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    """How long applied entries stay (their dedupe keys catch replays); others always stay."""
+
+    retention_days: float = 7.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything :mod:`service.wiring` needs to build the daemon."""
+
+    service: ServiceConfig
+    auth: AuthConfig
+    pubsub: PubSubConfig
+    inbox: InboxConfig
+    source: str = ""
+
+    def secrets(self) -> list[str]:
+        """Secret values, for the log scrubber to mask wherever they appear."""
+        found = (self.auth.client_secret, self.auth.private_key, self.auth.password,
+                 self.auth.access_token)
+        return [s.reveal() for s in found if s is not None]
+
+
+def load_config(
+    path: Path, env: Mapping[str, str] | None = None, state_dir: Path | None = None
+) -> Config:
+    """Read ``path``, apply environment overrides and validate; raises :class:`ConfigError`."""
+    env = os.environ if env is None else env
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError([f"config file {path} does not exist"]) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError([f"config file {path}: {exc}"]) from None
+    problems = Problems()
+    _reject_plain_secrets(raw, problems)
+    unknown_keys(raw, problems)
+    merged = _merge(raw, env_overrides(env, problems))
+    if state_dir is not None:
+        merged.setdefault("service", {})["state_dir"] = (str(state_dir), "--state")
+    return build_config(merged, problems, env, base_dir=path.parent, source=str(path))
+
+
+def build_config(
+    merged: dict[str, dict[str, tuple[Any, str]]],
+    problems: Problems,
+    env: Mapping[str, str],
+    base_dir: Path,
+    source: str,
+) -> Config:
+    """Check each (value, origin) pair against the schema and assemble the config."""
+    check_required(merged, problems)
+    values: dict[str, dict[str, Any]] = {}
+    for section, spec in SPEC.items():
+        given = merged.get(section, {})
+        values[section] = {}
+        for key, field in spec.items():
+            if key.endswith("_file") and key[:-5] in SECRET_KEYS:
+                continue  # consumed by _load_secrets
+            if key in given:
+                value, origin = given[key]
+                values[section][key] = check_value(section, key, field, value, origin, problems)
+            elif field.default is not None:
+                values[section][key] = field.default
+    secrets = _load_secrets(merged.get("auth", {}), problems, env, base_dir)
+    _check_mode(values["auth"], secrets, problems)
+    _check_backoff(values["pubsub"], problems)
+    problems.raise_if_any(ConfigError)
+    return Config(
+        service=ServiceConfig(**values["service"]),
+        auth=AuthConfig(
+            **values["auth"], client_secret=secrets["client_secret"],
+            private_key=secrets["private_key"], password=secrets["password"],
+            access_token=secrets["access_token"],
+        ),
+        pubsub=PubSubConfig(**values["pubsub"]),
+        inbox=InboxConfig(**values["inbox"]),
+        source=source,
+    )
+
+
+def _merge(
+    raw: dict[str, Any], env_values: dict[str, dict[str, tuple[Any, str]]]
+) -> dict[str, dict[str, tuple[Any, str]]]:
+    merged: dict[str, dict[str, tuple[Any, str]]] = {}
+    for section, table in raw.items():
+        if isinstance(table, dict):
+            merged[section] = {k: (v, f"{section}.{k}") for k, v in table.items()}
+    for section, table in env_values.items():
+        merged.setdefault(section, {}).update(table)
+    return merged
+
+
+def _reject_plain_secrets(raw: dict[str, Any], problems: Problems) -> None:
+    for section, table in raw.items():
+        if not isinstance(table, dict):
+            continue
+        for key in table:
+            if key in SECRET_KEYS:
+                env_name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+                problems.add(
+                    f"{section}.{key}: secrets are not read from the config file; set "
+                    f"{section}.{key}_file to a file holding it (e.g. under "
+                    f"$CREDENTIALS_DIRECTORY via systemd LoadCredential=) or set {env_name}"
+                )
+
+
+def _load_secrets(
+    auth: dict[str, tuple[Any, str]], problems: Problems, env: Mapping[str, str], base_dir: Path
+) -> dict[str, Secret | None]:
+    """Each secret from its ``*_file`` key (file wins) or its environment variable."""
+    loaded: dict[str, Secret | None] = {}
+    for key in SECRET_KEYS:
+        loaded[key] = None
+        if f"{key}_file" in auth:
+            value, origin = auth[f"{key}_file"]
+            loaded[key] = _read_secret_file(str(value), origin, problems, env, base_dir)
+        elif key in auth:  # only the environment can set these; the TOML ones were rejected
+            value, origin = auth[key]
+            loaded[key] = Secret(str(value), origin) if str(value) else None
+    return loaded
+
+
+def _read_secret_file(
+    value: str, origin: str, problems: Problems, env: Mapping[str, str], base_dir: Path
+) -> Secret | None:
+    expanded = Path(os.path.expandvars(value))
+    if not expanded.is_absolute():
+        expanded = Path(env.get("CREDENTIALS_DIRECTORY") or base_dir) / expanded
+    try:
+        text = expanded.read_text().strip()
+    except OSError as exc:
+        problems.add(f"{origin}: can't read secret file {expanded}: {exc.strerror or exc}")
+        return None
+    if not text:
+        problems.add(f"{origin}: secret file {expanded} is empty")
+        return None
+    return Secret(text, str(expanded))
+
+
+def _check_backoff(pubsub: dict[str, Any], problems: Problems) -> None:
+    low, high = pubsub.get("backoff_initial_s"), pubsub.get("backoff_max_s")
+    if low is not None and high is not None and high < low:
+        problems.add(f"pubsub.backoff_max_s: must be at least pubsub.backoff_initial_s ({low})")
+
+
+def _check_mode(
+    auth: dict[str, Any], secrets: dict[str, Secret | None], problems: Problems
+) -> None:
+    mode = auth.get("mode")
+    if mode not in REQUIRED_BY_MODE:
+        return  # a missing or wrong mode was already reported
+    for key in REQUIRED_BY_MODE[mode]:
+        present = secrets.get(key) is not None if key in SECRET_KEYS else bool(auth.get(key))
+        if not present:
+            how = (f" (set auth.{key}_file or {ENV_PREFIX}AUTH_{key.upper()})"
+                   if key in SECRET_KEYS else "")
+            problems.add(f"auth.{key}: required when auth.mode = {mode!r}{how}")
+
+
+def redacted(config: Config) -> dict[str, dict[str, Any]]:
+    """The effective settings as plain values, with each secret shown only by its origin."""
+    out: dict[str, dict[str, Any]] = {}
+    for section in ("service", "auth", "pubsub", "inbox"):
+        table = getattr(config, section)
+        values = ((f.name, getattr(table, f.name)) for f in fields(table))
+        out[section] = {key: _plain(value) for key, value in values if value not in (None, "")}
+    return out
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, Secret):
+        return f"[redacted] from {value.origin}" if value.origin else "[redacted]"
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value

@@ -1,0 +1,244 @@
+"""The shape of the configuration: every section, key, type and default, in one table.
+
+Kept apart from :mod:`service.config` so the table reads as documentation: a key that is not
+here is rejected (with a "did you mean"), and the environment override for a key is derived
+from its place here (``auth.client_id`` → ``LIFECYCLE_SYNC_AUTH_CLIENT_ID``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+ENV_PREFIX = "LIFECYCLE_SYNC_"
+DEFAULT_TOPICS = ("/event/SelfServeTrialEvent__e", "/data/LeadChangeEvent")
+AUTH_MODES = ("jwt", "client_credentials", "password", "static_token")
+SECRET_KEYS = ("client_secret", "private_key", "password", "access_token")
+REQUIRED_BY_MODE: dict[str, tuple[str, ...]] = {
+    "jwt": ("login_url", "client_id", "username", "private_key"),
+    "client_credentials": ("login_url", "client_id", "client_secret"),
+    "password": ("login_url", "client_id", "client_secret", "username", "password"),
+    "static_token": ("instance_url", "tenant_id", "access_token"),
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+REPLAY_POLICIES = ("fail", "earliest", "latest")
+START_POSITIONS = ("earliest", "latest")
+
+
+class Secret:
+    """A secret value that never prints itself; call :meth:`reveal` where it is really used."""
+
+    __slots__ = ("_value", "origin")
+
+    def __init__(self, value: str, origin: str = "") -> None:
+        self._value = value
+        self.origin = origin  # the file or variable it came from, safe to show
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('[redacted]')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class Problems:
+    """Collects configuration problems so all of them can be reported at once."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+    def raise_if_any(self, error: Callable[[list[str]], Exception]) -> None:
+        if self.items:
+            raise error(self.items)
+
+
+Parser = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key: how to parse a TOML or environment value, and its default (None: no default)."""
+
+    parse: Parser
+    default: Any = None
+    required: bool = False
+
+
+class _Invalid(ValueError):
+    """A value that doesn't fit its key; the message says what was expected."""
+
+
+def _fail(message: str) -> NoReturn:
+    raise _Invalid(message)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        _fail("expected a non-empty string")
+    return value.strip()
+
+
+def _url(value: Any) -> str:
+    text = _text(value).rstrip("/")
+    if not text.startswith(("https://", "http://")):
+        _fail(f"expected an https:// URL, got {text!r}")
+    return text
+
+
+def _endpoint(value: Any) -> str:
+    host, _, port = _text(value).rpartition(":")
+    if not host or not port.isdigit():
+        _fail(f"expected host:port, got {value!r}")
+    return f"{host}:{port}"
+
+
+def _number(kind: type, low: float, high: float) -> Parser:
+    def parse(value: Any) -> Any:
+        if isinstance(value, bool):
+            _fail(f"expected a {kind.__name__}")
+        try:
+            number = kind(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            _fail(f"expected a {kind.__name__}, got {value!r}")
+        if not low <= number <= high:
+            _fail(f"must be between {low:g} and {high:g}, got {number}")
+        return number
+
+    return parse
+
+
+def _choice(options: tuple[str, ...], upper: bool = False) -> Parser:
+    def parse(value: Any) -> str:
+        text = _text(value)
+        text = text.upper() if upper else text.lower()
+        if text not in options:
+            _fail(f"expected one of {', '.join(options)}, got {value!r}")
+        return text
+
+    return parse
+
+
+def _path(value: Any) -> Path:
+    return Path(_text(value)).expanduser()
+
+
+def _topics(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        _fail("expected a non-empty list of topic names")
+    topics = tuple(_text(t) for t in items)
+    for topic in topics:
+        if not topic.startswith(("/event/", "/data/")):
+            _fail(f"topic {topic!r} must start with /event/ or /data/")
+    if len(set(topics)) != len(topics):
+        _fail("a topic is listed twice")
+    return topics
+
+
+SPEC: dict[str, dict[str, Field]] = {
+    "service": {
+        "state_dir": Field(_path, required=True),
+        "log_level": Field(_choice(LOG_LEVELS, upper=True), "INFO"),
+        "shutdown_timeout_s": Field(_number(float, 1, 600), 8.0),
+    },
+    "auth": {
+        "mode": Field(_choice(AUTH_MODES), required=True),
+        "login_url": Field(_url, "https://login.salesforce.com"),
+        "client_id": Field(_text),
+        "username": Field(_text),
+        "instance_url": Field(_url),
+        "tenant_id": Field(_text),
+        "timeout_s": Field(_number(float, 1, 600), 30.0),
+        **{f"{key}_file": Field(_text) for key in SECRET_KEYS},
+    },
+    "pubsub": {
+        "endpoint": Field(_endpoint, "api.pubsub.salesforce.com:7443"),
+        "ca_file": Field(_path),
+        "topics": Field(_topics, DEFAULT_TOPICS),
+        "on_invalid_replay": Field(_choice(REPLAY_POLICIES), "fail"),
+        "start_from": Field(_choice(START_POSITIONS), "earliest"),
+        "batch_size": Field(_number(int, 1, 100), 100),
+        "keepalive_s": Field(_number(float, 1, 3600), 270.0),
+        "watchdog_margin_s": Field(_number(float, 0, 3600), 30.0),
+        "ping_interval_s": Field(_number(float, 1, 3600), 60.0),
+        "backoff_initial_s": Field(_number(float, 0.01, 600), 1.0),
+        "backoff_max_s": Field(_number(float, 0.01, 3600), 60.0),
+    },
+    "inbox": {
+        "retention_days": Field(_number(float, 3, 3650), 7.0),  # >= the 72 h replay window
+    },
+}
+# Keys that only the environment may set (secrets); the config loader reads them separately.
+_ENV_ONLY = {"auth": frozenset(SECRET_KEYS)}
+
+
+def check_value(
+    section: str, key: str, field: Field, value: Any, origin: str, problems: Problems
+) -> Any:
+    """The parsed value, or None after recording a problem that names ``origin``."""
+    try:
+        return field.parse(value)
+    except _Invalid as exc:
+        where = f"{section}.{key}" + ("" if origin == f"{section}.{key}" else f" (from {origin})")
+        problems.add(f"{where}: {exc}")
+        return None
+
+
+def check_required(given: Mapping[str, Mapping[str, object]], problems: Problems) -> None:
+    """Report every required key that no source set."""
+    for section, fields in SPEC.items():
+        for key, field in fields.items():
+            if field.required and key not in given.get(section, {}):
+                env_name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+                problems.add(f"{section}.{key}: required (set it in [{section}] or {env_name})")
+
+
+def unknown_keys(raw: Mapping[str, Any], problems: Problems) -> None:
+    """Report sections and keys the schema doesn't know, suggesting the nearest known name."""
+    for section, table in raw.items():
+        if section not in SPEC:
+            problems.add(f"[{section}]: unknown section{_hint(section, list(SPEC))}")
+            continue
+        if not isinstance(table, dict):
+            problems.add(f"{section}: expected a [{section}] table")
+            continue
+        for key in table:
+            if key not in SPEC[section] and key not in _ENV_ONLY.get(section, ()):
+                problems.add(f"{section}.{key}: unknown key{_hint(key, list(SPEC[section]))}")
+
+
+def env_overrides(
+    env: Mapping[str, str], problems: Problems
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """``LIFECYCLE_SYNC_<SECTION>_<KEY>`` variables as {section: {key: (value, variable)}}."""
+    found: dict[str, dict[str, tuple[str, str]]] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        section, _, key = name[len(ENV_PREFIX):].lower().partition("_")
+        known = section in SPEC and (key in SPEC[section] or key in _ENV_ONLY.get(section, ()))
+        if not known:
+            names = [f"{ENV_PREFIX}{s.upper()}_{k.upper()}" for s in SPEC for k in SPEC[s]]
+            problems.add(f"{name}: unknown setting{_hint(name, names)}")
+            continue
+        found.setdefault(section, {})[key] = (value, name)
+    return found
+
+
+def _hint(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(known)})"

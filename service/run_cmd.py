@@ -1,0 +1,162 @@
+"""``lifecycle-sync run`` and ``lifecycle-sync check-config``.
+
+``run --config FILE`` is the production form. ``run --emulator-info FILE --state DIR`` is the
+documented shortcut for the local emulator: the connection settings come from the JSON file
+``lifecycle-sync emulator --info-file`` writes (mode 0600, it holds credentials), and
+everything else from defaults and ``LIFECYCLE_SYNC_*`` variables.
+
+Exit codes follow sysexits so systemd can tell "fix the config" from "try again":
+0 clean stop, 1 runtime failure, 75 (EX_TEMPFAIL) another instance holds the state directory,
+78 (EX_CONFIG) invalid configuration (use ``RestartPreventExitStatus=78``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from service.config import AUTH_MODES, Config, ConfigError, build_config, load_config, redacted
+from service.config_schema import Problems, env_overrides
+
+EX_CONFIG = 78
+EX_TEMPFAIL = 75
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``run`` and ``check-config``."""
+    run = sub.add_parser(
+        "run", help="run the daemon: subscribe and land every event in the local inbox",
+        description="Subscribes to the configured topics and stores every event durably in "
+                    "STATE/inbox.db until SIGTERM or SIGINT. One instance per state directory.",
+        epilog="exit codes: 0 clean stop, 1 runtime failure, 75 another instance holds the "
+               "state directory, 78 invalid configuration",
+    )
+    _config_source_args(run)
+    run.set_defaults(func=_run)
+    check = sub.add_parser(
+        "check-config", help="validate the configuration and print it with secrets redacted",
+        description="Loads the config exactly as `run` would (file, environment, secret files), "
+                    "lists every problem, or prints the effective configuration as TOML.",
+    )
+    _config_source_args(check)
+    check.set_defaults(func=_check_config)
+
+
+def _config_source_args(p: argparse.ArgumentParser) -> None:
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", type=Path, metavar="FILE", help="the TOML config file")
+    source.add_argument("--emulator-info", type=Path, metavar="FILE",
+                        help="take connection settings from an emulator info file")
+    p.add_argument("--state", type=Path, metavar="DIR",
+                   help="state directory (overrides service.state_dir; required with "
+                        "--emulator-info)")
+    p.add_argument("--auth", choices=("auto", *AUTH_MODES), default="auto",
+                   help="with --emulator-info: which flow to use (auto: JWT, else client "
+                        "credentials, else the static token, as the info file allows)")
+
+
+def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Config:
+    """The validated config named by ``--config`` or ``--emulator-info``."""
+    env = os.environ if env is None else env
+    if args.config is not None:
+        return load_config(args.config, env, state_dir=args.state)
+    if args.state is None:
+        raise ConfigError(["--state: required with --emulator-info"])
+    return config_from_emulator_info(args.emulator_info, args.state, args.auth, env)
+
+
+def config_from_emulator_info(
+    info_path: Path, state_dir: Path, auth: str, env: Mapping[str, str]
+) -> Config:
+    """Build a config from an emulator info file, environment overrides applied on top."""
+    try:
+        info = json.loads(info_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError([f"--emulator-info: can't read {info_path}: {exc}"]) from None
+    if not isinstance(info, dict):
+        raise ConfigError([f"--emulator-info: {info_path} is not a JSON object"])
+    mode = _emulator_auth_mode(info) if auth == "auto" else auth
+    origin = f"emulator info {info_path}"
+    keys = {
+        "service": {"state_dir": str(state_dir)},
+        "auth": _emulator_auth(info, mode),
+        "pubsub": {"endpoint": info.get("pubsub_endpoint"), "ca_file": info.get("ca_cert")},
+    }
+    merged = {s: {k: (v, f"{origin}: {k}") for k, v in t.items() if v} for s, t in keys.items()}
+    problems = Problems()
+    for section, table in env_overrides(env, problems).items():
+        merged.setdefault(section, {}).update(table)
+    return build_config(merged, problems, env, base_dir=info_path.parent, source=str(info_path))
+
+
+def _emulator_auth_mode(info: Mapping[str, Any]) -> str:
+    if info.get("private_key") and info.get("username"):
+        return "jwt"
+    if info.get("client_secret") and info.get("login_url"):
+        return "client_credentials"
+    return "static_token"
+
+
+def _emulator_auth(info: Mapping[str, Any], mode: str) -> dict[str, Any]:
+    auth = {"mode": mode, "login_url": info.get("login_url"), "client_id": info.get("client_id"),
+            "username": info.get("username")}
+    if mode == "static_token":
+        auth.update(instance_url=info.get("instance_url"), tenant_id=info.get("tenant_id"),
+                    access_token=info.get("access_token"))
+    elif mode == "jwt":
+        key = str(info.get("private_key", ""))
+        auth["private_key" if key.startswith("-----BEGIN") else "private_key_file"] = key
+    else:  # client_credentials, password
+        auth["client_secret"] = info.get("client_secret")
+        if mode == "password":
+            auth["password"] = info.get("password")
+    return auth
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        config = resolve_config(args)
+    except ConfigError as exc:
+        print(f"lifecycle-sync: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    from service.wiring import run_daemon  # heavy imports (grpc) only when really running
+
+    return run_daemon(config)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config = resolve_config(args)
+    except ConfigError as exc:
+        print(f"lifecycle-sync: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    print(f"# effective configuration from {config.source} (secrets redacted)")
+    print(to_toml(redacted(config)), end="")
+    return 0
+
+
+def to_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
+    """Render flat tables of str, number, bool and list-of-str values as TOML."""
+    lines: list[str] = []
+    for section, table in tables.items():
+        lines.append(f"\n[{section}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
+    text = "\n".join(lines).lstrip("\n") + "\n"
+    tomllib.loads(text)  # what we print must be loadable again
+    return text
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))

@@ -1,0 +1,162 @@
+"""Builds the daemon from a :class:`~service.config.Config` and runs it until told to stop.
+
+The only place that knows both the configuration and the subscriber's classes: everything is
+built here and passed down, so nothing else reads settings or creates clients on its own.
+Until handlers exist, ``run`` fills the inbox and nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from service.config import AuthConfig, Config, Secret, inbox_path
+from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
+from service.logging_setup import configure_logging
+from service.progress import DaemonHooks
+from subscriber import auth, oauth
+from subscriber.errors import Fatal, SubscriberError
+from subscriber.inbox import Inbox
+from subscriber.intake import Intake
+from subscriber.settings import IntakeSettings, ReplayPolicy, StartFrom
+
+log = logging.getLogger("lifecycle_sync")
+
+EX_TEMPFAIL = 75
+PRUNE_EVERY_S = 3600.0
+
+
+def token_source(cfg: AuthConfig, ca_file: Path | None) -> auth.TokenSource:
+    """The OAuth flow (or static token) ``auth.mode`` names; the config checked its keys."""
+    if cfg.mode == "static_token":
+        return auth.StaticToken(auth.Session(
+            access_token=_reveal(cfg.access_token), instance_url=cfg.instance_url,
+            org_id=cfg.tenant_id))
+    endpoint = oauth.OAuthEndpoint(cfg.login_url, ca_file=ca_file, timeout_s=cfg.timeout_s)
+    if cfg.mode == "jwt":
+        return oauth.JwtBearer(endpoint, cfg.client_id, cfg.username, _secret(cfg.private_key))
+    if cfg.mode == "client_credentials":
+        return oauth.ClientCredentials(endpoint, cfg.client_id, _secret(cfg.client_secret))
+    return oauth.UsernamePassword(endpoint, cfg.client_id, _secret(cfg.client_secret),
+                                  cfg.username, _secret(cfg.password))
+
+
+def intake_settings(config: Config) -> IntakeSettings:
+    p = config.pubsub
+    return IntakeSettings(
+        endpoint=p.endpoint, topics=p.topics, ca_file=p.ca_file, keepalive_s=p.keepalive_s,
+        watchdog_margin_s=p.watchdog_margin_s, batch_size=p.batch_size,
+        backoff_initial_s=p.backoff_initial_s, backoff_max_s=p.backoff_max_s,
+        on_invalid_replay=ReplayPolicy(p.on_invalid_replay), start_from=StartFrom(p.start_from),
+        ping_interval_s=p.ping_interval_s,
+    )
+
+
+def _secret(value: Secret | None) -> auth.Secret:
+    return auth.Secret(_reveal(value))
+
+
+def _reveal(value: Secret | None) -> str:
+    if value is None:  # load_config guarantees the secrets each mode needs
+        raise Fatal("a required secret is missing")
+    return value.reveal()
+
+
+def run_daemon(config: Config) -> int:
+    """Hold the state lock and run the intake until SIGTERM/SIGINT; returns the exit code."""
+    stop = threading.Event()
+    install_stop_handlers(stop)  # first: a SIGTERM during start-up is still a clean stop
+    configure_logging(config.service.log_level, config.secrets())
+    try:
+        with state_lock(config.service.state_dir):
+            return _run_locked(config, stop, Notifier())
+    except AlreadyRunning as exc:
+        log.error("refusing to start: %s", exc)
+        return EX_TEMPFAIL
+    except SubscriberError as exc:  # e.g. an unreadable inbox or CA file, before intake runs
+        log.error("cannot start: %s: %s", type(exc).__name__, exc)
+        return 1
+
+
+def _run_locked(config: Config, stop: threading.Event, notifier: Notifier) -> int:
+    inbox = Inbox(inbox_path(config.service.state_dir),
+                  applied_retention_s=config.inbox.retention_days * 86400.0)
+    hooks = DaemonHooks(config.pubsub.topics, stale_after_s=_stale_after_s(config))
+    sessions = auth.SessionProvider(token_source(config.auth, config.pubsub.ca_file),
+                                    backoff_initial_s=config.pubsub.backoff_initial_s,
+                                    backoff_max_s=config.pubsub.backoff_max_s)
+    intake = Intake(intake_settings(config), sessions, inbox, hooks)
+    failure: list[BaseException] = []
+    worker = threading.Thread(target=_guarded, args=(intake, stop, failure), name="intake",
+                              daemon=True)
+    try:
+        worker.start()
+        log.info("started: state %s, auth %s, endpoint %s, topics %s",
+                 config.service.state_dir, config.auth.mode, config.pubsub.endpoint,
+                 ", ".join(config.pubsub.topics))
+        notifier.ready("receiving " + ", ".join(config.pubsub.topics))
+        _supervise(stop, notifier, hooks, inbox)
+        return _finish(worker, notifier, hooks, failure, config.service.shutdown_timeout_s)
+    finally:
+        inbox.close()
+
+
+def _guarded(intake: Intake, stop: threading.Event, failure: list[BaseException]) -> None:
+    """Run the intake; record why it ended early and wake the main thread."""
+    try:
+        intake.run(stop)
+    except BaseException as exc:  # noqa: BLE001 - reported by _finish on the main thread
+        failure.append(exc)
+    finally:
+        stop.set()
+
+
+def _supervise(stop: threading.Event, notifier: Notifier, hooks: DaemonHooks, inbox: Inbox
+               ) -> None:
+    """Until stop: ping systemd's watchdog while every topic shows life, prune the inbox."""
+    tick_s = min(notifier.watchdog_interval_s or 5.0, 5.0)
+    next_prune = time.monotonic()
+    while not stop.wait(tick_s):
+        if hooks.alive():
+            notifier.watchdog()
+        if time.monotonic() >= next_prune:
+            next_prune = time.monotonic() + PRUNE_EVERY_S
+            _prune(inbox)
+
+
+def _prune(inbox: Inbox) -> None:
+    try:
+        removed = inbox.prune()
+    except SubscriberError as exc:
+        log.warning("inbox prune failed: %s", exc)
+        return
+    if removed:
+        log.info("pruned %d applied inbox entries past retention", removed)
+
+
+def _finish(worker: threading.Thread, notifier: Notifier, hooks: DaemonHooks,
+            failure: list[BaseException], timeout_s: float) -> int:
+    notifier.stopping()
+    worker.join(timeout_s)
+    log.info("totals: %s", hooks.summary())
+    if worker.is_alive():
+        log.error("intake did not stop within %.1f s; exiting anyway (the inbox is "
+                  "transactional; at worst the last batch is fetched again)", timeout_s)
+        return 1
+    if failure:
+        exc = failure[0]
+        if isinstance(exc, SubscriberError):
+            log.error("stopped: %s: %s", type(exc).__name__, exc)
+        else:
+            log.error("stopped by an unexpected error", exc_info=exc)
+        return 1
+    log.info("stopped cleanly")
+    return 0
+
+
+def _stale_after_s(config: Config) -> float:
+    """Silence on a topic longer than this means the intake is wedged, not merely idle."""
+    p = config.pubsub
+    return p.keepalive_s + p.watchdog_margin_s + p.backoff_max_s + p.ping_interval_s

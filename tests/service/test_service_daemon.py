@@ -1,0 +1,224 @@
+"""The daemon as a real subprocess against the emulator: kill -9, SIGTERM, the lock, status.
+
+Events are published over gRPC ``Publish`` from the test; the inbox is read read-only. Every
+wait polls a condition against a deadline (:func:`wait_until`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from svc_waiting import wait_until
+
+from benchmarks.rig import TRIAL_TOPIC, Daemon, NotifySocket, Publisher
+from emulator.pubsub.subscribe import StreamSettings
+from service.config import inbox_path
+from subscriber.errors import SubscriberError
+from subscriber.events import EntryStatus
+from subscriber.inbox import Inbox
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = {  # quick reconnects and a short silence budget, so restarts don't dominate runtime
+    "LIFECYCLE_SYNC_PUBSUB_KEEPALIVE_S": "5",
+    "LIFECYCLE_SYNC_PUBSUB_BACKOFF_INITIAL_S": "0.05",
+    "LIFECYCLE_SYNC_PUBSUB_BACKOFF_MAX_S": "0.5",
+}
+
+
+@dataclass
+class Rig:
+    info_file: Path
+    state: Path
+    work: Path
+    publisher: Publisher
+    sock_dir: Path
+    daemons: list[Daemon] = field(default_factory=list)
+    notifies: list[NotifySocket] = field(default_factory=list)
+
+    def ready(self) -> bool:
+        """The newest daemon has sent READY=1."""
+        return self.notifies[-1].seen("READY=1")
+
+    def daemon(self, auth: str = "auto", **env: str) -> Daemon:
+        """Start one more daemon on the shared state, with its own notify socket."""
+        n = len(self.daemons)
+        notify = NotifySocket(self.sock_dir / f"notify-{n}")
+        daemon = Daemon(self.info_file, self.state, self.work / f"daemon-{n}.log",
+                        env={**FAST, "NOTIFY_SOCKET": str(notify.path), **env}, auth=auth)
+        self.notifies.append(notify)
+        self.daemons.append(daemon.start())
+        return daemon
+
+    def stored(self) -> int:
+        """Events in the inbox; 0 while the first daemon is still creating it."""
+        try:
+            return len(self.entries())
+        except SubscriberError:
+            return 0
+
+    def entries(self) -> list[tuple[str, bytes]]:
+        with Inbox.open_readonly(inbox_path(self.state)) as inbox:
+            found = inbox.entries(EntryStatus.PENDING, limit=1_000_000, topic=TRIAL_TOPIC)
+        return [(e.event_id, e.replay_id) for e in found]
+
+    def checkpoint(self) -> bytes | None:
+        with Inbox.open_readonly(inbox_path(self.state)) as inbox:
+            return inbox.checkpoint(TRIAL_TOPIC).replay_id
+
+
+@pytest.fixture
+def rig(tmp_path: Path, emulator_factory: Callable[..., Any]) -> Iterator[Rig]:
+    emulator = emulator_factory(stream=StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0))
+    info_file = tmp_path / "info.json"
+    emulator.write_info(info_file)
+    publisher = Publisher(json.loads(info_file.read_text()))
+    sock_dir = Path(tempfile.mkdtemp(prefix="ls-"))  # AF_UNIX paths must stay short
+    the_rig = Rig(info_file, tmp_path / "state", tmp_path, publisher, sock_dir)
+    yield the_rig
+    for daemon in the_rig.daemons:
+        daemon.stop_quietly()
+    for notify in the_rig.notifies:
+        notify.close()
+    publisher.close()
+    sock_dir.rmdir()
+
+
+def _totals(log: str) -> tuple[int, int]:
+    """(stored, duplicates) for the trial topic from the daemon's last ``totals:`` line."""
+    found = re.findall(rf"{re.escape(TRIAL_TOPIC)} stored=(\d+) duplicates=(\d+)", log)
+    assert found, log[-2000:]
+    return int(found[-1][0]), int(found[-1][1])
+
+
+def _assert_inbox_exact(rig: Rig) -> None:
+    entries = rig.entries()
+    assert len(entries) == len(rig.publisher.event_ids)
+    assert [e for e, _ in entries] == rig.publisher.event_ids  # each once, in replay order
+    assert [r for _, r in entries] == rig.publisher.replay_ids
+    uri = f"file:{inbox_path(rig.state)}?mode=ro"
+    with sqlite3.connect(uri, uri=True) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def _publish_paced(rig: Rig, total: int, lead: int) -> None:
+    """Publish in batches of 200, never more than ``lead`` events ahead of the inbox, so the
+    kills land while publishing is still going on."""
+    while len(rig.publisher.event_ids) < total:
+        wait_until(lambda: len(rig.publisher.event_ids) - rig.stored() <= lead, 60,
+                   what="the daemon to catch up")
+        rig.publisher.publish(200)
+
+
+def test_kill_9_at_random_points_loses_and_duplicates_nothing(rig: Rig) -> None:
+    """Each kill lands after a random amount of progress, or (one in four) during start-up.
+
+    The seed is printed; ``KILL_SEED=...`` reproduces a run's kill points.
+    """
+    total, kills = 5000, 12
+    seed = int(os.environ.get("KILL_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    killed_at: list[int] = []
+    publishing = threading.Thread(target=_publish_paced, args=(rig, total, 600))
+    daemon = rig.daemon()
+    publishing.start()
+    try:
+        for _ in range(kills):
+            if rng.random() >= 0.25:
+                target = min(rig.stored() + rng.randint(1, 500), total - 1)
+                wait_until(lambda t=target: rig.stored() >= t, 60, what=f"{target} stored")
+            daemon.kill()
+            killed_at.append(rig.stored())
+            daemon = rig.daemon()
+    finally:
+        publishing.join(90)
+    wait_until(lambda: rig.stored() >= total, 60, what="all events stored")
+    wait_until(rig.ready, 30, what="the last daemon to be ready")
+    assert daemon.terminate(timeout_s=10) == 0
+    print(f"KILL_SEED={seed} killed with {killed_at} events stored")
+    _assert_inbox_exact(rig)
+    assert rig.checkpoint() == rig.publisher.replay_ids[-1]
+
+
+def test_sigterm_stops_within_10_s_and_restart_redelivers_nothing(rig: Rig) -> None:
+    daemon = rig.daemon()
+    wait_until(rig.ready, 30, what="READY=1")
+    for _ in range(5):
+        rig.publisher.publish(200)
+    wait_until(lambda: rig.stored() >= 300, 30, what="part of the stream stored")
+    started = time.monotonic()
+    assert daemon.terminate(timeout_s=10) == 0
+    assert time.monotonic() - started < 10
+    assert rig.notifies[-1].seen("STOPPING=1")
+    stored_first = rig.stored()
+    assert rig.checkpoint() == rig.publisher.replay_ids[stored_first - 1]
+
+    second = rig.daemon()
+    rig.publisher.publish(200)  # new events land after anything redelivered would
+    wait_until(lambda: rig.stored() >= 1200, 30, what="the rest stored")
+    wait_until(rig.ready, 30, what="READY=1 again")
+    assert second.terminate(timeout_s=10) == 0
+    assert _totals(second.log_text()) == (1200 - stored_first, 0)
+    _assert_inbox_exact(rig)
+
+
+def test_second_instance_is_refused_and_status_reads_beside_it(rig: Rig) -> None:
+    first = rig.daemon(WATCHDOG_USEC="200000")
+    wait_until(rig.ready, 30, what="READY=1")
+    wait_until(lambda: rig.notifies[0].seen("WATCHDOG=1"), 10, what="a watchdog ping")
+    rig.publisher.publish(50)
+    wait_until(lambda: rig.stored() >= 50, 30, what="50 events stored")
+    second = rig.daemon()
+    assert second.wait(30) == 75
+    assert f"PID {first.pid}" in second.log_text()
+    done = subprocess.run([sys.executable, "-m", "service", "status", "--state", str(rig.state),
+                           "--json"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["daemon_pid"] == first.pid
+    trial = report["topics"][TRIAL_TOPIC]
+    assert trial["pending"] == 50
+    assert trial["replay_id"] == rig.publisher.replay_ids[-1].hex()
+    assert first.terminate(timeout_s=10) == 0
+
+
+@pytest.mark.parametrize("auth", ["jwt", "client_credentials", "password", "static_token"])
+def test_every_auth_mode_lands_events(rig: Rig, auth: str) -> None:
+    daemon = rig.daemon(auth=auth)
+    wait_until(rig.ready, 30, what="READY=1")
+    rig.publisher.publish(10)
+    wait_until(lambda: rig.stored() >= 10, 30, what="10 events stored")
+    assert daemon.terminate(timeout_s=10) == 0
+    log = daemon.log_text()
+    assert f"auth {auth}" in log
+    info = json.loads(rig.info_file.read_text())
+    for secret in ("access_token", "client_secret", "password"):
+        assert info[secret] not in log
+    assert "BEGIN" not in log
+    assert info["username"] not in log  # no email addresses at INFO and above
+
+
+def test_run_with_bad_config_names_every_key(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[service]\nstate_dir = "x"\n[auth]\nmode = "jwt"\npassword = "p"\n'
+                      '[pubsub]\nbatch_size = 0\n')
+    done = subprocess.run([sys.executable, "-m", "service", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 78
+    for key in ("auth.password:", "pubsub.batch_size:", "auth.client_id:", "auth.username:",
+                "auth.private_key:"):
+        assert key in done.stderr
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,83 @@
+"""``status``: read-only, works while the lock is held, and its --json shape."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from service.config import inbox_path
+from service.lifecycle import state_lock
+from subscriber.events import DecodedEvent, EntryKind, UndecodableEvent
+from subscriber.inbox import Inbox
+
+ROOT = Path(__file__).resolve().parents[2]
+TRIAL = "/event/SelfServeTrialEvent__e"
+LEAD = "/data/LeadChangeEvent"
+
+
+def _event(topic: str, n: int) -> DecodedEvent:
+    return DecodedEvent(topic=topic, replay_id=bytes([0, 0, 0, n]), event_id=f"uuid-{topic}-{n}",
+                        schema_id="s1", kind=EntryKind.EVENT, payload={"n": n})
+
+
+def _fill(state: Path) -> None:
+    with Inbox(inbox_path(state)) as inbox:
+        inbox.store_batch(TRIAL, [_event(TRIAL, n) for n in range(1, 4)], bytes([0, 0, 0, 3]))
+        bad = UndecodableEvent(topic=TRIAL, replay_id=bytes([0, 0, 0, 4]), event_id="bad",
+                               schema_id="s1", raw=b"\x01", error="bad avro")
+        inbox.store_batch(TRIAL, [bad], bytes([0, 0, 0, 4]))
+        inbox.store_batch(LEAD, [], bytes([0, 0, 9, 9]))
+        first = inbox.pending(limit=1, topic=TRIAL)[0]
+        inbox.mark_applied([first.id])
+
+
+def _status(state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state),
+                           *extra], capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
+def test_status_json_shape_while_the_lock_is_held(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    _fill(state)
+    before = inbox_path(state).stat().st_mtime_ns
+    with state_lock(state):
+        done = _status(state, "--json")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert report["daemon_pid"] == os.getpid()
+    trial = report["topics"][TRIAL]
+    assert {k: trial[k] for k in ("replay_id", "pending", "applied", "poison")} == {
+        "replay_id": "00000004", "pending": 2, "applied": 1, "poison": 1}
+    assert trial["checkpoint_at"] is not None
+    assert trial["oldest_pending_age_s"] >= 0
+    lead = report["topics"][LEAD]
+    assert (lead["replay_id"], lead["pending"], lead["oldest_pending_age_s"]) == (
+        "00000909", 0, None)
+    assert inbox_path(state).stat().st_mtime_ns == before  # nothing written
+
+
+def test_status_text_names_topics_and_counts(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    _fill(state)
+    done = _status(state)
+    assert done.returncode == 0, done.stderr
+    assert "no daemon running" in done.stdout
+    assert TRIAL in done.stdout
+    assert "checkpoint 00000004" in done.stdout
+    assert "pending 2, applied 1, poison 1, oldest pending" in done.stdout
+
+
+def test_status_without_inbox_fails_clearly(tmp_path: Path) -> None:
+    done = _status(tmp_path)
+    assert done.returncode == 1
+    assert "no inbox" in done.stderr
+    missing = _status(tmp_path / "absent")
+    assert missing.returncode == 1
+    assert "no state directory" in missing.stderr
