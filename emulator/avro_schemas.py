@@ -114,7 +114,11 @@ def change_event_layout(obj: ObjectDef) -> list[tuple[str, list[FieldDef]]]:
 def change_event_schema(obj: ObjectDef) -> JsonSchema:
     """The schema of ``<Object>ChangeEvent``."""
     fields: list[JsonSchema] = [
-        {"name": "ChangeEventHeader", "type": change_event_header_schema(), "doc": "Data:EventHeader"}
+        {
+            "name": "ChangeEventHeader",
+            "type": change_event_header_schema(),
+            "doc": "Data:EventHeader",
+        }
     ]
     for name, members in change_event_layout(obj)[1:]:
         if len(members) == 1 and members[0].compound is None:
