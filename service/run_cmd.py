@@ -7,7 +7,9 @@ everything else from defaults and ``LIFECYCLE_SYNC_*`` variables.
 
 Exit codes follow sysexits so systemd can tell "fix the config" from "try again":
 0 clean stop, 1 runtime failure, 75 (EX_TEMPFAIL) another instance holds the state directory,
-78 (EX_CONFIG) invalid configuration (use ``RestartPreventExitStatus=78``).
+78 (EX_CONFIG) invalid configuration, or a fatal condition found at run time that a
+restart cannot fix (unknown topic, no permission, rejected credentials, a refused replay ID
+under ``on_invalid_replay = fail``); use ``RestartPreventExitStatus=78``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Subscribes to the configured topics and stores every event durably in "
                     "STATE/inbox.db until SIGTERM or SIGINT. One instance per state directory.",
         epilog="exit codes: 0 clean stop, 1 runtime failure, 75 another instance holds the "
-               "state directory, 78 invalid configuration",
+               "state directory, 78 invalid configuration or a fatal condition a restart "
+               "cannot fix (unknown topic, rejected credentials, refused replay ID)",
     )
     _config_source_args(run)
     run.set_defaults(func=_run)

@@ -25,6 +25,7 @@ from subscriber.settings import IntakeSettings, ReplayPolicy, StartFrom
 log = logging.getLogger("lifecycle_sync")
 
 EX_TEMPFAIL = 75
+EX_CONFIG = 78  # also: a Fatal error at run time, which a restart cannot fix
 PRUNE_EVERY_S = 3600.0
 
 
@@ -147,6 +148,12 @@ def _finish(worker: threading.Thread, notifier: Notifier, hooks: DaemonHooks,
         return 1
     if failure:
         exc = failure[0]
+        if isinstance(exc, Fatal):
+            # A human must act (topic or permission, rejected credentials, a refused replay
+            # ID under on_invalid_replay=fail): restarting cannot fix it, so systemd must not
+            # retry (RestartPreventExitStatus=78).
+            log.error("stopped: %s: %s", type(exc).__name__, exc)
+            return EX_CONFIG
         if isinstance(exc, SubscriberError):
             log.error("stopped: %s: %s", type(exc).__name__, exc)
         else:

@@ -222,3 +222,11 @@ def test_run_with_bad_config_names_every_key(tmp_path: Path) -> None:
                 "auth.private_key:"):
         assert key in done.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_unknown_topic_is_fatal_and_exits_78_so_systemd_does_not_retry(rig: Rig) -> None:
+    daemon = rig.daemon(LIFECYCLE_SYNC_PUBSUB_TOPICS="/event/NoSuchEvent__e")
+    assert daemon.wait(timeout_s=30) == 78
+    log = daemon.log_text()
+    assert "Fatal" in log, log  # met at run time (GetTopic), not a configuration error
+    assert "NoSuchEvent__e" in log
