@@ -29,7 +29,7 @@ bench: $(STAMP)
 
 # Regenerate the checked-in Pub/Sub stubs after editing proto/pubsub_api.proto.
 proto: $(STAMP)
-	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --grpc_python_out=. proto/pubsub_api.proto
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. proto/pubsub_api.proto
 
 clean:
 	rm -rf $(VENV) build *.egg-info

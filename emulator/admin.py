@@ -2,12 +2,19 @@
 
 It switches faults on and off while the emulator runs and reports counters. It is not part of
 Salesforce's surface, so it lives on its own port (``admin_url`` in the info file).
+
+Org (REST/SOAP) routes: ``POST /faults/org`` arms a fault (``{"fault": "server_error" |
+"unavailable" | "request_limit" | "unable_to_lock_row" | "stall", "kind": "sobject_upsert",
+"object": "Lead", "times": 1}``), ``POST /faults/org/clear``; ``GET /org/counters`` (API calls
+by kind) and ``POST /org/counters/reset``; ``GET|POST /org/settings`` (``latency_ms``,
+``query_batch_size``, ``daily_api_limit``); ``GET /org/limits``, ``POST /org/limits/reset``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import grpc
@@ -15,6 +22,8 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
 from emulator.context import EmulatorContext
+from emulator.org.faults import FaultRule
+from emulator.org.runtime import Org
 from emulator.pubsub.faults import AbortPlan
 
 Handler = Callable[[EmulatorContext, dict[str, Any]], object]
@@ -74,16 +83,86 @@ def _token(ctx: EmulatorContext, body: dict[str, Any]) -> object:
 
 
 def _clear(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    """Clear every fault, Pub/Sub and org alike (releasing stalled org requests)."""
     ctx.pubsub_faults.clear()
+    _org(ctx).faults.clear()
     return ctx.pubsub_faults.snapshot()
 
 
 def _stats(ctx: EmulatorContext, body: dict[str, Any]) -> object:
     store = ctx.bus.store
+    org = _org(ctx)
     return {
         "topics": {t: {"events": store.max_seq(t)} for t in store.topic_names()},
         "faults": ctx.pubsub_faults.snapshot(),
+        "org": {"calls": org.counters.snapshot(), "api_usage": org.usage.used(),
+                "daily_api_limit": org.usage.daily_limit, "faults": org.faults.snapshot()},
     }
+
+
+# -- the org (REST/SOAP) half ------------------------------------------------------------
+
+_RULE_KEYS = ("effect", "kind", "object", "status", "error_code", "message", "times", "stall_s")
+
+
+def _org(ctx: EmulatorContext) -> Org:
+    if ctx.org is None:
+        raise BadRequest("the org is not running")
+    return ctx.org
+
+
+def _org_fault(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    """Arm an org fault: ``{"fault": preset}`` or ``{"effect": ...}``, plus kind/object/times."""
+    overrides = {k: body[k] for k in _RULE_KEYS if k in body}
+    faults = _org(ctx).faults
+    try:
+        if "fault" in body:
+            rule = faults.arm_preset(str(body["fault"]), **overrides)
+        else:
+            rule = faults.arm(FaultRule(**overrides))
+    except (KeyError, TypeError) as exc:
+        raise BadRequest(str(exc)) from exc
+    return {"rule": asdict(rule), "rules": faults.snapshot()}
+
+
+def _org_faults(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    return {"rules": _org(ctx).faults.snapshot()}
+
+
+def _org_faults_clear(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    _org(ctx).faults.clear()
+    return {"rules": []}
+
+
+def _org_counters(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    return _org(ctx).counters.snapshot()
+
+
+def _org_counters_reset(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    _org(ctx).counters.reset()
+    return _org(ctx).counters.snapshot()
+
+
+def _org_settings(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    """Read or change latency_ms, query_batch_size and daily_api_limit while running."""
+    org = _org(ctx)
+    if "latency_ms" in body:
+        org.settings.latency_ms = float(body["latency_ms"])
+    if "query_batch_size" in body:
+        org.settings.query_batch_size = max(1, int(body["query_batch_size"]))
+    if "daily_api_limit" in body:
+        org.usage.daily_limit = int(body["daily_api_limit"])
+    return {**asdict(org.settings), "daily_api_limit": org.usage.daily_limit}
+
+
+def _org_limits(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    org = _org(ctx)
+    return {"api_usage": org.usage.used(), "daily_api_limit": org.usage.daily_limit}
+
+
+def _org_limits_reset(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    _org(ctx).usage.reset()
+    return _org_limits(ctx, body)
 
 
 ROUTES: dict[tuple[str, str], Handler] = {
@@ -96,13 +175,22 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/faults/clear"): _clear,
     ("POST", "/tokens"): _token,
     ("GET", "/stats"): _stats,
+    ("POST", "/faults/org"): _org_fault,
+    ("GET", "/faults/org"): _org_faults,
+    ("POST", "/faults/org/clear"): _org_faults_clear,
+    ("GET", "/org/counters"): _org_counters,
+    ("POST", "/org/counters/reset"): _org_counters_reset,
+    ("GET", "/org/settings"): _org_settings,
+    ("POST", "/org/settings"): _org_settings,
+    ("GET", "/org/limits"): _org_limits,
+    ("POST", "/org/limits/reset"): _org_limits_reset,
 }
 
 
 def make_admin_app(ctx: EmulatorContext, routes: dict[tuple[str, str], Handler]) -> object:
     """A WSGI app dispatching ``routes``; other parts of the emulator may add routes."""
 
-    @Request.application  # type: ignore[misc]
+    @Request.application
     def app(request: Request) -> Response:
         try:
             handler = routes.get((request.method, request.path.rstrip("/")))

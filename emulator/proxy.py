@@ -41,9 +41,15 @@ class TcpRelay:
         return len(pairs)
 
     def close(self) -> None:
+        """Stop accepting and cut every connection.
+
+        Closing a listening socket does not wake a thread blocked in ``accept()`` on Linux
+        (the port would keep accepting), so shut it down first.
+        """
         self._closed = True
         with contextlib.suppress(OSError):
-            self._listener.close()
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
         self.cut()
 
     def _accept_loop(self) -> None:
@@ -52,17 +58,28 @@ class TcpRelay:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            try:
-                upstream = socket.create_connection(self._target)
-            except OSError:
+            if self._closed:
                 client.close()
-                continue
+                return
+            self._relay(client)
+
+    def _relay(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(self._target)
+        except OSError:
+            client.close()
+            return
+        try:
             for s in (client, upstream):
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._pairs.append((client, upstream))
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+        except OSError:  # the client already went away
+            client.close()
+            upstream.close()
+            return
+        with self._lock:
+            self._pairs.append((client, upstream))
+        for src, dst in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         try:

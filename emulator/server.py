@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator.admin import ROUTES, make_admin_app
 from emulator.avro_schemas import change_event_schema, platform_event_schema
@@ -25,6 +25,12 @@ from emulator.context import EmulatorContext
 from emulator.identity import load_or_create_identity
 from emulator.metadata import DEFAULT_METADATA_DIR
 from emulator.org.app import make_org_app
+from emulator.org.cdc import ChangeDataCapture
+from emulator.org.credentials import ensure_client_credentials
+from emulator.org.limits import ApiUsage
+from emulator.org.records import RecordStore
+from emulator.org.runtime import MAX_QUERY_BATCH, Org, OrgSettings
+from emulator.org.seed import seed_org
 from emulator.proxy import TcpRelay
 from emulator.pubsub.bus import EventBus
 from emulator.pubsub.faults import PubSubFaults
@@ -39,7 +45,13 @@ from proto import pubsub_api_pb2_grpc as pb_grpc
 
 @dataclass(frozen=True)
 class EmulatorSettings:
-    """Where state lives, which ports to bind (0: any free one) and the server's timing rules."""
+    """Where state lives, which ports to bind (0: any free one) and the server's timing rules.
+
+    ``latency_ms`` delays every org HTTP request; ``daily_api_limit`` is the API allocation
+    (403 REQUEST_LIMIT_EXCEEDED when spent); ``query_batch_size`` is the default query batch
+    (Salesforce: 2000; set it small to exercise ``nextRecordsUrl`` paging). All three can be
+    changed while running through ``Emulator.org.settings`` / ``org.usage`` or the admin API.
+    """
 
     state_dir: Path
     host: str = "127.0.0.1"
@@ -50,6 +62,9 @@ class EmulatorSettings:
     token_lifetime_s: float = 7200.0
     metadata_dir: Path = DEFAULT_METADATA_DIR
     grpc_workers: int = 64
+    latency_ms: float = 0.0
+    daily_api_limit: int = 100_000
+    query_batch_size: int = MAX_QUERY_BATCH
 
 
 class Emulator:
@@ -82,8 +97,9 @@ class Emulator:
         )
         self.ctx = ctx
         self._define_topics(ctx)
+        org = ctx.org = self._build_org(ctx)
         rest_server = self._serve_https(make_org_app(ctx), self.settings.rest_port)
-        ctx.instance_url = f"https://{self.settings.host}:{rest_server.server_port}"
+        ctx.instance_url = org.instance_url = f"https://{self.settings.host}:{rest_server.server_port}"
         self._start_grpc(ctx)
         ctx.extras["cut_connections"] = self.cut_connections
         self._serve_http(make_admin_app(ctx, dict(ROUTES)), self.settings.admin_port)
@@ -101,6 +117,8 @@ class Emulator:
         for t in self._threads:
             t.join(timeout=5)
         if self.ctx is not None:
+            if self.ctx.org is not None:
+                self.ctx.org.store.close()
             self.ctx.bus.store.close()
             self.ctx.tokens.close()
 
@@ -118,8 +136,20 @@ class Emulator:
             raise RuntimeError("the emulator is not started")
         return self.ctx
 
+    @property
+    def org(self) -> Org:
+        """The org half: records, limits, org faults and call counters (see :class:`Org`)."""
+        org = self.context.org
+        if org is None:
+            raise RuntimeError("the emulator is not started")
+        return org
+
     def info(self) -> dict[str, Any]:
-        """Everything a client needs to connect; written as JSON by ``--info-file``."""
+        """Everything a client needs to connect; written as JSON by ``--info-file``.
+
+        ``private_key`` is the PEM key whose certificate the emulator trusts for the JWT bearer
+        grant; ``password`` is the integration user's password for the password grant.
+        """
         ctx = self.context
         assert self._relay is not None
         return {
@@ -133,6 +163,8 @@ class Emulator:
             "client_id": ctx.identity.client_id,
             "client_secret": ctx.identity.client_secret,
             "username": ctx.identity.username,
+            "password": self.org.credentials.password,
+            "private_key": str(self.org.credentials.private_key.resolve()),
             "user_id": ctx.identity.integration_user_id,
             "topics": sorted(ctx.bus.store.topic_names()),
             "state_dir": str(self.settings.state_dir.resolve()),
@@ -150,6 +182,22 @@ class Emulator:
         return self._relay.cut() if self._relay is not None else 0
 
     # -- internals ----------------------------------------------------------------------
+
+    def _build_org(self, ctx: EmulatorContext) -> Org:
+        """Records (``org.db``), seed rows, credentials, limits; CDC listens to every commit."""
+        store = RecordStore(ctx.state_dir / "org.db", ctx.catalog)
+        seed_org(store, ctx.identity)
+        store.add_listener(ChangeDataCapture(ctx.bus, ctx.catalog))
+        return Org(
+            catalog=ctx.catalog,
+            store=store,
+            identity=ctx.identity,
+            tokens=ctx.tokens,
+            bus=ctx.bus,
+            credentials=ensure_client_credentials(ctx.state_dir),
+            usage=ApiUsage(self.settings.daily_api_limit),
+            settings=OrgSettings(self.settings.latency_ms, self.settings.query_batch_size),
+        )
 
     def _define_topics(self, ctx: EmulatorContext) -> None:
         for obj in ctx.catalog:
@@ -182,9 +230,19 @@ class Emulator:
         return self._serve(app, port, None)
 
     def _serve(self, app: object, port: int, tls: ssl.SSLContext | None) -> BaseWSGIServer:
-        server = make_server(self.settings.host, port, app, threaded=True, ssl_context=tls)  # type: ignore[arg-type]
+        server = make_server(
+            self.settings.host, port, app, threaded=True, ssl_context=tls,  # type: ignore[arg-type]
+            request_handler=_QuietHandler,
+        )
         thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
         thread.start()
         self._http.append(server)
         self._threads.append(thread)
         return server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its per-request access log (tests and benchmarks are noisy)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None

@@ -1,8 +1,13 @@
-"""``make demo``: an end-to-end run against the local emulator, exiting 0 when all went well.
+"""``make demo``: the daemon's intake end to end on the local emulator; exits 0 when all went well.
 
-It starts the emulator in a fresh state directory, publishes one Trial, one Conversion and one
-Churn event over the Pub/Sub API (gRPC, TLS, Avro), subscribes from EARLIEST and prints the
-decoded events with their opaque replay IDs.
+1. Starts the emulator (Pub/Sub gRPC, REST, OAuth, SOAP over TLS) in a fresh state directory.
+2. Starts ``lifecycle-sync run --emulator-info`` as a real subprocess (JWT bearer login).
+3. Publishes what production would send: Trial / Conversion / Churn platform events over the
+   Pub/Sub API, one test event over REST (as an admin would with simple-salesforce), a Lead
+   created by "Marketo" over REST, and that Lead converted with SOAP ``convertLead`` (both
+   produce Lead change events).
+4. Waits until every event is in the daemon's durable inbox, prints ``lifecycle-sync status``,
+   stops the daemon with SIGTERM and checks it exited 0.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +27,8 @@ from typing import Any
 
 import fastavro
 import grpc
+import requests
+from simple_salesforce.api import Salesforce
 
 from emulator.server import Emulator, EmulatorSettings
 from proto import pubsub_api_pb2 as pb
@@ -30,6 +40,8 @@ DEMO_EVENTS = (
     ("ws-1001", "Conversion", {"subscription_id": "sub_9", "plan_type": "Team", "mrr": 490.0}),
     ("ws-1002", "Churn", {"churn_date": "2026-11-20", "churn_reason": "budget"}),
 )
+EXPECTED = {TOPIC: len(DEMO_EVENTS) + 1, "/data/LeadChangeEvent": 2}
+DEADLINE_S = 60.0
 
 
 def _metadata(info: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -46,62 +58,132 @@ def _encode(schema: Any, record: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-def _publish(stub: pb_grpc.PubSubStub, md: Any, schema_id: str, schema: Any) -> None:
-    now_ms = int(time.time() * 1000)
-    events = [
-        pb.ProducerEvent(
-            id=str(uuid.uuid4()),
-            schema_id=schema_id,
-            payload=_encode(schema, {
-                "CreatedDate": now_ms, "CreatedById": "005000000000000AAA",
-                "Workspace_ID__c": ws, "Email__c": f"owner@{ws}.example.com",
-                "Event_Type__c": kind, "Event_Data__c": json.dumps(data),
-                "Event_Timestamp__c": now_ms + i,
-            }),
-        )
-        for i, (ws, kind, data) in enumerate(DEMO_EVENTS)
-    ]
-    response = stub.Publish(pb.PublishRequest(topic_name=TOPIC, events=events), metadata=md)
+def publish_over_pubsub(info: dict[str, Any]) -> None:
+    """Trial, Conversion and Churn, as the product publishes them (gRPC Publish, Avro)."""
+    creds = grpc.ssl_channel_credentials(Path(info["ca_cert"]).read_bytes())
+    with grpc.secure_channel(info["pubsub_endpoint"], creds) as channel:
+        stub = pb_grpc.PubSubStub(channel)
+        md = _metadata(info)
+        topic = stub.GetTopic(pb.TopicRequest(topic_name=TOPIC), metadata=md)
+        schema_json = stub.GetSchema(pb.SchemaRequest(schema_id=topic.schema_id), metadata=md)
+        schema = fastavro.parse_schema(json.loads(schema_json.schema_json))
+        now_ms = int(time.time() * 1000)
+        events = [
+            pb.ProducerEvent(id=str(uuid.uuid4()), schema_id=topic.schema_id, payload=_encode(
+                schema, {
+                    "CreatedDate": now_ms, "CreatedById": info["user_id"],
+                    "Workspace_ID__c": ws, "Email__c": f"owner@{ws}.example.com",
+                    "Event_Type__c": kind, "Event_Data__c": json.dumps(data),
+                    "Event_Timestamp__c": now_ms + i,
+                }))
+            for i, (ws, kind, data) in enumerate(DEMO_EVENTS)
+        ]
+        response = stub.Publish(pb.PublishRequest(topic_name=TOPIC, events=events), metadata=md)
     failed = [r.error.msg for r in response.results if r.error.msg]
     if failed:
-        raise SystemExit(f"publish failed: {failed}")
-    print(f"published {len(events)} events to {TOPIC}")
+        raise SystemExit(f"demo: publish failed: {failed}")
+    print(f"published {len(events)} platform events over the Pub/Sub API")
 
 
-def _subscribe(stub: pb_grpc.PubSubStub, md: Any, schema: Any, want: int) -> None:
-    requests = iter([pb.FetchRequest(topic_name=TOPIC, replay_preset=pb.EARLIEST,
-                                     num_requested=want)])
-    call = stub.Subscribe(requests, metadata=md, timeout=30)
-    seen = 0
-    for response in call:
-        for ev in response.events:
-            record = fastavro.schemaless_reader(io.BytesIO(ev.event.payload), schema)
-            assert isinstance(record, dict)
-            print(f"  replay_id={ev.replay_id.hex()} {record['Event_Type__c']:<10} "
-                  f"workspace={record['Workspace_ID__c']} data={record['Event_Data__c']}")
-            seen += 1
-        if seen >= want:
-            call.cancel()
-            break
-    print(f"received {seen} events back over Subscribe")
+def salesforce_client(info: dict[str, Any], client_name: str) -> Salesforce:
+    """simple-salesforce pointed at the emulator, naming itself in ``Sforce-Call-Options``."""
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise replace our CA file
+    session.verify = info["ca_cert"]
+    session.headers["Sforce-Call-Options"] = f"client={client_name}"
+    return Salesforce(instance_url=info["instance_url"], session_id=info["access_token"],
+                      session=session)
+
+
+def write_over_rest_and_soap(info: dict[str, Any]) -> None:
+    """A test event over REST, a Marketo-made Lead, and its conversion over SOAP."""
+    admin = salesforce_client(info, "demo-admin")
+    admin.SelfServeTrialEvent__e.create({
+        "Workspace_ID__c": "ws-1003", "Email__c": "owner@ws-1003.example.com",
+        "Event_Type__c": "Trial", "Event_Data__c": '{"trial_expiration": "2026-12-24"}',
+    })
+    marketo = salesforce_client(info, "marketo")
+    lead = marketo.Lead.create({"LastName": "Rivera", "Company": "Acme",
+                                "Email": "dana@acme.example.com", "LeadSource": "Marketo"})
+    print(f"created over REST: 1 platform event, Lead {lead['id']}")
+    result = _convert_lead(info, lead["id"])
+    print(f"converted over SOAP: Account {result['accountId']}, Contact {result['contactId']}")
+
+
+def _convert_lead(info: dict[str, Any], lead_id: str) -> dict[str, str]:
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:urn="urn:partner.soap.sforce.com"><soapenv:Header>'
+        f"<urn:SessionHeader><urn:sessionId>{info['access_token']}</urn:sessionId>"
+        "</urn:SessionHeader><urn:CallOptions><urn:client>demo</urn:client></urn:CallOptions>"
+        "</soapenv:Header><soapenv:Body><urn:convertLead><urn:leadConverts>"
+        "<urn:convertedStatus>Closed - Converted</urn:convertedStatus>"
+        f"<urn:doNotCreateOpportunity>true</urn:doNotCreateOpportunity><urn:leadId>{lead_id}"
+        "</urn:leadId></urn:leadConverts></urn:convertLead></soapenv:Body></soapenv:Envelope>"
+    )
+    response = requests.post(
+        info["instance_url"] + "/services/Soap/u/62.0", data=body.encode(),
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+        verify=info["ca_cert"], timeout=30,
+    )
+    response.raise_for_status()
+    import xml.etree.ElementTree as ET  # noqa: PLC0415 - only the demo parses SOAP here
+
+    ns = "{urn:partner.soap.sforce.com}"
+    result = ET.fromstring(response.content).find(f".//{ns}result")  # noqa: S314 - our emulator
+    if result is None or result.findtext(f"{ns}success") != "true":
+        raise SystemExit(f"demo: convertLead failed: {response.text}")
+    return {c.tag.removeprefix(ns): c.text or "" for c in result}
+
+
+def status(state: Path) -> dict[str, Any]:
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "service", "status", "--state", str(state), "--json"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    return json.loads(done.stdout) if done.returncode == 0 else {}
+
+
+def wait_for_inbox(state: Path, daemon: subprocess.Popen[bytes]) -> None:
+    """Poll ``status --json`` until every expected event is stored (or the deadline passes)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        topics = status(state).get("topics", {})
+        if all(topics.get(t, {}).get("pending", 0) >= n for t, n in EXPECTED.items()):
+            return
+        if daemon.poll() is not None:
+            raise SystemExit(f"demo: the daemon exited early with {daemon.returncode}")
+        time.sleep(0.2)  # polling a condition with a deadline, not synchronising on time
+    raise SystemExit(f"demo: events did not reach the inbox within {DEADLINE_S:.0f} s")
 
 
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    state = Path(tempfile.mkdtemp(prefix="lifecycle-sync-demo-"))
-    with Emulator(EmulatorSettings(state_dir=state)) as emulator:
+    work = Path(tempfile.mkdtemp(prefix="lifecycle-sync-demo-"))
+    with Emulator(EmulatorSettings(state_dir=work / "emulator")) as emulator:
+        info_file = work / "emulator-info.json"
+        emulator.write_info(info_file)
         info = emulator.info()
-        emulator.write_info(state / "info.json")
         print(f"emulator up: pubsub {info['pubsub_endpoint']}, instance {info['instance_url']}")
-        creds = grpc.ssl_channel_credentials(Path(info["ca_cert"]).read_bytes())
-        with grpc.secure_channel(info["pubsub_endpoint"], creds) as channel:
-            stub = pb_grpc.PubSubStub(channel)
-            md = _metadata(info)
-            topic = stub.GetTopic(pb.TopicRequest(topic_name=TOPIC), metadata=md)
-            schema_json = stub.GetSchema(pb.SchemaRequest(schema_id=topic.schema_id), metadata=md)
-            schema = fastavro.parse_schema(json.loads(schema_json.schema_json))
-            _publish(stub, md, topic.schema_id, schema)
-            _subscribe(stub, md, schema, len(DEMO_EVENTS))
+        state = work / "daemon"
+        daemon = subprocess.Popen(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "service", "run", "--emulator-info", str(info_file),
+             "--state", str(state), "--auth", "jwt"],
+            env={**os.environ, "LIFECYCLE_SYNC_SERVICE_LOG_LEVEL": "WARNING"},
+        )
+        try:
+            publish_over_pubsub(info)
+            write_over_rest_and_soap(info)
+            wait_for_inbox(state, daemon)
+            subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state)],
+                           check=True, timeout=30)  # noqa: S603 - our own CLI
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            code = daemon.wait(timeout=15)
+    print(f"daemon stopped on SIGTERM with exit code {code}")
+    if code != 0:
+        return 1
     print("demo finished OK")
     return 0
 

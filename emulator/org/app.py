@@ -1,25 +1,73 @@
-"""The org's WSGI application (REST, OAuth, SOAP), served over HTTPS at ``instance_url``."""
+"""The org's WSGI application, served over HTTPS at ``instance_url`` (any Host header).
+
+Paths: ``/services/oauth2/token`` and ``userinfo``, the identity URL ``/id/{org}/{user}``,
+``/services/data`` (API versions) and the REST API below it, and the SOAP partner endpoint
+``/services/Soap/u/…`` (:func:`emulator.org.soap.handle_soap`). Every request first waits the
+configured latency.
+"""
 
 from __future__ import annotations
+
+import json
 
 from werkzeug.wrappers import Request, Response
 
 from emulator.context import EmulatorContext
+from emulator.org import oauth, rest, soap, users
+from emulator.org.calls import NEWEST_VERSION, OLDEST_VERSION
+from emulator.org.errors import NOT_FOUND_MESSAGE
+from emulator.org.runtime import Org
+
+_SEASONS = ("Winter", "Spring", "Summer")
 
 
 def make_org_app(ctx: EmulatorContext) -> object:
-    """Build the WSGI app; the REST and SOAP resources are added by the org issue."""
+    """Build the WSGI app over ``ctx.org``."""
+    org = ctx.org
+    if org is None:
+        raise RuntimeError("the org must be built before its app")
 
-    @Request.application  # type: ignore[misc]
+    @Request.application
     def app(request: Request) -> Response:
-        if request.path.rstrip("/") == "/services/data":
-            return Response(
-                '[{"label":"Winter \'25","url":"/services/data/v62.0","version":"62.0"}]',
-                mimetype="application/json",
-            )
-        return Response(
-            '[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]',
-            status=404, mimetype="application/json",
-        )
+        org.pause()
+        return route(org, request)
 
     return app
+
+
+def route(org: Org, request: Request) -> Response:
+    path = request.path.rstrip("/") or "/"
+    if path == "/services/data":
+        return _json(200, versions())
+    if path.startswith("/services/data/"):
+        return rest.serve(org, request)
+    if path == "/services/oauth2/token":
+        if request.method != "POST":
+            refusal = {"error": "invalid_request", "error_description": "must use HTTP POST"}
+            return _json(405, refusal)
+        return oauth.token(org, request)
+    if path == "/services/oauth2/userinfo":
+        return users.userinfo(org, request)
+    parts = path.split("/")
+    if len(parts) == 4 and parts[1] == "id":
+        return users.identity(org, request, parts[2], parts[3])
+    if path.startswith("/services/Soap/"):
+        answer = soap.handle_soap(org, request)
+        if answer is not None:
+            return answer
+    return _json(404, [{"errorCode": "NOT_FOUND", "message": NOT_FOUND_MESSAGE}])
+
+
+def versions() -> list[dict[str, str]]:
+    """``/services/data``: every API version served, oldest first, with its release label."""
+    out = []
+    for number in range(int(OLDEST_VERSION), int(NEWEST_VERSION) + 1):
+        steps = number - 62
+        season, year = _SEASONS[steps % 3], 25 + steps // 3
+        out.append({"label": f"{season} '{year:02d}", "url": f"/services/data/v{number}.0",
+                    "version": f"{number}.0"})
+    return out
+
+
+def _json(status: int, body: object) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json;charset=UTF-8")

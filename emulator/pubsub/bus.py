@@ -84,7 +84,8 @@ class EventBus:
 
     def decode(self, event: StoredEvent) -> dict[str, Any]:
         """The event's payload as a dict (for the admin API and tests)."""
-        result = fastavro.schemaless_reader(io.BytesIO(event.payload), self.parsed_schema(event.schema_id))
+        schema = self.parsed_schema(event.schema_id)
+        result = fastavro.schemaless_reader(io.BytesIO(event.payload), schema)
         assert isinstance(result, dict)
         return result
 
@@ -98,7 +99,10 @@ class EventBus:
         try:
             fastavro.schemaless_reader(stream, self.parsed_schema(sid))
         except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad payload
-            return f"The event payload can't be deserialized with schema {sid}: {type(exc).__name__}"
+            return (
+                f"The event payload can't be deserialized with schema {sid}: "
+                f"{type(exc).__name__}"
+            )
         if stream.tell() != len(payload):
             return f"The event payload has {len(payload) - stream.tell()} trailing bytes."
         return ""

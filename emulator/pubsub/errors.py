@@ -24,6 +24,7 @@ SCHEMA_NOT_FOUND = PREFIX + "schema.not.found"
 CANNOT_SUBSCRIBE = PREFIX + "subscription.topic.cannot.subscribe"
 MANAGED_NOT_SUPPORTED = PREFIX + "managed.subscription.developer.name.not.found"
 PUBLISH_STREAM_TIMEOUT = PREFIX + "publish.stream.sweeper.timeout"
+PUBLISH_TOPIC_MISMATCH = PREFIX + "publish.topic.mismatch"
 
 
 class RpcFailure(Exception):

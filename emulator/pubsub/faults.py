@@ -16,12 +16,18 @@ import grpc
 
 @dataclass(frozen=True)
 class AbortPlan:
-    """Abort the next stream(s) after ``after_events`` more events have been delivered."""
+    """Abort a stream after ``after_events`` more events have been delivered (one-shot).
+
+    With ``topic`` set only a stream on that topic fires it (a daemon subscribes to several
+    topics at once); empty means whichever stream gets there first. With ``after_events`` 0
+    an idle stream fires it at once.
+    """
 
     after_events: int
     code: grpc.StatusCode
     error_code: str
     message: str = "injected fault"
+    topic: str = ""
 
 
 class PubSubFaults:
@@ -32,6 +38,7 @@ class PubSubFaults:
         self._abort: AbortPlan | None = None
         self._delivered_since_armed = 0
         self._redeliver = 0
+        self._redeliver_topic = ""
         self.silent = threading.Event()
         self.delay_s = 0.0
         self.abort_streams_on_expiry = threading.Event()
@@ -42,14 +49,14 @@ class PubSubFaults:
             self._abort = plan
             self._delivered_since_armed = 0
 
-    def take_abort(self, delivering: int) -> tuple[int, AbortPlan | None]:
-        """How many of ``delivering`` events may go out before an armed abort fires.
+    def take_abort(self, delivering: int, topic: str = "") -> tuple[int, AbortPlan | None]:
+        """How many of ``delivering`` events (on ``topic``) may go out before an abort fires.
 
         Returns (allowed, plan): when ``plan`` is set the caller sends ``allowed`` events and
         then aborts with it. Firing disarms the plan (one-shot).
         """
         with self._lock:
-            if self._abort is None:
+            if self._abort is None or not _matches(self._abort.topic, topic):
                 return delivering, None
             left = self._abort.after_events - self._delivered_since_armed
             if left > delivering:
@@ -58,12 +65,20 @@ class PubSubFaults:
             plan, self._abort = self._abort, None
             return max(left, 0), plan
 
-    def arm_redeliver(self, count: int) -> None:
+    def arm_redeliver(self, count: int, topic: str = "") -> None:
+        """The next stream (on ``topic``, or any) to deliver rewinds ``count`` events."""
         with self._lock:
             self._redeliver = count
+            self._redeliver_topic = topic
 
-    def take_redeliver(self) -> int:
+    def redeliver_armed(self, topic: str = "") -> bool:
         with self._lock:
+            return self._redeliver > 0 and _matches(self._redeliver_topic, topic)
+
+    def take_redeliver(self, topic: str = "") -> int:
+        with self._lock:
+            if not _matches(self._redeliver_topic, topic):
+                return 0
             count, self._redeliver = self._redeliver, 0
             return count
 
@@ -71,6 +86,7 @@ class PubSubFaults:
         with self._lock:
             self._abort = None
             self._redeliver = 0
+            self._redeliver_topic = ""
         self.silent.clear()
         self.delay_s = 0.0
         self.abort_streams_on_expiry.clear()
@@ -87,3 +103,7 @@ class PubSubFaults:
                 "silent": self.silent.is_set(),
                 "delay_ms": int(self.delay_s * 1000),
             }
+
+
+def _matches(target: str, topic: str) -> bool:
+    return not target or target.lower() == topic.lower()

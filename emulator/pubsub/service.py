@@ -17,12 +17,11 @@ from emulator.identity import OrgIdentity
 from emulator.pubsub import errors as err
 from emulator.pubsub.bus import EventBus, PublishOutcome
 from emulator.pubsub.faults import PubSubFaults
+from emulator.pubsub.publish_stream import PublishStream
 from emulator.pubsub.subscribe import StreamSettings, SubscribeStream
 from emulator.tokens import TokenInfo, TokenStore
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
-
-_PUBLISH_STREAM_IDLE_S = 70.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,9 @@ class Authenticator:
 
     def _tenant_matches(self, tenant: str) -> bool:
         org_id = tenant.rsplit("/", 1)[-1] if tenant.startswith("core/") else tenant
-        return bool(org_id) and self.identity.org_id.startswith(org_id[:15]) and len(org_id) in (15, 18)
+        if len(org_id) not in (15, 18):
+            return False
+        return self.identity.org_id == org_id or self.identity.org_id[:15] == org_id
 
 
 def _auth_failure(message: str) -> err.RpcFailure:
@@ -92,7 +93,9 @@ class PubSubService(pb_grpc.PubSubServicer):
             err.abort_with(context, failure, rpc_id)
         return pb.SchemaInfo(schema_json=found[1], schema_id=request.schema_id, rpc_id=rpc_id)
 
-    def Publish(self, request: pb.PublishRequest, context: grpc.ServicerContext) -> pb.PublishResponse:
+    def Publish(
+        self, request: pb.PublishRequest, context: grpc.ServicerContext
+    ) -> pb.PublishResponse:
         rpc_id = err.new_rpc_id()
         try:
             self._delay()
@@ -105,11 +108,13 @@ class PubSubService(pb_grpc.PubSubServicer):
         self, request_iterator: Iterator[pb.PublishRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.PublishResponse]:
         rpc_id = err.new_rpc_id()
+        stream = PublishStream(
+            lambda request: self._publish(request, rpc_id),
+            self._faults, self._settings.publish_stream_idle_s, context,
+        )
         try:
             self._auth.check(context)
-            for request in request_iterator:
-                self._delay()
-                yield self._publish(request, rpc_id)
+            yield from stream.run(request_iterator)
         except err.RpcFailure as failure:
             err.abort_with(context, failure, rpc_id)
 

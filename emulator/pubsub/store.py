@@ -181,11 +181,11 @@ class EventStore:
     def _stored(self, name: str, base: int, row: tuple[object, ...]) -> StoredEvent:
         seq, event_id, schema_id, payload, created = row
         assert isinstance(seq, int)
+        assert isinstance(created, int)
+        assert isinstance(payload, bytes)
         return StoredEvent(
             topic=name, seq=seq, event_id=str(event_id), schema_id=str(schema_id),
-            payload=bytes(payload),  # type: ignore[arg-type]
-            created_ms=int(created),  # type: ignore[call-overload]
-            replay_id=self._codec.encode(name, base, seq),
+            payload=payload, created_ms=created, replay_id=self._codec.encode(name, base, seq),
         )
 
     def _secret(self) -> bytes:
@@ -198,10 +198,11 @@ class EventStore:
             return secret
 
     def _load_topics(self) -> None:
+        # Under the lock, so a concurrent append's sequence number is never overwritten.
         with self._lock:
             rows = self._db.execute("SELECT topic, schema_id, replay_base FROM topics").fetchall()
             seqs = dict(
                 self._db.execute("SELECT lower(topic), MAX(seq) FROM events GROUP BY lower(topic)")
             )
-        self._topics = {r[0].lower(): (r[0], r[1], int(r[2])) for r in rows}
-        self._max_seq = {k: int(v) for k, v in seqs.items()}
+            self._topics = {r[0].lower(): (r[0], r[1], int(r[2])) for r in rows}
+            self._max_seq = {k: int(v) for k, v in seqs.items()}

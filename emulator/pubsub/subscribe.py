@@ -7,14 +7,16 @@
 - With nothing to send, an empty response carrying ``latest_replay_id`` goes out every
   keepalive interval. ``latest_replay_id`` never runs ahead of undelivered events.
 - When nothing is requested and the client sends no FetchRequest for the idle timeout, the
-  server ends the stream.
+  server ends the stream. Keepalives do not count as activity: the idle clock starts at the
+  later of the last FetchRequest and the last delivered event.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import grpc
@@ -32,11 +34,16 @@ _POLL_S = 0.2
 
 @dataclass(frozen=True)
 class StreamSettings:
-    """Timing rules of the server (Salesforce: 270 s keepalive, 60 s idle, 72 h retention)."""
+    """Timing rules of the server (Salesforce: 270 s keepalive, 60 s idle, 72 h retention).
+
+    ``publish_stream_idle_s``: a PublishStream that sends no request carrying at least one
+    event for this long is closed with ``publish.stream.sweeper.timeout``.
+    """
 
     keepalive_s: float = 270.0
     idle_timeout_s: float = 60.0
     retention_s: float = 72 * 3600.0
+    publish_stream_idle_s: float = 70.0
 
 
 class SubscribeStream:
@@ -48,7 +55,7 @@ class SubscribeStream:
         faults: PubSubFaults,
         settings: StreamSettings,
         context: grpc.ServicerContext,
-        still_authorized: object,
+        still_authorized: Callable[[], bool],
     ) -> None:
         self._bus = bus
         self._faults = faults
@@ -61,12 +68,16 @@ class SubscribeStream:
         self._pending = 0
         self._last_request = time.monotonic()
         self._last_response = time.monotonic()
+        self._last_delivery = time.monotonic()
         self._reader_failure: err.RpcFailure | None = None
         self._abort_after: AbortPlan | None = None
         self.rpc_id = err.new_rpc_id()
 
     def run(self, requests: Iterator[pb.FetchRequest]) -> Iterator[pb.FetchResponse]:
-        first = next(requests, None)
+        try:
+            first = next(requests, None)
+        except grpc.RpcError:
+            return  # the client went away before its first request
         if first is None:
             return
         self._start(first)
@@ -157,36 +168,68 @@ class SubscribeStream:
     def _next_response(self) -> pb.FetchResponse | None:
         """Block until there is something to send; None ends the stream cleanly."""
         while self._context.is_active():
-            with self._cond:
-                self._cond.wait(timeout=_POLL_S)
-                failure, pending = self._reader_failure, self._pending
-            if failure is not None:
-                raise failure
             self._check_session()
+            pending = self._wait_for_work()
             if self._faults.silent.is_set():
                 continue
-            now = time.monotonic()
-            if pending > 0 and self._bus.store.max_seq(self._topic) > self._position:
+            if self._can_deliver(pending):
                 return self._events_response(pending)
+            _, due = self._faults.take_abort(0, self._topic)
+            if due is not None:
+                raise _failure(due)
+            now = time.monotonic()
             if now - self._last_response >= self._settings.keepalive_s:
                 return self._keepalive()
-            idle_since = max(self._last_request, self._last_response)
-            if pending == 0 and now - idle_since >= self._settings.idle_timeout_s:
+            if pending == 0 and now - self._idle_since() >= self._settings.idle_timeout_s:
                 return None
         return None
 
+    def _wait_for_work(self) -> int:
+        """Wait (briefly) unless events can go out now; returns what is pending."""
+        with self._cond:
+            if not self._has_work():
+                self._cond.wait(timeout=self._wait_s())
+            if self._reader_failure is not None:
+                raise self._reader_failure
+            return self._pending
+
+    def _has_work(self) -> bool:
+        if self._faults.silent.is_set():
+            return False
+        return self._reader_failure is not None or self._can_deliver(self._pending)
+
+    def _can_deliver(self, pending: int) -> bool:
+        """Events can go out: some are requested and some are new (or armed for redelivery)."""
+        if pending <= 0:
+            return False
+        if self._bus.store.max_seq(self._topic) > self._position:
+            return True
+        return self._position > 0 and self._faults.redeliver_armed(self._topic)
+
+    def _wait_s(self) -> float:
+        """How long to wait: until the next keepalive or idle deadline, at most one poll."""
+        if self._faults.silent.is_set():
+            return _POLL_S
+        due = self._last_response + self._settings.keepalive_s
+        idle_due = self._idle_since() + self._settings.idle_timeout_s
+        due = min(due, idle_due if self._pending == 0 else math.inf)
+        return max(0.0, min(_POLL_S, due - time.monotonic()))
+
+    def _idle_since(self) -> float:
+        return max(self._last_request, self._last_delivery)
+
     def _check_session(self) -> None:
-        if self._faults.abort_streams_on_expiry.is_set() and not self._still_authorized():  # type: ignore[operator]
+        if self._faults.abort_streams_on_expiry.is_set() and not self._still_authorized():
             raise err.RpcFailure(
                 grpc.StatusCode.UNAUTHENTICATED, err.AUTH_ERROR, "The session has expired."
             )
 
     def _events_response(self, pending: int) -> pb.FetchResponse:
-        rewind = self._faults.take_redeliver()
+        rewind = self._faults.take_redeliver(self._topic)
         if rewind:
             self._position = max(0, self._position - rewind)
         batch = _limit_bytes(self._bus.store.read_after(self._topic, self._position, pending))
-        allowed, abort = self._faults.take_abort(len(batch))
+        allowed, abort = self._faults.take_abort(len(batch), self._topic)
         if abort is not None and allowed == 0:
             raise _failure(abort)
         batch = batch[:allowed]
@@ -196,13 +239,13 @@ class SubscribeStream:
             self._pending -= len(batch)
             remaining = self._pending
         self._position = batch[-1].seq
-        response = pb.FetchResponse(
+        self._last_delivery = time.monotonic()
+        return pb.FetchResponse(
             events=[_consumer_event(e) for e in batch],
             latest_replay_id=batch[-1].replay_id,
             rpc_id=self.rpc_id,
             pending_num_requested=remaining,
         )
-        return response
 
     def _keepalive(self) -> pb.FetchResponse:
         with self._cond:

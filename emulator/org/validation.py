@@ -1,0 +1,135 @@
+"""Salesforce's checks on a client's field values, in the two stages Salesforce has.
+
+1. Deserialization (:func:`parse_body`): an unknown field is ``INVALID_FIELD`` and a value of
+   the wrong JSON type is ``JSON_PARSER_ERROR``. Both refuse the whole request (HTTP 400), even
+   in sObject Collections, because the body never becomes records.
+2. Record rules (:func:`field_errors`, :func:`missing_required`): read-only fields, lengths,
+   e-mail syntax, restricted picklists, numeric range, required fields. These fail one record
+   (``DmlError``); messages follow Salesforce's ``<label>: <reason>: <value>`` layout.
+
+Rules that need other records (lookups, uniqueness, converted leads) are in :mod:`dml`.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from emulator.catalog import NUMBER_TYPES, FieldDef, FieldType, ObjectDef
+from emulator.org.errors import ApiError, ErrorItem, no_such_column
+from emulator.org.values import from_json
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_TEXT_TYPES = frozenset({
+    FieldType.TEXT, FieldType.TEXT_AREA, FieldType.LONG_TEXT_AREA, FieldType.EMAIL,
+    FieldType.PHONE, FieldType.URL, FieldType.PICKLIST,
+})
+_UNWRITABLE = (
+    "Unable to create/update fields: {names}. Please check the security settings of this field "
+    "and verify that it is read/write for your profile or permission set."
+)
+
+
+def parse_body(obj: ObjectDef, body: Any) -> dict[str, Any]:
+    """Client JSON → ``{canonical field name: Python value}``; raises ApiError 400 (stage 1).
+
+    ``attributes`` is ignored, as Salesforce ignores it in record bodies.
+    """
+    if not isinstance(body, dict):
+        raise ApiError(
+            400, "JSON_PARSER_ERROR",
+            f"Cannot deserialize instance of {obj.name} from {_token_name(body)} value",
+        )
+    values: dict[str, Any] = {}
+    for key, raw in body.items():
+        if key == "attributes":
+            continue
+        field = obj.field(str(key))
+        if field is None:
+            raise no_such_column(obj, str(key))
+        values[field.name] = from_json(field, raw)
+    return values
+
+
+def _token_name(body: Any) -> str:
+    return "START_ARRAY" if isinstance(body, list) else "VALUE_STRING"
+
+
+def unwritable(obj: ObjectDef, values: dict[str, Any]) -> ErrorItem | None:
+    """INVALID_FIELD_FOR_INSERT_UPDATE for every system field the client tried to set."""
+    names = [n for n in values if (f := obj.field(n)) is not None and f.system and n != "Id"]
+    if not names:
+        return None
+    return ErrorItem("INVALID_FIELD_FOR_INSERT_UPDATE", _UNWRITABLE.format(names=", ".join(names)),
+                     tuple(names))
+
+
+def field_errors(obj: ObjectDef, values: dict[str, Any]) -> list[ErrorItem]:
+    """Per-value rule violations, in field order; normalises numbers in ``values`` in place."""
+    errors: list[ErrorItem] = []
+    for field in obj.fields:
+        if field.name not in values or values[field.name] is None:
+            continue
+        value = values[field.name]
+        if field.type in NUMBER_TYPES:
+            value = values[field.name] = _rounded(field, value)
+        error = _value_error(obj, field, value)
+        if error is not None:
+            errors.append(error)
+    return errors
+
+
+def _value_error(obj: ObjectDef, field: FieldDef, value: Any) -> ErrorItem | None:
+    label = field.label or field.name
+    where = (field.name,)
+    if field.type in _TEXT_TYPES and field.length and len(str(value)) > field.length:
+        reason = f"data value too large: {value} (max length={field.length})"
+        return ErrorItem("STRING_TOO_LONG", f"{label}: {reason}", where)
+    if field.type is FieldType.EMAIL and not _EMAIL.fullmatch(str(value)):
+        return ErrorItem("INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {value}", where)
+    if field.type is FieldType.PICKLIST and is_restricted(obj, field) \
+            and value not in field.picklist_values:
+        return ErrorItem("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                         f"{label}: bad value for restricted picklist field: {value}", where)
+    if field.type in NUMBER_TYPES and not _fits(field, value):
+        return ErrorItem("NUMBER_OUTSIDE_VALID_RANGE",
+                         f"{label}: value outside of valid range on numeric field: {value}", where)
+    return None
+
+
+def is_restricted(obj: ObjectDef, field: FieldDef) -> bool:
+    """Whether only the defined values are allowed.
+
+    Uses ``FieldDef.restricted`` when the catalog provides it. Until then: custom picklists
+    (every one in our metadata is ``<restricted>true</restricted>``) are restricted, standard
+    ones are not, which is Salesforce's default for standard value sets.
+    """
+    flag = getattr(field, "restricted", None)
+    if isinstance(flag, bool):
+        return flag
+    return field.name.endswith("__c") and bool(field.picklist_values)
+
+
+def _rounded(field: FieldDef, value: Any) -> float:
+    """Salesforce rounds half up to the field's scale before storing."""
+    if field.scale is None:
+        return float(value)
+    step = Decimal(1).scaleb(-field.scale)
+    return float(Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP))
+
+
+def _fits(field: FieldDef, value: Any) -> bool:
+    if field.precision is None:
+        return True
+    whole_digits = field.precision - (field.scale or 0)
+    return abs(float(value)) < 10.0**whole_digits
+
+
+def missing_required(obj: ObjectDef, record: dict[str, Any]) -> ErrorItem | None:
+    """REQUIRED_FIELD_MISSING listing every empty required field of ``record``."""
+    names = [f.name for f in obj.fields if f.required and record.get(f.name) in (None, "")]
+    if not names:
+        return None
+    return ErrorItem("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(names)}]",
+                     tuple(names))

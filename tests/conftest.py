@@ -1,0 +1,73 @@
+"""Fixtures shared by the whole suite.
+
+- ``emulator_factory``: start emulators in ``tmp_path`` with chosen settings; all are stopped at
+  teardown. Calling it again with the same ``state_dir`` restarts on the same state.
+- ``emulator``: one emulator for the session (short keepalive); faults are cleared after each
+  test. Tests that expire tokens or change schemas must use ``emulator_factory`` instead.
+- ``pubsub``: a :class:`helpers.pubsub_client.PubSubClient` connected to ``emulator``.
+
+Test helpers live in ``tests/helpers`` and are imported as ``helpers.<module>`` (pytest puts
+this directory on ``sys.path`` because it holds this conftest and no ``__init__.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import EmulatorFactory
+from helpers.pubsub_client import PubSubClient
+
+from emulator.pubsub.subscribe import StreamSettings
+from emulator.server import Emulator, EmulatorSettings
+
+# Short keepalives so tests can wait for one; a long idle timeout so streams stay open.
+SESSION_STREAM = StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0)
+
+
+@pytest.fixture
+def emulator_factory(tmp_path: Path) -> Iterator[EmulatorFactory]:
+    """``start(state_dir=None, stream=None, token_lifetime_s=7200.0, **settings) -> Emulator``."""
+    started: list[Emulator] = []
+
+    def start(
+        state_dir: Path | None = None,
+        stream: StreamSettings | None = None,
+        token_lifetime_s: float = 7200.0,
+        **settings: Any,
+    ) -> Emulator:
+        emu = Emulator(
+            EmulatorSettings(
+                state_dir=state_dir or tmp_path / "state",
+                stream=stream or SESSION_STREAM,
+                token_lifetime_s=token_lifetime_s,
+                **settings,
+            )
+        )
+        started.append(emu.start())
+        return emu
+
+    yield start
+    for emu in reversed(started):
+        emu.stop()
+
+
+@pytest.fixture(scope="session")
+def _session_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    state = tmp_path_factory.mktemp("emulator-state")
+    with Emulator(EmulatorSettings(state_dir=state, stream=SESSION_STREAM)) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emulator(_session_emulator: Emulator) -> Iterator[Emulator]:
+    yield _session_emulator
+    _session_emulator.context.pubsub_faults.clear()
+
+
+@pytest.fixture
+def pubsub(emulator: Emulator) -> Iterator[PubSubClient]:
+    with PubSubClient(emulator.info()) as client:
+        yield client
