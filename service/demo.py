@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ from simple_salesforce.api import Salesforce
 from emulator.server import Emulator, EmulatorSettings
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
+from service.config import inbox_path
+from subscriber import EntryStatus, Inbox
 
 TOPIC = "/event/SelfServeTrialEvent__e"
 DEMO_EVENTS = (
@@ -98,13 +101,16 @@ def salesforce_client(info: dict[str, Any], client_name: str) -> Salesforce:
 def write_over_rest_and_soap(info: dict[str, Any]) -> None:
     """A test event over REST, a Marketo-made Lead, and its conversion over SOAP."""
     admin = salesforce_client(info, "demo-admin")
-    admin.SelfServeTrialEvent__e.create({
+    admin.restful("sobjects/SelfServeTrialEvent__e/", method="POST", json={
         "Workspace_ID__c": "ws-1003", "Email__c": "owner@ws-1003.example.com",
         "Event_Type__c": "Trial", "Event_Data__c": '{"trial_expiration": "2026-12-24"}',
     })
     marketo = salesforce_client(info, "marketo")
-    lead = marketo.Lead.create({"LastName": "Rivera", "Company": "Acme",
-                                "Email": "dana@acme.example.com", "LeadSource": "Marketo"})
+    lead = marketo.restful("sobjects/Lead/", method="POST", json={
+        "LastName": "Rivera", "Company": "Acme", "Email": "dana@acme.example.com",
+        "LeadSource": "Marketo",
+    })
+    assert lead is not None
     print(f"created over REST: 1 platform event, Lead {lead['id']}")
     result = _convert_lead(info, lead["id"])
     print(f"converted over SOAP: Account {result['accountId']}, Contact {result['contactId']}")
@@ -128,8 +134,6 @@ def _convert_lead(info: dict[str, Any], lead_id: str) -> dict[str, str]:
         verify=info["ca_cert"], timeout=30,
     )
     response.raise_for_status()
-    import xml.etree.ElementTree as ET  # noqa: PLC0415 - only the demo parses SOAP here
-
     ns = "{urn:partner.soap.sforce.com}"
     result = ET.fromstring(response.content).find(f".//{ns}result")  # noqa: S314 - our emulator
     if result is None or result.findtext(f"{ns}success") != "true":
@@ -158,6 +162,20 @@ def wait_for_inbox(state: Path, daemon: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"demo: events did not reach the inbox within {DEADLINE_S:.0f} s")
 
 
+def print_inbox(state: Path) -> None:
+    """What the daemon landed, decoded: event types, and which Lead fields each change touched."""
+    with Inbox.open_readonly(inbox_path(state)) as inbox:
+        entries = inbox.entries(EntryStatus.PENDING, limit=100)
+    for e in entries:
+        if e.change is not None:
+            what = (f"{e.change.change_type} {','.join(e.change.record_ids)} by "
+                    f"{e.change.change_origin or '-'}: {', '.join(e.change.changed_fields)}")
+        else:
+            payload = e.payload or {}
+            what = f"{payload.get('Event_Type__c')} workspace={payload.get('Workspace_ID__c')}"
+        print(f"  {e.topic:<30} replay_id={e.replay_id.hex()}  {what}")
+
+
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="lifecycle-sync-demo-"))
@@ -176,8 +194,12 @@ def main() -> int:
             publish_over_pubsub(info)
             write_over_rest_and_soap(info)
             wait_for_inbox(state, daemon)
-            subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state)],
-                           check=True, timeout=30)  # noqa: S603 - our own CLI
+            print("the daemon's inbox:")
+            print_inbox(state)
+            subprocess.run(  # noqa: S603 - our own CLI
+                [sys.executable, "-m", "service", "status", "--state", str(state)],
+                check=True, timeout=30,
+            )
         finally:
             daemon.send_signal(signal.SIGTERM)
             code = daemon.wait(timeout=15)
