@@ -81,6 +81,9 @@ class FieldDef:
     case_sensitive: bool = False
     external_id: bool = False
     picklist_values: tuple[str, ...] = ()
+    # A restricted picklist refuses values outside ``picklist_values``; Salesforce's standard
+    # value sets are unrestricted, custom ones say so in ``valueSet/restricted``.
+    restricted: bool = False
     reference_to: str | None = None
     relationship_name: str | None = None
     compound: str | None = None

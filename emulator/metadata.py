@@ -136,6 +136,7 @@ def _read_field(path: Path) -> FieldDef:
         case_sensitive=_flag(root, "caseSensitive"),
         external_id=_flag(root, "externalId"),
         picklist_values=tuple(v for v, _ in values),
+        restricted=root.findtext(f"{MD_NS}valueSet/{MD_NS}restricted") == "true",
         reference_to=_text(root, "referenceTo") if is_reference else None,
         # The relationship a child record traverses (Lead__c -> Lead__r); <relationshipName>
         # in the file is the parent's child-relationship name and is not needed here.

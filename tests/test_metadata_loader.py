@@ -127,7 +127,20 @@ def test_picklist_values_come_from_the_value_set(project: Path, tmp_path: Path) 
            + "".join(f"<value><fullName>{v}</fullName><default>false</default>"
                      f"<label>{v.upper()}</label></value>" for v in ("x", "y", "z"))
            + "</valueSetDefinition></valueSet>")
-    assert _loaded_field(tmp_path, "Foo__c", "F__c").picklist_values == ("x", "y", "z")
+    field = _loaded_field(tmp_path, "Foo__c", "F__c")
+    assert field.picklist_values == ("x", "y", "z")
+    assert field.restricted
+
+
+def test_picklists_are_unrestricted_unless_the_value_set_says_so(
+    project: Path, tmp_path: Path
+) -> None:
+    _object(project, "Foo__c")
+    _field(project, "Foo__c", "F__c",
+           "<type>Picklist</type><valueSet><valueSetDefinition><sorted>false</sorted>"
+           "<value><fullName>x</fullName><default>false</default><label>x</label></value>"
+           "</valueSetDefinition></valueSet>")
+    assert not _loaded_field(tmp_path, "Foo__c", "F__c").restricted
 
 
 @pytest.mark.parametrize(("ftype", "length"), [("Email", 80), ("Phone", 40), ("Url", 255),

@@ -99,16 +99,8 @@ def _value_error(obj: ObjectDef, field: FieldDef, value: Any) -> ErrorItem | Non
 
 
 def is_restricted(obj: ObjectDef, field: FieldDef) -> bool:
-    """Whether only the defined values are allowed.
-
-    Uses ``FieldDef.restricted`` when the catalog provides it. Until then: custom picklists
-    (every one in our metadata is ``<restricted>true</restricted>``) are restricted, standard
-    ones are not, which is Salesforce's default for standard value sets.
-    """
-    flag = getattr(field, "restricted", None)
-    if isinstance(flag, bool):
-        return flag
-    return field.name.endswith("__c") and bool(field.picklist_values)
+    """Whether only the defined values are allowed (from the metadata's ``restricted``)."""
+    return field.restricted
 
 
 def _rounded(field: FieldDef, value: Any) -> float:
