@@ -39,6 +39,7 @@ def _abort(ctx: EmulatorContext, body: dict[str, Any]) -> object:
         code=code,
         error_code=str(body.get("error_code", "sfdc.platform.eventbus.grpc.service.unavailable")),
         message=str(body.get("message", "injected fault")),
+        topic=str(body.get("topic", "")),
     )
     ctx.pubsub_faults.arm_abort(plan)
     return ctx.pubsub_faults.snapshot()
@@ -59,7 +60,7 @@ def _silent(ctx: EmulatorContext, body: dict[str, Any]) -> object:
 
 
 def _redeliver(ctx: EmulatorContext, body: dict[str, Any]) -> object:
-    ctx.pubsub_faults.arm_redeliver(int(body.get("count", 1)))
+    ctx.pubsub_faults.arm_redeliver(int(body.get("count", 1)), str(body.get("topic", "")))
     return ctx.pubsub_faults.snapshot()
 
 

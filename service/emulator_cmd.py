@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="close a stream after this long with nothing requested (Salesforce: 60)")
     p.add_argument("--retention-h", type=float, default=72.0,
                    help="hours events stay replayable (Salesforce: 72)")
+    p.add_argument("--publish-stream-idle-s", type=float, default=70.0,
+                   help="close a PublishStream that sends no event for this long (default: 70)")
     p.add_argument("--token-lifetime-s", type=float, default=7200.0,
                    help="lifetime of issued access tokens in seconds (default: %(default)s)")
     p.add_argument("--latency-ms", type=float, default=0.0,
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             keepalive_s=args.keepalive_s,
             idle_timeout_s=args.idle_timeout_s,
             retention_s=args.retention_h * 3600.0,
+            publish_stream_idle_s=args.publish_stream_idle_s,
         ),
         token_lifetime_s=args.token_lifetime_s,
         latency_ms=args.latency_ms,

@@ -98,6 +98,7 @@ class PubSubFaults:
                     "after_events": self._abort.after_events,
                     "status": self._abort.code.name,
                     "error_code": self._abort.error_code,
+                    "topic": self._abort.topic,
                 },
                 "redeliver": self._redeliver,
                 "silent": self.silent.is_set(),

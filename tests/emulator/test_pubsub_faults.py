@@ -235,6 +235,21 @@ def test_admin_api_switches_faults_while_running(emulator: Emulator, pubsub: Pub
         assert sub.wait_error().code() == grpc.StatusCode.UNAVAILABLE
 
 
+def test_admin_api_faults_can_target_one_topic(emulator: Emulator, pubsub: PubSubClient) -> None:
+    info = pubsub.info
+    trial, _ = _custom_subscription(pubsub, 10)
+    with trial, pubsub.subscribe(LEAD_TOPIC, 10) as lead:
+        assert lead.next().events == []
+        body = {"after_events": 0, "status": "UNAVAILABLE", "error_code": UNAVAILABLE_CODE,
+                "topic": LEAD_TOPIC}
+        assert _admin(info, "/faults/pubsub/abort", body)["abort"]["topic"] == LEAD_TOPIC
+        assert_sf_error(lead.wait_error(), grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_CODE)
+        ids = pubsub.publish_trial_events(2)
+        assert [e.replay_id for e in trial.events(2)] == ids
+        _admin(info, "/faults/pubsub/redeliver", {"count": 1, "topic": TRIAL_TOPIC})
+        assert [e.replay_id for e in trial.events(1)] == ids[1:]
+
+
 def test_admin_api_rejects_bad_requests(emulator: Emulator) -> None:
     admin = emulator.info()["admin_url"]
     bad = requests.post(f"{admin}/faults/pubsub/abort", json={"status": "NOPE"}, timeout=5)
