@@ -25,6 +25,8 @@ CANNOT_SUBSCRIBE = PREFIX + "subscription.topic.cannot.subscribe"
 MANAGED_NOT_SUPPORTED = PREFIX + "managed.subscription.developer.name.not.found"
 PUBLISH_STREAM_TIMEOUT = PREFIX + "publish.stream.sweeper.timeout"
 PUBLISH_TOPIC_MISMATCH = PREFIX + "publish.topic.mismatch"
+# Unverified name: Salesforce documents that change events can't be published, not the code.
+CANNOT_PUBLISH = PREFIX + "publish.topic.cannot.publish"
 
 
 class RpcFailure(Exception):

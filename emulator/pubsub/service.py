@@ -74,7 +74,8 @@ class PubSubService(pb_grpc.PubSubServicer):
         except err.RpcFailure as failure:
             err.abort_with(context, failure, rpc_id)
         return pb.TopicInfo(
-            topic_name=name, tenant_guid=self._auth.identity.tenant_guid, can_publish=True,
+            topic_name=name, tenant_guid=self._auth.identity.tenant_guid,
+            can_publish=_can_publish(name),
             can_subscribe=True, schema_id=schema_id, rpc_id=rpc_id,
         )
 
@@ -158,6 +159,11 @@ class PubSubService(pb_grpc.PubSubServicer):
 
     def _publish(self, request: pb.PublishRequest, rpc_id: str) -> pb.PublishResponse:
         name, schema_id, _ = self._topic(request.topic_name)
+        if not _can_publish(name):
+            raise err.RpcFailure(
+                grpc.StatusCode.PERMISSION_DENIED, err.CANNOT_PUBLISH,
+                f"You can't publish to {name}: change events are published by Salesforce.",
+            )
         outcomes = self._bus.publish(
             name, [(e.id, e.schema_id, e.payload) for e in request.events]
         )
@@ -168,6 +174,11 @@ class PubSubService(pb_grpc.PubSubServicer):
     def _delay(self) -> None:
         if self._faults.delay_s:
             time.sleep(self._faults.delay_s)
+
+
+def _can_publish(topic: str) -> bool:
+    """Platform-event channels accept publishing; change-event channels (/data/) don't."""
+    return topic.lower().startswith("/event/")
 
 
 def _token(context: grpc.ServicerContext) -> str:
