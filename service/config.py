@@ -94,7 +94,7 @@ class PubSubConfig:
     batch_size: int = 100
     keepalive_s: float = 270.0
     watchdog_margin_s: float = 30.0
-    ping_interval_s: float = 60.0
+    ping_interval_s: float = 150.0
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
 

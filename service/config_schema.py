@@ -174,7 +174,7 @@ SPEC: dict[str, dict[str, Field]] = {
         "batch_size": Field(_number(int, 1, 100), 100),
         "keepalive_s": Field(_number(float, 1, 3600), 270.0),
         "watchdog_margin_s": Field(_number(float, 0, 3600), 30.0),
-        "ping_interval_s": Field(_number(float, 1, 3600), 60.0),
+        "ping_interval_s": Field(_number(float, 1, 3600), 150.0),
         "backoff_initial_s": Field(_number(float, 0.01, 600), 1.0),
         "backoff_max_s": Field(_number(float, 0.01, 3600), 60.0),
     },
