@@ -160,9 +160,12 @@ def custom_key_prefix(object_name: str, first: str) -> str:
     """A stable three-character key prefix derived from the object's name.
 
     Real orgs assign prefixes at creation; deriving them from the name keeps record IDs valid
-    when objects are added to the metadata later.
+    when objects are added to the metadata later. Platform events get ``e0?`` (publish results
+    show IDs like ``e01xx0000000001AAA``), custom objects ``a??``.
     """
     digest = hashlib.sha256(object_name.lower().encode()).digest()
+    if first == "e":
+        return "e0" + _PREFIX_ALPHABET[digest[0] % 62]
     return first + _PREFIX_ALPHABET[digest[0] % 62] + _PREFIX_ALPHABET[digest[1] % 62]
 
 

@@ -211,7 +211,7 @@ class Emulator:
         service = PubSubService(ctx.bus, auth, ctx.pubsub_faults, self.settings.stream)
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self.settings.grpc_workers),
-            options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)],
+            options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
         )
         pb_grpc.add_PubSubServicer_to_server(service, server)
         creds = grpc.ssl_server_credentials([ctx.tls.server_credentials()])

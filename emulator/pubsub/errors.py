@@ -27,6 +27,8 @@ PUBLISH_STREAM_TIMEOUT = PREFIX + "publish.stream.sweeper.timeout"
 PUBLISH_TOPIC_MISMATCH = PREFIX + "publish.topic.mismatch"
 # Unverified name: Salesforce documents that change events can't be published, not the code.
 CANNOT_PUBLISH = PREFIX + "publish.topic.cannot.publish"
+# Unverified name: the documented behaviour is UNAVAILABLE for a request over 4 MB.
+REQUEST_TOO_LARGE = PREFIX + "publish.request.size.exceeded"
 
 
 class RpcFailure(Exception):

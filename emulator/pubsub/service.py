@@ -23,6 +23,11 @@ from emulator.tokens import TokenInfo, TokenStore
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
 
+# Salesforce: keep a PublishRequest under 3 MB; over gRPC's 4 MB the call fails with
+# UNAVAILABLE (and a PublishStream closes). The server accepts bigger messages so that this
+# documented answer, not gRPC's own RESOURCE_EXHAUSTED, is what clients see.
+MAX_PUBLISH_REQUEST_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Authenticator:
@@ -159,6 +164,12 @@ class PubSubService(pb_grpc.PubSubServicer):
 
     def _publish(self, request: pb.PublishRequest, rpc_id: str) -> pb.PublishResponse:
         name, schema_id, _ = self._topic(request.topic_name)
+        if request.ByteSize() > MAX_PUBLISH_REQUEST_BYTES:
+            raise err.RpcFailure(
+                grpc.StatusCode.UNAVAILABLE, err.REQUEST_TOO_LARGE,
+                f"The publish request is {request.ByteSize()} bytes; the limit is "
+                f"{MAX_PUBLISH_REQUEST_BYTES} (keep requests under 3 MB).",
+            )
         if not _can_publish(name):
             raise err.RpcFailure(
                 grpc.StatusCode.PERMISSION_DENIED, err.CANNOT_PUBLISH,

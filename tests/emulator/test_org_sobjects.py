@@ -264,6 +264,8 @@ def test_platform_event_over_rest_lands_on_its_topic(org_harness: OrgHarness) ->
          "Event_Timestamp__c": "2024-05-01T12:00:00.000+0000"})
 
     assert result["success"] is True
+    assert result["id"].startswith("e0")  # like the documented e01xx0000000001AAA
+    assert is_valid(result["id"])
     [notice] = result["errors"]
     assert notice["statusCode"] == "OPERATION_ENQUEUED"
     [event] = bus.store.read_after(topic, before, 10)

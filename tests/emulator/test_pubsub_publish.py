@@ -103,6 +103,17 @@ def test_publish_reports_errors_per_event(pubsub: PubSubClient) -> None:
     assert "maximum" in bad[0].error.msg
 
 
+def test_publish_requests_over_4_mb_fail_with_unavailable(pubsub: PubSubClient) -> None:
+    sid = pubsub.get_topic(TRIAL_TOPIC).schema_id
+    big = [pubsub.event(TRIAL_TOPIC, trial_record(i, Event_Data__c="x" * 900_000), sid)
+           for i in range(6)]
+    with pytest.raises(grpc.RpcError) as caught:
+        pubsub.publish(TRIAL_TOPIC, big)  # 5.4 MB
+    assert_sf_error(caught.value, grpc.StatusCode.UNAVAILABLE, "publish.request.size.exceeded")
+    accepted = pubsub.publish(TRIAL_TOPIC, big[:3])  # 2.7 MB: under the 3 MB advice
+    assert all(r.replay_id and not r.error.msg for r in accepted.results)
+
+
 def test_change_event_topics_cannot_be_published_to(pubsub: PubSubClient) -> None:
     event = pubsub.event(LEAD_TOPIC, lead_change_record(Company="Acme"))
     with pytest.raises(grpc.RpcError) as caught:
