@@ -8,6 +8,9 @@ Org (REST/SOAP) routes: ``POST /faults/org`` arms a fault (``{"fault": "server_e
 "object": "Lead", "times": 1}``), ``POST /faults/org/clear``; ``GET /org/counters`` (API calls
 by kind) and ``POST /org/counters/reset``; ``GET|POST /org/settings`` (``latency_ms``,
 ``query_batch_size``, ``daily_api_limit``); ``GET /org/limits``, ``POST /org/limits/reset``.
+
+``POST /faults/cdc/gap`` (``{"object": "Lead", "change_type": "GAP_UPDATE" | … |
+"GAP_OVERFLOW", "record_ids": [...]}``) publishes a header-only gap or overflow change event.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
 from emulator.context import EmulatorContext
+from emulator.org.cdc_gaps import publish_gap_event
 from emulator.org.faults import FaultRule
 from emulator.org.runtime import Org
 from emulator.pubsub.faults import AbortPlan
@@ -166,7 +170,20 @@ def _org_limits_reset(ctx: EmulatorContext, body: dict[str, Any]) -> object:
     return _org_limits(ctx, body)
 
 
+def _cdc_gap(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    try:
+        event = publish_gap_event(
+            ctx.bus, ctx.catalog, str(body.get("object", "Lead")),
+            str(body.get("change_type", "GAP_UPDATE")), list(body.get("record_ids", [])),
+            ctx.identity.integration_user_id,
+        )
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    return {"topic": event.topic, "replay_id": event.replay_id.hex()}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
+    ("POST", "/faults/cdc/gap"): _cdc_gap,
     ("POST", "/faults/pubsub/abort"): _abort,
     ("POST", "/faults/pubsub/cut"): _cut,
     ("POST", "/faults/pubsub/silent"): _silent,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import requests
 from subscriber_harness import LEAD, HarnessFactory
 
 from emulator.org.cdc import ChangeDataCapture
@@ -61,22 +62,22 @@ def test_update_bitmaps_decode_to_field_names(harness_factory: HarnessFactory) -
 
 def test_gap_and_overflow_events_are_recognised(harness_factory: HarnessFactory) -> None:
     h = harness_factory().start()
-    bus = h.emu.context.bus
-    bus.publish_record(LEAD, {"ChangeEventHeader": _header("GAP_UPDATE")})
-    overflow = _header("GAP_OVERFLOW")
-    overflow["recordIds"] = ["000000000000000AAA"]
-    bus.publish_record(LEAD, {"ChangeEventHeader": overflow})
+    admin = h.emu.info()["admin_url"] + "/faults/cdc/gap"
+    for body in ({"change_type": "GAP_UPDATE", "record_ids": [LEAD_ID]},
+                 {"change_type": "GAP_OVERFLOW"}):
+        response = requests.post(admin, json=body, timeout=10)
+        assert response.status_code == 200, response.text
     h.wait_count(LEAD, 2)
     h.stop()
     gap, over = h.inbox.pending(topic=LEAD)
     assert gap.kind is EntryKind.GAP
     assert gap.change is not None
     assert gap.change.is_gap
+    assert gap.change.record_ids == (LEAD_ID,)
     assert over.kind is EntryKind.GAP_OVERFLOW
     assert over.change is not None
     assert over.change.is_overflow
     assert over.change.record_ids == ("000000000000000AAA",)
-    assert over.change.commit_number == 2**62
 
 
 def test_change_events_deduplicated_by_transaction_and_sequence(
