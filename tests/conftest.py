@@ -20,7 +20,9 @@ import pytest
 from helpers import EmulatorFactory
 from helpers.pubsub_client import PubSubClient
 
+from emulator.catalog import Catalog
 from emulator.pubsub.subscribe import StreamSettings
+from emulator.schema import build_catalog
 from emulator.server import Emulator, EmulatorSettings
 
 # Short keepalives so tests can wait for one; a long idle timeout so streams stay open.
@@ -71,3 +73,9 @@ def emulator(_session_emulator: Emulator) -> Iterator[Emulator]:
 def pubsub(emulator: Emulator) -> Iterator[PubSubClient]:
     with PubSubClient(emulator.info()) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """The emulator's catalog, built from our SFDX metadata (``salesforce/``)."""
+    return build_catalog()
