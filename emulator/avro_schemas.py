@@ -13,6 +13,7 @@ same ID and any change gives a new one.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 from typing import Any
@@ -148,3 +149,39 @@ def schema_id(schema_json: str) -> str:
     """A 22-character ID derived from the schema text (Salesforce's IDs look like this)."""
     digest = hashlib.sha256(schema_json.encode()).digest()[:16]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def avro_value(field: FieldDef, value: Any) -> Any:
+    """A stored field value as an event payload carries it (platform and change events alike):
+    DateTime and Date as epoch milliseconds, numbers as doubles, checkboxes as booleans."""
+    if value is None:
+        return None
+    if field.type is FieldType.DATETIME:
+        return _epoch_ms_datetime(value)
+    if field.type is FieldType.DATE:
+        return _epoch_ms_date(value)
+    if field.type is FieldType.CHECKBOX:
+        return bool(value)
+    if field.type in NUMBER_TYPES:
+        return float(value)
+    return str(value)
+
+
+def _epoch_ms_datetime(value: Any) -> int:
+    """DateTime as epoch milliseconds; a naive value is taken as UTC, as the store keeps UTC."""
+    if isinstance(value, int):
+        return value
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _epoch_ms_date(value: Any) -> int:
+    """Date as epoch milliseconds at midnight UTC, as Pub/Sub events carry dates."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC).date()
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)

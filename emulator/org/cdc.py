@@ -15,7 +15,6 @@ Conversion").
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import threading
 import uuid
@@ -24,8 +23,8 @@ from typing import Any
 
 import fastavro
 
-from emulator.avro_schemas import change_event_layout
-from emulator.catalog import NUMBER_TYPES, Catalog, FieldDef, FieldType, ObjectDef
+from emulator.avro_schemas import avro_value, change_event_layout
+from emulator.catalog import Catalog, FieldDef, FieldType, ObjectDef
 from emulator.org.cdc_diff import diff_value
 from emulator.org.changes import RecordChange, Transaction
 from emulator.pubsub.bus import EventBus
@@ -211,39 +210,3 @@ def encode_bitmap(layout: Layout, names: Iterable[str]) -> list[str]:
 def _hex(bits: int) -> str:
     width = max(1, (bits.bit_length() + 7) // 8) * 2
     return f"0x{bits:0{width}X}"
-
-
-def avro_value(field: FieldDef, value: Any) -> Any:
-    """A stored field value as the change event carries it (dates as epoch milliseconds)."""
-    if value is None:
-        return None
-    if field.type is FieldType.DATETIME:
-        return _epoch_ms_datetime(value)
-    if field.type is FieldType.DATE:
-        return _epoch_ms_date(value)
-    if field.type is FieldType.CHECKBOX:
-        return bool(value)
-    if field.type in NUMBER_TYPES:
-        return float(value)
-    return str(value)
-
-
-def _epoch_ms_datetime(value: Any) -> int:
-    """Date as epoch milliseconds at midnight UTC, as Pub/Sub change events carry dates."""
-    """DateTime as epoch milliseconds; a naive value is taken as UTC, as the store keeps UTC."""
-    if isinstance(value, int):
-        return value
-    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
-
-
-def _epoch_ms_date(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, dt.datetime):
-        value = value.astimezone(dt.UTC).date()
-    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
-

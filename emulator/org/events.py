@@ -13,7 +13,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from emulator.catalog import NUMBER_TYPES, FieldDef, FieldType, ObjectDef
+from emulator.avro_schemas import avro_value
+from emulator.catalog import ObjectDef
 from emulator.ids import make_id
 from emulator.org.errors import DmlError, ErrorItem
 from emulator.org.records import RecordTransaction
@@ -52,21 +53,6 @@ def avro_record(
         if field.name not in record:
             record[field.name] = avro_value(field, values.get(field.name))
     return record
-
-
-def avro_value(field: FieldDef, value: Any) -> Any:
-    """Dates and dateTimes as epoch milliseconds, numbers as doubles, the rest as is."""
-    if value is None:
-        return None
-    if field.type is FieldType.DATETIME:
-        return _epoch_ms(value)
-    if field.type is FieldType.DATE:
-        return _epoch_ms(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC))
-    if field.type in NUMBER_TYPES:
-        return float(value)
-    if field.type is FieldType.CHECKBOX:
-        return bool(value)
-    return str(value)
 
 
 def _epoch_ms(moment: dt.datetime) -> int:
