@@ -84,6 +84,7 @@ class PubSubConfig:
 
     ``keepalive_s`` is how often the server promises a response on an idle stream (Salesforce:
     270 s); silence longer than that plus ``watchdog_margin_s`` means the stream is dead.
+    ``max_receive_bytes`` caps one gRPC message (a 100-event response must fit).
     """
 
     endpoint: str = "api.pubsub.salesforce.com:7443"
@@ -95,6 +96,8 @@ class PubSubConfig:
     keepalive_s: float = 270.0
     watchdog_margin_s: float = 30.0
     ping_interval_s: float = 150.0
+    ping_timeout_s: float = 20.0
+    max_receive_bytes: int = 32 * 1024 * 1024
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
 

@@ -26,6 +26,10 @@ REQUIRED_BY_MODE: dict[str, tuple[str, ...]] = {
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REPLAY_POLICIES = ("fail", "earliest", "latest")
 START_POSITIONS = ("earliest", "latest")
+# gRPC's receive limit: room for a full 100-event response at the low end, a C int at the top
+# (the bounds subscriber.settings checks; importing the subscriber package here would load grpc).
+MIN_RECEIVE_BYTES = 4 * 1024 * 1024
+MAX_RECEIVE_BYTES = 2**31 - 1
 
 
 class Secret:
@@ -107,18 +111,25 @@ def _endpoint(value: Any) -> str:
 
 
 def _number(kind: type, low: float, high: float) -> Parser:
+    what = "an integer" if kind is int else "a number"
+
     def parse(value: Any) -> Any:
         if isinstance(value, bool):
-            _fail(f"expected a {kind.__name__}")
+            _fail(f"expected {what}")
         try:
             number = kind(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError):
-            _fail(f"expected a {kind.__name__}, got {value!r}")
+            _fail(f"expected {what}, got {value!r}")
         if not low <= number <= high:
-            _fail(f"must be between {low:g} and {high:g}, got {number}")
+            _fail(f"must be between {_plain(low)} and {_plain(high)}, got {number}")
         return number
 
     return parse
+
+
+def _plain(number: float) -> str:
+    """1, 0.01, 4194304: never 4.1943e+06."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 def _choice(options: tuple[str, ...], upper: bool = False) -> Parser:
@@ -175,6 +186,9 @@ SPEC: dict[str, dict[str, Field]] = {
         "keepalive_s": Field(_number(float, 1, 3600), 270.0),
         "watchdog_margin_s": Field(_number(float, 0, 3600), 30.0),
         "ping_interval_s": Field(_number(float, 1, 3600), 150.0),
+        "ping_timeout_s": Field(_number(float, 1, 600), 20.0),
+        "max_receive_bytes": Field(_number(int, MIN_RECEIVE_BYTES, MAX_RECEIVE_BYTES),
+                                   32 * 1024 * 1024),
         "backoff_initial_s": Field(_number(float, 0.01, 600), 1.0),
         "backoff_max_s": Field(_number(float, 0.01, 3600), 60.0),
     },

@@ -51,7 +51,8 @@ def intake_settings(config: Config) -> IntakeSettings:
         watchdog_margin_s=p.watchdog_margin_s, batch_size=p.batch_size,
         backoff_initial_s=p.backoff_initial_s, backoff_max_s=p.backoff_max_s,
         on_invalid_replay=ReplayPolicy(p.on_invalid_replay), start_from=StartFrom(p.start_from),
-        ping_interval_s=p.ping_interval_s,
+        ping_interval_s=p.ping_interval_s, ping_timeout_s=p.ping_timeout_s,
+        max_receive_bytes=p.max_receive_bytes,
     )
 
 

@@ -5,7 +5,9 @@ caller passes the token it used to :meth:`SessionProvider.refresh`; the first ca
 stale token fetches a new session, every other caller with the same stale token gets the one
 already fetched. When fetching fails, further attempts wait out a capped exponential backoff
 (callers get :class:`~subscriber.errors.RetryLater` meanwhile), so a token endpoint outage does
-not turn into a login storm. Where sessions come from is a :class:`TokenSource`:
+not turn into a login storm. Logins run on their own daemon thread with no lock held, so a
+caller that passes a ``cancel`` event (the intake stopping) never waits for a slow token
+endpoint. Where sessions come from is a :class:`TokenSource`:
 :mod:`subscriber.oauth` has the OAuth flows; :class:`StaticToken` wraps a given token.
 """
 
@@ -23,6 +25,8 @@ from typing import Protocol
 from subscriber.errors import Fatal, RetryLater
 
 log = logging.getLogger(__name__)
+
+_CANCEL_POLL_S = 0.05  # how soon a waiter notices its cancel event
 
 
 class Secret:
@@ -92,8 +96,37 @@ class StaticToken:
         return self.session
 
 
+class _Login:
+    """One login in flight, on its own daemon thread; everyone who needs it waits here."""
+
+    def __init__(self, refresh: bool) -> None:
+        self.refresh = refresh
+        self.done = threading.Event()
+        self.session: Session | None = None
+        self.error: BaseException | None = None
+
+    def wait(self, cancel: threading.Event | None) -> Session:
+        """The login's session (or its error); :class:`RetryLater` as soon as ``cancel`` is
+        set, however long the login itself still takes."""
+        while not self.done.is_set():
+            if cancel is not None and cancel.is_set():
+                raise RetryLater("stopped waiting for the login in flight (stopping)")
+            self.done.wait(_CANCEL_POLL_S if cancel is not None else None)
+        if self.error is not None:
+            raise self.error
+        if self.session is None:  # settle() always sets one of the two
+            raise RetryLater("the login ended without a session")
+        return self.session
+
+
 class SessionProvider:
-    """The current session, refreshed once per rejection however many callers notice it."""
+    """The current session, refreshed once per rejection however many callers notice it.
+
+    The login runs on a daemon thread and the lock is never held while it does: a caller that
+    passes ``cancel`` stops waiting as soon as it is set (the intake stopping), even while the
+    token request is still blocked in HTTP. Nothing is lost by abandoning it: a late session
+    is simply stored for the next caller.
+    """
 
     def __init__(
         self,
@@ -106,6 +139,7 @@ class SessionProvider:
         self._source = source
         self._lock = threading.Lock()
         self._session: Session | None = None
+        self._login: _Login | None = None
         self._failures = 0
         self._retry_at = 0.0
         self._backoff = (backoff_initial_s, backoff_max_s)
@@ -115,42 +149,66 @@ class SessionProvider:
     def __repr__(self) -> str:
         return f"SessionProvider(source={type(self._source).__name__}, session={self._session!r})"
 
-    def current(self) -> Session:
-        """The session to use now, logging in first if there is none yet."""
+    def current(self, cancel: threading.Event | None = None) -> Session:
+        """The session to use now, logging in first if there is none yet (while a refresh is
+        in flight this is still the old one; a caller it fails for joins that refresh)."""
         with self._lock:
-            if self._session is None:
-                self._session = self._fetch_locked()
-            return self._session
+            if self._session is not None:
+                return self._session
+            login = self._join_or_start_locked(refresh=False)
+        return login.wait(cancel)
 
-    def refresh(self, stale_token: str) -> Session:
+    def refresh(self, stale_token: str, cancel: threading.Event | None = None) -> Session:
         """A session other than the one holding ``stale_token`` (which the server rejected)."""
         with self._lock:
             if self._session is not None and self._session.access_token != stale_token:
                 return self._session
-            session = self._fetch_locked()
-            if session.access_token == stale_token:
-                raise Fatal(
-                    "the session was rejected and the token source cannot issue a new one "
-                    f"({type(self._source).__name__}); configure an OAuth flow or a fresh token"
-                )
-            self._session = session
-            self.refresh_count += 1
-            log.info("session refreshed for org %s", session.org_id)
-            return session
+            login = self._join_or_start_locked(refresh=True)
+        session = login.wait(cancel)
+        if session.access_token == stale_token:
+            raise Fatal(
+                "the session was rejected and the token source cannot issue a new one "
+                f"({type(self._source).__name__}); configure an OAuth flow or a fresh token"
+            )
+        return session
 
-    def _fetch_locked(self) -> Session:
+    def _join_or_start_locked(self, refresh: bool) -> _Login:
+        """The login in flight, else a new one (unless still backing off from failures)."""
+        if self._login is not None:
+            return self._login
         wait_s = self._retry_at - self._clock()
         if wait_s > 0:
             raise RetryLater(
                 f"login failed {self._failures} time(s) in a row; next attempt in {wait_s:.1f}s"
             )
+        login = self._login = _Login(refresh)
+        threading.Thread(target=self._run_login, args=(login,), name="session-login",
+                         daemon=True).start()
+        return login
+
+    def _run_login(self, login: _Login) -> None:
         try:
             session = self._source.fetch()
-        except RetryLater:
-            self._failures += 1
-            initial_s, max_s = self._backoff
-            self._retry_at = self._clock() + min(max_s, initial_s * 2 ** (self._failures - 1))
-            raise
-        self._failures = 0
-        self._retry_at = 0.0
-        return session
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiter by _settle
+            self._settle(login, None, exc)
+        else:
+            self._settle(login, session, None)
+
+    def _settle(self, login: _Login, session: Session | None, error: BaseException | None
+                ) -> None:
+        with self._lock:
+            self._login = None
+            if isinstance(error, RetryLater):
+                self._failures += 1
+                initial_s, max_s = self._backoff
+                delay_s = min(max_s, initial_s * 2 ** (self._failures - 1))
+                self._retry_at = self._clock() + delay_s
+            elif session is not None:
+                self._failures, self._retry_at = 0, 0.0
+                old = self._session
+                if login.refresh and (old is None or old.access_token != session.access_token):
+                    self.refresh_count += 1
+                    log.info("session refreshed for org %s", session.org_id)
+                self._session = session
+            login.session, login.error = session, error
+            login.done.set()

@@ -2,11 +2,13 @@
 
 Every RPC carries ``accesstoken``, ``instanceurl`` and ``tenantid`` from the current
 :class:`Session`. Unary calls (GetTopic, GetSchema) refresh the session once when it is
-rejected; failures leave this module already classified (:mod:`subscriber.errors`).
+rejected; failures leave this module already classified (:mod:`subscriber.errors`). Unary
+calls and login waits end at once when the client is closed.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -15,7 +17,7 @@ import grpc
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
 from subscriber.auth import Session, SessionProvider
-from subscriber.errors import Fatal, Reauthenticate, classify_rpc_error
+from subscriber.errors import Fatal, Reauthenticate, RetryLater, classify_rpc_error
 from subscriber.settings import IntakeSettings
 
 
@@ -57,7 +59,11 @@ def call_metadata(session: Session) -> tuple[tuple[str, str], ...]:
 
 
 class PubSubClient:
-    """The RPCs the intake uses, on one channel, authenticated by one session provider."""
+    """The RPCs the intake uses, on one channel, authenticated by one session provider.
+
+    :meth:`close` (from any thread) cancels the unary calls in flight and any wait for a
+    login, so a stopping intake never waits out ``rpc_timeout_s`` or a slow token endpoint.
+    """
 
     def __init__(
         self, channel: grpc.Channel, sessions: SessionProvider, rpc_timeout_s: float
@@ -65,6 +71,17 @@ class PubSubClient:
         self._stub = pb_grpc.PubSubStub(channel)
         self._sessions = sessions
         self._timeout_s = rpc_timeout_s
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight: set[Any] = set()
+
+    def close(self) -> None:
+        """Cancel what is in flight; later unary calls fail with :class:`RetryLater`."""
+        self._closed.set()
+        with self._lock:
+            calls = list(self._in_flight)
+        for call in calls:
+            call.cancel()
 
     def get_topic(self, topic: str) -> pb.TopicInfo:
         request = pb.TopicRequest(topic_name=topic)
@@ -85,13 +102,28 @@ class PubSubClient:
         return call
 
     def _unary(self, method: Any, request: Any, what: str) -> Any:
-        session = self._sessions.current()
+        session = self._sessions.current(self._closed)
         for attempt in (1, 2):
             try:
-                return method(request, metadata=call_metadata(session), timeout=self._timeout_s)
+                return self._call(method, request, session, what)
             except grpc.RpcError as exc:
                 error = classify_rpc_error(exc, what)
                 if not isinstance(error, Reauthenticate) or attempt == 2:
                     raise error from None
-                session = self._sessions.refresh(session.access_token)
+                session = self._sessions.refresh(session.access_token, self._closed)
         raise AssertionError("unreachable")
+
+    def _call(self, method: Any, request: Any, session: Session, what: str) -> Any:
+        """One unary call that :meth:`close` can cancel."""
+        future = method.future(request, metadata=call_metadata(session), timeout=self._timeout_s)
+        with self._lock:
+            self._in_flight.add(future)
+        try:
+            if self._closed.is_set():
+                future.cancel()
+            return future.result()
+        except grpc.FutureCancelledError:
+            raise RetryLater(f"{what} cancelled: the intake is stopping") from None
+        finally:
+            with self._lock:
+                self._in_flight.discard(future)

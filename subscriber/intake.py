@@ -48,8 +48,9 @@ class Intake:
 
     def run(self, stop: threading.Event) -> None:
         """Block until ``stop`` is set, then stop asking for events, commit the batch in hand,
-        close the streams and return. Raises :class:`~subscriber.errors.Fatal` (after closing
-        everything) when a stream cannot continue."""
+        close the streams and return; a login or unary call in flight is abandoned, not
+        awaited. Raises :class:`~subscriber.errors.Fatal` (after closing everything) when a
+        stream cannot continue."""
         channel = open_channel(self.settings)
         client = PubSubClient(channel, self._sessions, self.settings.rpc_timeout_s)
         schemas = SchemaCache(client.get_schema)
@@ -61,7 +62,8 @@ class Intake:
         failures: list[BaseException] = []
         failed = threading.Event()
         threads = [
-            threading.Thread(target=_guard, args=(s, failures, failed), name=f"intake {s.topic}")
+            threading.Thread(target=_guard, args=(s, failures, failed), name=f"intake {s.topic}",
+                             daemon=True)
             for s in streams
         ]
         try:
@@ -71,25 +73,34 @@ class Intake:
             while not failed.wait(_STOP_POLL_S) and not stop.is_set():
                 pass
         finally:
-            _shut_down(streams, threads, channel)
+            _shut_down(streams, threads, client, channel)
         if failures:
             raise failures[0]
         log.info("intake stopped")
 
 
 def _shut_down(
-    streams: list[TopicStream], threads: list[threading.Thread], channel: grpc.Channel
+    streams: list[TopicStream],
+    threads: list[threading.Thread],
+    client: PubSubClient,
+    channel: grpc.Channel,
 ) -> None:
-    """Stop asking and let each stream commit the batch in hand; after a grace period close
-    the channel too, which cancels any unary call (GetTopic, GetSchema) still waiting."""
+    """Stop asking, cancel unary calls and login waits, and let each stream commit the batch
+    in hand; then close the channel. Never waits on the network: a login still blocked in
+    HTTP runs on its own daemon thread, and a stream thread still busy after the grace period
+    (a daemon thread too) is left behind: the inbox is transactional, so at worst the batch
+    is fetched again after the restart."""
     for stream in streams:
         stream.close()
+    client.close()
     deadline = time.monotonic() + _CLOSE_GRACE_S
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     channel.close()
-    for thread in threads:
-        thread.join()
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    if stuck:
+        log.warning("not waiting for %s: still busy %.0f s after stop", ", ".join(stuck),
+                    _CLOSE_GRACE_S)
 
 
 def _guard(stream: TopicStream, failures: list[BaseException], failed: threading.Event) -> None:

@@ -7,6 +7,8 @@ from enum import StrEnum
 from pathlib import Path
 
 MAX_BATCH = 100  # the Pub/Sub API never has more than 100 events outstanding per stream
+MIN_RECEIVE_BYTES = 4 * 1024 * 1024  # room for a full response of 100 events
+MAX_RECEIVE_BYTES = 2**31 - 1  # gRPC's option is a C int
 PLATFORM_EVENT_TOPIC = "/event/SelfServeTrialEvent__e"
 LEAD_CHANGE_TOPIC = "/data/LeadChangeEvent"
 
@@ -86,8 +88,9 @@ class IntakeSettings:
             found.append("watchdog_margin_s must not be negative")
         if self.backoff_max_s < self.backoff_initial_s:
             found.append("backoff_max_s must be at least backoff_initial_s")
-        if self.max_receive_bytes < 4 * 1024 * 1024:
-            found.append("max_receive_bytes must be at least 4 MiB")
+        if not MIN_RECEIVE_BYTES <= self.max_receive_bytes <= MAX_RECEIVE_BYTES:
+            found.append(f"max_receive_bytes must be {MIN_RECEIVE_BYTES}..{MAX_RECEIVE_BYTES} "
+                         f"(4 MiB..2 GiB), not {self.max_receive_bytes}")
         return found
 
     def _coerce(self) -> list[str]:

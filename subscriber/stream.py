@@ -64,7 +64,8 @@ class TopicStream:
         self._token = ""
 
     def close(self) -> None:
-        """Stop asking for events and end the stream; the batch in hand is still committed."""
+        """Stop asking for events and end the stream; the batch in hand is still committed.
+        A wait for a login in flight ends at once (the login goes on without us)."""
         self._halt.set()
         with self._lock:
             if self._call is not None:
@@ -114,7 +115,7 @@ class TopicStream:
 
     def _subscribe(self) -> None:
         requests = RequestQueue(self._first_request())
-        session = self._sessions.current()
+        session = self._sessions.current(self._halt)
         self._token = session.access_token
         call = self._client.subscribe(iter(requests), session)
         watchdog = Watchdog(self._settings.watchdog_s, call.cancel)
@@ -193,7 +194,7 @@ class TopicStream:
 
     def _reauthenticate(self, exc: Reauthenticate) -> str:
         try:
-            self._sessions.refresh(self._token)
+            self._sessions.refresh(self._token, self._halt)
         except RetryLater as login_failed:
             return f"{exc}; then {login_failed}"
         return f"{exc}; session refreshed"

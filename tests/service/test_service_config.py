@@ -161,3 +161,52 @@ def test_example_config_is_valid(tmp_path: Path) -> None:
     config = load_config(ROOT / "lifecycle-sync.example.toml",
                          {"CREDENTIALS_DIRECTORY": str(tmp_path)})
     assert config.auth.mode == "jwt"
+
+
+def test_receive_limit_and_ping_timeout_reach_the_intake(tmp_path: Path) -> None:
+    from service.wiring import intake_settings  # loads grpc; only this test needs it
+
+    text = JWT_TOML + "max_receive_bytes = 8388608\n"
+    env = {"CREDENTIALS_DIRECTORY": str(tmp_path), "LIFECYCLE_SYNC_PUBSUB_PING_TIMEOUT_S": "7.5"}
+    (tmp_path / "key.pem").write_text("PEM")
+    settings = intake_settings(load_config(_write(tmp_path, text), env))
+    assert settings.max_receive_bytes == 8 * 1024 * 1024
+    assert settings.ping_timeout_s == 7.5
+    env["LIFECYCLE_SYNC_PUBSUB_MAX_RECEIVE_BYTES"] = "67108864"  # the environment wins
+    assert intake_settings(load_config(_write(tmp_path, text), env)).max_receive_bytes == 1 << 26
+    defaults = intake_settings(load_config(_write(tmp_path, JWT_TOML), env={
+        "CREDENTIALS_DIRECTORY": str(tmp_path)}))
+    assert (defaults.max_receive_bytes, defaults.ping_timeout_s) == (32 * 1024 * 1024, 20.0)
+
+
+@pytest.mark.parametrize(("line", "env", "expected"), [
+    ("max_receive_bytes = 1024", {},
+     "pubsub.max_receive_bytes: must be between 4194304 and 2147483647, got 1024"),
+    ("max_receive_bytes = \"lots\"", {}, "pubsub.max_receive_bytes: expected an integer"),
+    ("ping_timeout_s = 0", {}, "pubsub.ping_timeout_s: must be between 1 and 600, got 0"),
+    ("", {"LIFECYCLE_SYNC_PUBSUB_MAX_RECEIVE_BYTES": "4096"},
+     "pubsub.max_receive_bytes (from LIFECYCLE_SYNC_PUBSUB_MAX_RECEIVE_BYTES): must be between"),
+    ("", {"LIFECYCLE_SYNC_PUBSUB_PING_TIMEOUT_S": "never"},
+     "pubsub.ping_timeout_s (from LIFECYCLE_SYNC_PUBSUB_PING_TIMEOUT_S): expected a number"),
+])
+def test_invalid_receive_limit_or_ping_timeout_names_the_key(
+    tmp_path: Path, line: str, env: dict[str, str], expected: str
+) -> None:
+    (tmp_path / "key.pem").write_text("PEM")
+    path = _write(tmp_path, JWT_TOML + line + "\n")
+    problems = _problems(path, {"CREDENTIALS_DIRECTORY": str(tmp_path), **env})
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_example_config_documents_every_key() -> None:
+    import tomllib
+
+    from service.config_schema import SECRET_KEYS, SPEC
+
+    text = (ROOT / "lifecycle-sync.example.toml").read_text()
+    example = tomllib.loads(text)
+    for section, fields in SPEC.items():
+        for key in fields:
+            if key.endswith("_file") and key[:-5] in SECRET_KEYS:
+                continue  # one *_file key per auth mode, the others in comments
+            assert key in example.get(section, {}) or f"# {key} = " in text, f"{section}.{key}"

@@ -174,3 +174,26 @@ def intake_settings(emu: Emulator, **overrides: Any) -> IntakeSettings:
 
 
 HarnessFactory = Callable[..., Harness]
+
+
+class HeldLogins:
+    """The emulator's org HTTP latency (``latency_ms``), made observable: ``arrived`` is set
+    when a request (a login) starts waiting it out, ``finished`` when one got through, and
+    :meth:`release` cuts every wait short (teardown)."""
+
+    def __init__(self, emu: Emulator) -> None:
+        org = emu.context.org
+        assert org is not None
+        self.latency_s = org.settings.latency_ms / 1000.0
+        self.arrived = threading.Event()
+        self.finished = threading.Event()
+        self._released = threading.Event()
+
+    def pause(self) -> None:
+        """Stands in for ``Org.pause``."""
+        self.arrived.set()
+        self._released.wait(self.latency_s)
+        self.finished.set()
+
+    def release(self) -> None:
+        self._released.set()
