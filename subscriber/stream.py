@@ -2,9 +2,10 @@
 
 A :class:`TopicStream` runs in its own thread until :meth:`TopicStream.close`. Each attempt
 resumes from the inbox checkpoint (CUSTOM), or from ``start_from`` on a topic's first run.
-Every event response is decoded and committed to the inbox together with the new replay ID
-*before* more events are requested; keepalives move the checkpoint when they carry a newer
-replay ID (everything received earlier is already committed by then). The stream is cancelled
+Every event response is decoded and committed to the inbox together with its last replay ID
+*before* more events are requested; a keepalive moves the checkpoint to its
+``latest_replay_id`` only when the stream is caught up (the server still holds unused credit),
+so the checkpoint never passes an event that is not in the inbox. The stream is cancelled
 and resubscribed when nothing at all arrives for ``keepalive_s + watchdog_margin_s``.
 
 How an attempt ends decides what happens next: transient errors and a clean stream end retry
@@ -166,7 +167,12 @@ class TopicStream:
     def _land(self, response: pb.FetchResponse) -> int:
         """Commit what a response carries; returns how many more events to ask for."""
         if not response.events:
-            moved = self._inbox.advance_checkpoint(self.topic, response.latest_replay_id)
+            # Only a caught-up stream may move its checkpoint on a keepalive: the server holds
+            # unused credit (pending > 0), so no event before latest_replay_id is still owed.
+            # With no credit left, events may wait server-side that this ID would skip.
+            caught_up = response.pending_num_requested > 0
+            moved = caught_up and self._inbox.advance_checkpoint(
+                self.topic, response.latest_replay_id)
             self._progress(moved)
             call_hook("keepalive", lambda: self._hooks.keepalive(
                 self.topic, response.latest_replay_id))
@@ -177,8 +183,9 @@ class TopicStream:
             )
             for e in response.events
         ]
-        replay_id = response.latest_replay_id or response.events[-1].replay_id
-        stats = self._inbox.store_batch(self.topic, received, replay_id)
+        # The last event stored, not latest_replay_id: whatever the server means by the latter,
+        # the checkpoint must never pass an event that is not in the inbox.
+        stats = self._inbox.store_batch(self.topic, received, response.events[-1].replay_id)
         self._progress(True)
         if stats.poison:
             log.error("%s: %d undecodable event(s) kept as poison", self.topic, stats.poison)

@@ -113,3 +113,25 @@ def test_readonly_and_bad_files(tmp_path: Path) -> None:
         db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(Fatal, match="schema 99"):
         Inbox(tmp_path / "i.db")
+
+
+@pytest.mark.parametrize(("server_pending", "moves"), [(0, False), (3, True)])
+def test_keepalive_moves_the_checkpoint_only_when_caught_up(
+    tmp_path: Path, server_pending: int, moves: bool
+) -> None:
+    """With no credit left at the server, events may be waiting there that the keepalive's
+    latest_replay_id would skip; only a stream with unused credit is caught up."""
+    from proto import pubsub_api_pb2 as pb
+    from subscriber.codec import SchemaCache
+    from subscriber.hooks import IntakeHooks
+    from subscriber.settings import IntakeSettings
+    from subscriber.stream import TopicStream
+
+    inbox = Inbox(tmp_path / "inbox.db")
+    settings = IntakeSettings(endpoint="127.0.0.1:1", topics=("/event/X__e",), ca_file=None)
+    stream = TopicStream("/event/X__e", settings, client=None, sessions=None,
+                         schemas=SchemaCache(lambda sid: ""), inbox=inbox, hooks=IntakeHooks())
+    stream._land(pb.FetchResponse(latest_replay_id=b"\x01" * 10,
+                                  pending_num_requested=server_pending))
+    assert (inbox.checkpoint("/event/X__e").replay_id == b"\x01" * 10) is moves
+    inbox.close()
