@@ -95,12 +95,13 @@ def change_event_layout(obj: ObjectDef) -> list[tuple[str, list[FieldDef]]]:
     """Top-level change-event fields in order, each with the object fields it carries.
 
     A plain field maps to itself; a compound field (``Name``) maps to its components. Index 0
-    is the header (no object fields). Bitmap bit n refers to entry n of this list.
+    is the header (no object fields). Bitmap bit n refers to entry n of this list. Derived
+    fields (a Lead's top-level ``Name``) are not in change events: their components are.
     """
     layout: list[tuple[str, list[FieldDef]]] = [("ChangeEventHeader", [])]
     by_name: dict[str, list[FieldDef]] = {}
     for f in obj.fields:
-        if f.name in _NOT_IN_CHANGE_EVENTS:
+        if f.name in _NOT_IN_CHANGE_EVENTS or f.derived:
             continue
         if f.compound:
             if f.compound not in by_name:

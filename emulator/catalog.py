@@ -68,6 +68,8 @@ class FieldDef:
     ``compound`` names the compound field a component belongs to (``Name`` for ``FirstName``,
     ``Address`` for ``Street``): change events group components into one nested record.
     ``system`` fields (Id, CreatedDate, IsConverted...) are set by the org, never by clients.
+    ``derived`` fields are computed from others (a Lead's or Contact's ``Name`` from FirstName
+    and LastName); change events leave them out, carrying the components instead.
     """
 
     name: str
@@ -89,10 +91,16 @@ class FieldDef:
     compound: str | None = None
     system: bool = False
     default: str | bool | float | None = None
+    derived: bool = False
 
     @property
     def is_reference(self) -> bool:
         return self.type in REFERENCE_TYPES
+
+    @property
+    def is_integer(self) -> bool:
+        """A whole-number field (Number with scale 0): its values are JSON integers."""
+        return self.type is FieldType.NUMBER and self.scale == 0
 
 
 @dataclass(frozen=True)

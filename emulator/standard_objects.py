@@ -3,8 +3,10 @@
 Field order is deliberate: Lead's order reproduces the field positions of Salesforce's
 ``LeadChangeEvent`` schema closely enough that the documented lead-conversion change event
 (``changedFields ["0x08F81000"]``: Status, IsConverted, ConvertedDate, the three Converted*Id
-fields and LastModifiedDate) comes out bit for bit. Custom fields from our metadata are
-appended after these by :func:`emulator.schema.build_catalog`.
+fields and LastModifiedDate) comes out bit for bit. Fields change events leave out (Id,
+IsDeleted, SystemModstamp, and derived fields such as the top-level person ``Name``) take no
+position, so they may sit anywhere. Custom fields from our metadata are appended after these
+by :func:`emulator.schema.build_catalog`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ def _audit() -> tuple[FieldDef, ...]:
         _ref("CreatedById", "User", "CreatedBy", system=True),
         _f("LastModifiedDate", T.DATETIME, system=True),
         _ref("LastModifiedById", "User", "LastModifiedBy", system=True),
+        _f("SystemModstamp", T.DATETIME, system=True),
     )
+
+
+def _person_name() -> FieldDef:
+    """A person's ``Name`` ("First Last"), read-only, computed from FirstName and LastName."""
+    return _f("Name", T.TEXT, length=121, system=True, derived=True)
 
 
 def _head() -> tuple[FieldDef, ...]:
@@ -49,6 +57,7 @@ LEAD = ObjectDef(
            picklist_values=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")),
         _f("FirstName", T.TEXT, length=40, compound="Name"),
         _f("LastName", T.TEXT, length=80, required=True, compound="Name"),
+        _person_name(),  # derived: not in change events, where Name is the compound above
         _f("Title", T.TEXT, length=128),
         _f("Company", T.TEXT, length=255, required=True),
         _f("Street", T.TEXT_AREA, length=255, compound="Address"),
@@ -110,6 +119,7 @@ CONTACT = ObjectDef(
         _f("Salutation", T.PICKLIST, picklist_values=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")),
         _f("FirstName", T.TEXT, length=40),
         _f("LastName", T.TEXT, length=80, required=True),
+        _person_name(),
         _f("Email", T.EMAIL, length=80),
         _f("Phone", T.PHONE, length=40),
         _f("Title", T.TEXT, length=128),
@@ -179,7 +189,7 @@ USER = ObjectDef(
         _f("Username", T.TEXT, length=80, required=True, unique=True),
         _f("FirstName", T.TEXT, length=40),
         _f("LastName", T.TEXT, length=80, required=True),
-        _f("Name", T.TEXT, length=121, system=True),
+        _person_name(),
         _f("Email", T.EMAIL, length=128, required=True),
         _f("IsActive", T.CHECKBOX, default=True),
         *_audit(),

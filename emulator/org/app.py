@@ -9,15 +9,17 @@ configured latency.
 from __future__ import annotations
 
 import json
+import logging
 
 from werkzeug.wrappers import Request, Response
 
 from emulator.context import EmulatorContext
 from emulator.org import oauth, rest, soap, users
 from emulator.org.calls import NEWEST_VERSION, OLDEST_VERSION
-from emulator.org.errors import NOT_FOUND_MESSAGE
+from emulator.org.errors import NOT_FOUND_MESSAGE, unexpected_error
 from emulator.org.runtime import Org
 
+log = logging.getLogger(__name__)
 _SEASONS = ("Winter", "Spring", "Summer")
 
 
@@ -30,7 +32,12 @@ def make_org_app(ctx: EmulatorContext) -> object:
     @Request.application
     def app(request: Request) -> Response:
         org.pause()
-        return route(org, request)
+        try:
+            return route(org, request)
+        except Exception:  # last resort: Salesforce's JSON 500, never werkzeug's HTML page
+            error = unexpected_error()
+            log.exception("%s %s failed: %s", request.method, request.path, error.message)
+            return _json(error.status, error.body())
 
     return app
 

@@ -8,6 +8,7 @@ savepoint each when ``allOrNone`` is false), which is how rollback spans them.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,6 +20,7 @@ from emulator.org.runtime import Org
 
 OLDEST_VERSION = 31.0
 NEWEST_VERSION = 66.0
+MAX_INT_DIGITS = 4000  # below Python's int-from-text limit (4300 digits)
 
 
 @dataclass
@@ -56,9 +58,11 @@ class Call:
         if not self.raw_body.strip():
             return None
         try:
-            return json.loads(self.raw_body)
+            return json.loads(self.raw_body, parse_constant=_non_standard, parse_int=_integer)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise _parse_error(exc) from exc
+        except RecursionError as exc:
+            raise json_parser_error("Maximum JSON nesting depth exceeded") from exc
 
     def sub(self, method: str, path: str, body: Any, headers: Mapping[str, str]) -> Reply:
         """Run ``method path`` (a full ``/services/data/vXX.X/...`` path) in this transaction."""
@@ -74,13 +78,17 @@ def split_url(url: str) -> tuple[str, list[str], dict[str, str]]:
     """``/services/data/v62.0/sobjects/Lead/x?fields=a`` → ("62.0", [...], {"fields": "a"})."""
     parts = urlsplit(url)
     version, segments = split_path(parts.path)
-    segments = [unquote(s) for s in segments]
     return version, segments, dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
 def split_path(path: str) -> tuple[str, list[str]]:
-    """The API version and the segments after it; 404 for other paths, 410 for retired versions."""
-    pieces = [p for p in path.split("/") if p]
+    """The API version and the segments after it; 404 for other paths, 410 for retired versions.
+
+    ``path`` is the path as sent, still percent-encoded: it is split on ``/`` first and each
+    segment decoded after, so an external ID holding ``%2F`` stays one segment. ``+`` stays a
+    literal plus (it means a space only in query strings), as on Salesforce.
+    """
+    pieces = [unquote(p) for p in path.split("/") if p]
     if len(pieces) < 3 or pieces[:2] != ["services", "data"] or not pieces[2].startswith("v"):
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
     version = pieces[2][1:]
@@ -93,6 +101,19 @@ def split_path(path: str) -> tuple[str, list[str]]:
     if number < OLDEST_VERSION:
         raise ApiError(410, "GONE", f"Version {version} is retired and no longer available.")
     return version, pieces[3:]
+
+
+def _integer(text: str) -> int | float:
+    """A JSON integer; one too long for Python's int parser is an infinity (out of any range)."""
+    if len(text) <= MAX_INT_DIGITS:
+        return int(text)
+    return -math.inf if text.startswith("-") else math.inf
+
+
+def _non_standard(token: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON; Salesforce's parser (Jackson) refuses them."""
+    raise json_parser_error(f"Non-standard token '{token}': enable "
+                            "JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS to allow")
 
 
 def _parse_error(exc: Exception) -> ApiError:

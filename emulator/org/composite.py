@@ -40,6 +40,7 @@ def composite(call: Call) -> Reply:
     if len(requests) > MAX_SUBREQUESTS:
         return _too_many()
     subrequests = [_checked(r) for r in requests]
+    _unique_references(subrequests)
     all_or_none = bool(body.get("allOrNone", False))
     start = call.tx.savepoint()
     results: dict[str, Any] = {}
@@ -69,7 +70,11 @@ def _run(call: Call, sub: dict[str, Any], results: dict[str, Any]) -> Entry:
     except Unresolved as exc:
         return _halted(ref, f"Invalid reference specified. No value for {exc} found in "
                             f"{str(exc).split('.')[0]}. Provided referenceId ('{ref}')")
-    if split_url(url)[1][:1] == ["composite"] and len(split_url(url)[1]) == 1:
+    try:
+        nested = split_url(url)[1] == ["composite"]
+    except ApiError as exc:  # unknown or retired version: this subrequest fails, not the Composite
+        return _entry(ref, Reply(exc.status, exc.body(), dict(exc.headers)), url)
+    if nested:
         return _entry(ref, Reply(400, [{"errorCode": "INVALID_API_INPUT",
                                         "message": "Composite requests cannot be nested"}]), url)
     mark = call.tx.savepoint()
@@ -95,6 +100,16 @@ def _checked(sub: Any) -> dict[str, Any]:
     if not sub["url"].startswith("/services/data/"):
         raise ApiError(400, "INVALID_API_INPUT", f"Invalid URL: {sub['url']}")
     return sub
+
+
+def _unique_references(subrequests: list[dict[str, Any]]) -> None:
+    """A referenceId used twice fails the whole request (400); the wording is the emulator's."""
+    seen: set[str] = set()
+    for sub in subrequests:
+        if sub["referenceId"] in seen:
+            raise ApiError(400, "INVALID_API_INPUT",
+                           f"Duplicate ReferenceId provided in the request: {sub['referenceId']}")
+        seen.add(sub["referenceId"])
 
 
 def _entry(ref: str, reply: Reply, url: str) -> Entry:

@@ -23,6 +23,7 @@ from emulator.org.errors import (
     MultipleMatches,
     json_parser_error,
     no_external_id_field,
+    not_found,
 )
 from emulator.org.records import RecordTransaction
 from emulator.org.runtime import Org
@@ -71,9 +72,13 @@ def update(org: Org, tx: RecordTransaction, obj: ObjectDef, record_id: str, body
 
 
 def upsert(
-    org: Org, tx: RecordTransaction, obj: ObjectDef, field_name: str, value: Any, body: Any
+    org: Org, tx: RecordTransaction, obj: ObjectDef, field_name: str, value: Any, body: Any,
+    update_only: bool = False,
 ) -> tuple[str, bool]:
-    """Update the record whose external ID is ``value``, or create it; returns (id, created)."""
+    """Update the record whose external ID is ``value``, or create it; returns (id, created).
+
+    ``update_only`` (REST ``?updateOnly=true``) never creates: no match is 404 NOT_FOUND.
+    """
     field = external_id_field(obj, field_name)
     key = None if value is None else str(value).strip()
     if not key:
@@ -85,6 +90,8 @@ def upsert(
     if matches:
         update(org, tx, obj, matches[0], rest)
         return matches[0], False
+    if update_only:
+        raise not_found()
     if field.name == "Id":
         raise DmlError.one("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
     return create(org, tx, obj, {**rest, field.name: key}), True

@@ -9,12 +9,16 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 NOT_FOUND_MESSAGE = "The requested resource does not exist"
 SESSION_MESSAGE = "Session expired or invalid"
+UNEXPECTED_MESSAGE = (
+    "An unexpected error occurred. Please include this ErrorId if you contact support: {error_id}"
+)
 
 
 @dataclass(frozen=True)
@@ -109,3 +113,14 @@ def no_such_column(obj_name: object, column: str) -> ApiError:
 
 def json_parser_error(message: str) -> ApiError:
     return ApiError(400, "JSON_PARSER_ERROR", message)
+
+
+def unexpected_error() -> ApiError:
+    """500 UNKNOWN_EXCEPTION with an ErrorId in Salesforce's ``1234567890-12345 (-123456)`` form.
+
+    What any failure the emulator did not foresee turns into: the client sees Salesforce's JSON
+    error, never a traceback page; the ErrorId ties it to the server-side log entry.
+    """
+    error_id = (f"{secrets.randbelow(9 * 10**9) + 10**9}-{secrets.randbelow(10**6)} "
+                f"({secrets.randbelow(2**32) - 2**31})")
+    return ApiError(500, "UNKNOWN_EXCEPTION", UNEXPECTED_MESSAGE.format(error_id=error_id))

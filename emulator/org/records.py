@@ -36,7 +36,14 @@ from typing import Any
 from emulator.catalog import Catalog, ObjectDef
 from emulator.org.changes import Transaction
 from emulator.org.values import from_storage, to_storage
-from emulator.org.writes import PendingChange, Record, Savepoint, build_insert, build_update
+from emulator.org.writes import (
+    PendingChange,
+    Record,
+    Savepoint,
+    backfill,
+    build_insert,
+    build_update,
+)
 
 log = logging.getLogger(__name__)
 Listener = Callable[[Transaction], None]
@@ -278,5 +285,5 @@ def _encode(obj: ObjectDef, record: Record) -> dict[str, Any]:
 
 
 def _decode(obj: ObjectDef, body: dict[str, Any]) -> Record:
-    return {f.name: from_storage(f, body.get(f.name)) for f in obj.fields}
+    return backfill(obj, {f.name: from_storage(f, body.get(f.name)) for f in obj.fields})
 

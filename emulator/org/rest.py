@@ -10,18 +10,21 @@ Composite's transaction and are not admitted (or counted) again.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from emulator.org import collections, composite, query, sobjects
+from emulator.org import collections, composite, query, replication, sobjects
 from emulator.org.calls import Call, Reply, split_path
-from emulator.org.errors import ApiError, DmlError, MultipleMatches, not_found
+from emulator.org.errors import ApiError, DmlError, MultipleMatches, not_found, unexpected_error
 from emulator.org.gate import admit, bearer_token, call_client, rest_origin
 from emulator.org.limits import limits_body
 from emulator.org.runtime import Org
 
+log = logging.getLogger(__name__)
 Handler = Callable[[Call], Reply]
 JSON_TYPE = "application/json;charset=UTF-8"
 
@@ -38,7 +41,7 @@ class Route:
 def serve(org: Org, request: Request) -> Response:
     """Answer one HTTP request under ``/services/data/vXX.X/``."""
     try:
-        version, segments = split_path(request.path)
+        version, segments = split_path(raw_path(request))
     except ApiError as exc:
         return respond(_error(exc), None)
     route: Route | ApiError
@@ -61,6 +64,20 @@ def serve(org: Org, request: Request) -> Response:
     return respond(reply, org.usage.header())
 
 
+def raw_path(request: Request) -> str:
+    """The path as the client sent it, percent-encoding intact (``%2F`` is not a separator).
+
+    werkzeug decodes ``PATH_INFO``; its server (like gunicorn and uWSGI) also passes the
+    request target undecoded as ``RAW_URI`` / ``REQUEST_URI``.
+    """
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not isinstance(raw, str) or not raw:
+        return str(request.path)
+    # WSGI carries the request line as latin-1 text; undo that as werkzeug does for PATH_INFO.
+    raw = raw.encode("latin-1", "replace").decode("utf-8", "replace")
+    return raw.split("?", 1)[0] if raw.startswith("/") else urlsplit(raw).path
+
+
 def dispatch(call: Call) -> Reply:
     """Route and run a call that is already admitted (a Composite subrequest)."""
     try:
@@ -71,7 +88,11 @@ def dispatch(call: Call) -> Reply:
 
 
 def run(call: Call, handler: Handler) -> Reply:
-    """Run a handler, turning the org's exceptions into Salesforce's error replies."""
+    """Run a handler, turning the org's exceptions into Salesforce's error replies.
+
+    Anything unforeseen becomes Salesforce's 500 UNKNOWN_EXCEPTION (logged with its ErrorId), so
+    a Composite subrequest that breaks fails alone and no client ever sees a traceback page.
+    """
     try:
         return handler(call)
     except ApiError as exc:
@@ -80,6 +101,10 @@ def run(call: Call, handler: Handler) -> Reply:
         return Reply(400, [e.rest() for e in exc.errors])
     except MultipleMatches as exc:
         return sobjects.multiple_matches_reply(call, exc)
+    except Exception:  # the JSON catch-all: never let a handler's bug escape as HTML
+        error = unexpected_error()
+        log.exception("REST %s %s failed: %s", call.method, "/".join(call.segments), error.message)
+        return _error(error)
 
 
 def respond(reply: Reply, limit_info: str | None) -> Response:
@@ -110,6 +135,9 @@ def resolve(method: str, segments: list[str], args: dict[str, str]) -> Route:
         return Route("limits", None, _limits)
     if head == "composite":
         return _composite(method, segments)
+    if head == "search" and n == 1:
+        _allow(method, ("GET",))
+        return Route("search", None, _search)
     raise not_found()
 
 
@@ -125,6 +153,9 @@ def _sobjects(method: str, segments: list[str]) -> Route:
     if n == 3 and segments[2] == "describe":
         _allow(method, ("GET",))
         return Route("describe_sobject", obj, sobjects.describe)
+    if n == 3 and segments[2] in ("deleted", "updated"):
+        _allow(method, ("GET",))
+        return Route(f"sobject_{segments[2]}", obj, replication.changed_records)
     if n == 3:
         kinds = {"GET": "sobject_get", "PATCH": "sobject_update", "DELETE": "sobject_delete"}
         return _pick(method, kinds, obj, sobjects.record)
@@ -183,3 +214,10 @@ def _resources(call: Call) -> Reply:
 
 def _limits(call: Call) -> Reply:
     return Reply(200, limits_body(call.org.usage))
+
+
+def _search(call: Call) -> Reply:
+    """SOSL is not emulated: answer as an org without the feature would, never a bare 404."""
+    raise ApiError(403, "FUNCTIONALITY_NOT_ENABLED",
+                   "SOSL search (search/) is not available in this org: the emulator does not "
+                   "implement SOSL. Use a SOQL query (query/?q=) instead.")

@@ -49,5 +49,5 @@ def _integration_user(identity: OrgIdentity) -> dict[str, Any]:
 
 
 def _status(label: str, order: int) -> dict[str, Any]:
-    return {"MasterLabel": label, "ApiName": label, "SortOrder": float(order),
+    return {"MasterLabel": label, "ApiName": label, "SortOrder": order,
             "IsDefault": label == DEFAULT_STATUS, "IsConverted": label == CONVERTED_STATUS}

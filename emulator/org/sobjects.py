@@ -100,7 +100,11 @@ def multiple_matches_reply(call: Call, exc: MultipleMatches) -> Reply:
 
 
 def _upsert(call: Call, obj: ObjectDef, field_name: str, value: str) -> Reply:
-    record_id, created = dml.upsert(call.org, call.tx, obj, field_name, value, call.json())
+    body = call.json()
+    if isinstance(body, dict) and any(str(k).lower() == field_name.lower() for k in body):
+        raise key_in_body(field_name)
+    update_only = call.args.get("updateOnly", "").strip().lower() == "true"
+    record_id, created = dml.upsert(call.org, call.tx, obj, field_name, value, body, update_only)
     modern = float(call.version) >= CREATED_FLAG_SINCE
     if created:
         body = save_result(record_id)
@@ -108,6 +112,14 @@ def _upsert(call: Call, obj: ObjectDef, field_name: str, value: str) -> Reply:
     if not modern:
         return Reply(204)
     return Reply(200, {**save_result(record_id), "created": False})
+
+
+def key_in_body(field_name: str) -> ApiError:
+    """The docs' "don't specify Id or an external ID field in the request body or an error is
+    generated"; the code and wording are the emulator's guess (Salesforce's are undocumented)."""
+    return ApiError(400, "INVALID_FIELD",
+                    f"The external ID field {field_name} cannot be specified in the body when it "
+                    "is used in the URL of an upsert")
 
 
 def _record_id(obj: ObjectDef, segment: str) -> str:

@@ -12,13 +12,14 @@ Rules that need other records (lookups, uniqueness, converted leads) are in :mod
 
 from __future__ import annotations
 
+import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from emulator.catalog import NUMBER_TYPES, FieldDef, FieldType, ObjectDef
 from emulator.org.errors import ApiError, ErrorItem, no_such_column
-from emulator.org.values import from_json
+from emulator.org.values import as_float, from_json, java_double
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _TEXT_TYPES = frozenset({
@@ -71,10 +72,10 @@ def field_errors(obj: ObjectDef, values: dict[str, Any]) -> list[ErrorItem]:
     for field in obj.fields:
         if field.name not in values or values[field.name] is None:
             continue
-        value = values[field.name]
         if field.type in NUMBER_TYPES:
-            value = values[field.name] = _rounded(field, value)
-        error = _value_error(obj, field, value)
+            values[field.name], error = _checked_number(field, values[field.name])
+        else:
+            error = _value_error(obj, field, values[field.name])
         if error is not None:
             errors.append(error)
     return errors
@@ -92,9 +93,6 @@ def _value_error(obj: ObjectDef, field: FieldDef, value: Any) -> ErrorItem | Non
             and value not in field.picklist_values:
         return ErrorItem("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                          f"{label}: bad value for restricted picklist field: {value}", where)
-    if field.type in NUMBER_TYPES and not _fits(field, value):
-        return ErrorItem("NUMBER_OUTSIDE_VALID_RANGE",
-                         f"{label}: value outside of valid range on numeric field: {value}", where)
     return None
 
 
@@ -103,19 +101,40 @@ def is_restricted(obj: ObjectDef, field: FieldDef) -> bool:
     return field.restricted
 
 
-def _rounded(field: FieldDef, value: Any) -> float:
-    """Salesforce rounds half up to the field's scale before storing."""
+def _checked_number(field: FieldDef, value: Any) -> tuple[Any, ErrorItem | None]:
+    """The value rounded to the field's scale, or NUMBER_OUTSIDE_VALID_RANGE.
+
+    Out of range: more whole digits than the field's precision allows (before or after
+    rounding), or beyond a double altogether (``1e400`` parses as infinity).
+    """
+    rounded = _rounded(field, value) if _fits(field, value) else None
+    if rounded is not None and _fits(field, rounded):
+        return rounded, None
+    shown = java_double(as_float(value))
+    message = f"{field.label or field.name}: value outside of valid range on numeric field: {shown}"
+    return value, ErrorItem("NUMBER_OUTSIDE_VALID_RANGE", message, (field.name,))
+
+
+def _rounded(field: FieldDef, value: Any) -> float | int | None:
+    """Salesforce rounds half up to the field's scale before storing; whole numbers are ints."""
     if field.scale is None:
-        return float(value)
+        return as_float(value)
     step = Decimal(1).scaleb(-field.scale)
-    return float(Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP))
+    try:
+        exact = Decimal(repr(as_float(value))).quantize(step, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than any field holds
+        return None
+    return int(exact) if field.is_integer else float(exact)
 
 
 def _fits(field: FieldDef, value: Any) -> bool:
+    number = as_float(value)
+    if not math.isfinite(number):
+        return False
     if field.precision is None:
         return True
     whole_digits = field.precision - (field.scale or 0)
-    return abs(float(value)) < 10.0**whole_digits
+    return abs(number) < 10.0**whole_digits
 
 
 def missing_required(obj: ObjectDef, record: dict[str, Any]) -> ErrorItem | None:

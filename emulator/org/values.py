@@ -1,14 +1,16 @@
 """Field values at the org's edges: client JSON in, Salesforce JSON out, SQLite storage.
 
-Inside the org a value is a plain Python value of the field's type (str, bool, float, ``date``,
-UTC-aware ``datetime``, or None), the same values :class:`~emulator.org.changes.RecordChange`
-and the SOQL engine use. Parsing a client value fails the way Salesforce's JSON deserializer
-fails (``JSON_PARSER_ERROR``), before any record rule runs.
+Inside the org a value is a plain Python value of the field's type (str, bool, float or, for a
+whole-number field, int, ``date``, UTC-aware ``datetime``, or None), the same values
+:class:`~emulator.org.changes.RecordChange` and the SOQL engine use. Parsing a client value
+fails the way Salesforce's JSON deserializer fails (``JSON_PARSER_ERROR``), before any record
+rule runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import Decimal
 from typing import Any
@@ -21,6 +23,8 @@ _DATETIME = re.compile(
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
     r"(Z|[+-]\d{2}:?\d{2})?"
 )
+# A number written as a JSON string: plain decimal notation only (no "NaN", "inf", "1_000").
+_NUMERIC_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _TYPE_WORDS = {
     FieldType.CHECKBOX: "boolean",
     FieldType.DATE: "date",
@@ -96,14 +100,39 @@ def from_json(field: FieldDef, raw: Any) -> Any:
 
 
 def _number(field: FieldDef, raw: Any) -> float:
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return float(raw)
-    if isinstance(raw, str):
-        try:
-            return float(raw.strip())
-        except ValueError:
-            pass
+    """A number as a float; too large for a double is infinity, refused later as out of range."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool) and not _is_nan(raw):
+        return as_float(raw)
+    if isinstance(raw, str) and _NUMERIC_TEXT.fullmatch(raw.strip()):
+        return float(raw.strip())
     raise _cannot(field, raw)
+
+
+def _is_nan(value: float) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def as_float(value: Any) -> float:
+    """``float(value)``, with integers beyond a double's range as signed infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def java_double(value: float) -> str:
+    """A double as Java prints it (Salesforce's messages do): ``1.0E30``, ``12.5``, ``Infinity``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    shown = "".join(map(str, digits))
+    mantissa = f"{shown[0]}.{shown[1:] or '0'}"
+    return f"{'-' if sign else ''}{mantissa}E{exponent + len(digits) - 1}"
 
 
 def _boolean(field: FieldDef, raw: Any) -> bool:
@@ -155,5 +184,5 @@ def from_storage(field: FieldDef, raw: Any) -> Any:
     if field.type is FieldType.DATE:
         return dt.date.fromisoformat(raw)
     if field.type in NUMBER_TYPES:
-        return float(raw)
+        return int(raw) if field.is_integer else float(raw)
     return raw

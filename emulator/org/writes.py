@@ -93,7 +93,7 @@ def build_insert(
             record[name] = value
     if obj.field("OwnerId") is not None and record.get("OwnerId") is None:
         record["OwnerId"] = user_id
-    _derive(obj, record, serial)
+    derive_fields(obj, record, serial)
     return record
 
 
@@ -110,7 +110,7 @@ def build_update(
     for name, value in zip(_AUDIT_UPDATE, (now, user_id, now), strict=True):
         if obj.field(name) is not None:
             after[name] = value
-    _derive(obj, after, 0)
+    derive_fields(obj, after)
     # Every update writes LastModifiedDate, so Salesforce lists it as changed even when the
     # clock has not moved on (dateTimes have whole seconds).
     changed = frozenset(
@@ -119,12 +119,24 @@ def build_update(
     return after, changed
 
 
-def _derive(obj: ObjectDef, record: Record, serial: int) -> None:
-    """Fields the org computes: a User's Name, an auto-number Name on insert."""
-    if obj.name == "User":
-        parts = (record.get("FirstName"), record.get("LastName"))
-        record["Name"] = " ".join(p for p in parts if p) or None
-        return
+def derive_fields(obj: ObjectDef, record: Record, serial: int = 0) -> None:
+    """What the org computes: whole numbers as integers, a person's Name ("First Last"), an
+    auto-number Name on insert (``serial``)."""
+    for f in obj.fields:
+        value = record.get(f.name)
+        if f.is_integer and isinstance(value, float) and value.is_integer():
+            record[f.name] = int(value)
     name_field = obj.field("Name")
-    if serial and name_field is not None and name_field.system and record.get("Name") is None:
+    if name_field is not None and name_field.derived:
+        parts = (record.get("FirstName"), record.get("LastName"))
+        record["Name"] = " ".join(str(p) for p in parts if p) or None
+    elif serial and name_field is not None and name_field.system and record.get("Name") is None:
         record["Name"] = f"{serial:06d}"
+
+
+def backfill(obj: ObjectDef, record: Record) -> Record:
+    """A row stored by an older emulator, completed with fields added to the catalog since."""
+    derive_fields(obj, record)
+    if obj.field("SystemModstamp") is not None and record.get("SystemModstamp") is None:
+        record["SystemModstamp"] = record.get("LastModifiedDate")
+    return record

@@ -17,6 +17,8 @@ from __future__ import annotations
 MALFORMED_QUERY = "MALFORMED_QUERY"
 INVALID_FIELD = "INVALID_FIELD"
 INVALID_TYPE = "INVALID_TYPE"
+NUMBER_OUTSIDE_VALID_RANGE = "NUMBER_OUTSIDE_VALID_RANGE"
+MAX_OFFSET = 2000
 
 
 class SoqlError(Exception):
@@ -61,6 +63,20 @@ def located(error_code: str, source: str, offset: int, reason: str) -> SoqlError
 def unexpected(source: str, offset: int, token_text: str) -> SoqlError:
     """The MALFORMED_QUERY Salesforce reports for a token the grammar does not allow there."""
     return located(MALFORMED_QUERY, source, offset, f"unexpected token: {token_text}")
+
+
+def offset_too_large() -> SoqlError:
+    """OFFSET beyond 2,000 rows (SOQL guide, "OFFSET": the maximum offset is 2,000)."""
+    return SoqlError(NUMBER_OUTSIDE_VALID_RANGE, f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+
+
+def nested_too_deep(source: str, offset: int, limit: int) -> SoqlError:
+    """MALFORMED_QUERY for a WHERE clause nested deeper than the emulator parses.
+
+    Salesforce's own limit and wording for this are undocumented; any real query is far below.
+    """
+    reason = f"Conditions are nested too deeply (more than {limit} levels of parentheses and NOT)"
+    return located(MALFORMED_QUERY, source, offset, reason)
 
 
 def no_such_column(source: str, offset: int, column: str, entity: str) -> SoqlError:

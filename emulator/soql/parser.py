@@ -20,7 +20,13 @@ import datetime as dt
 from decimal import Decimal
 
 from emulator.soql import dates
-from emulator.soql.errors import SoqlError, unexpected
+from emulator.soql.errors import (
+    MAX_OFFSET,
+    SoqlError,
+    nested_too_deep,
+    offset_too_large,
+    unexpected,
+)
 from emulator.soql.lexer import (
     DATE,
     DATETIME,
@@ -60,6 +66,9 @@ RESERVED = frozenset(
         "LAST", "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "WHERE", "WITH",
     }
 )  # fmt: skip
+# Parentheses and NOTs one inside another, at most: deep enough for any real query, shallow
+# enough that neither the parser nor the evaluator can run out of stack.
+MAX_NESTING = 100
 
 
 def parse(source: str) -> Query:
@@ -74,6 +83,7 @@ class _Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.index = 0
+        self.depth = 0
 
     # -- token helpers -------------------------------------------------------------------
 
@@ -121,6 +131,8 @@ class _Parser:
         offset = self.integer_clause("OFFSET")
         if self.peek().kind != EOF:
             raise self.fail()
+        if offset is not None and offset > MAX_OFFSET:
+            raise offset_too_large()
         return Query(
             self.source, fields, count, sobject.text, sobject.offset, where, order_by, limit, offset
         )
@@ -173,15 +185,19 @@ class _Parser:
         return And(tuple(operands)) if joiner == "AND" else Or(tuple(operands))
 
     def factor(self) -> Condition:
-        if self.at_punct("("):
-            self.advance()
+        if not (self.at_punct("(") or self.at_keyword("NOT")):
+            return self.field_expression()
+        if self.depth >= MAX_NESTING:
+            raise nested_too_deep(self.source, self.peek().offset, MAX_NESTING)
+        self.depth += 1
+        inner: Condition
+        if self.advance().text == "(":
             inner = self.condition()
             self.expect_punct(")")
-            return inner
-        if self.at_keyword("NOT"):
-            self.advance()
-            return Not(self.factor())
-        return self.field_expression()
+        else:
+            inner = Not(self.factor())
+        self.depth -= 1
+        return inner
 
     def field_expression(self) -> Condition:
         field = self.field()
