@@ -39,11 +39,9 @@ class DaemonHooks(IntakeHooks):
             totals[0] += stats.stored
             totals[1] += stats.duplicates
             totals[2] += stats.poison
+        # Poison is reported by the intake, once per (topic, error class); see subscriber.poison.
         log.debug("batch committed topic=%s stored=%d duplicates=%d poison=%d",
                   topic, stats.stored, stats.duplicates, stats.poison)
-        if stats.poison:
-            log.warning("undecodable events parked as poison topic=%s count=%d",
-                        topic, stats.poison)
 
     def keepalive(self, topic: str, replay_id: bytes) -> None:
         self._touch(topic)

@@ -9,7 +9,8 @@ Exit codes follow sysexits so systemd can tell "fix the config" from "try again"
 0 clean stop, 1 runtime failure, 75 (EX_TEMPFAIL) another instance holds the state directory,
 78 (EX_CONFIG) invalid configuration, or a fatal condition found at run time that a
 restart cannot fix (unknown topic, no permission, rejected credentials, a refused replay ID
-under ``on_invalid_replay = fail``); use ``RestartPreventExitStatus=78``.
+under ``on_invalid_replay = fail``, a lost, replaced or damaged inbox); use
+``RestartPreventExitStatus=78``. An inbox that cannot be written (disk full) exits 1.
 """
 
 from __future__ import annotations
@@ -36,11 +37,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "run", help="run the daemon: subscribe and land every event in the local inbox",
         description="Subscribes to the configured topics and stores every event durably in "
                     "STATE/inbox.db until SIGTERM or SIGINT. One instance per state directory.",
-        epilog="exit codes: 0 clean stop, 1 runtime failure, 75 another instance holds the "
-               "state directory, 78 invalid configuration or a fatal condition a restart "
-               "cannot fix (unknown topic, rejected credentials, refused replay ID)",
+        epilog="exit codes: 0 clean stop, 1 runtime failure (e.g. the inbox cannot be "
+               "written), 75 another instance holds the state directory, 78 invalid "
+               "configuration or a fatal condition a restart cannot fix (unknown topic, "
+               "rejected credentials, refused replay ID, lost or damaged inbox)",
     )
     _config_source_args(run)
+    run.add_argument(
+        "--reset-inbox", action="store_true",
+        help="start afresh deliberately: accept a missing (or replaced) STATE/inbox.db and "
+             "record the new one as this state directory's inbox. Without it, a state "
+             "directory whose inbox has gone refuses to start (exit 78). Use once, never in "
+             "the unit file: it turns that protection off. It deletes nothing")
     run.set_defaults(func=_run)
     check = sub.add_parser(
         "check-config", help="validate the configuration and print it with secrets redacted",
@@ -130,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
         return EX_CONFIG
     from service.wiring import run_daemon  # heavy imports (grpc) only when really running
 
-    return run_daemon(config)
+    return run_daemon(config, reset_inbox=args.reset_inbox)
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -12,12 +12,13 @@ import threading
 import time
 from pathlib import Path
 
-from service.config import AuthConfig, Config, Secret, inbox_path
+from service.config import AuthConfig, Config, Secret
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.logging_setup import configure_logging
 from service.progress import DaemonHooks
+from service.state_guard import open_inbox
 from subscriber import auth, oauth
-from subscriber.errors import Fatal, SubscriberError
+from subscriber.errors import Fatal, InboxFailed, SubscriberError
 from subscriber.inbox import Inbox
 from subscriber.intake import Intake
 from subscriber.settings import IntakeSettings, ReplayPolicy, StartFrom
@@ -66,25 +67,30 @@ def _reveal(value: Secret | None) -> str:
     return value.reveal()
 
 
-def run_daemon(config: Config) -> int:
-    """Hold the state lock and run the intake until SIGTERM/SIGINT; returns the exit code."""
+def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
+    """Hold the state lock and run the intake until SIGTERM/SIGINT; returns the exit code.
+
+    ``reset_inbox``: accept a missing or replaced inbox (see :mod:`service.state_guard`)."""
     stop = threading.Event()
     install_stop_handlers(stop)  # first: a SIGTERM during start-up is still a clean stop
     configure_logging(config.service.log_level, config.secrets())
     try:
         with state_lock(config.service.state_dir):
-            return _run_locked(config, stop, Notifier())
+            inbox = open_inbox(config.service.state_dir, reset=reset_inbox,
+                               retention_s=config.inbox.retention_days * 86400.0)
+            return _run_locked(config, stop, Notifier(), inbox)
     except AlreadyRunning as exc:
         log.error("refusing to start: %s", exc)
         return EX_TEMPFAIL
-    except SubscriberError as exc:  # e.g. an unreadable inbox or CA file, before intake runs
+    except Fatal as exc:  # a lost, replaced or damaged inbox: a restart cannot fix it
+        log.error("cannot start: %s: %s", type(exc).__name__, exc)
+        return EX_CONFIG
+    except SubscriberError as exc:  # e.g. the inbox cannot be read at start-up
         log.error("cannot start: %s: %s", type(exc).__name__, exc)
         return 1
 
 
-def _run_locked(config: Config, stop: threading.Event, notifier: Notifier) -> int:
-    inbox = Inbox(inbox_path(config.service.state_dir),
-                  applied_retention_s=config.inbox.retention_days * 86400.0)
+def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
     hooks = DaemonHooks(config.pubsub.topics, stale_after_s=_stale_after_s(config))
     sessions = auth.SessionProvider(token_source(config.auth, config.pubsub.ca_file),
                                     backoff_initial_s=config.pubsub.backoff_initial_s,
@@ -155,7 +161,14 @@ def _finish(worker: threading.Thread, notifier: Notifier, hooks: DaemonHooks,
             # retry (RestartPreventExitStatus=78).
             log.error("stopped: %s: %s", type(exc).__name__, exc)
             return EX_CONFIG
-        if isinstance(exc, SubscriberError):
+        if isinstance(exc, InboxFailed):
+            # Retrying in place would refetch the same batch every backoff, burning the daily
+            # delivery allocation while nothing lands; exit 1: systemd restarts after
+            # RestartSec, and its start limit marks the unit failed if the fault persists.
+            log.error("stopped: %s: %s. Exiting 1 so the service manager restarts the "
+                      "daemon; a persistent fault (disk full, I/O errors) needs a human",
+                      type(exc).__name__, exc)
+        elif isinstance(exc, SubscriberError):
             log.error("stopped: %s: %s", type(exc).__name__, exc)
         else:
             log.error("stopped by an unexpected error", exc_info=exc)

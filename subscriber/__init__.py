@@ -4,12 +4,13 @@ The service builds an :class:`Intake` from :class:`IntakeSettings`, a :class:`Se
 (over one of the token sources: :class:`JwtBearer`, :class:`ClientCredentials`,
 :class:`UsernamePassword`, :class:`StaticToken`) and an :class:`Inbox`, then calls
 ``Intake.run(stop)``. Consumers read the inbox (``Inbox.pending`` / ``Inbox.mark_applied``).
-Errors: :class:`Fatal` (exit, a human must act), :class:`RetryLater`, :class:`Reauthenticate`,
-all under :class:`SubscriberError`.
+Errors: :class:`Fatal` (exit, a human must act), :class:`InboxFailed` (the inbox cannot be
+written: exit and let the service manager restart), :class:`RetryLater`,
+:class:`Reauthenticate`, all under :class:`SubscriberError`.
 """
 
 from subscriber.auth import Secret, Session, SessionProvider, StaticToken, TokenSource
-from subscriber.errors import Fatal, Reauthenticate, RetryLater, SubscriberError
+from subscriber.errors import Fatal, InboxFailed, Reauthenticate, RetryLater, SubscriberError
 from subscriber.events import (
     BatchStats,
     ChangeHeader,
@@ -46,6 +47,7 @@ __all__ = [
     "Fatal",
     "Inbox",
     "InboxEntry",
+    "InboxFailed",
     "Intake",
     "IntakeHooks",
     "IntakeSettings",

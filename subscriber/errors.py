@@ -7,8 +7,10 @@
     │                            forbidden topic, rejected replay ID under the "fail" policy)
     ├── RetryLater               transient: resubscribe from the checkpoint after a backoff
     │   └── Reauthenticate       the session was rejected: refresh it, then resubscribe
-    └── ReplayRejected           the stored replay ID was refused; the on_invalid_replay
-                                 policy decides (internal to the stream, never escapes run())
+    ├── ReplayRejected           the stored replay ID was refused; the on_invalid_replay
+    │                            policy decides (internal to the stream, never escapes run())
+    └── InboxFailed              the inbox could not be read or written (disk full, I/O error):
+                                 stop the intake; the service manager restarts the process
 
 :func:`classify_rpc_error` is the only place that looks at a :class:`grpc.RpcError`; every
 other module sees these classes. Messages carry status names, ``error-code`` and ``rpc-id``,
@@ -59,6 +61,16 @@ class Reauthenticate(RetryLater):
 
 class ReplayRejected(SubscriberError):
     """The server refused the replay ID we resumed from (corrupted or past retention)."""
+
+
+class InboxFailed(SubscriberError):
+    """The inbox could not be written (or read): disk full, I/O error, a damaged file.
+
+    Never retried in place: refetching the same batch every backoff would burn the daily
+    delivery allocation while nothing lands. The transaction was rolled back, so nothing was
+    lost and the checkpoint did not move; the intake stops and the process exits 1, and the
+    service manager's restart and start-limit policy decides what happens next.
+    """
 
 
 def classify_rpc_error(exc: grpc.RpcError, what: str) -> SubscriberError:

@@ -18,7 +18,7 @@ class EntryKind(StrEnum):
     CHANGE = "change"            # a Change Data Capture event (CREATE/UPDATE/DELETE/UNDELETE)
     GAP = "gap"                  # a CDC GAP_* event: record IDs only, re-read the records
     GAP_OVERFLOW = "gap_overflow"  # a CDC GAP_OVERFLOW event: reconcile the whole entity
-    UNDECODABLE = "undecodable"  # a payload that could not be decoded (status is POISON)
+    UNDECODABLE = "undecodable"  # a payload that could not be decoded or stored (POISON)
 
 
 class EntryStatus(StrEnum):
@@ -61,7 +61,11 @@ class ChangeHeader:
 
 @dataclass(frozen=True)
 class DecodedEvent:
-    """One event decoded with the schema its ``schema_id`` names."""
+    """One event decoded with the schema its ``schema_id`` names.
+
+    ``raw`` is the Avro payload it was decoded from (kept in memory only: it becomes the poison
+    entry's ``raw`` if the decoded values cannot be stored).
+    """
 
     topic: str
     replay_id: bytes
@@ -70,6 +74,7 @@ class DecodedEvent:
     kind: EntryKind
     payload: dict[str, Any]
     change: ChangeHeader | None = None
+    raw: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def dedupe_key(self) -> str:
@@ -85,7 +90,8 @@ class DecodedEvent:
 class UndecodableEvent:
     """An event whose payload could not be decoded, kept with its error (a poison entry).
 
-    ``raw`` holds the payload bytes; ``error`` names the failure without repeating them.
+    ``raw`` holds the payload bytes; ``error`` names the failure without repeating them;
+    ``error_class`` is its short, stable category (for reporting once per class).
     """
 
     topic: str
@@ -94,6 +100,7 @@ class UndecodableEvent:
     schema_id: str
     raw: bytes = field(repr=False)
     error: str = ""
+    error_class: str = "undecodable payload"
 
     @property
     def dedupe_key(self) -> str:
@@ -126,11 +133,32 @@ class InboxEntry:
 
 @dataclass(frozen=True)
 class BatchStats:
-    """What one committed batch did: new entries, duplicates dropped, poison kept."""
+    """What one committed batch did: new entries, duplicates dropped, poison kept.
+
+    ``poisoned`` lists the poison entries this batch added (not duplicates of earlier ones).
+    """
 
     stored: int
     duplicates: int
     poison: int
+    poisoned: tuple[UndecodableEvent, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Jump:
+    """A durable decision to start ``topic`` from a preset rather than resume from a checkpoint.
+
+    ``to`` is ``"latest"`` or ``"earliest"``; ``rejected`` is the replay ID Salesforce refused
+    (``b""`` when ``start_from = "latest"`` chose it for a topic with no checkpoint yet);
+    ``at`` is when the decision was first made; ``starts`` counts the subscriptions started from
+    it. The inbox drops it with the topic's next checkpoint; until then every reconnect or
+    restart carries it out again, and knows (``starts`` > 1) that it is a repeat.
+    """
+
+    to: str
+    at: dt.datetime
+    rejected: bytes = b""
+    starts: int = 0
 
 
 class Checkpoint(NamedTuple):

@@ -8,47 +8,50 @@ transactionKey + sequenceNumber). Consumers read :meth:`Inbox.pending` and call
 :meth:`Inbox.mark_applied`; applied entries are pruned after ``applied_retention_s`` (keep it
 above the 72-hour replay window so dedupe still sees replays). Another process may open the
 same file (e.g. ``lifecycle-sync status`` via :meth:`Inbox.open_readonly`) while the daemon runs.
+
+A failed read or write raises :class:`InboxFailed` (the transaction is rolled back: nothing is
+lost and the checkpoint does not move); the intake stops on it rather than refetch the batch.
+An event whose decoded values cannot be stored becomes a poison entry, never an error.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from subscriber import rows
-from subscriber.errors import Fatal, RetryLater
+from subscriber.errors import Fatal, InboxFailed
 from subscriber.events import (
     BatchStats,
     Checkpoint,
     EntryStatus,
     InboxEntry,
+    Jump,
     Received,
     TopicCounts,
     UndecodableEvent,
 )
+from subscriber.inbox_file import SCHEMA_VERSION, open_db
 
-SCHEMA_VERSION = "1"
+__all__ = ["DEFAULT_RETENTION_S", "SCHEMA_VERSION", "Inbox", "InboxIdentity"]
+
 DEFAULT_RETENTION_S = 7 * 24 * 3600.0
-_BUSY_TIMEOUT_MS = 10_000
+_UPSERT_META = (
+    "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    topic TEXT PRIMARY KEY, replay_id BLOB NOT NULL, updated_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL, dedupe_key TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
-    replay_id BLOB NOT NULL, event_id TEXT NOT NULL, schema_id TEXT NOT NULL,
-    payload TEXT, change TEXT, error TEXT NOT NULL DEFAULT '', raw BLOB,
-    received_at REAL NOT NULL, applied_at REAL,
-    UNIQUE (topic, dedupe_key));
-CREATE INDEX IF NOT EXISTS entries_by_status ON entries (status, id);
-CREATE INDEX IF NOT EXISTS entries_by_applied ON entries (applied_at) WHERE applied_at IS NOT NULL;
-"""
+
+class InboxIdentity(NamedTuple):
+    """Who this inbox file is: a random ID and when it was created (epoch seconds)."""
+
+    inbox_id: str
+    created_at: float | None
 
 
 class Inbox:
@@ -66,10 +69,7 @@ class Inbox:
         self.applied_retention_s = applied_retention_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = _connect(self.path, _readonly)
-        if not _readonly:
-            self._init_schema()
-        self._check_version()
+        self._db = open_db(self.path, _readonly)
 
     @classmethod
     def open_readonly(cls, path: Path | str) -> Inbox:
@@ -91,38 +91,76 @@ class Inbox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def identity(self) -> InboxIdentity:
+        """The ID written when this file was created (tells a new inbox from a lost one)."""
+        found = dict(self._read("SELECT key, value FROM meta WHERE key IN "
+                                "('inbox_id', 'created_at')"))
+        created = found.get("created_at")
+        return InboxIdentity(str(found.get("inbox_id", "")),
+                             None if created is None else float(created))
+
     # -- the subscriber's side ----------------------------------------------------------
 
     def store_batch(self, topic: str, events: Sequence[Received], replay_id: bytes) -> BatchStats:
-        """Add new events and move the topic's checkpoint to ``replay_id``, atomically."""
+        """Add new events and move the topic's checkpoint to ``replay_id``, atomically.
+
+        An event that cannot be encoded is stored as poison; it never fails the batch."""
         now = self._clock()
-        stored = poison = 0
+        stored = 0
+        poisoned: list[UndecodableEvent] = []
         with self._transaction() as db:
             for event in events:
-                cur = db.execute(rows.INSERT_ENTRY, rows.entry_values(event, now))
-                if cur.rowcount:
+                row = rows.encode(event, now)
+                if db.execute(rows.INSERT_ENTRY, row.values).rowcount:
                     stored += 1
-                    poison += isinstance(event, UndecodableEvent)
-            db.execute(rows.UPSERT_CHECKPOINT, (topic, bytes(replay_id), now))
-        return BatchStats(stored=stored, duplicates=len(events) - stored, poison=poison)
+                    if row.poison is not None:
+                        poisoned.append(row.poison)
+            self._write_checkpoint(db, topic, replay_id, now)
+        return BatchStats(stored=stored, duplicates=len(events) - stored, poison=len(poisoned),
+                          poisoned=tuple(poisoned))
 
     def advance_checkpoint(self, topic: str, replay_id: bytes) -> bool:
         """Move the checkpoint with no events (a keepalive); False when it is unchanged."""
         if not replay_id or self.checkpoint(topic).replay_id == replay_id:
             return False
         with self._transaction() as db:
-            db.execute(rows.UPSERT_CHECKPOINT, (topic, bytes(replay_id), self._clock()))
+            self._write_checkpoint(db, topic, replay_id, self._clock())
         return True
 
     def checkpoint(self, topic: str) -> Checkpoint:
         """Where ``topic`` resumes: (replay ID, time written), or (None, None) if never."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT replay_id, updated_at FROM checkpoints WHERE topic = ?", (topic,)
-            ).fetchone()
-        if row is None:
+        found = self._read(
+            "SELECT replay_id, updated_at FROM checkpoints WHERE topic = ?", (topic,))
+        if not found:
             return Checkpoint(None, None)
-        return Checkpoint(bytes(row[0]), rows.utc(row[1]))
+        return Checkpoint(bytes(found[0][0]), rows.utc(found[0][1]))
+
+    def record_jump(self, topic: str, to: str, rejected: bytes, *, starting: bool) -> Jump:
+        """Durably record that ``topic`` starts from preset ``to`` until its next checkpoint.
+
+        The same decision already pending keeps its original time. ``starting``: a subscription
+        starts from it now (counted in ``starts``). Returns the record in force."""
+        current = self.pending_jump(topic)
+        if current is None or (current.to, current.rejected) != (to, rejected):
+            current = Jump(to, rows.utc(self._clock()), rejected, 0)
+        starts = current.starts + int(starting)
+        value = json.dumps({"to": to, "at": current.at.timestamp(), "rejected": rejected.hex(),
+                            "starts": starts})
+        with self._transaction() as db:
+            db.execute(_UPSERT_META, (_jump_key(topic), value))
+        return Jump(to, current.at, rejected, starts)
+
+    def pending_jump(self, topic: str) -> Jump | None:
+        """The jump recorded for ``topic`` and not yet followed by a checkpoint, if any."""
+        found = self._read("SELECT value FROM meta WHERE key = ?", (_jump_key(topic),))
+        if not found:
+            return None
+        try:
+            data = json.loads(found[0][0])
+            return Jump(str(data["to"]), rows.utc(float(data["at"])),
+                        bytes.fromhex(data["rejected"]), int(data["starts"]))
+        except (ValueError, KeyError, TypeError):
+            return None
 
     # -- the consumers' side ------------------------------------------------------------
 
@@ -141,9 +179,7 @@ class Inbox:
             args.append(topic)
         sql += " ORDER BY id LIMIT ?"
         args.append(limit)
-        with self._lock:
-            found = self._db.execute(sql, args).fetchall()
-        return [rows.entry_from_row(r) for r in found]
+        return [rows.entry_from_row(r) for r in self._read(sql, args)]
 
     def mark_applied(self, ids: Iterable[int]) -> int:
         """Mark pending entries applied; returns how many changed."""
@@ -155,9 +191,8 @@ class Inbox:
 
     def counts_by_topic(self) -> dict[str, TopicCounts]:
         """Pending, applied and poison counts and the oldest pending age, per topic."""
-        with self._lock:
-            found = self._db.execute(rows.COUNTS).fetchall()
-            known = [r[0] for r in self._db.execute("SELECT topic FROM checkpoints")]
+        found = self._read(rows.COUNTS)
+        known = [r[0] for r in self._read("SELECT topic FROM checkpoints")]
         now = self._clock()
         counts = {topic: TopicCounts(0, 0, 0, None) for topic in known}
         for topic, pending, applied, poison, oldest in found:
@@ -176,6 +211,13 @@ class Inbox:
 
     # -- internals ----------------------------------------------------------------------
 
+    @staticmethod
+    def _write_checkpoint(db: sqlite3.Connection, topic: str, replay_id: bytes, now: float
+                          ) -> None:
+        """Move the checkpoint; a pending jump is done once a checkpoint exists."""
+        db.execute(rows.UPSERT_CHECKPOINT, (topic, bytes(replay_id), now))
+        db.execute("DELETE FROM meta WHERE key = ?", (_jump_key(topic),))
+
     def _set_status(self, ids: Iterable[int], status: EntryStatus, error: str) -> int:
         id_list = [(status.value, self._clock(), error, int(i)) for i in ids]
         with self._transaction() as db:
@@ -183,6 +225,13 @@ class Inbox:
             for values in id_list:
                 changed += db.execute(rows.SET_STATUS, values).rowcount
         return changed
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise InboxFailed(f"inbox read failed ({self.path}): {exc}") from exc
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -197,44 +246,12 @@ class Inbox:
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise RetryLater(f"inbox write failed ({self.path}): {exc}") from exc
-
-    def _init_schema(self) -> None:
-        script = (
-            "BEGIN IMMEDIATE;" + _DDL
-            + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"
-        )
-        with self._lock:
-            try:
-                self._db.executescript(script)
-            except sqlite3.Error as exc:
-                raise Fatal(f"cannot initialise inbox {self.path}: {exc}") from None
-
-    def _check_version(self) -> None:
-        with self._lock:
-            try:
-                row = self._db.execute(
-                    "SELECT value FROM meta WHERE key = 'schema_version'"
-                ).fetchone()
-            except sqlite3.Error as exc:
-                raise Fatal(f"{self.path} is not a readable inbox: {exc}") from None
-        if row is None or row[0] != SCHEMA_VERSION:
-            found = None if row is None else row[0]
-            raise Fatal(f"{self.path} has inbox schema {found}, expected {SCHEMA_VERSION}")
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise InboxFailed(
+                    f"inbox write failed ({self.path}): {exc}; nothing was lost; the checkpoint "
+                    "did not move (the transaction was rolled back)") from exc
 
 
-def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
-    try:
-        if readonly:
-            db = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
-            )
-        else:
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-    except sqlite3.Error as exc:
-        raise Fatal(f"cannot open inbox {path}: {exc}") from None
-    return db
+def _jump_key(topic: str) -> str:
+    return f"jump:{topic}"

@@ -14,6 +14,7 @@ from subscriber.channel import PubSubClient, open_channel
 from subscriber.codec import SchemaCache
 from subscriber.hooks import IntakeHooks
 from subscriber.inbox import Inbox
+from subscriber.poison import PoisonReporter
 from subscriber.settings import IntakeSettings
 from subscriber.stream import TopicStream
 
@@ -54,9 +55,10 @@ class Intake:
         channel = open_channel(self.settings)
         client = PubSubClient(channel, self._sessions, self.settings.rpc_timeout_s)
         schemas = SchemaCache(client.get_schema)
+        poison = PoisonReporter()
         streams = [
             TopicStream(topic, self.settings, client, self._sessions, schemas, self._inbox,
-                        self._hooks)
+                        self._hooks, poison)
             for topic in self.settings.topics
         ]
         failures: list[BaseException] = []
@@ -74,7 +76,10 @@ class Intake:
                 pass
         finally:
             _shut_down(streams, threads, client, channel)
+            poison.flush()
         if failures:
+            for other in failures[1:]:
+                log.warning("also stopped: %s: %s", type(other).__name__, other)
             raise failures[0]
         log.info("intake stopped")
 
@@ -104,10 +109,11 @@ def _shut_down(
 
 
 def _guard(stream: TopicStream, failures: list[BaseException], failed: threading.Event) -> None:
-    """Run a stream; hand anything it raises to the intake's thread."""
+    """Run a stream; hand anything it raises to the intake's thread, which re-raises the first
+    (the caller logs it once, at ERROR) and logs any others at WARNING."""
     try:
         stream.run()
     except BaseException as exc:  # noqa: BLE001 - re-raised by Intake.run
-        log.error("%s: intake stream stopped: %s", stream.topic, exc)
+        log.info("%s: intake stream stopped: %s: %s", stream.topic, type(exc).__name__, exc)
         failures.append(exc)
         failed.set()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from proto import pubsub_api_pb2 as pb
 from subscriber.errors import ReplayRejected
-from subscriber.events import Checkpoint
-from subscriber.settings import ReplayPolicy, StartFrom
+from subscriber.events import Checkpoint, Jump
+from subscriber.settings import IntakeSettings, ReplayPolicy, StartFrom
 
-_PRESETS = {
+_PRESETS: dict[ReplayPolicy | StartFrom, pb.ReplayPreset] = {
     ReplayPolicy.EARLIEST: pb.EARLIEST, ReplayPolicy.LATEST: pb.LATEST,
     StartFrom.EARLIEST: pb.EARLIEST, StartFrom.LATEST: pb.LATEST,
 }
@@ -22,28 +25,57 @@ CHOICES = (
 )
 
 
-def start_request(
-    topic: str,
-    checkpoint: bytes | None,
-    jump_to: ReplayPolicy | None,
-    start_from: StartFrom,
-    num_requested: int,
-) -> pb.FetchRequest:
-    """The first FetchRequest of an attempt.
+@dataclass(frozen=True)
+class Start:
+    """Where one attempt subscribes from, and the jump it carries out (if any)."""
 
-    A pending policy jump wins (the stored replay ID was just rejected); otherwise resume after
-    the checkpoint; a topic never checkpointed starts from ``start_from``.
-    """
-    if jump_to is not None:
-        preset = _PRESETS[jump_to]
-    elif checkpoint:
-        return pb.FetchRequest(
-            topic_name=topic, replay_preset=pb.CUSTOM, replay_id=checkpoint,
-            num_requested=num_requested,
-        )
+    preset: pb.ReplayPreset
+    replay_id: bytes = b""
+    jump_to: str | None = None  # a preset chosen instead of a checkpoint: record it durably
+    rejected: bytes = b""
+
+    def request(self, topic: str, num_requested: int) -> pb.FetchRequest:
+        return pb.FetchRequest(topic_name=topic, replay_preset=self.preset,
+                               replay_id=self.replay_id, num_requested=num_requested)
+
+
+def choose_start(checkpoint: bytes | None, jump: Jump | None, settings: IntakeSettings) -> Start:
+    """Resume after the checkpoint, unless a recorded jump away from exactly that (refused)
+    checkpoint is pending and ``on_invalid_replay`` still says so; a topic never checkpointed
+    starts from ``start_from`` (a LATEST start is a jump too: recorded until the first
+    checkpoint)."""
+    if checkpoint:
+        policy = settings.on_invalid_replay
+        if jump is not None and jump.rejected == checkpoint and jump.to == policy.value:
+            return Start(_PRESETS[policy], jump_to=jump.to, rejected=checkpoint)
+        return Start(pb.CUSTOM, replay_id=checkpoint)
+    if settings.start_from is StartFrom.LATEST:
+        return Start(pb.LATEST, jump_to=StartFrom.LATEST.value)
+    return Start(_PRESETS[settings.start_from])
+
+
+def jump_messages(topic: str, record: Jump, keepalive_s: float) -> list[tuple[int, str]]:
+    """What to log (level, message) when an attempt starts from a recorded jump."""
+    when = record.at.isoformat(timespec="seconds")
+    if record.rejected:
+        why = (f"on_invalid_replay = '{record.to}' after Salesforce refused replay ID "
+               f"{record.rejected.hex()} at {when}")
     else:
-        preset = _PRESETS[start_from]
-    return pb.FetchRequest(topic_name=topic, replay_preset=preset, num_requested=num_requested)
+        why = f"start_from = 'latest' and no checkpoint yet, first chosen at {when}"
+    if record.to != StartFrom.LATEST.value:
+        return [(logging.WARNING, f"{topic}: subscribing from {record.to.upper()} ({why}): "
+                 "retained events are delivered again and deduplicated by the inbox")]
+    found = [(logging.WARNING, (
+        f"{topic}: subscribing from LATEST without a checkpoint ({why}): events published "
+        "before this topic's first checkpoint may be skipped. The checkpoint is written on the "
+        f"first event or keepalive (at most keepalive_s = {keepalive_s:.0f} s away); a "
+        "reconnect or restart before then starts from LATEST again"))]
+    if record.starts > 1:
+        found.append((logging.ERROR, (
+            f"{topic}: starting from LATEST again (start {record.starts} since {when}) with no "
+            f"checkpoint written in between: events published since {when} may have been "
+            "skipped; reconcile that period")))
+    return found
 
 
 def rejection_message(

@@ -5,12 +5,18 @@ resumes from the inbox checkpoint (CUSTOM), or from ``start_from`` on a topic's 
 Every event response is decoded and committed to the inbox together with its last replay ID
 *before* more events are requested; a keepalive moves the checkpoint to its
 ``latest_replay_id`` only when the stream is caught up (the server still holds unused credit),
-so the checkpoint never passes an event that is not in the inbox. The stream is cancelled
-and resubscribed when nothing at all arrives for ``keepalive_s + watchdog_margin_s``.
+so the checkpoint never passes an event that is not in the inbox. The one exception is the
+first response of a LATEST subscription, before any event: nothing before a LATEST start can
+be owed, and until that checkpoint exists every reconnect would jump to LATEST again. A LATEST
+start is logged at WARNING every time and recorded in the inbox (see :mod:`subscriber.replay`).
+The stream is cancelled and resubscribed when nothing at all arrives for ``keepalive_s +
+watchdog_margin_s``.
 
 How an attempt ends decides what happens next: transient errors and a clean stream end retry
 forever with capped, jittered backoff (reset by any progress); a rejected session is refreshed
-first; a rejected replay ID follows ``on_invalid_replay``; :class:`Fatal` escapes :meth:`run`.
+first; a rejected replay ID follows ``on_invalid_replay``; :class:`Fatal` and
+:class:`InboxFailed` (the inbox cannot be written: refetching would only burn the delivery
+allocation) escape :meth:`run`.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from subscriber.errors import Fatal, Reauthenticate, ReplayRejected, RetryLater,
 from subscriber.flow import Backoff, Credit, RequestQueue, Watchdog
 from subscriber.hooks import IntakeHooks, call_hook
 from subscriber.inbox import Inbox
-from subscriber.replay import rejection_message, start_request
+from subscriber.poison import PoisonReporter
+from subscriber.replay import Start, choose_start, jump_messages, rejection_message
 from subscriber.settings import IntakeSettings, ReplayPolicy
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,7 @@ class TopicStream:
         schemas: SchemaCache,
         inbox: Inbox,
         hooks: IntakeHooks,
+        poison: PoisonReporter | None = None,
     ) -> None:
         self.topic = topic
         self._settings = settings
@@ -55,12 +63,14 @@ class TopicStream:
         self._decoder = Decoder(schemas)
         self._inbox = inbox
         self._hooks = hooks
+        self._poison = poison or PoisonReporter()
         self._halt = threading.Event()
         self._lock = threading.Lock()
         self._call: StreamCall | None = None
         self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
         self._credit = Credit(settings.batch_size)
-        self._jump_to: ReplayPolicy | None = None
+        self._start = Start(pb.CUSTOM)
+        self._events_seen = False
         self._checked = False
         self._token = ""
 
@@ -142,15 +152,19 @@ class TopicStream:
 
     def _first_request(self) -> pb.FetchRequest:
         checkpoint = self._inbox.checkpoint(self.topic)
-        request = start_request(
-            self.topic, checkpoint.replay_id, self._jump_to, self._settings.start_from,
-            self._credit.initial(),
-        )
-        log.info(
-            "%s: subscribing from %s %s", self.topic, pb.ReplayPreset.Name(request.replay_preset),
-            request.replay_id.hex(),
-        )
-        return request
+        start = choose_start(checkpoint.replay_id, self._inbox.pending_jump(self.topic),
+                             self._settings)
+        self._start = start
+        self._events_seen = False
+        if start.jump_to is not None:
+            record = self._inbox.record_jump(self.topic, start.jump_to, start.rejected,
+                                             starting=True)
+            for level, message in jump_messages(self.topic, record, self._settings.keepalive_s):
+                log.log(level, "%s", message)
+        else:
+            log.info("%s: subscribing from %s %s", self.topic,
+                     pb.ReplayPreset.Name(start.preset), start.replay_id.hex())
+        return start.request(self.topic, self._credit.initial())
 
     def _consume(
         self,
@@ -169,14 +183,17 @@ class TopicStream:
         if not response.events:
             # Only a caught-up stream may move its checkpoint on a keepalive: the server holds
             # unused credit (pending > 0), so no event before latest_replay_id is still owed.
-            # With no credit left, events may wait server-side that this ID would skip.
-            caught_up = response.pending_num_requested > 0
-            moved = caught_up and self._inbox.advance_checkpoint(
-                self.topic, response.latest_replay_id)
-            self._progress(moved)
+            # With no credit left, events may wait server-side that this ID would skip. Before
+            # the first event of a LATEST subscription nothing can be owed at all.
+            first_of_latest = self._start.preset == pb.LATEST and not self._events_seen
+            caught_up = response.pending_num_requested > 0 or first_of_latest
+            if caught_up:
+                self._inbox.advance_checkpoint(self.topic, response.latest_replay_id)
+            self._backoff.reset()
             call_hook("keepalive", lambda: self._hooks.keepalive(
                 self.topic, response.latest_replay_id))
             return self._credit.after_keepalive(response.pending_num_requested)
+        self._events_seen = True
         received = [
             self._decoder.decode(
                 self.topic, e.replay_id, e.event.id, e.event.schema_id, e.event.payload
@@ -186,16 +203,10 @@ class TopicStream:
         # The last event stored, not latest_replay_id: whatever the server means by the latter,
         # the checkpoint must never pass an event that is not in the inbox.
         stats = self._inbox.store_batch(self.topic, received, response.events[-1].replay_id)
-        self._progress(True)
-        if stats.poison:
-            log.error("%s: %d undecodable event(s) kept as poison", self.topic, stats.poison)
+        self._backoff.reset()
+        self._poison.report(self.topic, stats.poisoned)
         call_hook("batch_stored", lambda: self._hooks.batch_stored(self.topic, stats))
         return self._credit.after_events(len(response.events))
-
-    def _progress(self, checkpoint_moved: bool) -> None:
-        self._backoff.reset()
-        if checkpoint_moved:
-            self._jump_to = None
 
     # -- recoveries ---------------------------------------------------------------------
 
@@ -214,7 +225,7 @@ class TopicStream:
             self.topic, replay_id, policy))
         message = rejection_message(self.topic, stored, policy, exc)
         log.error("%s", message)
-        if policy is ReplayPolicy.FAIL or self._jump_to is not None or not stored.replay_id:
+        if policy is ReplayPolicy.FAIL or self._start.preset != pb.CUSTOM or not stored.replay_id:
             raise Fatal(message, error_code=exc.error_code, rpc_id=exc.rpc_id)
-        self._jump_to = policy
+        self._inbox.record_jump(self.topic, policy.value, stored.replay_id, starting=False)
         return f"replay ID rejected; resubscribing from {policy.value.upper()}"

@@ -106,3 +106,18 @@ def test_change_header_that_does_not_fit_is_poison() -> None:
     assert isinstance(bad, UndecodableEvent)
     assert "beyond" in bad.error
     assert bad.dedupe_key == "replay:" + "02" * 10
+
+
+def test_a_schema_that_cannot_be_had_costs_one_getschema_not_one_per_event() -> None:
+    registry = Registry({"bad": {"type": "no-such-type"}})
+    clock = [0.0]
+    decoder = Decoder(SchemaCache(registry), clock=lambda: clock[0])
+    results = [decoder.decode("/event/E__e", bytes([i]) * 10, f"u{i}", sid, b"\x02")
+               for i in range(20) for sid in ("gone", "bad")]
+    assert all(isinstance(r, UndecodableEvent) for r in results)
+    assert sorted(registry.calls) == ["bad", "gone"]
+    classes = {r.error_class for r in results if isinstance(r, UndecodableEvent)}
+    assert classes == {"unknown schema", "unparseable schema"}
+    clock[0] += 3600.0  # remembered for a while only: a schema may become readable
+    decoder.decode("/event/E__e", b"\x01" * 10, "u", "gone", b"\x02")
+    assert sorted(registry.calls) == ["bad", "gone", "gone"]

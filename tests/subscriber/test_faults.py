@@ -12,7 +12,7 @@ from subscriber_harness import LEAD, TRIAL, Harness, HarnessFactory
 
 from emulator.pubsub.faults import AbortPlan
 from emulator.pubsub.subscribe import StreamSettings
-from subscriber.errors import Fatal
+from subscriber.errors import Fatal, InboxFailed
 
 SERVICE_UNAVAILABLE = "sfdc.platform.eventbus.grpc.service.unavailable"
 
@@ -102,7 +102,11 @@ def test_redelivered_events_are_dropped_at_the_door(harness_factory: HarnessFact
     assert _workspaces(h) == [f"w{i}" for i in range(7)]
 
 
-def test_failed_inbox_write_loses_nothing(harness_factory: HarnessFactory) -> None:
+def test_failed_inbox_write_stops_the_intake_and_loses_nothing(
+    harness_factory: HarnessFactory,
+) -> None:
+    """A write that fails (disk full) stops the intake instead of refetching the batch every
+    backoff forever (each refetch costs deliveries from the daily allocation)."""
     h = harness_factory().start()
     h.wait_for(lambda: h.inbox.checkpoint(TRIAL).replay_id is not None, "first checkpoint")
     before = h.inbox.checkpoint(TRIAL).replay_id
@@ -110,12 +114,16 @@ def test_failed_inbox_write_loses_nothing(harness_factory: HarnessFactory) -> No
         db.execute("CREATE TRIGGER no_room BEFORE INSERT ON entries "
                    "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
     h.publish_trials(3)
-    h.wait_for(lambda: any("inbox write failed" in r for _, r in h.hooks.reconnects),
-               "a failed write")
+    failure = h.wait_failure()
+    assert isinstance(failure, InboxFailed)
+    assert "database or disk is full" in str(failure)
+    assert "nothing was lost; the checkpoint did not move" in str(failure)
+    assert h.hooks.reconnects == [], "must not resubscribe and refetch the batch"
     assert h.count(TRIAL) == 0
     assert h.inbox.checkpoint(TRIAL).replay_id == before, "checkpoint moved without its batch"
     with sqlite3.connect(h.inbox_path) as db:
         db.execute("DROP TRIGGER no_room")
+    h.start()  # what the service manager's restart does
     h.wait_count(TRIAL, 3)
     h.stop()
     assert _workspaces(h) == ["w0", "w1", "w2"]

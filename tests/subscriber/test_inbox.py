@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
 
-from subscriber.errors import Fatal, RetryLater
+from subscriber.errors import Fatal, InboxFailed
 from subscriber.events import (
     ChangeHeader,
     DecodedEvent,
@@ -42,7 +45,7 @@ def test_batch_and_checkpoint_commit_together(tmp_path: Path) -> None:
         with sqlite3.connect(tmp_path / "i.db") as db:
             db.execute("CREATE TRIGGER boom BEFORE INSERT ON entries WHEN NEW.event_id = 'uuid-4'"
                        " BEGIN SELECT RAISE(ABORT, 'boom'); END")
-        with pytest.raises(RetryLater, match="inbox write failed"):
+        with pytest.raises(InboxFailed, match="inbox write failed"):
             inbox.store_batch(T, [event(3), event(4)], b"\xff" * 10)
         assert inbox.checkpoint(T).replay_id == b"\x00" * 9 + b"\x02"
         assert [e.event_id for e in inbox.pending()] == ["uuid-1", "uuid-2"]
@@ -104,7 +107,7 @@ def test_readonly_and_bad_files(tmp_path: Path) -> None:
     Inbox(tmp_path / "i.db").close()
     with Inbox.open_readonly(tmp_path / "i.db") as ro:
         assert ro.counts_by_topic() == {}
-        with pytest.raises(RetryLater):
+        with pytest.raises(InboxFailed):
             ro.advance_checkpoint(T, b"\x01")
     (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
     with pytest.raises(Fatal):
@@ -135,3 +138,63 @@ def test_keepalive_moves_the_checkpoint_only_when_caught_up(
                                   pending_num_requested=server_pending))
     assert (inbox.checkpoint("/event/X__e").replay_id == b"\x01" * 10) is moves
     inbox.close()
+
+
+def test_logical_type_values_are_stored_as_text_and_the_unstorable_become_poison(
+    tmp_path: Path,
+) -> None:
+    """Avro logical types decode to Decimal, datetime, date, time and UUID; none may stop the
+    stream. A value nothing can encode makes that one event a poison entry, not an error."""
+    when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
+    ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    odd = DecodedEvent(T, b"\x05" * 10, "uuid-5", "s1", EntryKind.EVENT,
+                       {"n": 5, "x": object()}, raw=b"\x0a\x0b")
+    logical = DecodedEvent(T, b"\x06" * 10, "uuid-6", "s1", EntryKind.EVENT, {
+        "amount": decimal.Decimal("12.50"), "at": when, "day": when.date(),
+        "clock": dt.time(8, 15), "id": ident, "blob": b"\x00\x01"})
+    with Inbox(tmp_path / "i.db") as inbox:
+        stats = inbox.store_batch(T, [event(1), odd, logical], b"\x06" * 10)
+        assert (stats.stored, stats.poison) == (3, 1)
+        assert [p.event_id for p in stats.poisoned] == ["uuid-5"]
+        assert inbox.checkpoint(T).replay_id == b"\x06" * 10
+        assert [e.event_id for e in inbox.pending()] == ["uuid-1", "uuid-6"]
+        assert inbox.pending()[1].payload == {
+            "amount": "12.50", "at": "2024-05-01T12:30:00+00:00", "day": "2024-05-01",
+            "clock": "08:15:00", "id": str(ident), "blob": "AAE="}
+        [bad] = inbox.entries(EntryStatus.POISON)
+        assert (bad.kind, bad.raw, bad.dedupe_key) == (EntryKind.UNDECODABLE, b"\x0a\x0b",
+                                                       "uuid:uuid-5")
+        assert "cannot be stored" in bad.error
+        assert "object" in bad.error
+        again = inbox.store_batch(T, [odd], b"\x07" * 10)  # a redelivery is still a duplicate
+        assert (again.duplicates, again.poison) == (1, 0)
+
+
+def test_a_truncated_inbox_is_refused_as_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "i.db"
+    with Inbox(path) as inbox:
+        for n in range(20):
+            batch = [DecodedEvent(T, bytes([n, i]) * 5, f"u-{n}-{i}", "s1", EntryKind.EVENT,
+                                  {"pad": "x" * 400}) for i in range(50)]
+            inbox.store_batch(T, batch, bytes([n]) * 10)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(Fatal, match="not a usable inbox"):
+        Inbox(path)
+
+
+def test_a_jump_is_recorded_until_the_topics_next_checkpoint(tmp_path: Path) -> None:
+    clock = Clock()
+    with Inbox(tmp_path / "i.db", clock=clock) as inbox:
+        assert inbox.pending_jump(T) is None
+        first = inbox.record_jump(T, "latest", b"", starting=True)
+        clock.now += 60
+        again = inbox.record_jump(T, "latest", b"", starting=True)
+        assert (again.at, again.starts) == (first.at, 2), "the first decision's time is kept"
+        assert inbox.pending_jump(T) == again
+        inbox.advance_checkpoint(T, b"\x01" * 10)
+        assert inbox.pending_jump(T) is None
+        inbox.record_jump(T, "earliest", b"\x01" * 10, starting=False)
+        inbox.store_batch(T, [event(1)], b"\x02" * 10)
+        assert inbox.pending_jump(T) is None

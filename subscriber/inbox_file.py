@@ -1,0 +1,127 @@
+"""Opening the inbox's SQLite file: schema, version, identity and an integrity check.
+
+A file that cannot be opened, is not an inbox, has another schema version or fails SQLite's
+``quick_check`` (truncated, overwritten, torn) raises :class:`Fatal`: retrying cannot repair
+it, and writing on top of a damaged inbox would lose the dedupe rows that make replays safe.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+from subscriber.errors import Fatal
+
+SCHEMA_VERSION = "1"
+BUSY_TIMEOUT_MS = 10_000
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    topic TEXT PRIMARY KEY, replay_id BLOB NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL, dedupe_key TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+    replay_id BLOB NOT NULL, event_id TEXT NOT NULL, schema_id TEXT NOT NULL,
+    payload TEXT, change TEXT, error TEXT NOT NULL DEFAULT '', raw BLOB,
+    received_at REAL NOT NULL, applied_at REAL,
+    UNIQUE (topic, dedupe_key));
+CREATE INDEX IF NOT EXISTS entries_by_status ON entries (status, id);
+CREATE INDEX IF NOT EXISTS entries_by_applied ON entries (applied_at) WHERE applied_at IS NOT NULL;
+"""
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+_SET_DEFAULT = "INSERT OR IGNORE INTO meta VALUES (?, ?)"
+
+
+def open_db(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection to a checked inbox (created first unless ``readonly``)."""
+    db = _connect(path, readonly)
+    try:
+        if not readonly:
+            _init_schema(db, path)
+        _check_version(db, path)
+        if not readonly:
+            _check_integrity(db, path)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def damaged(path: Path, problem: object) -> Fatal:
+    """The error for an inbox file that exists but cannot be used as one."""
+    return Fatal(f"{path} is not a usable inbox: {problem}. The file is damaged (truncated, "
+                 "overwritten or not an inbox); the daemon will not write on top of it")
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """True when SQLite says the file itself is bad (SQLITE_CORRUPT, SQLITE_NOTADB)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    try:
+        if readonly:
+            db = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+            )
+        else:
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise Fatal(f"cannot open inbox {path}: {exc}") from None
+    try:
+        if not readonly:
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except sqlite3.Error as exc:
+        db.close()
+        if is_damage(exc):
+            raise damaged(path, exc) from None
+        raise Fatal(f"cannot open inbox {path}: {exc}") from None
+    return db
+
+
+def _init_schema(db: sqlite3.Connection, path: Path) -> None:
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _DDL.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(_SET_DEFAULT, ("schema_version", SCHEMA_VERSION))
+            db.execute(_SET_DEFAULT, ("inbox_id", str(uuid.uuid4())))
+            db.execute(_SET_DEFAULT, ("created_at", repr(time.time())))
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if is_damage(exc):
+            raise damaged(path, exc) from None
+        raise Fatal(f"cannot initialise inbox {path}: {exc}") from None
+
+
+def _check_version(db: sqlite3.Connection, path: Path) -> None:
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.Error as exc:
+        raise damaged(path, exc) from None
+    if row is None or row[0] != SCHEMA_VERSION:
+        found = None if row is None else row[0]
+        raise Fatal(f"{path} has inbox schema {found}, expected {SCHEMA_VERSION}")
+
+
+def _check_integrity(db: sqlite3.Connection, path: Path) -> None:
+    """SQLite's ``quick_check``: every page reachable and well-formed (no index cross-check)."""
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+    except sqlite3.Error as exc:
+        raise damaged(path, exc) from None
+    if problems != ["ok"]:
+        raise damaged(path, "; ".join(problems))

@@ -1,0 +1,114 @@
+"""Starting from LATEST: loud every time, recorded in the inbox, checkpointed at once.
+
+Until a LATEST subscription writes its first checkpoint, a reconnect or restart can only jump
+to LATEST again, skipping what was published in between; these tests pin down how small and
+how visible that window is.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from subscriber_harness import TRIAL, HarnessFactory
+
+from emulator.pubsub.subscribe import StreamSettings, SubscribeStream
+from proto import pubsub_api_pb2 as pb
+from subscriber.codec import SchemaCache
+from subscriber.hooks import IntakeHooks
+from subscriber.inbox import Inbox
+from subscriber.settings import IntakeSettings, ReplayPolicy
+from subscriber.stream import TopicStream
+
+BOGUS = bytes.fromhex("00000001deadbeef0000")
+QUIET = StreamSettings(keepalive_s=60.0, idle_timeout_s=120.0)  # no keepalive during a test
+X = "/event/X__e"
+
+
+@pytest.fixture
+def subscribed(monkeypatch: pytest.MonkeyPatch) -> list[threading.Event]:
+    """One Event per Subscribe the emulator starts, set once its start position is fixed (events
+    published after that are delivered)."""
+    started: list[threading.Event] = [threading.Event() for _ in range(10)]
+    real = SubscribeStream._start_position
+    count = [0]
+
+    def recording(self: SubscribeStream, first: pb.FetchRequest) -> int:
+        position = real(self, first)
+        started[count[0]].set()
+        count[0] += 1
+        return position
+
+    monkeypatch.setattr(SubscribeStream, "_start_position", recording)
+    return started
+
+
+def _stream(inbox: Inbox) -> TopicStream:
+    settings = IntakeSettings(endpoint="127.0.0.1:1", topics=(X,), ca_file=None,
+                              start_from="latest")  # type: ignore[arg-type]
+    return TopicStream(X, settings, client=None, sessions=None,  # type: ignore[arg-type]
+                       schemas=SchemaCache(lambda sid: ""), inbox=inbox, hooks=IntakeHooks())
+
+
+def test_a_latest_start_warns_and_its_first_keepalive_is_checkpointed_even_with_no_credit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Inbox(tmp_path / "inbox.db") as inbox:
+        stream = _stream(inbox)
+        request = stream._first_request()
+        assert request.replay_preset == pb.LATEST
+        [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert "LATEST without a checkpoint" in warning.getMessage()
+        assert "may be skipped" in warning.getMessage()
+        assert inbox.pending_jump(X) is not None, "the decision must be durable"
+        stream._land(pb.FetchResponse(latest_replay_id=b"\x01" * 10, pending_num_requested=0))
+        assert inbox.checkpoint(X).replay_id == b"\x01" * 10
+        assert inbox.pending_jump(X) is None
+
+
+def test_after_an_event_a_latest_stream_keeps_the_caught_up_rule(tmp_path: Path) -> None:
+    with Inbox(tmp_path / "inbox.db") as inbox:
+        stream = _stream(inbox)
+        stream._first_request()
+        stream._events_seen = True  # as after an event response on this stream
+        stream._land(pb.FetchResponse(latest_replay_id=b"\x01" * 10, pending_num_requested=0))
+        assert inbox.checkpoint(X).replay_id is None
+
+
+def test_a_jump_to_latest_after_a_refused_replay_id_survives_a_restart(
+    harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture,
+    subscribed: list[threading.Event],
+) -> None:
+    """A restart inside the window carries out the recorded decision (no second rejection)
+    and says, at ERROR, since when events may have been skipped."""
+    opts: dict[str, Any] = {"topics": (TRIAL,), "on_invalid_replay": "latest",
+                            "keepalive_s": 120.0}
+    first = harness_factory(stream=QUIET, **opts)
+    first.inbox.advance_checkpoint(TRIAL, BOGUS)
+    first.start()
+    assert subscribed[0].wait(15), "the jump's subscription"  # the refused one is not counted
+    jump = first.inbox.pending_jump(TRIAL)
+    assert jump is not None
+    assert (jump.to, jump.rejected, jump.starts) == ("latest", BOGUS, 1)
+    assert first.hooks.rejections == [(TRIAL, BOGUS, ReplayPolicy.LATEST)]
+    first.stop()
+    first.close()
+
+    second = harness_factory(stream=QUIET, emu=first.emu, inbox=first.inbox_path, **opts)
+    second.start()
+    assert subscribed[1].wait(15), "the restarted subscription"
+    again = second.inbox.pending_jump(TRIAL)
+    assert again is not None
+    assert (again.at, again.starts) == (jump.at, 2)
+    assert any(r.levelno == logging.ERROR and "LATEST again" in r.getMessage()
+               and jump.at.isoformat(timespec="seconds") in r.getMessage()
+               for r in caplog.records)
+    second.publish_trials(1)
+    second.wait_count(TRIAL, 1)
+    second.stop()
+    assert second.hooks.rejections == [], "the recorded jump is carried out, not re-decided"
+    assert second.inbox.pending_jump(TRIAL) is None
+    assert second.inbox.checkpoint(TRIAL).replay_id not in (None, BOGUS)
