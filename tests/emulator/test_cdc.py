@@ -10,20 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
-import pytest
 from test_cdc_decoding import decode_bitmap
 
-from emulator.avro_schemas import change_event_schema
 from emulator.catalog import Catalog
 from emulator.org.cdc import ChangeDataCapture, publish_change_events
 from emulator.org.changes import RecordChange, Transaction
 from emulator.pubsub.bus import EventBus
-from emulator.pubsub.store import EventStore
-from emulator.schema import build_catalog
 
 TOPIC = "/data/LeadChangeEvent"
 LEAD_ID = "00Q5f000005bwLFEAY"
@@ -36,19 +31,7 @@ LMD_OLD = dt.datetime(2024, 4, 1, 9, 0, tzinfo=dt.UTC)
 LMD_NEW = dt.datetime(2024, 4, 26, 17, 49, 40, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def catalog() -> Catalog:
-    return build_catalog()
 
-
-@pytest.fixture
-def bus(tmp_path: Path, catalog: Catalog) -> Iterator[EventBus]:
-    bus = EventBus(EventStore(tmp_path / "events.db"))
-    lead = catalog.get("Lead")
-    assert lead is not None
-    bus.define_topic(TOPIC, change_event_schema(lead))
-    yield bus
-    bus.store.close()
 
 
 def events(bus: EventBus, after: int = 0) -> list[dict[str, Any]]:

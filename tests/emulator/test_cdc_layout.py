@@ -8,11 +8,7 @@ schema and the bitmaps, so the documented conversion bitmap ``0x08F81000`` still
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from test_cdc import LMD_NEW, TOPIC, change, events, lead, schema_text
+from test_cdc import LMD_NEW, change, events, lead, schema_text
 from test_cdc_decoding import decode_bitmap
 
 from emulator.avro_schemas import change_event_layout, change_event_schema
@@ -20,23 +16,6 @@ from emulator.catalog import Catalog
 from emulator.org.cdc import publish_change_events
 from emulator.org.changes import Transaction
 from emulator.pubsub.bus import EventBus
-from emulator.pubsub.store import EventStore
-from emulator.schema import build_catalog
-
-
-@pytest.fixture
-def catalog() -> Catalog:
-    return build_catalog()
-
-
-@pytest.fixture
-def bus(tmp_path: Path, catalog: Catalog) -> Iterator[EventBus]:
-    bus = EventBus(EventStore(tmp_path / "events.db"))
-    lead = catalog.get("Lead")
-    assert lead is not None
-    bus.define_topic(TOPIC, change_event_schema(lead))
-    yield bus
-    bus.store.close()
 
 
 def test_derived_name_is_not_a_change_event_field(catalog: Catalog) -> None:

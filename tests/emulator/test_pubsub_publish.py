@@ -23,25 +23,6 @@ from emulator.pubsub.subscribe import StreamSettings
 from emulator.server import Emulator
 from proto import pubsub_api_pb2 as pb
 
-# Salesforce field type (from the field's ``doc``) -> the Avro type carrying it.
-AVRO_TYPE = {
-    "Text": "string",
-    "TextArea": "string",
-    "LongTextArea": "string",
-    "Email": "string",
-    "Phone": "string",
-    "Url": "string",
-    "Picklist": "string",
-    "Lookup": "string",
-    "DateTime": "long",
-    "Date": "long",
-    "Number": "double",
-    "Currency": "double",
-    "Percent": "double",
-    "Checkbox": "boolean",
-}
-
-
 # -- Publish ----------------------------------------------------------------------------
 
 
