@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _VALIDITY = dt.timedelta(days=825)
@@ -52,8 +52,12 @@ def ensure_tls(state_dir: Path) -> TlsFiles:
     return files
 
 
-def _ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lifecycle-sync emulator CA")])
+def self_signed_builder(
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, common_name: str, validity: dt.timedelta
+) -> x509.CertificateBuilder:
+    """A certificate builder naming ``common_name`` as subject and issuer, valid from five
+    minutes ago (clock skew) for ``validity``; callers add extensions and sign."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
     return (
         x509.CertificateBuilder()
@@ -62,7 +66,13 @@ def _ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + _VALIDITY)
+        .not_valid_after(now + validity)
+    )
+
+
+def _ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    return (
+        self_signed_builder(key, "lifecycle-sync emulator CA", _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(

@@ -18,7 +18,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from emulator.tls import self_signed_builder
 
 
 @dataclass(frozen=True)
@@ -54,18 +55,8 @@ def ensure_client_credentials(state_dir: Path) -> ClientCredentials:
 
 
 def _certificate(key: rsa.RSAPrivateKey) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lifecycle-sync JWT client")])
-    now = dt.datetime.now(dt.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
+    builder = self_signed_builder(key, "lifecycle-sync JWT client", dt.timedelta(days=3650))
+    return builder.sign(key, hashes.SHA256())
 
 
 def _write_private(path: Path, data: bytes) -> None:
