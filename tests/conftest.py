@@ -12,6 +12,7 @@ this directory on ``sys.path`` because it holds this conftest and no ``__init__.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,10 @@ from helpers import EmulatorFactory
 from helpers.pubsub_client import PubSubClient
 
 from emulator.catalog import Catalog
-from emulator.pubsub.subscribe import StreamSettings
+from emulator.pubsub.subscribe import StreamSettings, SubscribeStream
 from emulator.schema import build_catalog
 from emulator.server import Emulator, EmulatorSettings
+from proto import pubsub_api_pb2 as pb
 
 # Short keepalives so tests can wait for one; a long idle timeout so streams stay open.
 SESSION_STREAM = StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0)
@@ -79,3 +81,22 @@ def pubsub(emulator: Emulator) -> Iterator[PubSubClient]:
 def catalog() -> Catalog:
     """The emulator's catalog, built from our SFDX metadata (``salesforce/``)."""
     return build_catalog()
+
+
+@pytest.fixture
+def subscribed(monkeypatch: pytest.MonkeyPatch) -> list[threading.Event]:
+    """One Event per Subscribe the in-process emulator starts, set once its start position is
+    fixed: events published after that are delivered to it. It wraps the real method (a probe,
+    not a stand-in), so tests can wait for "subscribed" instead of sleeping."""
+    started = [threading.Event() for _ in range(10)]
+    real = SubscribeStream._start_position
+    count = [0]
+
+    def recording(self: SubscribeStream, first: pb.FetchRequest) -> int:
+        position = real(self, first)
+        started[count[0]].set()
+        count[0] += 1
+        return position
+
+    monkeypatch.setattr(SubscribeStream, "_start_position", recording)
+    return started

@@ -70,14 +70,8 @@ def _identity_body(org: Org, user: Record) -> dict[str, Any]:
         "timezone": "GMT",
         "photos": {},
         "status": {"created_date": None, "body": None},
-        "urls": _urls(org, str(user["Id"])),
-        "active": bool(user.get("IsActive", True)),
-        "user_type": "STANDARD",
-        "language": "en_US",
-        "locale": "en_US",
-        "utcOffset": 0,
+        **_account_fields(org, user),
         "last_modified_date": _when(user.get("LastModifiedDate")),
-        "is_app_installed": True,
     }
 
 
@@ -99,13 +93,20 @@ def _userinfo_body(org: Org, user: Record) -> dict[str, Any]:
         "picture": None,
         "address": {},
         "is_salesforce_integration_user": False,
+        **_account_fields(org, user),
+        "updated_at": _when(user.get("LastModifiedDate")),
+    }
+
+
+def _account_fields(org: Org, user: Record) -> dict[str, Any]:
+    """What the identity URL and userinfo both report about the user's account."""
+    return {
         "urls": _urls(org, str(user["Id"])),
         "active": bool(user.get("IsActive", True)),
         "user_type": "STANDARD",
         "language": "en_US",
         "locale": "en_US",
         "utcOffset": 0,
-        "updated_at": _when(user.get("LastModifiedDate")),
         "is_app_installed": True,
     }
 

@@ -15,8 +15,7 @@ from svc_rig import Rig, RigFactory
 from svc_waiting import wait_until
 
 from benchmarks.rig import TRIAL_TOPIC
-from emulator.pubsub.subscribe import StreamSettings, SubscribeStream
-from proto import pubsub_api_pb2 as pb
+from emulator.pubsub.subscribe import StreamSettings
 from service.config import inbox_path
 from service.state_guard import IDENTITY_NAME
 
@@ -108,22 +107,6 @@ def test_an_inbox_that_cannot_be_written_exits_1_once_without_refetching(rig: Ri
     assert [e for e, _ in rig.entries()] == rig.publisher.event_ids
 
 
-@pytest.fixture
-def subscribed(monkeypatch: pytest.MonkeyPatch) -> list[threading.Event]:
-    """One Event per Subscribe the (in-process) emulator starts, set once its start position
-    is fixed: events published after that are delivered to it."""
-    started = [threading.Event() for _ in range(10)]
-    real = SubscribeStream._start_position
-    count = [0]
-
-    def recording(self: SubscribeStream, first: pb.FetchRequest) -> int:
-        position = real(self, first)
-        started[count[0]].set()
-        count[0] += 1
-        return position
-
-    monkeypatch.setattr(SubscribeStream, "_start_position", recording)
-    return started
 
 
 def test_a_latest_start_is_loud_and_a_restart_before_its_checkpoint_louder(

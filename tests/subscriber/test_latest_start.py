@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from subscriber_harness import TRIAL, HarnessFactory
 
-from emulator.pubsub.subscribe import StreamSettings, SubscribeStream
+from emulator.pubsub.subscribe import StreamSettings
 from proto import pubsub_api_pb2 as pb
 from subscriber.codec import SchemaCache
 from subscriber.hooks import IntakeHooks
@@ -28,22 +28,6 @@ QUIET = StreamSettings(keepalive_s=60.0, idle_timeout_s=120.0)  # no keepalive d
 X = "/event/X__e"
 
 
-@pytest.fixture
-def subscribed(monkeypatch: pytest.MonkeyPatch) -> list[threading.Event]:
-    """One Event per Subscribe the emulator starts, set once its start position is fixed (events
-    published after that are delivered)."""
-    started: list[threading.Event] = [threading.Event() for _ in range(10)]
-    real = SubscribeStream._start_position
-    count = [0]
-
-    def recording(self: SubscribeStream, first: pb.FetchRequest) -> int:
-        position = real(self, first)
-        started[count[0]].set()
-        count[0] += 1
-        return position
-
-    monkeypatch.setattr(SubscribeStream, "_start_position", recording)
-    return started
 
 
 def _stream(inbox: Inbox) -> TopicStream:
