@@ -1,9 +1,9 @@
 """``salesforce/`` is deployable Metadata API source, and it loads into the emulator.
 
 No org is reachable here. ``tests/test_metadata_deploy.py`` runs the conversion
-``sf project deploy start`` does before a deploy; this module checks what only the org would
-reject, against a hand-written subset of the Metadata API WSDL (API 62-66): nothing outside the
-root element, the root element for its suffix, the namespace, which
+``sf project deploy start`` does before a deploy; this module checks each file itself, also for
+what only the org would reject: nothing outside the root element, and against a hand-written
+subset of the Metadata API WSDL (API 62-66) the root element for its suffix, the namespace, which
 child elements each type allows, in which order (the WSDL ``xsd:sequence``), which are required,
 and the values of the enumerations we use. On top of that: field-type rules, that every field,
 object, report type and report referenced elsewhere exists, and what lifecycle-sync needs from
