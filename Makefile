@@ -42,7 +42,7 @@ $(METADATA_CHECK)/node_modules/.installed: $(METADATA_CHECK)/package.json $(META
 	touch $@
 
 metadata-check: $(METADATA_CHECK)/node_modules/.installed
-	node $(METADATA_CHECK)/convert.mjs salesforce build/metadata-check
+	SF_DISABLE_LOG_FILE=true node $(METADATA_CHECK)/convert.mjs salesforce build/metadata-check
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(METADATA_CHECK)/node_modules

@@ -81,6 +81,7 @@ def convert() -> Convert:
         done = subprocess.run(  # fixed argv: our own script on paths we chose
             ["node", str(TOOL / "convert.mjs"), str(project), str(output)],
             capture_output=True, text=True, timeout=CONVERT_TIMEOUT_S, check=False,
+            env={**os.environ, "SF_DISABLE_LOG_FILE": "true"},  # no ~/.sf log files
         )
         return Conversion(done.returncode, done.stdout, done.stderr, output / "deploy.zip")
 
