@@ -17,13 +17,14 @@ from typing import Any
 from emulator.catalog import ObjectDef, ObjectKind
 from emulator.ids import is_valid, to18
 from emulator.org import dml, events
+from emulator.org.api_limits import COLLECTIONS_MAX_RECORDS, COLLECTIONS_MAX_RETRIEVE
 from emulator.org.calls import Call, Reply
 from emulator.org.errors import ApiError, DmlError, ErrorItem, MultipleMatches, no_such_column
 from emulator.org.serialize import record_json, save_result
 from emulator.org.sobjects import sobject_object
 
-MAX_RECORDS = 200
-MAX_RETRIEVE = 2000
+MAX_RECORDS = COLLECTIONS_MAX_RECORDS
+MAX_RETRIEVE = COLLECTIONS_MAX_RETRIEVE
 ROLLED_BACK = ErrorItem(
     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
     "Record rolled back because not all records were valid and the request was using "

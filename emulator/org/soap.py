@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 
 from werkzeug.wrappers import Request, Response
 
+from emulator.org.api_limits import CONVERT_LEAD_MAX_RECORDS
 from emulator.org.calls import NEWEST_VERSION, OLDEST_VERSION
 from emulator.org.errors import ApiError, DmlError, ErrorItem
 from emulator.org.gate import admit, soap_origin
@@ -37,7 +38,7 @@ from emulator.org.soap_xml import (
 
 log = logging.getLogger(__name__)
 SOAP_PATH = re.compile(r"/services/Soap/u/(?P<version>[^/]+)(?:/(?P<org_id>[^/]+))?/?")
-MAX_LEAD_CONVERTS = 100
+MAX_LEAD_CONVERTS = CONVERT_LEAD_MAX_RECORDS
 CALL_KIND = "soap_convertLead"
 SESSION_FAULT = "Invalid Session ID found in SessionHeader: Illegal Session"
 CONTENT_TYPE = "text/xml; charset=utf-8"
