@@ -67,7 +67,8 @@ def test_empty_string_matches_null_text(org_harness: OrgHarness) -> None:
     equal = _query(org_harness, "SELECT Id FROM Lead WHERE Company = 'Empty Str Co' AND Email = ''")
     listed = _query(org_harness, "SELECT Id FROM Lead WHERE Company = 'Empty Str Co' AND "
                                  "Email IN ('', 'x@example.com')")
-    other = _query(org_harness, "SELECT Id FROM Lead WHERE Company = 'Empty Str Co' AND Email != ''")
+    other = _query(org_harness,
+                   "SELECT Id FROM Lead WHERE Company = 'Empty Str Co' AND Email != ''")
 
     # Salesforce stores no empty strings; '' in a filter is null (community-reported, listed in
     # README as not confirmed by Salesforce's documentation).
