@@ -14,6 +14,7 @@ is always 200 ``{compositeResponse: [{body, httpHeaders, httpStatusCode, referen
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from emulator.org.api_limits import COMPOSITE_MAX_QUERY_OR_COLLECTIONS, COMPOSITE_MAX_SUBREQUESTS
@@ -26,6 +27,7 @@ TOO_MANY_HEAVY = (f"The request can\u2019t contain more than {COMPOSITE_MAX_QUER
                   "query or sObject Collections operations.")
 HALTED = "The transaction was rolled back since another operation in the same transaction failed."
 _REFERENCE = re.compile(r"@\{([^}]*)\}")
+_REFERENCE_ID = re.compile(r"[A-Za-z0-9_]+")
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 Entry = dict[str, Any]
@@ -47,6 +49,13 @@ def composite(call: Call) -> Reply:
     if sum(_is_heavy(sub["url"]) for sub in subrequests) > COMPOSITE_MAX_QUERY_OR_COLLECTIONS:
         return _too_many(TOO_MANY_HEAVY)
     all_or_none = bool(body.get("allOrNone", False))
+    if all_or_none:
+        call = replace(call, all_or_none=True)
+    return Reply(200, {"compositeResponse": _run_all(call, subrequests, all_or_none)})
+
+
+def _run_all(call: Call, subrequests: list[dict[str, Any]], all_or_none: bool) -> list[Entry]:
+    """Run the subrequests in order; with ``allOrNone`` the first failure rolls all back."""
     start = call.tx.savepoint()
     results: dict[str, Any] = {}
     entries: list[Entry] = []
@@ -57,13 +66,24 @@ def composite(call: Call) -> Reply:
             continue
         entry = _run(call, sub, results)
         entries.append(entry)
-        if entry["httpStatusCode"] >= 400 and failed_at is None:
+        if _failed(entry, all_or_none) and failed_at is None:
             failed_at = index
     if all_or_none and failed_at is not None:
         call.tx.rollback_to(start)
         entries = [e if i == failed_at else _halted(e["referenceId"], HALTED)
                    for i, e in enumerate(entries)]
-    return Reply(200, {"compositeResponse": entries})
+    return entries
+
+
+def _failed(entry: Entry, all_or_none: bool) -> bool:
+    """A failed subrequest; under ``allOrNone`` a Collections result with a failed record too
+    (the Composite's ``allOrNone`` overrides the collection's: REST guide, "allOrNone
+    Parameters in Composite and Collections Requests")."""
+    if entry["httpStatusCode"] >= 400:
+        return True
+    body = entry["body"]
+    return all_or_none and isinstance(body, list) and any(
+        isinstance(r, dict) and r.get("success") is False for r in body)
 
 
 def _run(call: Call, sub: dict[str, Any], results: dict[str, Any]) -> Entry:
@@ -104,6 +124,12 @@ def _checked(sub: Any) -> dict[str, Any]:
         raise ApiError(400, "JSON_PARSER_ERROR", f"Invalid HTTP method: {sub['method']}")
     if not sub["url"].startswith("/services/data/"):
         raise ApiError(400, "INVALID_API_INPUT", f"Invalid URL: {sub['url']}")
+    if not _REFERENCE_ID.fullmatch(sub["referenceId"]):
+        # Composite Subrequest Result page: "The referenceIds must not contain anything besides
+        # letters, numbers, and underscores"; the refusal's code and text are the emulator's.
+        raise ApiError(400, "INVALID_API_INPUT",
+                       f"Invalid referenceId: {sub['referenceId']}. A referenceId may hold only "
+                       "letters, numbers and underscores")
     return sub
 
 
