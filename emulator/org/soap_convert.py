@@ -72,7 +72,7 @@ def convert_lead(org: Org, tx: RecordTransaction, request: LeadConvert) -> Conve
     _check_relations(account, contact, opportunity)
     owner = _existing(tx, "User", request.owner_id, "ownerId")
     for operation in ("convertLead", "update"):
-        fault = org.faults.record_fault(operation, "Lead")
+        fault = org.faults.record_fault(operation, "Lead", str(lead["Id"]))
         if fault is not None:
             raise DmlError([fault])
     owner_id = str(owner["Id"]) if owner else str(lead.get("OwnerId") or tx.user_id)

@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from emulator.catalog import NUMBER_TYPES, STRING_TYPES, Catalog, FieldDef, FieldType, ObjectDef
+from emulator.catalog import (
+    NUMBER_TYPES,
+    STRING_TYPES,
+    Catalog,
+    FieldDef,
+    FieldType,
+    ObjectDef,
+    ObjectKind,
+)
 from emulator.soql.errors import (
     INVALID_FIELD,
     SoqlError,
@@ -111,6 +119,30 @@ def _comparisons(condition: Condition | None) -> Iterator[Comparison | InList]:
         yield condition
 
 
+# What a polymorphic relationship (Task.Who, Task.What) leads to in SOQL: Salesforce's "Name"
+# object, with the target's Type (SOQL guide, "Understanding Polymorphic Keys and
+# Relationships": "SELECT Id, Who.Type, What.Type FROM Task").
+NAME_OBJECT = ObjectDef(
+    name="Name", kind=ObjectKind.STANDARD, key_prefix="",
+    fields=tuple(FieldDef(n, t) for n, t in (
+        ("Id", FieldType.ID), ("Name", FieldType.TEXT), ("Type", FieldType.TEXT),
+        ("FirstName", FieldType.TEXT), ("LastName", FieldType.TEXT), ("Email", FieldType.EMAIL),
+        ("Phone", FieldType.PHONE), ("Title", FieldType.TEXT))),
+)
+
+
+def reference_targets(catalog: Catalog, via: FieldDef) -> list[ObjectDef]:
+    """The objects a lookup may point to: one, or a polymorphic lookup's several."""
+    names = via.polymorphic or (parent_object(via) or "",)
+    out: list[ObjectDef] = []
+    for name in names:
+        if name == "*custom":
+            out += [o for o in catalog if o.kind is ObjectKind.CUSTOM]
+        elif (obj := catalog.get(name)) is not None:
+            out.append(obj)
+    return out
+
+
 def parent_object(via: FieldDef) -> str | None:
     """The object a reference field points to; polymorphic Owner is taken to be a User."""
     if (via.relationship_name or "").lower() == "owner":
@@ -124,6 +156,8 @@ def _bind(source: str, catalog: Catalog, obj: ObjectDef, ref: FieldRef) -> Bound
     for name in ref.path[:-1]:
         via = current.relationship(name)
         parent = catalog.get(parent_object(via) or "") if via else None
+        if via is not None and via.polymorphic:
+            parent = NAME_OBJECT
         if via is None or parent is None:
             raise unknown_relationship(source, ref.offset, name)
         hops.append(Hop(via, parent.name))
