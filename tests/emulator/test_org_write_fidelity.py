@@ -114,8 +114,9 @@ def test_unable_to_lock_row_names_the_record(org_harness: OrgHarness) -> None:
 
     response = org_harness.call("PATCH", f"sobjects/Lead/{lead}", json={"Title": "x"})
 
-    # Salesforce's message names the locked rows: "unable to obtain exclusive access to this
-    # record or 1 records: <id>" (salesforce.stackexchange.com, UNABLE_TO_LOCK_ROW questions).
+    # Salesforce's message names the locked rows: REST bodies captured in public client test
+    # fixtures read [{"message": "unable to obtain exclusive access to this record or 1 records:
+    # 0035c…", "errorCode": "UNABLE_TO_LOCK_ROW", "fields": []}].
     assert response.json()[0]["message"] == (
         f"unable to obtain exclusive access to this record or 1 records: {lead}")
 
