@@ -48,6 +48,13 @@ def test_uri_over_16384_bytes_is_414(org_harness: OrgHarness) -> None:
     assert response.json()[0]["errorCode"] == "URI_TOO_LONG"
 
 
+def test_uri_past_the_http_layer_buffer_is_a_json_414(org_harness: OrgHarness) -> None:
+    response = org_harness.call("GET", "query/", params={"q": "x" * 70_000})
+
+    assert response.status_code == 414  # Help 000386264; JSON like every other refusal
+    assert response.json()[0]["errorCode"] == "URI_TOO_LONG"
+
+
 def test_uri_plus_headers_over_16384_bytes_is_431(org_harness: OrgHarness) -> None:
     response = org_harness.call("GET", "limits/", headers={"X-Padding": "p" * 16_300})
 
