@@ -96,6 +96,13 @@ def test_email_inside_salesforce_character_set_is_stored(
     assert response.status_code == 201, response.text
 
 
+def test_email_is_stored_in_lower_case(org_harness: OrgHarness) -> None:
+    lead = org_harness.create("Lead", LastName="Case", Company="Case", Email="Ada.L@Example.COM")
+
+    # Help 000384328: "Salesforce stores email addresses in lower case."
+    assert org_harness.sf().Lead.get(lead)["Email"] == "ada.l@example.com"
+
+
 def test_single_upsert_with_id_in_body_is_refused(org_harness: OrgHarness) -> None:
     existing = org_harness.create("Workspace__c", Name="Body Id", Workspace_ID__c="body-id")
 
