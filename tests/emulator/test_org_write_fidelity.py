@@ -70,6 +70,17 @@ def test_who_type_and_what_type_are_queryable(org_harness: OrgHarness) -> None:
     assert rows[0]["What"]["Type"] == "Account"
 
 
+def test_task_describe_lists_every_target(org_harness: OrgHarness) -> None:
+    fields = {f["name"]: f for f in org_harness.sf().Task.describe()["fields"]}
+
+    # Object Reference, Task: WhoId refers to Contact or Lead; WhatId to Account, Opportunity
+    # and custom objects; describe marks such lookups polymorphicForeignKey.
+    assert fields["WhoId"]["referenceTo"] == ["Contact", "Lead"]
+    assert {"Account", "Opportunity", "Workspace__c"} <= set(fields["WhatId"]["referenceTo"])
+    assert fields["WhoId"]["polymorphicForeignKey"] is True
+    assert fields["OwnerId"]["referenceTo"] == ["User"]
+
+
 @pytest.mark.parametrize("email", [".a@x.com", "a,b@x.com", "<a>@x.com", 'a"b@x.com',
                                    "a;b@x.com", "a@x_y.com", "a@[1.2.3.4]", "a b@x.com"])
 def test_email_outside_salesforce_character_set_is_refused(
