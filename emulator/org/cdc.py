@@ -16,6 +16,7 @@ Conversion").
 from __future__ import annotations
 
 import io
+import json
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
@@ -62,7 +63,18 @@ class ChangeDataCapture:
             self._append(topic, events)
 
     def events_for(self, transaction: Transaction) -> list[tuple[str, dict[str, Any]]]:
-        """(topic, event record) for every CDC-enabled change, in sequence order."""
+        """(topic, event record) for the CDC-enabled changes, in sequence order, merged.
+
+        Identical changes to several records of one object in the transaction become one event
+        whose ``recordIds`` lists them all (CDC guide, "Merged Change Events": "change events for
+        one transaction are merged into one event if the same change occurred in multiple
+        records of the same object type during one second"); it keeps the first one's place
+        and sequence number. The body's LastModifiedDate (whole seconds) keeps changes made in
+        different seconds apart.
+        """
+        return merge_identical(self._unmerged(transaction))
+
+    def _unmerged(self, transaction: Transaction) -> list[tuple[str, dict[str, Any]]]:
         commit_number = self._next_commit_number(transaction.changes[0].commit_timestamp_ms)
         out: list[tuple[str, dict[str, Any]]] = []
         for seq, change in enumerate(transaction.changes, start=1):
@@ -95,6 +107,31 @@ class ChangeDataCapture:
             fastavro.schemaless_writer(buf, schema, event)
             batch.append(NewEvent(str(uuid.uuid4()), info[1], buf.getvalue()))
         self._bus.store.append(topic, batch)
+
+
+def merge_identical(
+    events: list[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """One event per distinct change; the records sharing a change are listed in its
+    ``recordIds``, in the order their changes were made."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    first_of: dict[str, dict[str, Any]] = {}
+    for topic, event in events:
+        key = topic + _change_key(event)
+        if key in first_of:
+            first_of[key]["ChangeEventHeader"]["recordIds"].extend(
+                event["ChangeEventHeader"]["recordIds"])
+            continue
+        first_of[key] = event
+        out.append((topic, event))
+    return out
+
+
+def _change_key(event: dict[str, Any]) -> str:
+    """The event minus what differs between records sharing one change."""
+    header = {k: v for k, v in event["ChangeEventHeader"].items()
+              if k not in ("recordIds", "sequenceNumber")}
+    return json.dumps({**event, "ChangeEventHeader": header}, sort_keys=True, default=str)
 
 
 def publish_change_events(bus: EventBus, catalog: Catalog, transaction: Transaction) -> None:

@@ -21,7 +21,11 @@ from emulator.catalog import NUMBER_TYPES, FieldDef, FieldType, ObjectDef
 from emulator.org.errors import ApiError, ErrorItem, no_such_column
 from emulator.org.values import as_float, from_json, java_double
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# Help 000001145 and 000384328: the local part takes letters, digits and
+# !#$%&'*/=?^_+-`{|}~ and dots (not first; '..' allowed in the middle and at the end); the domain
+# takes letters, digits, '-' and dots. Internationalised addresses (EAI) need an org setting.
+_LOCAL = r"[A-Za-z0-9!#$%&'*/=?^_+\-`{|}~][A-Za-z0-9!#$%&'*/=?^_+\-`{|}~.]*"
+_EMAIL = re.compile(_LOCAL + r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _TEXT_TYPES = frozenset({
     FieldType.TEXT, FieldType.TEXT_AREA, FieldType.LONG_TEXT_AREA, FieldType.EMAIL,
     FieldType.PHONE, FieldType.URL, FieldType.PICKLIST,

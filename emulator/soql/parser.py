@@ -25,6 +25,8 @@ from emulator.soql.errors import (
     SoqlError,
     nested_too_deep,
     offset_too_large,
+    string_too_long,
+    too_long,
     unexpected,
 )
 from emulator.soql.lexer import (
@@ -69,10 +71,16 @@ RESERVED = frozenset(
 # Parentheses and NOTs one inside another, at most: deep enough for any real query, shallow
 # enough that neither the parser nor the evaluator can run out of stack.
 MAX_NESTING = 100
+# Salesforce App Limits Cheatsheet, "SOQL and SOSL Limits for Search Queries": a statement holds
+# at most 100,000 characters, and each string in a WHERE clause at most 4,000.
+MAX_STATEMENT_CHARS = 100_000
+MAX_WHERE_STRING_CHARS = 4_000
 
 
 def parse(source: str) -> Query:
     """Parse ``source`` into a :class:`Query`; raises :class:`SoqlError` (MALFORMED_QUERY)."""
+    if len(source) > MAX_STATEMENT_CHARS:
+        raise too_long(MAX_STATEMENT_CHARS)
     return _Parser(source).query()
 
 
@@ -231,6 +239,8 @@ class _Parser:
             literal = None
         if literal is None:
             raise self.fail(token)
+        if isinstance(literal, StringLit) and len(literal.value) > MAX_WHERE_STRING_CHARS:
+            raise string_too_long(self.source, token.offset, MAX_WHERE_STRING_CHARS)
         return literal
 
     def order_by(self) -> tuple[OrderItem, ...]:
@@ -249,7 +259,7 @@ class _Parser:
         descending = self.at_keyword("DESC")
         if self.at_keyword("ASC", "DESC"):
             self.advance()
-        nulls_first = not descending
+        nulls_first = True  # SOQL guide, ORDER BY: "By default, null values are sorted first."
         if self.at_keyword("NULLS"):
             self.advance()
             if not self.at_keyword("FIRST", "LAST"):
