@@ -15,6 +15,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from service.config import Config
 from service.config_schema import Secret
 
 
@@ -61,8 +62,8 @@ def private_key_problem(key: Secret) -> str | None:
     except (ValueError, UnsupportedAlgorithm) as exc:
         return f"{where} cannot be read as a PEM private key ({exc})"
     if not isinstance(loaded, rsa.RSAPrivateKey):
-        kind = type(loaded).__name__.removeprefix("_").replace("PrivateKey", "")
-        return (f"{where} is a {kind or 'non-RSA'} key; the JWT bearer flow signs with RS256 "
+        kind = type(loaded).__name__.removeprefix("_").replace("PrivateKey", "") or "other"
+        return (f"{where} is not an RSA key ({kind}); the JWT bearer flow signs with RS256 "
                 "and needs an RSA private key")
     return None
 
@@ -78,3 +79,13 @@ def ca_file_problem(ca_file: Path) -> str | None:
     except ssl.SSLError:
         return f"pubsub.ca_file {ca_file} holds no PEM certificate"
     return None
+
+
+def startup_problems(config: Config) -> list[str]:
+    """What ``run`` refuses to start with (exit 78), each said once, in words."""
+    found = [state_dir_problem(config.service.state_dir)]
+    if config.auth.private_key is not None:
+        found.append(private_key_problem(config.auth.private_key))
+    if config.pubsub.ca_file is not None:
+        found.append(ca_file_problem(config.pubsub.ca_file))
+    return [problem for problem in found if problem is not None]
