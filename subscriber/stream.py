@@ -72,6 +72,7 @@ class TopicStream:
         self._start = Start(pb.CUSTOM)
         self._events_seen = False
         self._checked = False
+        self._subscribed_before = False
         self._token = ""
 
     def close(self) -> None:
@@ -165,8 +166,11 @@ class TopicStream:
             for level, message in jump_messages(self.topic, record, self._settings.keepalive_s):
                 log.log(level, "%s", message)
         else:
-            log.info("%s: subscribing from %s %s", self.topic,
-                     pb.ReplayPreset.Name(start.preset), start.replay_id.hex())
+            # INFO once per stream; a resubscribe is DEBUG (the reconnect is already reported).
+            log.log(logging.DEBUG if self._subscribed_before else logging.INFO,
+                    "%s: subscribing from %s %s", self.topic,
+                    pb.ReplayPreset.Name(start.preset), start.replay_id.hex())
+        self._subscribed_before = True
         return start.request(self.topic, self._credit.initial())
 
     def _consume(
