@@ -57,7 +57,8 @@ def test_wrong_login_port_fails_before_any_login(tmp_path: Path, info: dict[str,
     done = cli("check-config", "--config", str(config))
     assert done.returncode == EX_UNAVAILABLE
     [failure] = _failures(done.stderr)
-    assert f"127.0.0.1:{port} refused" in failure and "auth.login_url" in failure
+    assert f"127.0.0.1:{port} refused" in failure
+    assert "auth.login_url" in failure
     assert "login as" not in done.stderr  # not attempted once the URL is unreachable
 
 
@@ -106,10 +107,12 @@ def test_unusable_key_is_explained_by_check_config_and_run(
     checked = cli("check-config", "--config", str(config))
     assert checked.returncode == EX_CONFIG
     [failure] = _failures(checked.stderr)
-    assert failure.startswith("FAILED: JWT private key:") and reason in failure
+    assert failure.startswith("FAILED: JWT private key:")
+    assert reason in failure
     ran = cli("run", "--config", str(config))
     assert ran.returncode == EX_CONFIG
-    assert reason in ran.stderr and "Traceback" not in ran.stderr
+    assert reason in ran.stderr
+    assert "Traceback" not in ran.stderr
     assert "[redacted]" not in ran.stderr  # was: "cannot sign the JWT assertion: [redacted]"
     assert not (tmp_path / "state").exists()  # refused before touching the state
 
@@ -170,4 +173,5 @@ def test_check_config_into_a_closed_pipe_exits_without_traceback(
     finally:
         os.close(write_end)
     assert done.returncode == 141
-    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr

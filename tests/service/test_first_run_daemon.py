@@ -53,7 +53,8 @@ def test_unreachable_endpoint_is_logged_once_and_status_says_not_connected(
     assert len(warnings) == 2, warnings  # one per topic, for the whole outage
     for topic in (TRIAL, "/data/LeadChangeEvent"):
         [line] = [w for w in warnings if f": {topic}: not connected since " in w]
-        assert f"127.0.0.1:{port}" in line and "retrying with backoff" in line
+        assert f"127.0.0.1:{port}" in line
+        assert "retrying with backoff" in line
     assert strict.returncode == EX_NOT_CONNECTED, strict.stdout + strict.stderr
     assert f"{TRIAL}: failing for " in strict.stdout
     assert f"127.0.0.1:{port}" in strict.stdout  # the last error
@@ -79,7 +80,8 @@ def test_reconnect_is_logged_once_and_recovery_once(rig: Rig) -> None:
         ["INFO", "lifecycle_sync.connection:"], ["INFO", "subscriber.stream:"],
         ["WARNING", "lifecycle_sync.connection:"], ["INFO", "lifecycle_sync.connection:"],
     ], trial_lines  # the resubscribe itself says nothing more at INFO
-    assert trial_lines[0].endswith(": connected") and "subscribing from" in trial_lines[1]
+    assert trial_lines[0].endswith(": connected")
+    assert "subscribing from" in trial_lines[1]
     assert "injected outage" in trial_lines[2]
     assert re.search(r"connected again after [\d.]+ s of failures \(1 attempt", trial_lines[3])
     assert status.returncode == 0, status.stdout  # connected again: under any threshold
@@ -119,7 +121,8 @@ def test_each_landed_event_is_one_info_line_and_status_lists_recent(rig: Rig) ->
     assert recent.returncode == 0, recent.stderr
     listed = recent.stdout.split("recent entries (newest first):\n")[1].splitlines()
     assert len(listed) == 2
-    assert f"replay_id={hexes[2]}" in listed[0] and f"replay_id={hexes[1]}" in listed[1]
+    assert f"replay_id={hexes[2]}" in listed[0]
+    assert f"replay_id={hexes[1]}" in listed[1]
     assert "@" not in recent.stdout
 
 
@@ -133,4 +136,22 @@ def test_status_for_a_lost_inbox_says_it_was_lost(rig: Rig) -> None:
     assert done.returncode == 1
     assert "This state directory held an inbox" in done.stderr
     assert "it was lost or moved" in done.stderr
-    assert "has the daemon run" not in done.stderr and "no daemon has run" not in done.stderr
+    assert "has the daemon run" not in done.stderr
+    assert "no daemon has run" not in done.stderr
+
+
+def test_refused_replay_id_is_logged_once(rig: Rig) -> None:
+    from subscriber.inbox import Inbox
+
+    daemon = rig.daemon()
+    wait_until(lambda: _states(rig.state).get(TRIAL) == "connected", 60, what="connected")
+    assert daemon.terminate() == 0
+    bogus = bytes.fromhex("00000001deadbeef0000")  # 10 bytes the server never issued
+    with Inbox(rig.state / "inbox.db") as inbox:
+        inbox.advance_checkpoint(TRIAL, bogus)
+    again = rig.daemon()
+    assert again.wait(60) == 78
+    mentions = [line for line in again.log_text().splitlines()
+                if bogus.hex() in line and " INFO " not in line]  # INFO: where it resumed
+    assert len(mentions) == 1, mentions  # was: three times (stream, hook, daemon)
+    assert " ERROR lifecycle_sync: stopped: Fatal: " in mentions[0]

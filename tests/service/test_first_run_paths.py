@@ -89,8 +89,10 @@ def test_state_dir_problems_are_explained_not_tracebacks(
     config = write_config(tmp_path / "etc", jwt_toml(info, state=str(state)))
     checked = cli("check-config", "--offline", "--config", str(config))
     assert checked.returncode == EX_CONFIG  # was: rc 0
-    assert f"FAILED: state directory {state}: " in checked.stderr and reason in checked.stderr
+    assert f"FAILED: state directory {state}: " in checked.stderr
+    assert reason in checked.stderr
     ran = cli("run", "--config", str(config))
     assert ran.returncode == EX_CONFIG  # was: a traceback and rc 1
     assert "Traceback" not in ran.stderr
-    assert f"cannot start: service.state_dir {state}" in ran.stderr and reason in ran.stderr
+    assert f"cannot start: service.state_dir {state}" in ran.stderr
+    assert reason in ran.stderr
