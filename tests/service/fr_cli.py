@@ -54,14 +54,23 @@ def write_config(folder: Path, text: str, name: str = "config.toml") -> Path:
     return path
 
 
-def free_port() -> int:
-    """A port nothing listens on (bound, then released: refused from then on)."""
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports nothing listens on (bound together, then released)."""
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then released: refused from then on)."""
+    return free_ports(1)[0]
 
 
 def rsa_pem(password: bytes | None = None) -> str:
