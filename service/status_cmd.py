@@ -8,6 +8,7 @@ make a starting daemon think it is the second instance, or write to its state.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
@@ -125,9 +126,12 @@ def render_text(report: dict[str, Any]) -> str:
 
 
 def _connection_line(topic: str, state: dict[str, Any]) -> str:
-    since = state.get("since_s")
-    age = f" for {since:.0f} s" if isinstance(since, int | float) else ""
-    line = f"  {topic}: {state.get('state')}{age}"
+    since, age_s = state.get("since"), state.get("since_s")
+    when = ""
+    if isinstance(since, int | float) and isinstance(age_s, int | float):
+        stamp = dt.datetime.fromtimestamp(since, dt.UTC).isoformat(timespec="seconds")
+        when = f" since {stamp} (for {age_s:.0f} s)"
+    line = f"  {topic}: {state.get('state')}{when}"
     if state.get("state") != CONNECTED and state.get("last_error"):
         line += f", {state.get('failures', 0)} failed attempt(s), last: {state['last_error']}"
     return line
