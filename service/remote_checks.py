@@ -70,9 +70,10 @@ def remote_checks(config: Config) -> list[tuple[str, str | None]]:
     pubsub = tls_problem(host, int(port), ca, "pubsub.endpoint")
     results.append((f"TLS to Pub/Sub endpoint {config.pubsub.endpoint}", pubsub))
     if config.auth.mode == "static_token":
-        where = f"instance {config.auth.instance_url}"
-        results.append((f"TLS to {where}", url_problem(config.auth.instance_url, ca,
-                                                       "auth.instance_url")))
+        instance = url_problem(config.auth.instance_url, ca, "auth.instance_url")
+        results.append((f"TLS to instance {config.auth.instance_url}", instance))
+        if pubsub is None and instance is None:  # GetTopic proves the token too
+            results.extend(_topic_checks(config, _static_session(config)))
         return results
     login = url_problem(config.auth.login_url, ca, "auth.login_url")
     results.append((f"TLS to login URL {config.auth.login_url}", login))
@@ -89,6 +90,12 @@ def remote_checks(config: Config) -> list[tuple[str, str | None]]:
     if pubsub is None:
         results.extend(_topic_checks(config, session))
     return results
+
+
+def _static_session(config: Config) -> auth.Session:
+    token = config.auth.access_token.reveal() if config.auth.access_token else ""
+    return auth.Session(access_token=token, instance_url=config.auth.instance_url,
+                        org_id=config.auth.tenant_id)
 
 
 def _login(config: Config) -> tuple[auth.Session | None, str | None]:
@@ -120,7 +127,9 @@ def _topic_checks(config: Config, session: auth.Session) -> list[tuple[str, str 
                     problem = (f"the integration user may not subscribe to {topic}: grant "
                                "the permission set that allows it")
             except SubscriberError as exc:
-                problem = f"{exc}; is the topic name right and deployed to this org?"
+                unknown = "topic.not.found" in exc.error_code or "NOT_FOUND" in str(exc)
+                problem = f"{exc}" + ("; is the topic name right and its metadata deployed "
+                                      "to this org?" if unknown else "")
             results.append((f"GetTopic {topic}", problem))
     finally:
         client.close()

@@ -175,3 +175,38 @@ def test_check_config_into_a_closed_pipe_exits_without_traceback(
     assert done.returncode == 141
     assert "Traceback" not in done.stderr
     assert "BrokenPipeError" not in done.stderr
+
+
+def test_static_token_is_checked_with_get_topic(tmp_path: Path, info: dict[str, Any]) -> None:
+    token = tmp_path / "token"
+    token.write_text(info["access_token"])
+    text = f"""
+[service]
+state_dir = "state"
+[auth]
+mode = "static_token"
+instance_url = "{info['instance_url']}"
+tenant_id = "{info['tenant_id']}"
+access_token_file = "token"
+[pubsub]
+endpoint = "{info['pubsub_endpoint']}"
+ca_file = "{info['ca_cert']}"
+"""
+    done = cli("check-config", "--config", str(write_config(tmp_path, text)))
+    assert done.returncode == 0, done.stderr
+    assert "ok: GetTopic /event/SelfServeTrialEvent__e" in done.stderr
+    token.write_text("00Dbogus!token")
+    refused = cli("check-config", "--config", str(write_config(tmp_path, text)))
+    assert refused.returncode == EX_UNAVAILABLE
+    assert "FAILED: GetTopic /event/SelfServeTrialEvent__e:" in refused.stderr
+
+
+def test_unknown_topic_fails_get_topic_and_says_what_to_check(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    config = write_config(tmp_path, jwt_toml(info, extra='topics = ["/event/Nope__e"]'))
+    done = cli("check-config", "--config", str(config))
+    assert done.returncode == EX_UNAVAILABLE
+    [failure] = _failures(done.stderr)
+    assert failure.startswith("FAILED: GetTopic /event/Nope__e: ")
+    assert "is the topic name right" in failure
