@@ -112,18 +112,27 @@ class ChangeDataCapture:
 def merge_identical(
     events: list[tuple[str, dict[str, Any]]]
 ) -> list[tuple[str, dict[str, Any]]]:
-    """One event per distinct change; the records sharing a change are listed in its
-    ``recordIds``, in the order their changes were made."""
+    """One event per run of identical changes; the records sharing it are listed in its
+    ``recordIds``, in the order their changes were made.
+
+    A change joins the latest identical event only when no change to its own record was made
+    since that event's first change: the merged event takes the first change's position, so
+    joining across a change to the same record would replay the record's changes out of order
+    (and could list the record twice).
+    """
     out: list[tuple[str, dict[str, Any]]] = []
-    first_of: dict[str, dict[str, Any]] = {}
-    for topic, event in events:
+    latest: dict[str, tuple[int, dict[str, Any]]] = {}  # change key -> (position, event)
+    last_change_at: dict[str, int] = {}  # record ID -> position of its latest change
+    for position, (topic, event) in enumerate(events):
         key = topic + _change_key(event)
-        if key in first_of:
-            first_of[key]["ChangeEventHeader"]["recordIds"].extend(
-                event["ChangeEventHeader"]["recordIds"])
-            continue
-        first_of[key] = event
-        out.append((topic, event))
+        record_ids = event["ChangeEventHeader"]["recordIds"]
+        group = latest.get(key)
+        if group is not None and all(last_change_at.get(r, -1) < group[0] for r in record_ids):
+            group[1]["ChangeEventHeader"]["recordIds"].extend(record_ids)
+        else:
+            latest[key] = (position, event)
+            out.append((topic, event))
+        last_change_at.update(dict.fromkeys(record_ids, position))
     return out
 
 

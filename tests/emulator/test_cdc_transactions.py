@@ -52,6 +52,29 @@ def test_identical_updates_in_one_transaction_merge_into_one_event(
     assert ceo["transactionKey"] == cto["transactionKey"]
 
 
+def test_changes_merge_only_when_no_change_to_the_record_sits_between(
+    sf: Any, pubsub: PubSubClient, lead_stream: Subscription  # noqa: F811
+) -> None:
+    lead, other = _new_leads(sf, 2, uuid.uuid4().hex[:6])
+    _headers(pubsub, lead_stream, 2)
+    steps = [(lead, "A"), (lead, "B"), (lead, "A"), (other, "A")]
+    sf.restful("composite", method="POST", json={"allOrNone": True, "compositeRequest": [
+        {"method": "PATCH", "url": f"/services/data/v62.0/sobjects/Lead/{record_id}",
+         "referenceId": f"step{i}", "body": {"Title": title}}
+        for i, (record_id, title) in enumerate(steps)]})
+
+    events = [pubsub.decode(c.event) for c in lead_stream.events(3)]
+
+    # CDC guide, "Merged Change Events" (MERGED_DOC): a merged event stands for the same change
+    # to several records; applied in sequence order, the events must leave each record as the
+    # transaction did (L at A, not B), so the last A on L cannot join the first A event, and no
+    # record is listed twice.
+    headers = [e["ChangeEventHeader"] for e in events]
+    assert [(e["ChangeEventHeader"]["recordIds"], e["Title"]) for e in events] == [
+        ([lead], "A"), ([lead], "B"), ([lead, other], "A")], MERGED_DOC
+    assert [h["sequenceNumber"] for h in headers] == [1, 2, 3]
+
+
 def test_deleting_several_records_in_one_call_is_one_event(
     sf: Any, pubsub: PubSubClient, lead_stream: Subscription  # noqa: F811
 ) -> None:
