@@ -68,7 +68,7 @@ def delete(call: Call) -> Reply:
     ids = [i.strip() for i in call.args.get("ids", "").split(",") if i.strip()]
     if len(ids) > MAX_RECORDS:
         raise _too_many()
-    all_or_none = call.args.get("allOrNone", "false").lower() == "true"
+    all_or_none = call.all_or_none or call.args.get("allOrNone", "false").lower() == "true"
     return _each(call, ids, all_or_none, lambda i: _delete_one(call, i))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest_org import OrgHarness, org_emulator_fixture, org_harness_fixture  # noqa: F401
 
 V = "/services/data/v62.0"
@@ -39,6 +40,51 @@ def test_composite_all_or_none_overrides_nested_collection(org_harness: OrgHarne
     assert other["httpStatusCode"] == 400
     assert other["body"][0]["errorCode"] == "PROCESSING_HALTED"
     assert _count(org_harness, "SELECT COUNT() FROM Account WHERE Name LIKE 'Override %'") == 0
+
+
+def _nested_collection(h: OrgHarness, verb: str) -> tuple[str, str, Any, str, int]:
+    """(method, URL, body, SOQL, its count once the good record's change is rolled back) for
+    one good and one failing record, the collection's own allOrNone false."""
+    if verb == "create":
+        records = [_account("Nested New"), {"attributes": {"type": "Account"}, "Website": "x.io"}]
+        return ("POST", "composite/sobjects", {"allOrNone": False, "records": records},
+                "SELECT COUNT() FROM Account WHERE Name = 'Nested New'", 0)
+    if verb == "update":
+        account_id = h.create("Account", Name="Nested Update")
+        records = [{"attributes": {"type": "Account"}, "id": account_id, "Website": "nested.io"},
+                   {"attributes": {"type": "Account"}, "id": "001bad", "Website": "x.io"}]
+        return ("PATCH", "composite/sobjects", {"allOrNone": False, "records": records},
+                "SELECT COUNT() FROM Account WHERE Website = 'nested.io'", 0)
+    if verb == "upsert":
+        records = [{"attributes": {"type": "Workspace__c"}, "Workspace_ID__c": "nested-up",
+                    "Name": "Nested Upsert"},
+                   {"attributes": {"type": "Workspace__c"}, "Name": "No Key"}]
+        return ("PATCH", "composite/sobjects/Workspace__c/Workspace_ID__c",
+                {"allOrNone": False, "records": records},
+                "SELECT COUNT() FROM Workspace__c WHERE Workspace_ID__c = 'nested-up'", 0)
+    account_id = h.create("Account", Name="Nested Delete")
+    return ("DELETE", f"composite/sobjects?ids={account_id},001bad&allOrNone=false", None,
+            f"SELECT COUNT() FROM Account WHERE Id = '{account_id}'", 1)
+
+
+@pytest.mark.parametrize("verb", ["create", "update", "upsert", "delete"])
+def test_composite_all_or_none_overrides_every_collection_verb(
+    org_harness: OrgHarness, verb: str
+) -> None:
+    method, url, body, soql, rolled_back_count = _nested_collection(org_harness, verb)
+    subrequest = {"method": method, "url": f"{V}/{url}", "referenceId": "nested"}
+    response = org_harness.call("POST", "composite", json={"allOrNone": True, "compositeRequest": [
+        {**subrequest, **({"body": body} if body is not None else {})}]})
+
+    [nested] = response.json()["compositeResponse"]
+    [good, bad] = nested["body"]
+    # REST guide, "allOrNone Parameters in Composite and Collections Requests"
+    # (ALL_OR_NONE_DOC): the Composite's allOrNone true overrides the collection's own false,
+    # for every sObject Collections verb, so the good record is reported rolled back.
+    assert good["success"] is False, ALL_OR_NONE_DOC
+    assert good["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK", ALL_OR_NONE_DOC
+    assert bad["success"] is False
+    assert _count(org_harness, soql) == rolled_back_count
 
 
 def test_composite_all_or_none_false_keeps_collection_semantics(org_harness: OrgHarness) -> None:
