@@ -46,6 +46,7 @@ def create(call: Call) -> Reply:
 
 def update(call: Call) -> Reply:
     records, all_or_none = _records(call)
+    _check_chunks(records)
     ids = Counter(_raw_id(r) for r in records)
     return _each(call, records, all_or_none, lambda r: _update_one(call, r, ids))
 
@@ -189,7 +190,9 @@ def _raw_id(record: dict[str, Any]) -> str:
 
 def _check_chunks(records: list[dict[str, Any]]) -> None:
     """Mixed types are processed in chunks, one per change of type, at most 10 (Collections
-    create page); the error text is Apex's for the same limit, the code a guess."""
+    create and update pages: "A single request can process up to 10 chunks"; an upsert holds
+    one type, and the delete page states no such limit). The error text is Apex's for the same
+    limit, the code a guess."""
     types = [str((r.get("attributes") or {}).get("type", "")).lower() for r in records]
     chunks = sum(1 for i, t in enumerate(types) if i == 0 or t != types[i - 1])
     if chunks > COLLECTIONS_MAX_TYPE_CHUNKS:

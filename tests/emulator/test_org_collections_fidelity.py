@@ -11,6 +11,8 @@ from conftest_org import OrgHarness, org_emulator_fixture, org_harness_fixture  
 V = "/services/data/v62.0"
 ALL_OR_NONE_DOC = ("https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/"
                    "resources_composite_allornone.htm")
+UPDATE_DOC = ("https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/"
+              "resources_composite_sobjects_collections_update.htm")
 
 
 def _count(h: OrgHarness, soql: str) -> int:
@@ -167,6 +169,24 @@ def test_create_with_more_than_10_type_chunks_is_refused(org_harness: OrgHarness
     assert over.status_code == 400
     assert at_limit.status_code == 200
     assert all(r["success"] for r in at_limit.json())
+
+
+def test_update_with_more_than_10_type_chunks_is_refused(org_harness: OrgHarness) -> None:
+    records = []
+    for i in range(11):
+        kind = "Account" if i % 2 == 0 else "Contact"
+        named = {"Name": f"Chunky {i}"} if kind == "Account" else {"LastName": f"Chunky {i}"}
+        records.append({"attributes": {"type": kind}, "id": org_harness.create(kind, **named),
+                        "Phone": "555-0100"})
+    over = org_harness.call("PATCH", "composite/sobjects", json={"records": records})
+    at_limit = org_harness.call("PATCH", "composite/sobjects", json={"records": records[:10]})
+
+    # Update Records Using sObject Collections (UPDATE_DOC): "If the request body includes
+    # objects of more than one type, they are processed as chunks. [...] A single request can
+    # process up to 10 chunks."
+    assert over.status_code == 400, UPDATE_DOC
+    assert at_limit.status_code == 200, UPDATE_DOC
+    assert all(r["success"] for r in at_limit.json()), at_limit.text
 
 
 def test_reference_id_with_other_characters_is_refused(org_harness: OrgHarness) -> None:
