@@ -10,6 +10,8 @@ from conftest_org import OrgHarness, org_emulator_fixture, org_harness_fixture  
 
 TASK_DOC = ("https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/"
             "object_reference/sforce_api_objects_task.htm")
+EMAIL_RULES_DOC = "https://help.salesforce.com/apex/HTViewSolution?id=000001145&language=en_US"
+EMAIL_FORMAT_DOC = "https://help.salesforce.com/s/articleView?id=000384328&type=1"
 
 
 def _task(h: OrgHarness, **fields: Any) -> Any:
@@ -105,6 +107,37 @@ def test_email_inside_salesforce_character_set_is_stored(
 
     # Help 000384328: '..' in the middle and at the end of the local part is allowed.
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(("email", "stored"), [
+    ("john.doe@(comment)example.com", "john.doe@example.com"),
+    ("(comment)john.doe@example.com", "john.doe@example.com"),
+    ("john.doe(comment)@example.com", "john.doe@example.com"),
+    ("foe@testorg.com (Foe Test)", "foe@testorg.com"),
+])
+def test_email_comments_are_accepted_and_not_stored(
+    org_harness: OrgHarness, email: str, stored: str
+) -> None:
+    response = org_harness.call("POST", "sobjects/Lead/",
+                                json={"LastName": "E", "Company": "E", "Email": email})
+
+    # Help 000001145 (EMAIL_RULES_DOC): "Comments - denoted by matched parentheses - are allowed
+    # in the domain part as well as in the local part"; Help 000384328 (EMAIL_FORMAT_DOC):
+    # "john.doe@(comment)example.com and john.doe@example.com are equivalent".
+    assert response.status_code == 201, EMAIL_RULES_DOC
+    # Stored without the comment: salesforce.stackexchange.com/questions/41361 reports
+    # "testbill0@billing.com (any label)" saved through Apex DML as "testbill0@billing.com".
+    assert org_harness.sf().Lead.get(response.json()["id"])["Email"] == stored, EMAIL_FORMAT_DOC
+
+
+@pytest.mark.parametrize("email", ["john.doe@(comment example.com", "john.doe)@example.com"])
+def test_email_with_unmatched_parentheses_is_refused(org_harness: OrgHarness, email: str) -> None:
+    response = org_harness.call("POST", "sobjects/Lead/",
+                                json={"LastName": "E", "Company": "E", "Email": email})
+
+    # Help 000001145 (EMAIL_RULES_DOC): only comments "denoted by matched parentheses".
+    assert response.status_code == 400, EMAIL_RULES_DOC
+    assert response.json()[0]["errorCode"] == "INVALID_EMAIL_ADDRESS"
 
 
 def test_email_is_stored_in_lower_case(org_harness: OrgHarness) -> None:
