@@ -193,13 +193,15 @@ def _check_filter(source: str, node: Comparison | InList, bound: Bound) -> None:
 
 
 def _id_shaped(value: StringLit) -> bool:
-    """15 or 18 ASCII letters and digits: what an ID literal must look like to be compared.
+    """15 or 18 ASCII letters and digits, or ``''``: what an ID literal must look like.
 
     The case is not checked: a case-altered ID is a valid literal that matches no record
     (salesforce.stackexchange.com/questions/50163: a lower-cased 18-character ID returns 0 rows).
+    ``''`` is taken as null, as on text fields (README lists it as a guess: no source says
+    whether Salesforce refuses ``AccountId = ''``).
     """
     text = value.value
-    return len(text) in (15, 18) and text.isascii() and text.isalnum()
+    return text == "" or (len(text) in (15, 18) and text.isascii() and text.isalnum())
 
 
 def _invalid_id(source: str, value: StringLit) -> SoqlError:
