@@ -68,9 +68,10 @@ class ChangeDataCapture:
         Identical changes to several records of one object in the transaction become one event
         whose ``recordIds`` lists them all (CDC guide, "Merged Change Events": "change events for
         one transaction are merged into one event if the same change occurred in multiple
-        records of the same object type during one second"); it keeps the first one's place
-        and sequence number. The body's LastModifiedDate (whole seconds) keeps changes made in
-        different seconds apart.
+        records of the same object type during one second"). A merged event takes the first
+        change's position: its place and sequence number. The "one second" never separates
+        changes here: a :class:`~emulator.org.records.RecordTransaction` fixes one time for
+        every write it makes, so all its changes carry the same LastModifiedDate.
         """
         return merge_identical(self._unmerged(transaction))
 
