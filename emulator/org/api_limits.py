@@ -31,9 +31,12 @@ COLLECTIONS_MAX_TYPE_CHUNKS = 10
 # sObject Collections retrieve: "up to 2,000 records" by ids.
 COLLECTIONS_MAX_RETRIEVE = 2000
 
-# SOAP convertLead: Apex Reference, Database.convertLead ("The convertLead method accepts up to
-# 100 LeadConvert objects", apex_methods_system_database.htm); the SOAP guide states no other
-# figure, so the emulator holds the SOAP call to the same 100.
+# SOAP convertLead: no figure found in the SOAP API's convertLead() reference
+# (sforce_api_calls_convertlead.htm). The Apex Reference, Database.convertLead
+# (apex_methods_system_database.htm), now says "We recommend passing a maximum of 100
+# LeadConvert objects [...] Including more than 100 objects per call can result in Apex
+# governor limit errors" (older versions: "accepts up to 100"). The emulator holds the SOAP
+# call to that 100, a guess README lists.
 CONVERT_LEAD_MAX_RECORDS = 100
 
 # Salesforce App Limits Cheatsheet, "SOQL and SOSL Limits for Search Queries"
