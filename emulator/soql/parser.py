@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from emulator.org.api_limits import SOQL_MAX_STATEMENT_CHARS, SOQL_MAX_WHERE_STRING_CHARS
 from emulator.soql import dates
 from emulator.soql.errors import (
     MAX_OFFSET,
@@ -71,16 +72,12 @@ RESERVED = frozenset(
 # Parentheses and NOTs one inside another, at most: deep enough for any real query, shallow
 # enough that neither the parser nor the evaluator can run out of stack.
 MAX_NESTING = 100
-# Salesforce App Limits Cheatsheet, "SOQL and SOSL Limits for Search Queries": a statement holds
-# at most 100,000 characters, and each string in a WHERE clause at most 4,000.
-MAX_STATEMENT_CHARS = 100_000
-MAX_WHERE_STRING_CHARS = 4_000
 
 
 def parse(source: str) -> Query:
     """Parse ``source`` into a :class:`Query`; raises :class:`SoqlError` (MALFORMED_QUERY)."""
-    if len(source) > MAX_STATEMENT_CHARS:
-        raise too_long(MAX_STATEMENT_CHARS)
+    if len(source) > SOQL_MAX_STATEMENT_CHARS:
+        raise too_long(SOQL_MAX_STATEMENT_CHARS)
     return _Parser(source).query()
 
 
@@ -239,8 +236,8 @@ class _Parser:
             literal = None
         if literal is None:
             raise self.fail(token)
-        if isinstance(literal, StringLit) and len(literal.value) > MAX_WHERE_STRING_CHARS:
-            raise string_too_long(self.source, token.offset, MAX_WHERE_STRING_CHARS)
+        if isinstance(literal, StringLit) and len(literal.value) > SOQL_MAX_WHERE_STRING_CHARS:
+            raise string_too_long(self.source, token.offset, SOQL_MAX_WHERE_STRING_CHARS)
         return literal
 
     def order_by(self) -> tuple[OrderItem, ...]:
