@@ -44,28 +44,31 @@ def test_uri_over_16384_bytes_is_414(org_harness: OrgHarness) -> None:
                                 params={"q": f"SELECT Id FROM Lead WHERE Email IN ({values})"})
 
     assert len(response.request.path_url) > MAX_URI_AND_HEADERS_BYTES
-    assert response.status_code == 414  # Help 000386264: URI itself over 16,384 bytes -> 414
+    # Help 000386264 (HELP_URI): the URI itself over 16,384 bytes -> 414
+    assert response.status_code == 414, HELP_URI
     assert response.json()[0]["errorCode"] == "URI_TOO_LONG"
 
 
 def test_uri_past_the_http_layer_buffer_is_a_json_414(org_harness: OrgHarness) -> None:
     response = org_harness.call("GET", "query/", params={"q": "x" * 70_000})
 
-    assert response.status_code == 414  # Help 000386264; JSON like every other refusal
+    assert response.status_code == 414, HELP_URI  # Help 000386264; JSON like every refusal
     assert response.json()[0]["errorCode"] == "URI_TOO_LONG"
 
 
 def test_uri_plus_headers_over_16384_bytes_is_431(org_harness: OrgHarness) -> None:
     response = org_harness.call("GET", "limits/", headers={"X-Padding": "p" * 16_300})
 
-    assert response.status_code == 431  # Help 000386264: URI + headers over 16,384 bytes -> 431
+    # Help 000386264 (HELP_URI): URI + headers over 16,384 bytes -> 431
+    assert response.status_code == 431, HELP_URI
     assert response.json()[0]["errorCode"] == "REQUEST_HEADER_FIELDS_TOO_LARGE"
 
 
 def test_uri_and_headers_under_the_limit_pass(org_harness: OrgHarness) -> None:
     response = org_harness.call("GET", "limits/", headers={"X-Padding": "p" * 12_000})
 
-    assert response.status_code == 200  # Help 000386264: the limit is 16,384 bytes, not less
+    # Help 000386264 (HELP_URI): the limit is 16,384 bytes, not less
+    assert response.status_code == 200, HELP_URI
 
 
 def _composite(h: OrgHarness, subs: list[dict[str, Any]]) -> Any:
@@ -91,7 +94,8 @@ def test_composite_refuses_more_than_5_query_or_collections(
     before = org_harness.org.counters.snapshot()["total"]
     response = _composite(org_harness, subs)
 
-    assert response.status_code == 400  # Composite guide: at most 5 query/Collections subrequests
+    # Composite guide (COMPOSITE_DOC): at most 5 query or sObject Collections subrequests
+    assert response.status_code == 400, COMPOSITE_DOC
     assert response.json()["compositeResponse"][0]["body"][0]["errorCode"] == "LIMIT_EXCEEDED"
     assert org_harness.org.counters.snapshot()["total"] == before + 1  # still one API call
     found = org_harness.sf().query("SELECT COUNT() FROM Account WHERE Name LIKE 'Limit Acme%'")
@@ -103,8 +107,9 @@ def test_composite_runs_exactly_5_query_or_collections(org_harness: OrgHarness) 
     subs += [{"method": "GET", "referenceId": f"g{i}", "url": f"{V}/limits"} for i in range(20)]
     response = _composite(org_harness, subs)
 
-    assert COMPOSITE_MAX_QUERY_OR_COLLECTIONS == 5  # Composite guide
-    assert response.status_code == 200  # 25 subrequests, 5 of them query/Collections: allowed
+    # Composite guide (COMPOSITE_DOC): 25 subrequests, 5 of them query or Collections, run
+    assert COMPOSITE_MAX_QUERY_OR_COLLECTIONS == 5, COMPOSITE_DOC
+    assert response.status_code == 200, COMPOSITE_DOC
     statuses = {e["httpStatusCode"] for e in response.json()["compositeResponse"]}
     assert statuses == {200}
 
@@ -118,7 +123,8 @@ def test_soql_statement_over_100000_chars_is_refused(org_harness: OrgHarness) ->
     ]).json()["compositeResponse"]
 
     body = entries[0]
-    assert body["httpStatusCode"] == 400  # limits cheatsheet: SOQL statements <= 100,000 chars
+    # Limits cheatsheet (SOQL_LIMITS_DOC): SOQL statements hold at most 100,000 characters
+    assert body["httpStatusCode"] == 400, SOQL_LIMITS_DOC
     assert body["body"][0]["errorCode"] == "MALFORMED_QUERY"
     assert "100000" in body["body"][0]["message"]
     assert entries[1]["httpStatusCode"] == 200, entries[1]["body"]
@@ -132,6 +138,7 @@ def test_where_string_over_4000_chars_is_refused(org_harness: OrgHarness) -> Non
     fine = org_harness.call("GET", "query/",
                             params={"q": f"SELECT Id FROM Lead WHERE LastName = '{at_limit}'"})
 
-    assert over.status_code == 400  # limits cheatsheet: 4,000 characters per WHERE string
+    # Limits cheatsheet (SOQL_LIMITS_DOC): at most 4,000 characters per WHERE string
+    assert over.status_code == 400, SOQL_LIMITS_DOC
     assert over.json()[0]["errorCode"] == "MALFORMED_QUERY"
     assert fine.status_code == 200
