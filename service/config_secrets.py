@@ -1,0 +1,69 @@
+"""Where the daemon's secrets come from: a ``*_file`` key or the environment, never the TOML.
+
+The config file is typically world-readable in /etc and kept in config management, so a
+secret written into it is refused (with the two places it may come from). A secret file is
+read once, at load time, and every way it can be unusable (missing, unreadable, empty, a
+directory, not text) is one problem naming the key, so ``check-config`` and ``run`` explain
+it instead of failing later with a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from service.config_schema import ENV_PREFIX, SECRET_KEYS, Problems, Secret
+
+
+def reject_plain_secrets(raw: dict[str, Any], problems: Problems) -> None:
+    for section, table in raw.items():
+        if not isinstance(table, dict):
+            continue
+        for key in table:
+            if key in SECRET_KEYS:
+                env_name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+                problems.add(
+                    f"{section}.{key}: secrets are not read from the config file; set "
+                    f"{section}.{key}_file to a file holding it (e.g. under "
+                    f"$CREDENTIALS_DIRECTORY via systemd LoadCredential=) or set {env_name}"
+                )
+
+
+def load_secrets(
+    auth: dict[str, tuple[Any, str]], problems: Problems, env: Mapping[str, str], base_dir: Path
+) -> dict[str, Secret | None]:
+    """Each secret from its ``*_file`` key (file wins) or its environment variable."""
+    loaded: dict[str, Secret | None] = {}
+    for key in SECRET_KEYS:
+        loaded[key] = None
+        if f"{key}_file" in auth and key in auth:
+            problems.add(
+                f"auth.{key}: given twice, as {auth[f'{key}_file'][1]} and as {auth[key][1]}; "
+                "remove one of them (a secret is never picked silently)")
+        elif f"{key}_file" in auth:
+            value, origin = auth[f"{key}_file"]
+            loaded[key] = _read_secret_file(str(value), origin, problems, env, base_dir)
+        elif key in auth:  # only the environment can set these; the TOML ones were rejected
+            value, origin = auth[key]
+            loaded[key] = Secret(str(value), origin) if str(value) else None
+    return loaded
+
+
+def _read_secret_file(
+    value: str, origin: str, problems: Problems, env: Mapping[str, str], base_dir: Path
+) -> Secret | None:
+    expanded = Path(os.path.expandvars(value)).expanduser()
+    if not expanded.is_absolute():
+        expanded = Path(os.path.normpath(
+            Path(env.get("CREDENTIALS_DIRECTORY") or base_dir) / expanded))
+    try:
+        text = expanded.read_text().strip()
+    except OSError as exc:
+        problems.add(f"{origin}: can't read secret file {expanded}: {exc.strerror or exc}")
+        return None
+    if not text:
+        problems.add(f"{origin}: secret file {expanded} is empty")
+        return None
+    return Secret(text, str(expanded))
