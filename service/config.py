@@ -183,7 +183,7 @@ def build_config(
                 values[section][key] = field.default
     _resolve_paths(values, base_dir)
     secrets = load_secrets(merged.get("auth", {}), problems, env, base_dir)
-    _check_mode(values["auth"], secrets, problems)
+    _check_mode(values["auth"], secrets, problems, given=merged.get("auth", {}))
     _check_backoff(values["pubsub"], problems)
     problems.raise_if_any(ConfigError)
     return Config(
@@ -229,14 +229,15 @@ def _check_backoff(pubsub: dict[str, Any], problems: Problems) -> None:
 
 
 def _check_mode(
-    auth: dict[str, Any], secrets: dict[str, Secret | None], problems: Problems
+    auth: dict[str, Any], secrets: dict[str, Secret | None], problems: Problems,
+    given: Mapping[str, Any],
 ) -> None:
     mode = auth.get("mode")
     if mode not in REQUIRED_BY_MODE:
         return  # a missing or wrong mode was already reported
     for key in REQUIRED_BY_MODE[mode]:
-        if any(p.startswith(f"auth.{key}: given twice") for p in problems.items):
-            continue  # already reported, with both sources
+        if key in SECRET_KEYS and f"{key}_file" in given:
+            continue  # given; if it could not be read, load_secrets said why
         present = secrets.get(key) is not None if key in SECRET_KEYS else bool(auth.get(key))
         if not present:
             how = (f" (set auth.{key}_file or {ENV_PREFIX}AUTH_{key.upper()})"

@@ -59,11 +59,56 @@ def _read_secret_file(
         expanded = Path(os.path.normpath(
             Path(env.get("CREDENTIALS_DIRECTORY") or base_dir) / expanded))
     try:
-        text = expanded.read_text().strip()
+        data = expanded.read_bytes()
     except OSError as exc:
         problems.add(f"{origin}: can't read secret file {expanded}: {exc.strerror or exc}")
+        return None
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        problems.add(f"{origin}: secret file {expanded} {binary_secret_problem(data, expanded)}")
         return None
     if not text:
         problems.add(f"{origin}: secret file {expanded} is empty")
         return None
     return Secret(text, str(expanded))
+
+
+def binary_secret_problem(data: bytes, path: Path) -> str:
+    """Why a secret file that is not UTF-8 text cannot be used, and how to convert it: keys
+    exported as DER or PKCS#12 are the usual cause (Salesforce's JWT guide makes PEM, but
+    keystores and Windows tools export the binary forms)."""
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    pem = path.with_suffix(".pem")
+    try:
+        load_der_private_key(data, password=None)
+        return (f"is a DER (binary) private key, not PEM: convert it with `openssl pkey "
+                f"-inform DER -in {path} -outform PEM -out {pem}` and name the .pem")
+    except TypeError:  # DER, but encrypted
+        return (f"is an encrypted DER (binary) private key, not PEM: convert it with `openssl "
+                f"pkey -inform DER -in {path} -outform PEM -out {pem}` (it asks for "
+                "the passphrase and writes the key unencrypted) and name the .pem")
+    except (ValueError, UnsupportedAlgorithm):
+        pass
+    if _is_pkcs12(data):
+        return (f"is a PKCS#12 bundle (.p12/.pfx), not a PEM private key: extract the key "
+                f"with `openssl pkcs12 -in {path} -nocerts -nodes | openssl pkey -out "
+                f"{pem}` and name the .pem")
+    try:
+        x509.load_der_x509_certificate(data)
+        return ("is a DER certificate, not a private key: give the private key the "
+                "certificate was made from, as PEM (the certificate goes to the connected app)")
+    except ValueError:
+        pass
+    return "is binary, not text: a secret file holds text (a PEM key, a secret, a token)"
+
+
+def _is_pkcs12(data: bytes) -> bool:
+    """A PKCS#12 PFX is a DER SEQUENCE whose first element is INTEGER 3 (RFC 7292 4)."""
+    if len(data) < 8 or data[0] != 0x30:
+        return False
+    length_octets = data[1] & 0x7F if data[1] & 0x80 else 0
+    return data[2 + length_octets:5 + length_octets] == b"\x02\x01\x03"

@@ -82,6 +82,22 @@ def rsa_pem(password: bytes | None = None) -> str:
                              encryption).decode()
 
 
+def rsa_der() -> bytes:
+    """An unencrypted RSA private key as DER (what keystores and Windows tools export)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def rsa_p12(password: bytes = b"secret") -> bytes:
+    """An RSA private key in a password-protected PKCS#12 bundle (.p12/.pfx)."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return pkcs12.serialize_key_and_certificates(
+        b"jwt", key, None, None, serialization.BestAvailableEncryption(password))
+
+
 def ec_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

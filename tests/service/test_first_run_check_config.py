@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fr_cli import ROOT, cli, ec_pem, free_port, jwt_toml, rsa_pem, write_config
+from fr_cli import ROOT, cli, ec_pem, free_port, jwt_toml, rsa_der, rsa_p12, rsa_pem, write_config
 
 from emulator.server import Emulator
 
@@ -115,6 +115,28 @@ def test_unusable_key_is_explained_by_check_config_and_run(
     assert "Traceback" not in ran.stderr
     assert "[redacted]" not in ran.stderr  # was: "cannot sign the JWT assertion: [redacted]"
     assert not (tmp_path / "state").exists()  # refused before touching the state
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (rsa_der(), "is a DER (binary) private key, not PEM: convert it with `openssl pkey "
+                "-inform DER"),
+    (rsa_p12(), "is a PKCS#12 bundle (.p12/.pfx), not a PEM private key: extract the key "
+                "with `openssl pkcs12"),
+    (b"\x00\xff\xfe binary", "is binary, not text"),
+], ids=["der", "pkcs12", "binary"])
+def test_binary_key_file_is_explained_not_a_traceback(
+    tmp_path: Path, info: dict[str, Any], content: bytes, reason: str
+) -> None:
+    key = tmp_path / "key.bin"
+    key.write_bytes(content)
+    config = write_config(tmp_path, jwt_toml(info, key_file=str(key)))
+    for command in ("check-config", "run"):
+        done = cli(command, "--config", str(config))
+        assert done.returncode == EX_CONFIG, done.stderr  # was: 1, UnicodeDecodeError
+        assert "Traceback" not in done.stderr
+        assert f"auth.private_key_file: secret file {key} {reason}" in done.stderr
+        assert "required when" not in done.stderr  # it was given, just unusable
+    assert not (tmp_path / "state").exists()
 
 
 def test_printed_config_can_be_fed_back(tmp_path: Path, info: dict[str, Any]) -> None:
