@@ -58,6 +58,10 @@ def _read_secret_file(
     if not expanded.is_absolute():
         expanded = Path(os.path.normpath(
             Path(env.get("CREDENTIALS_DIRECTORY") or base_dir) / expanded))
+    if expanded.is_dir():
+        problems.add(f"{origin}: {expanded} is a directory, not a secret file: name the file "
+                     "that holds the secret (e.g. the key file inside that directory)")
+        return None
     try:
         data = expanded.read_bytes()
     except OSError as exc:

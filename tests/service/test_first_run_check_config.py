@@ -139,6 +139,16 @@ def test_binary_key_file_is_explained_not_a_traceback(
     assert not (tmp_path / "state").exists()
 
 
+def test_key_file_that_is_a_directory_says_so(tmp_path: Path, info: dict[str, Any]) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    config = write_config(tmp_path, jwt_toml(info, key_file=str(keys)))
+    done = cli("check-config", "--offline", "--config", str(config))
+    assert done.returncode == EX_CONFIG
+    assert f"auth.private_key_file: {keys} is a directory, not a secret file" in done.stderr
+    assert "required when" not in done.stderr  # was: "set auth.private_key_file", as it was
+
+
 def test_printed_config_can_be_fed_back(tmp_path: Path, info: dict[str, Any]) -> None:
     first = cli("check-config", "--offline", "--config",
                 str(write_config(tmp_path / "a", jwt_toml(info))))
