@@ -74,10 +74,11 @@ def ca_file_problem(ca_file: Path) -> str | None:
         ssl.create_default_context(cafile=str(ca_file))
     except FileNotFoundError:
         return f"pubsub.ca_file {ca_file} does not exist"
+    except ssl.SSLError:  # an OSError too: caught first, or it would read as "cannot be read"
+        return (f"pubsub.ca_file {ca_file} holds no PEM certificate: give the CA certificate "
+                "(-----BEGIN CERTIFICATE-----) that signed the server's certificate")
     except OSError as exc:
         return f"pubsub.ca_file {ca_file} cannot be read: {exc.strerror or exc}"
-    except ssl.SSLError:
-        return f"pubsub.ca_file {ca_file} holds no PEM certificate"
     return None
 
 

@@ -149,6 +149,19 @@ def test_key_file_that_is_a_directory_says_so(tmp_path: Path, info: dict[str, An
     assert "required when" not in done.stderr  # was: "set auth.private_key_file", as it was
 
 
+def test_ca_file_without_a_pem_certificate_is_named(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    ca = tmp_path / "ca.der"
+    ca.write_bytes(b"0\x82\x01\x0a not a PEM certificate")
+    config = write_config(tmp_path, jwt_toml(info, ca_file=str(ca)))
+    done = cli("check-config", "--offline", "--config", str(config))
+    assert done.returncode == EX_CONFIG
+    [failure] = _failures(done.stderr)
+    assert f"FAILED: CA file {ca}: pubsub.ca_file {ca} holds no PEM certificate" in failure
+    assert "cannot be read" not in failure  # was: the OSError branch caught the SSLError
+
+
 def test_printed_config_can_be_fed_back(tmp_path: Path, info: dict[str, Any]) -> None:
     first = cli("check-config", "--offline", "--config",
                 str(write_config(tmp_path / "a", jwt_toml(info))))
