@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--state", type=Path, required=True, metavar="DIR", help="state directory")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout instead of text")
-    p.add_argument("--recent", type=int, default=0, metavar="N",
+    p.add_argument("--recent", type=_count, default=0, metavar="N",
                    help="also list the N most recently landed inbox entries (topic, type, "
                         "workspace ID, replay ID, state; never the email)")
     p.add_argument("--max-disconnected-s", type=float, default=DEFAULT_MAX_DISCONNECTED_S,
@@ -50,6 +50,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                 f"readable inbox, {EX_NOT_CONNECTED} the daemon runs but a topic has not been "
                 "connected for longer than --max-disconnected-s")
     p.set_defaults(func=_status)
+
+
+def _count(text: str) -> int:
+    """``--recent N``: a whole number, 0 or more (a negative one is a typo, not "none")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more entries")
+    return value
 
 
 def collect_status(state_dir: Path) -> dict[str, Any]:
