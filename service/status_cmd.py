@@ -184,6 +184,10 @@ def _why_no_inbox(state_dir: Path) -> str:
         return (f". This state directory held an inbox ({marker} records it): it was lost or "
                 "moved. Restore it from a backup; `run` refuses to start without it (exit "
                 "78) unless told to start afresh with `run --reset-inbox`")
+    if inbox_path(state_dir).exists():
+        # There is a file, and it is damaged: the error says so; who created it is moot.
+        return (". Restore it from a backup with the daemon stopped (docs/deployment.md, "
+                "\"A lost or damaged inbox\")")
     if marker.exists():
         return f" (this state directory's inbox is recorded in {marker})"
     return f" (no daemon has run with --state {state_dir} yet, or it never got that far)"
