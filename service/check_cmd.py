@@ -7,7 +7,9 @@ Nothing is written: the state directory is inspected, not created; the login is 
 
 Exit codes: 0 every check passed; 78 (EX_CONFIG) the configuration is invalid or a local
 check failed (state directory, private key, CA file); 69 (EX_UNAVAILABLE) only network
-checks failed (endpoint unreachable, TLS handshake refused, login rejected, topic missing).
+checks failed (endpoint unreachable, TLS handshake refused, login rejected, topic missing);
+141 every check passed but stdout's reader went away before the TOML was written. The
+checks run first, so a closed pipe never hides a failure or its exit code.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from service.local_checks import ca_file_problem, private_key_problem, state_dir
 from service.run_cmd import EX_CONFIG, config_source_args, resolve_config
 
 EX_UNAVAILABLE = 69
+EX_SIGPIPE = 141  # all checks passed, but the reader of stdout went away (`| head`)
 Check = tuple[str, str | None]  # (what was checked, the problem or None)
 
 
@@ -55,21 +58,40 @@ def _check_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"lifecycle-sync: {exc}", file=sys.stderr)
         return EX_CONFIG
-    print(f"# effective configuration from {os.path.abspath(config.source)}: relative paths "
-          "resolved, secrets shown as the files they came from")
-    print(to_toml(effective_tables(config)), end="", flush=True)
+    # The checks run before anything is printed, and their lines go to stderr whatever
+    # happens to stdout: `check-config | head` must still show every FAILED line and exit
+    # with the checks' code, not die of SIGPIPE half-way through the TOML.
     local = local_checks(config)
     remote: list[Check] = []
     if not args.offline and not _failed(local):
         from service.remote_checks import remote_checks  # loads grpc
 
         remote = remote_checks(config)
+    printed = _write_stdout(
+        f"# effective configuration from {os.path.abspath(config.source)}: relative paths "
+        f"resolved, secrets shown as the files they came from\n{to_toml(effective_tables(config))}")
     for what, problem in local + remote:
         print(f"ok: {what}" if problem is None else f"FAILED: {what}: {problem}",
               file=sys.stderr)
     if _failed(local):
         return EX_CONFIG
-    return EX_UNAVAILABLE if _failed(remote) else 0
+    if _failed(remote):
+        return EX_UNAVAILABLE
+    return 0 if printed else EX_SIGPIPE
+
+
+def _write_stdout(text: str) -> bool:
+    """Write ``text`` to stdout; False when the reader has gone (stdout then points at
+    /dev/null, so nothing later, not even the interpreter's final flush, raises)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return False
+    return True
 
 
 def local_checks(config: Config) -> list[Check]:

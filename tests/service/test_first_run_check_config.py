@@ -222,6 +222,31 @@ def test_check_config_into_a_closed_pipe_exits_without_traceback(
     assert "BrokenPipeError" not in done.stderr
 
 
+def test_failures_piped_into_head_still_show_and_set_the_exit_code(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    config = write_config(tmp_path, jwt_toml(info, state=str(tmp_path / "a-file")))
+    command = [sys.executable, "-m", "service", "check-config", "--offline", "--config",
+               str(config)]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written: deterministic EPIPE
+    try:
+        closed = subprocess.run(command, stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                cwd=ROOT, env=env, timeout=60)
+    finally:
+        os.close(write_end)
+    piped = subprocess.run(  # what an admin types; racy before the fix (141 or 78)
+        ["bash", "-c", '"$@" | head -1; exit "${PIPESTATUS[0]}"', "bash", *command],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    for done in (closed, piped):
+        assert done.returncode == EX_CONFIG, done.stderr  # was: 141, no FAILED line
+        assert f"FAILED: state directory {tmp_path / 'a-file'}: " in done.stderr
+        assert "Traceback" not in done.stderr
+    assert piped.stdout.startswith("# effective configuration from ")
+
+
 def test_static_token_is_checked_with_get_topic(tmp_path: Path, info: dict[str, Any]) -> None:
     token = tmp_path / "token"
     token.write_text(info["access_token"])
