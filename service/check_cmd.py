@@ -4,6 +4,9 @@ stdout gets the effective configuration as TOML that ``--config`` accepts again 
 paths resolved to absolute ones, each secret as the file it came from); stderr gets one line
 per check, ``ok:`` or ``FAILED:``, each failure saying what was tried and what to check.
 Nothing is written: the state directory is inspected, not created; the login is a login.
+A failed local check does not stop the network checks, so one run lists every failure; only
+checks that need what failed print ``skipped:`` (all connections need a usable CA file, the
+login and GetTopic a usable key).
 
 Exit codes: 0 every check passed; 78 (EX_CONFIG) the configuration is invalid or a local
 check failed (state directory, private key, CA file); 69 (EX_UNAVAILABLE) only network
@@ -63,16 +66,17 @@ def _check_config(args: argparse.Namespace) -> int:
     # with the checks' code, not die of SIGPIPE half-way through the TOML.
     local = local_checks(config)
     remote: list[Check] = []
-    if not args.offline and not _failed(local):
-        from service.remote_checks import remote_checks  # loads grpc
-
-        remote = remote_checks(config)
+    skipped: list[str] = []
+    if not args.offline:
+        remote, skipped = _network_checks(config, local)
     printed = _write_stdout(
         f"# effective configuration from {os.path.abspath(config.source)}: relative paths "
         f"resolved, secrets shown as the files they came from\n{to_toml(effective_tables(config))}")
     for what, problem in local + remote:
         print(f"ok: {what}" if problem is None else f"FAILED: {what}: {problem}",
               file=sys.stderr)
+    for what in skipped:
+        print(f"skipped: {what}", file=sys.stderr)
     if _failed(local):
         return EX_CONFIG
     if _failed(remote):
@@ -92,6 +96,21 @@ def _write_stdout(text: str) -> bool:
         os.close(devnull)
         return False
     return True
+
+
+def _network_checks(config: Config, local: list[Check]) -> tuple[list[Check], list[str]]:
+    """The network checks, whatever the local ones found (an admin wants every failure at
+    once), except those that need what failed: the CA file for all of them, the private key
+    for the login and GetTopic. Returns the checks and what was skipped, and why."""
+    failed = {what for what, problem in local if problem is not None}
+    if any(what.startswith("CA file ") for what in failed):
+        return [], ["network checks: every connection needs the CA file that failed above"]
+    from service.remote_checks import remote_checks  # loads grpc
+
+    if "JWT private key" in failed:
+        return (remote_checks(config, login=False),
+                ["login and GetTopic: they need the private key that failed above"])
+    return remote_checks(config), []
 
 
 def local_checks(config: Config) -> list[Check]:

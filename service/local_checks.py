@@ -37,10 +37,18 @@ def state_dir_problem(state_dir: Path) -> str | None:
         return (f"service.state_dir {state_dir} cannot be created: {parent} is not a "
                 "directory")
     if not os.access(parent, os.W_OK | os.X_OK):
-        return (f"service.state_dir {state_dir} does not exist and cannot be created: "
-                f"{parent} is not writable by this user (uid {os.getuid()}); create it "
-                "(systemd: StateDirectory=) or choose another state_dir")
+        return _cannot_create(state_dir, f"{parent} is not writable by this user")
     return None
+
+
+def _cannot_create(state_dir: Path, why: str) -> str:
+    """The message for a state directory that does not exist yet and cannot be made: under
+    systemd that is normal until the unit's ``StateDirectory=`` creates it, so say so."""
+    return (f"service.state_dir {state_dir} does not exist and cannot be created ({why}; "
+            f"uid {os.getuid()}). Under systemd the unit's StateDirectory= creates it at "
+            "start: to check as the service would, give systemd-run "
+            "`-p StateDirectory=lifecycle-sync` (docs/deployment.md, 'Check the "
+            "configuration'); otherwise create it, or choose another state_dir")
 
 
 def private_key_problem(key: Secret) -> str | None:

@@ -61,9 +61,10 @@ def url_problem(url: str, ca_file: Path | None, what: str) -> str | None:
     return tls_problem(host, parts.port or 443, ca_file, what)
 
 
-def remote_checks(config: Config) -> list[tuple[str, str | None]]:
+def remote_checks(config: Config, login: bool = True) -> list[tuple[str, str | None]]:
     """(what was checked, problem or None) for every network check, in order; a check whose
-    prerequisite failed is not attempted."""
+    prerequisite failed is not attempted. ``login=False``: the connections only (the
+    credentials are known to be unusable)."""
     results: list[tuple[str, str | None]] = []
     ca = config.pubsub.ca_file
     host, _, port = config.pubsub.endpoint.rpartition(":")
@@ -72,12 +73,12 @@ def remote_checks(config: Config) -> list[tuple[str, str | None]]:
     if config.auth.mode == "static_token":
         instance = url_problem(config.auth.instance_url, ca, "auth.instance_url")
         results.append((f"TLS to instance {config.auth.instance_url}", instance))
-        if pubsub is None and instance is None:  # GetTopic proves the token too
+        if pubsub is None and instance is None and login:  # GetTopic proves the token too
             results.extend(_topic_checks(config, _static_session(config)))
         return results
-    login = url_problem(config.auth.login_url, ca, "auth.login_url")
-    results.append((f"TLS to login URL {config.auth.login_url}", login))
-    if login is not None:
+    reached = url_problem(config.auth.login_url, ca, "auth.login_url")
+    results.append((f"TLS to login URL {config.auth.login_url}", reached))
+    if reached is not None or not login:
         return results
     session, problem = _login(config)
     results.append((f"{config.auth.mode} login as {config.auth.username or config.auth.client_id}",

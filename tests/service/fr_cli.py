@@ -7,6 +7,7 @@ Subprocesses get only PATH plus what a test sets, never the developer's environm
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +20,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
-    """``lifecycle-sync ARGS`` as ``python -m service``, in ``cwd`` (default: the checkout)."""
-    return subprocess.run([sys.executable, "-m", "service", *args], capture_output=True,
+        timeout_s: float = 120.0, prefix: tuple[str, ...] = ()
+        ) -> subprocess.CompletedProcess[str]:
+    """``lifecycle-sync ARGS`` as ``python -m service``, in ``cwd`` (default: the checkout);
+    ``prefix`` runs it through another command (e.g. :data:`AS_NOBODY`)."""
+    return subprocess.run([*prefix, sys.executable, "-m", "service", *args], capture_output=True,
                           text=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                                           **(env or {})},
                           cwd=cwd or ROOT, timeout=timeout_s)
+
+
+NOBODY = 65534
+# As an unprivileged user, like the unit's dynamic user (root passes every permission check).
+AS_NOBODY = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+
+
+def can_switch_to_nobody() -> bool:
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None
 
 
 def jwt_toml(info: dict[str, Any], *, state: str = "state", endpoint: str | None = None,

@@ -162,6 +162,33 @@ def test_ca_file_without_a_pem_certificate_is_named(
     assert "cannot be read" not in failure  # was: the OSError branch caught the SSLError
 
 
+def test_network_checks_run_when_a_local_check_fails(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    config = write_config(tmp_path, jwt_toml(info, state=str(tmp_path / "a-file" / "state")))
+    done = cli("check-config", "--config", str(config))
+    assert done.returncode == EX_CONFIG
+    [failure] = _failures(done.stderr)
+    assert failure.startswith(f"FAILED: state directory {tmp_path / 'a-file' / 'state'}: ")
+    for what in ("TLS to Pub/Sub endpoint", "TLS to login URL", "jwt login as",
+                 "GetTopic /event/SelfServeTrialEvent__e"):
+        assert f"ok: {what}" in done.stderr, done.stderr  # was: none tried
+
+
+def test_an_unusable_key_skips_only_the_login(tmp_path: Path, info: dict[str, Any]) -> None:
+    key = tmp_path / "key.pem"
+    key.write_text(ec_pem())
+    done = cli("check-config", "--config", str(write_config(tmp_path, jwt_toml(
+        info, key_file=str(key), login_url=f"https://127.0.0.1:{free_port()}"))))
+    assert done.returncode == EX_CONFIG
+    failures = _failures(done.stderr)
+    assert failures[0].startswith("FAILED: JWT private key: ")
+    assert "FAILED: TLS to login URL" in failures[1]  # still tried, and still reported
+    assert "ok: TLS to Pub/Sub endpoint" in done.stderr
+    assert "skipped: login and GetTopic: they need the private key" in done.stderr
+
+
 def test_printed_config_can_be_fed_back(tmp_path: Path, info: dict[str, Any]) -> None:
     first = cli("check-config", "--offline", "--config",
                 str(write_config(tmp_path / "a", jwt_toml(info))))

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fr_cli import RunningDaemon, cli, jwt_toml, write_config
+from fr_cli import (
+    AS_NOBODY,
+    NOBODY,
+    RunningDaemon,
+    can_switch_to_nobody,
+    cli,
+    jwt_toml,
+    write_config,
+)
 from svc_waiting import wait_until
 
 from emulator.server import Emulator
@@ -96,3 +106,43 @@ def test_state_dir_problems_are_explained_not_tracebacks(
     assert "Traceback" not in ran.stderr
     assert f"cannot start: service.state_dir {state}" in ran.stderr
     assert reason in ran.stderr
+
+
+@pytest.fixture
+def world_readable() -> Iterator[Path]:
+    """A folder outside pytest's root-only tmp tree, so another user can read a config."""
+    folder = Path(tempfile.mkdtemp(prefix="fr-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_pre_enable_check_as_a_dynamic_user_names_state_directory(
+    world_readable: Path, info: dict[str, Any]
+) -> None:
+    """docs/deployment.md's check runs as a dynamic user, who cannot create a state directory
+    in /var/lib: the failure must point at StateDirectory=, and once that directory exists
+    (owned by the user, as systemd makes it) the check passes."""
+    if not can_switch_to_nobody():
+        pytest.skip("needs root and setpriv to act as an unprivileged user")
+    var_lib = world_readable / "var-lib"
+    var_lib.mkdir(mode=0o755)  # root's, like /var/lib
+    for name in ("private_key", "ca_cert"):
+        shutil.copy(info[name], world_readable / Path(info[name]).name)
+        (world_readable / Path(info[name]).name).chmod(0o644)
+    state = var_lib / "lifecycle-sync"
+    config = write_config(world_readable, jwt_toml(
+        info, state=str(state), key_file=Path(info["private_key"]).name,
+        ca_file=Path(info["ca_cert"]).name))
+    config.chmod(0o644)
+    fresh = cli("check-config", "--config", str(config), prefix=AS_NOBODY)
+    assert fresh.returncode == EX_CONFIG, fresh.stderr
+    assert f"FAILED: state directory {state}: " in fresh.stderr
+    assert "does not exist and cannot be created" in fresh.stderr
+    assert "-p StateDirectory=lifecycle-sync" in fresh.stderr
+    assert "ok: jwt login as" in fresh.stderr  # the network checks still ran
+    state.mkdir(mode=0o700)
+    os.chown(state, NOBODY, NOBODY)  # what StateDirectory= does for the dynamic user
+    provided = cli("check-config", "--config", str(config), prefix=AS_NOBODY)
+    assert provided.returncode == 0, provided.stderr
+    assert sorted(os.listdir(state)) == []  # checked, not written
