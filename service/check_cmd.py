@@ -3,7 +3,10 @@
 stdout gets the effective configuration as TOML that ``--config`` accepts again (relative
 paths resolved to absolute ones, each secret as the file it came from); stderr gets one line
 per check, ``ok:`` or ``FAILED:``, each failure saying what was tried and what to check.
-Nothing is written: the state directory is inspected, not created; the login is a login.
+Nothing is left behind: the state directory is tried as ``run`` uses it (a missing one is
+created and removed again, an existing one gets a temporary file created and removed, so a
+read-only mount or /proc fails here as it would in ``run``, even for root); the login is a
+login.
 A failed local check does not stop the network checks, so one run lists every failure; only
 checks that need what failed print ``skipped:`` (all connections need a usable CA file, the
 login and GetTopic a usable key).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -80,18 +81,37 @@ def _under_file(tmp_path: Path) -> Path:
 
 
 def _read_only(tmp_path: Path) -> Path:
-    if os.geteuid() == 0:
-        pytest.skip("root writes to read-only directories")
+    """A directory this user cannot write in. Root passes permission bits, so as root it is
+    made immutable (chattr +i), which stops root too (and defeats an os.access check)."""
     folder = tmp_path / "ro"
     folder.mkdir(mode=0o500)
+    if os.geteuid() == 0:
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True,
+                                   check=False)
+        if immutable.returncode != 0:
+            pytest.skip(f"chattr +i not possible here: {immutable.stderr!r}")
     return folder
 
 
+def _in_proc(tmp_path: Path) -> Path:
+    return Path("/proc/lifecycle-sync-nope")  # no one, not even root, can create it
+
+
+@pytest.fixture
+def mutable(tmp_path: Path) -> Iterator[None]:
+    """Undo chattr +i, or pytest could not remove the test's folder."""
+    yield
+    if (tmp_path / "ro").exists() and os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(tmp_path / "ro")], check=False)
+
+
+@pytest.mark.usefixtures("mutable")
 @pytest.mark.parametrize(("make", "reason"), [
     (_file, "exists but is not a directory"),
     (_under_file, "cannot be created"),
     (_read_only, "is not writable by this user"),
-], ids=["is-a-file", "cannot-be-created", "read-only"])
+    (_in_proc, "does not exist and cannot be created"),
+], ids=["is-a-file", "cannot-be-created", "read-only", "in-proc"])
 def test_state_dir_problems_are_explained_not_tracebacks(
     tmp_path: Path, info: dict[str, Any], make: Any, reason: str
 ) -> None:
@@ -146,3 +166,14 @@ def test_pre_enable_check_as_a_dynamic_user_names_state_directory(
     provided = cli("check-config", "--config", str(config), prefix=AS_NOBODY)
     assert provided.returncode == 0, provided.stderr
     assert sorted(os.listdir(state)) == []  # checked, not written
+
+
+def test_check_config_leaves_a_missing_state_dir_missing(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    state = tmp_path / "new" / "deeper" / "state"
+    config = write_config(tmp_path / "etc", jwt_toml(info, state=str(state)))
+    done = cli("check-config", "--offline", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert f"ok: state directory {state}" in done.stderr
+    assert not (tmp_path / "new").exists()  # created to prove it can be, then removed
