@@ -6,10 +6,13 @@ Subprocesses get only PATH plus what a test sets, never the developer's environm
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +70,12 @@ def write_config(folder: Path, text: str, name: str = "config.toml") -> Path:
 
 
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports nothing listens on (bound together, then released)."""
-    import socket
+    """``count`` distinct ports for a server to bind next (bound together, then released).
 
+    Only for a server started right after (the emulator on fixed ports): between release and
+    its bind another process could take one, and its start then fails loudly. For a port that
+    must refuse connections use :func:`refused_port`, which never lets go of it.
+    """
     socks = [socket.socket() for _ in range(count)]
     try:
         for sock in socks:
@@ -80,9 +86,13 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def free_port() -> int:
-    """A port nothing listens on (bound, then released: refused from then on)."""
-    return free_ports(1)[0]
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections for as long as the block runs: bound by
+    this socket (so no other process can take it and start answering) but not listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 def rsa_pem(password: bytes | None = None) -> str:

@@ -14,7 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fr_cli import ROOT, cli, ec_pem, free_port, jwt_toml, rsa_der, rsa_p12, rsa_pem, write_config
+from fr_cli import (
+    ROOT,
+    cli,
+    ec_pem,
+    jwt_toml,
+    refused_port,
+    rsa_der,
+    rsa_p12,
+    rsa_pem,
+    write_config,
+)
 
 from emulator.server import Emulator
 
@@ -42,9 +52,9 @@ def test_a_correct_config_passes_every_check(tmp_path: Path, info: dict[str, Any
 
 
 def test_wrong_pubsub_port_fails_and_names_the_key(tmp_path: Path, info: dict[str, Any]) -> None:
-    port = free_port()
-    config = write_config(tmp_path, jwt_toml(info, endpoint=f"127.0.0.1:{port}"))
-    done = cli("check-config", "--config", str(config))
+    with refused_port() as port:
+        config = write_config(tmp_path, jwt_toml(info, endpoint=f"127.0.0.1:{port}"))
+        done = cli("check-config", "--config", str(config))
     assert done.returncode == EX_UNAVAILABLE
     [failure] = _failures(done.stderr)
     assert f"TCP connection to 127.0.0.1:{port} refused" in failure
@@ -52,9 +62,9 @@ def test_wrong_pubsub_port_fails_and_names_the_key(tmp_path: Path, info: dict[st
 
 
 def test_wrong_login_port_fails_before_any_login(tmp_path: Path, info: dict[str, Any]) -> None:
-    port = free_port()
-    config = write_config(tmp_path, jwt_toml(info, login_url=f"https://127.0.0.1:{port}"))
-    done = cli("check-config", "--config", str(config))
+    with refused_port() as port:
+        config = write_config(tmp_path, jwt_toml(info, login_url=f"https://127.0.0.1:{port}"))
+        done = cli("check-config", "--config", str(config))
     assert done.returncode == EX_UNAVAILABLE
     [failure] = _failures(done.stderr)
     assert f"127.0.0.1:{port} refused" in failure
@@ -179,8 +189,9 @@ def test_network_checks_run_when_a_local_check_fails(
 def test_an_unusable_key_skips_only_the_login(tmp_path: Path, info: dict[str, Any]) -> None:
     key = tmp_path / "key.pem"
     key.write_text(ec_pem())
-    done = cli("check-config", "--config", str(write_config(tmp_path, jwt_toml(
-        info, key_file=str(key), login_url=f"https://127.0.0.1:{free_port()}"))))
+    with refused_port() as port:
+        done = cli("check-config", "--config", str(write_config(tmp_path, jwt_toml(
+            info, key_file=str(key), login_url=f"https://127.0.0.1:{port}"))))
     assert done.returncode == EX_CONFIG
     failures = _failures(done.stderr)
     assert failures[0].startswith("FAILED: JWT private key: ")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from fr_cli import RunningDaemon, cli, free_port, jwt_toml, log_lines, write_config
+from fr_cli import RunningDaemon, cli, jwt_toml, log_lines, refused_port, write_config
 from svc_rig import Rig
 from svc_waiting import wait_until
 
@@ -36,10 +36,10 @@ def test_unreachable_endpoint_is_logged_once_and_status_says_not_connected(
     tmp_path: Path, emulator: Emulator
 ) -> None:
     info: dict[str, Any] = emulator.info()
-    port = free_port()
-    config = write_config(tmp_path, jwt_toml(info, endpoint=f"127.0.0.1:{port}"))
     state = tmp_path / "state"
-    with RunningDaemon("--config", str(config), log_file=tmp_path / "run.log") as daemon:
+    with (refused_port() as port,
+          RunningDaemon("--config", str(write_config(tmp_path, jwt_toml(
+              info, endpoint=f"127.0.0.1:{port}"))), log_file=tmp_path / "run.log") as daemon):
         for topic in (TRIAL, "/data/LeadChangeEvent"):
             wait_until(lambda t=topic: _failures(state, t) >= 5, 60, what=f"5 failures on {topic}")
         strict = cli("status", "--state", str(state), "--max-disconnected-s", "0")
