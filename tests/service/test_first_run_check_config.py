@@ -318,3 +318,18 @@ def test_unknown_topic_fails_get_topic_and_says_what_to_check(
     [failure] = _failures(done.stderr)
     assert failure.startswith("FAILED: GetTopic /event/Nope__e: ")
     assert "is the topic name right" in failure
+    assert "GetTopic /event/Nope__e failed" not in failure  # the label says it once
+
+
+def test_pubsub_endpoint_at_the_rest_port_asks_for_the_pubsub_port(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    rest = info["login_url"].removeprefix("https://")
+    config = write_config(tmp_path, jwt_toml(info, endpoint=rest))
+    done = cli("check-config", "--config", str(config))
+    assert done.returncode == EX_UNAVAILABLE
+    [failure] = _failures(done.stderr)  # was: one ALPN error per topic, no hint
+    assert failure.startswith(f"FAILED: TLS to Pub/Sub endpoint {rest}: ")
+    assert "does not speak HTTP/2" in failure
+    assert "is pubsub.endpoint the Pub/Sub port" in failure
+    assert "GetTopic" not in done.stderr  # not attempted on a port that cannot answer it
