@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from service.config import AuthConfig, Config, Secret
-from service.hints import login_failure
+from service.hints import HintedLogin, login_failure
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
@@ -107,7 +107,8 @@ def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
 def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
     hooks = DaemonHooks(config.pubsub.topics, stale_after_s=_stale_after_s(config),
                         state_dir=config.service.state_dir)
-    sessions = auth.SessionProvider(token_source(config.auth, config.pubsub.ca_file),
+    login = HintedLogin(token_source(config.auth, config.pubsub.ca_file), config.pubsub.ca_file)
+    sessions = auth.SessionProvider(login,
                                     backoff_initial_s=config.pubsub.backoff_initial_s,
                                     backoff_max_s=config.pubsub.backoff_max_s)
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
