@@ -9,7 +9,10 @@ The state is written to ``STATE/connection.json`` on every change and every fail
 (a small file replaced by rename, no fsync: losing it in a crash loses nothing but a status
 line), so ``lifecycle-sync status`` can say whether a running daemon is connected, since
 when, and what failed last. A topic is *connected* from the first sign that the whole path
-works (GetTopic answered with a session, a keepalive, a batch) until an attempt fails.
+works (GetTopic answered with a session, a Subscribe stream open, a keepalive, a batch) until
+an attempt fails. A stream counts as open once its first FetchRequest went out on a connected
+channel (a call that cannot connect or complete TLS fails instead); the server may still
+reject it (e.g. an expired session, then refreshed), which is a failure like any other.
 """
 
 from __future__ import annotations

@@ -44,8 +44,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--max-disconnected-s", type=float, default=DEFAULT_MAX_DISCONNECTED_S,
                    metavar="S",
                    help=f"exit {EX_NOT_CONNECTED} when the daemon runs but a topic has not "
-                        "been connected for longer than this (default: %(default)s s; after a "
-                        "reconnect the first response can take up to keepalive_s = 270 s)")
+                        "been connected for longer than this (default: %(default)s s; a "
+                        "topic counts as connected again as soon as its stream is open)")
     p.epilog = (f"exit codes: 0 ok (or no daemon running), 1 no state directory or no "
                 f"readable inbox, {EX_NOT_CONNECTED} the daemon runs but a topic has not been "
                 "connected for longer than --max-disconnected-s")
