@@ -167,9 +167,14 @@ def _json(response: requests.Response) -> dict[str, Any]:
 
 
 def network_reason(exc: BaseException) -> str:
-    """Why a request failed underneath ``requests`` (certificate verify failed, connection
-    refused, ...): the cause's own words, never the request, its URL or its body, so nothing
-    secret can leak into a log line. The exception class when nothing better is found."""
+    """``requests``' exception class and why it failed underneath (``ConnectionError:
+    connection refused``, ``SSLError: certificate verify failed (...)``): the cause's own
+    words, never the request, its URL or its body, so nothing secret can reach a log line."""
+    cause = _cause(exc)
+    return f"{type(exc).__name__}: {cause}" if cause else type(exc).__name__
+
+
+def _cause(exc: BaseException) -> str:
     seen: set[int] = set()
     stack: list[object] = [exc]
     while stack:
@@ -189,4 +194,4 @@ def network_reason(exc: BaseException) -> str:
             return "timed out"
         stack.extend([cause.__cause__, cause.__context__, getattr(cause, "reason", None),
                       *cause.args])
-    return type(exc).__name__
+    return ""

@@ -35,9 +35,9 @@ def _wrong_ca(tmp_path: Path, info: dict[str, Any], run: Callable[[str], str]) -
 
 
 @pytest.mark.parametrize(("mistake", "cause", "hint"), [
-    (_wrong_login_port, "/services/oauth2/token failed: connection refused",
+    (_wrong_login_port, "/services/oauth2/token failed: ConnectionError: connection refused",
      "is auth.login_url right (host and port)"),
-    (_wrong_ca, "/services/oauth2/token failed: certificate verify failed (",
+    (_wrong_ca, "/services/oauth2/token failed: SSLError: certificate verify failed (",
      "the CA that signed the server at auth.login_url?"),
 ], ids=["login-port", "ca"])
 def test_unanswered_login_says_why_and_what_to_check_once_per_topic(
