@@ -12,6 +12,8 @@ this directory on ``sys.path`` because it holds this conftest and no ``__init__.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 import pytest
 from helpers import EmulatorFactory
+from helpers.children import HITS_ENV, merge_child_hits
 from helpers.pubsub_client import PubSubClient
 
 from emulator.catalog import Catalog
@@ -26,6 +29,19 @@ from emulator.pubsub.subscribe import StreamSettings, SubscribeStream
 from emulator.schema import build_catalog
 from emulator.server import Emulator, EmulatorSettings
 from proto import pubsub_api_pb2 as pb
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under mutmut's stats run, give daemon subprocesses somewhere to report what they ran."""
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats" and HITS_ENV not in os.environ:
+        os.environ[HITS_ENV] = tempfile.mkdtemp(prefix="mutmut-hits-")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Before mutmut's own teardown hook reads the stats: add what finished children ran."""
+    merge_child_hits()
+
 
 # Short keepalives so tests can wait for one; a long idle timeout so streams stay open.
 SESSION_STREAM = StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0)

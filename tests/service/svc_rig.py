@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.children import module_argv
+
 from benchmarks.rig import TRIAL_TOPIC, Daemon, NotifySocket, Publisher
 from emulator.pubsub.subscribe import StreamSettings
 from service.config import inbox_path
-from subscriber.errors import SubscriberError
+from service.state_guard import IDENTITY_NAME
 from subscriber.events import EntryStatus
 from subscriber.inbox import Inbox
 
@@ -51,17 +53,18 @@ class Rig:
         notify = NotifySocket(self.sock_dir / f"notify-{n}")
         daemon = Daemon(self.info_file, self.state, self.work / f"daemon-{n}.log",
                         env={**FAST, "NOTIFY_SOCKET": str(notify.path), **env}, auth=auth)
+        daemon.args[:3] = module_argv("service")
         daemon.args.extend(args)
         self.notifies.append(notify)
         self.daemons.append(daemon.start())
         return daemon
 
     def stored(self) -> int:
-        """Events in the inbox; 0 while the first daemon is still creating it."""
-        try:
-            return len(self.entries())
-        except SubscriberError:
+        """Events in the inbox; 0 until the first daemon has created it (the identity marker
+        is written right after the inbox is). Any error reading a created inbox propagates."""
+        if not (self.state / IDENTITY_NAME).exists():
             return 0
+        return len(self.entries())
 
     def entries(self) -> list[tuple[str, bytes]]:
         with Inbox.open_readonly(inbox_path(self.state)) as inbox:

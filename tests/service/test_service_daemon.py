@@ -11,14 +11,13 @@ import os
 import random
 import re
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from svc_rig import ROOT, Rig
+from helpers.children import run_cli
+from svc_rig import Rig
 from svc_waiting import wait_until
 
 from benchmarks.rig import TRIAL_TOPIC
@@ -112,8 +111,7 @@ def test_second_instance_is_refused_and_status_reads_beside_it(rig: Rig) -> None
     second = rig.daemon()
     assert second.wait(30) == 75
     assert f"PID {first.pid}" in second.log_text()
-    done = subprocess.run([sys.executable, "-m", "service", "status", "--state", str(rig.state),
-                           "--json"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = run_cli("status", "--state", str(rig.state), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["daemon_pid"] == first.pid
@@ -143,8 +141,7 @@ def test_run_with_bad_config_names_every_key(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[service]\nstate_dir = "x"\n[auth]\nmode = "jwt"\npassword = "p"\n'
                       '[pubsub]\nbatch_size = 0\n')
-    done = subprocess.run([sys.executable, "-m", "service", "run", "--config", str(config)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = run_cli("run", "--config", str(config))
     assert done.returncode == 78
     for key in ("auth.password:", "pubsub.batch_size:", "auth.client_id:", "auth.username:",
                 "auth.private_key:"):

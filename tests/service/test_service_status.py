@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from helpers.children import run_cli
 
 from service.config import inbox_path
 from service.lifecycle import state_lock
@@ -35,8 +36,7 @@ def _fill(state: Path) -> None:
 
 
 def _status(state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state),
-                           *extra], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return run_cli("status", "--state", str(state), *extra)
 
 
 def test_status_json_shape_while_the_lock_is_held(tmp_path: Path) -> None:
