@@ -6,6 +6,7 @@ import logging
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,11 +62,24 @@ def test_notifier_sends_datagrams_and_is_silent_without_socket(tmp_path: Path) -
 
 
 def test_notifier_never_blocks_on_a_full_receiver(tmp_path: Path) -> None:
+    """systemd not reading its socket must never hang the daemon's main loop: sends that do
+    not fit are dropped (MSG_DONTWAIT), never waited for."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
         server.bind(str(tmp_path / "notify"))
         notifier = Notifier(str(tmp_path / "notify"))
-        for _ in range(1000):  # far beyond net.unix.max_dgram_qlen; nobody reads
-            notifier.watchdog()
+
+        def flood() -> None:
+            for _ in range(1000):  # far beyond net.unix.max_dgram_qlen; nobody reads
+                notifier.watchdog()
+
+        sender = threading.Thread(target=flood, daemon=True)
+        sender.start()
+        sender.join(30)  # a deadline, not a measurement: 1000 non-blocking sends take ms
+        blocked = sender.is_alive()
+    # closing the receiver (above) ends a blocked send with an error, so no thread is left
+    sender.join(30)
+    assert not blocked, "Notifier.send blocked on a full receiver queue"
+    assert not sender.is_alive()
 
 
 def _format(level: int, message: str, *args: object, secrets: tuple[str, ...] = ()) -> str:
