@@ -25,6 +25,7 @@ from helpers.children import HITS_ENV, merge_child_hits
 from helpers.pubsub_client import PubSubClient
 
 from emulator.catalog import Catalog
+from emulator.pubsub.service import PubSubService
 from emulator.pubsub.subscribe import StreamSettings, SubscribeStream
 from emulator.schema import build_catalog
 from emulator.server import Emulator, EmulatorSettings
@@ -116,3 +117,23 @@ def subscribed(monkeypatch: pytest.MonkeyPatch) -> list[threading.Event]:
 
     monkeypatch.setattr(SubscribeStream, "_start_position", recording)
     return started
+
+
+@pytest.fixture
+def deny_subscribe(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Topics added to the returned set are answered by every in-process emulator's
+    ``GetTopic`` with ``can_subscribe=false``, as Salesforce answers a user whose permission
+    sets do not allow subscribing (the emulator has no permission model of its own). It wraps
+    the real method: everything else in the answer is the emulator's. gRPC binds handlers when
+    a server starts: request this fixture before any fixture that starts an emulator."""
+    denied: set[str] = set()
+    real = PubSubService.GetTopic
+
+    def answer(self: PubSubService, request: pb.TopicRequest, context: Any) -> pb.TopicInfo:
+        info = real(self, request, context)
+        if info.topic_name in denied:
+            info.can_subscribe = False
+        return info
+
+    monkeypatch.setattr(PubSubService, "GetTopic", answer)
+    return denied

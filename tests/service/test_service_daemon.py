@@ -149,6 +149,17 @@ def test_run_with_bad_config_names_every_key(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
+def test_a_topic_the_user_may_not_subscribe_to_exits_78(deny_subscribe: set[str], rig: Rig
+                                                       ) -> None:
+    """README: permission errors stop the daemon with exit code 78 (no restart loop)."""
+    deny_subscribe.add(TRIAL_TOPIC)
+    daemon = rig.daemon()
+    assert daemon.wait(timeout_s=30) == 78
+    log = daemon.log_text()
+    assert f"cannot subscribe to {TRIAL_TOPIC}" in log, log
+    assert "resubscribing" not in log
+
+
 def test_unknown_topic_is_fatal_and_exits_78_so_systemd_does_not_retry(rig: Rig) -> None:
     daemon = rig.daemon(LIFECYCLE_SYNC_PUBSUB_TOPICS="/event/NoSuchEvent__e")
     assert daemon.wait(timeout_s=30) == 78

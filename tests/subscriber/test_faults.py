@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 
 import grpc
 import pytest
@@ -136,3 +137,17 @@ def test_unknown_topic_is_fatal(harness_factory: HarnessFactory) -> None:
     assert "/event/Nope__e" in str(failure)
     assert "NOT_FOUND" in str(failure)
     assert "topic.not.found" in failure.error_code
+
+
+def test_a_topic_the_user_may_not_subscribe_to_is_fatal_before_subscribing(
+    deny_subscribe: set[str], harness_factory: HarnessFactory,
+    subscribed: list[threading.Event],
+) -> None:
+    deny_subscribe.add(TRIAL)
+    h = harness_factory(topics=(TRIAL,)).start()
+    failure = h.wait_failure()
+    assert isinstance(failure, Fatal)
+    assert f"cannot subscribe to {TRIAL}" in str(failure)
+    assert "permission set" in str(failure)
+    assert not subscribed[0].is_set(), "Subscribe was called for a topic GetTopic refused"
+    assert h.hooks.reconnects == []

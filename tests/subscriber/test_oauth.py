@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
 from subscriber_harness import TRIAL, HarnessFactory
 
@@ -34,7 +36,11 @@ def _endpoint(info: dict[str, Any]) -> OAuthEndpoint:
 
 
 def _jwt(info: dict[str, Any]) -> JwtBearer:
-    return JwtBearer(_endpoint(info), info["client_id"], info["username"],
+    return _jwt_on(_endpoint(info), info)
+
+
+def _jwt_on(endpoint: OAuthEndpoint, info: dict[str, Any]) -> JwtBearer:
+    return JwtBearer(endpoint, info["client_id"], info["username"],
                      Secret.from_file(info["private_key"]))
 
 
@@ -51,7 +57,7 @@ def test_each_flow_yields_a_working_session(emu: Emulator) -> None:
         session = source.fetch()
         assert session.org_id == info["tenant_id"]
         assert session.instance_url == info["instance_url"]
-        assert emu.context.tokens.check(session.access_token) is not None
+        assert emu.context.tokens.check(session.access_token) is not None  # a live session
         assert info["client_secret"] not in repr(source)
         assert "PRIVATE" not in repr(source)
 
@@ -73,13 +79,58 @@ def test_rejected_credentials_are_fatal_and_secret_free(emu: Emulator) -> None:
     assert raised.value.error_code == "invalid_client"
 
 
-def test_unreachable_endpoint_is_retry_later() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again before the call: connection refused
-    endpoint = OAuthEndpoint(f"https://127.0.0.1:{port}", timeout_s=2)
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound (so nobody else can take it while the
+    test runs) but never listening."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
+
+
+def test_unreachable_endpoint_is_retry_later(refusing_port: int) -> None:
+    endpoint = OAuthEndpoint(f"https://127.0.0.1:{refusing_port}", timeout_s=2)
     with pytest.raises(RetryLater, match="ConnectionError"):
         ClientCredentials(endpoint, "id", Secret("s")).fetch()
+
+
+def test_login_verifies_tls_against_bundled_roots_when_no_ca_file_is_given(emu: Emulator
+                                                                          ) -> None:
+    """README: TLS is verified. The emulator's certificate is signed by its own CA, which the
+    bundled roots do not hold: without a CA file the login must refuse the server."""
+    info = emu.info()
+    endpoint = OAuthEndpoint(info["login_url"], ca_file=None, timeout_s=10)
+    with pytest.raises(RetryLater, match="SSLError"):
+        ClientCredentials(endpoint, info["client_id"], Secret(info["client_secret"])).fetch()
+
+
+def test_login_refuses_a_server_the_given_ca_did_not_sign(emu: Emulator) -> None:
+    info = emu.info()
+    endpoint = OAuthEndpoint(info["login_url"], ca_file=Path(certifi.where()), timeout_s=10)
+    with pytest.raises(RetryLater, match="SSLError"):
+        _jwt_on(endpoint, info).fetch()
+
+
+def test_login_ignores_ca_bundle_and_proxy_variables_from_the_environment(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, refusing_port: int, tmp_path: Path,
+) -> None:
+    """requests reads REQUESTS_CA_BUNDLE, *_PROXY and ~/.netrc unless trust_env is off; the
+    daemon's login must use exactly the CA it was configured with, and go direct."""
+    info = emu.info()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", info["ca_cert"])
+    monkeypatch.setenv("CURL_CA_BUNDLE", info["ca_cert"])
+    no_ca = OAuthEndpoint(info["login_url"], ca_file=None, timeout_s=10)
+    with pytest.raises(RetryLater, match="SSLError"):  # the bundle variable did not widen trust
+        _jwt_on(no_ca, info).fetch()
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = f"http://127.0.0.1:{refusing_port}"
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+    (tmp_path / ".netrc").write_text("machine 127.0.0.1 login intruder password nope\n")
+    monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
+    session = _jwt(info).fetch()  # through the refusing proxy this would be a ConnectionError
+    assert session.org_id == info["tenant_id"]
 
 
 @pytest.mark.parametrize(
