@@ -42,6 +42,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a child Python: :data:`CHILD_ENV_KEEP` plus ``extra``, nothing else."""
     env = {k: v for k, v in os.environ.items()
            if k in CHILD_ENV_KEEP or k.startswith(CHILD_ENV_PREFIXES)}
+    env["PYTHONPATH"] = str(code_root())  # whatever the child's working directory
     return {**env, **(extra or {})}
 
 

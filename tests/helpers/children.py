@@ -41,9 +41,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout_s: float = 60
             **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """``lifecycle-sync ARGS`` as a child process; output captured as text, never raises on
     a non-zero exit (the tests assert on it)."""
+    kwargs.setdefault("cwd", code_root())
     return subprocess.run(module_argv("service", *args), capture_output=True, text=True,
-                          env=child_env(env), cwd=code_root(), timeout=timeout_s, check=False,
-                          **kwargs)
+                          env=child_env(env), timeout=timeout_s, check=False, **kwargs)
 
 
 def merge_child_hits() -> None:

@@ -22,6 +22,7 @@ from service.config import inbox_path
 from service.state_guard import IDENTITY_NAME
 from subscriber.events import EntryStatus
 from subscriber.inbox import Inbox
+from subscriber.inbox_file import readonly_uri
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {  # quick reconnects and a short silence budget, so restarts don't dominate runtime
@@ -76,7 +77,7 @@ class Rig:
             return inbox.checkpoint(TRIAL_TOPIC).replay_id
 
     def meta(self) -> dict[str, str]:
-        uri = f"file:{inbox_path(self.state)}?mode=ro"
+        uri = readonly_uri(inbox_path(self.state))
         with sqlite3.connect(uri, uri=True) as db:
             return dict(db.execute("SELECT key, value FROM meta").fetchall())
 

@@ -22,6 +22,7 @@ from svc_waiting import wait_until
 
 from benchmarks.rig import TRIAL_TOPIC
 from service.config import inbox_path
+from subscriber.inbox_file import readonly_uri
 
 
 def _totals(log: str) -> tuple[int, int]:
@@ -36,7 +37,7 @@ def _assert_inbox_exact(rig: Rig) -> None:
     assert len(entries) == len(rig.publisher.event_ids)
     assert [e for e, _ in entries] == rig.publisher.event_ids  # each once, in replay order
     assert [r for _, r in entries] == rig.publisher.replay_ids
-    uri = f"file:{inbox_path(rig.state)}?mode=ro"
+    uri = readonly_uri(inbox_path(rig.state))
     with sqlite3.connect(uri, uri=True) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 

@@ -81,3 +81,15 @@ def test_status_without_inbox_fails_clearly(tmp_path: Path) -> None:
     missing = _status(tmp_path / "absent")
     assert missing.returncode == 1
     assert "no state directory" in missing.stderr
+
+
+def test_a_state_path_with_uri_characters_is_read_as_given(tmp_path: Path) -> None:
+    """`status --state 'st#1'` once opened `file:st#1/inbox.db?mode=ro`: SQLite took `#1...`
+    as a fragment, created `st` in the working directory and called the inbox damaged."""
+    state = tmp_path / "st#1"
+    state.mkdir()
+    _fill(state)
+    done = run_cli("status", "--state", "st#1", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["topics"][TRIAL]["pending"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["st#1"]

@@ -39,7 +39,7 @@ def test_backoff_grows_while_attempts_fail_and_resets_once_events_land(
     h.wait_count(TRIAL, 3)
     _abort_next_attempt(h)  # this attempt stored events: its delay starts over
     h.stop()
-    topic, after, batches_before = h.hooks.delays[-1]
+    _, after, batches_before = h.hooks.delays[-1]
     assert batches_before == 1
     assert after <= INITIAL_S, f"backoff not reset by stored events: waited {after:.3f} s"
 

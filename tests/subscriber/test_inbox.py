@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
 import sqlite3
+import stat
 import uuid
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from subscriber.events import (
     UndecodableEvent,
 )
 from subscriber.inbox import Inbox
+from subscriber.inbox_file import open_db
 
 T = "/event/T__e"
 
@@ -89,15 +92,14 @@ def test_consumers_apply_and_prune(tmp_path: Path) -> None:
 
 
 def test_keepalive_checkpoint_only_when_changed(tmp_path: Path) -> None:
-    with Inbox(tmp_path / "i.db") as inbox:
+    with Inbox(tmp_path / "i.db", clock=lambda: 1_700_000_000.25) as inbox:
         assert inbox.checkpoint(T) == (None, None)
         assert inbox.advance_checkpoint(T, b"\x01" * 10)
         assert not inbox.advance_checkpoint(T, b"\x01" * 10)
         assert not inbox.advance_checkpoint(T, b"")
         replay_id, written = inbox.checkpoint(T)
         assert replay_id == b"\x01" * 10
-        assert written is not None
-        assert written.tzinfo is not None
+        assert written == dt.datetime.fromtimestamp(1_700_000_000.25, dt.UTC)
         assert inbox.counts_by_topic() == {T: TopicCounts(0, 0, 0, None)}
 
 
@@ -198,3 +200,59 @@ def test_a_jump_is_recorded_until_the_topics_next_checkpoint(tmp_path: Path) -> 
         inbox.record_jump(T, "earliest", b"\x01" * 10, starting=False)
         inbox.store_batch(T, [event(1)], b"\x02" * 10)
         assert inbox.pending_jump(T) is None
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_inbox_files_are_created_private_whatever_the_umask(tmp_path: Path) -> None:
+    """README: 0600 files. They hold customers' email addresses."""
+    old = os.umask(0o022)
+    try:
+        with Inbox(tmp_path / "i.db") as inbox:
+            inbox.store_batch(T, [event(1)], b"\x01" * 10)
+            files = {p.name: _mode(p) for p in tmp_path.iterdir()}
+    finally:
+        os.umask(old)
+    assert files == {"i.db": 0o600, "i.db-wal": 0o600, "i.db-shm": 0o600}
+
+
+def test_an_existing_readable_inbox_is_made_private(tmp_path: Path) -> None:
+    Inbox(tmp_path / "i.db").close()
+    (tmp_path / "i.db").chmod(0o644)
+    Path(f"{tmp_path / 'i.db'}-wal").touch(mode=0o664)
+    with Inbox(tmp_path / "i.db"):
+        assert _mode(tmp_path / "i.db") == 0o600
+        assert _mode(Path(f"{tmp_path / 'i.db'}-wal")) == 0o600
+
+
+def test_the_inbox_connection_is_wal_with_synchronous_full(tmp_path: Path) -> None:
+    """README: SQLite WAL, synchronous FULL: a committed batch survives power loss, not only
+    a crash of the process (NORMAL/OFF in WAL mode may lose the last commits)."""
+    db = open_db(tmp_path / "i.db", readonly=False)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("PRAGMA synchronous").fetchone() == (2,)  # 2 = FULL
+    finally:
+        db.close()
+    ro = open_db(tmp_path / "i.db", readonly=True)
+    try:
+        assert ro.execute("PRAGMA synchronous").fetchone() == (2,)
+    finally:
+        ro.close()
+
+
+def test_a_path_with_uri_characters_opens_that_file_read_only(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """``?`` and ``#`` in a path must not end the file name of the read-only URI."""
+    monkeypatch.chdir(tmp_path)
+    odd = tmp_path / "st#1?x=y%20"
+    odd.mkdir()
+    with Inbox(odd / "inbox.db") as inbox:
+        inbox.store_batch(T, [event(1)], b"\x01" * 10)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with Inbox.open_readonly(Path("st#1?x=y%20") / "inbox.db") as ro:  # relative, too
+        assert ro.counts_by_topic()[T].pending == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before == ["st#1?x=y%20"]
