@@ -38,6 +38,24 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[HITS_ENV] = tempfile.mkdtemp(prefix="mutmut-hits-")
 
 
+# Fixtures that start an emulator (about a second) or the daemon as a subprocess (more).
+_EMULATOR_FIXTURES = frozenset({"emulator_factory", "_session_emulator", "harness_factory"})
+_DAEMON_FIXTURES = frozenset({"rig", "make_rig"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With a mutant active (``make mutate``), run plain unit tests first, then emulator tests,
+    then daemon tests: mutmut stops at the first failure, so most mutants die in milliseconds."""
+    if os.environ.get("MUTANT_UNDER_TEST", "") in ("", "stats", "fail", "mutant_generation"):
+        return
+
+    def cost(item: pytest.Item) -> int:
+        used = set(getattr(item, "fixturenames", ()))
+        return 2 if used & _DAEMON_FIXTURES else 1 if used & _EMULATOR_FIXTURES else 0
+
+    items.sort(key=cost)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     """Before mutmut's own teardown hook reads the stats: add what finished children ran."""
@@ -108,11 +126,14 @@ def subscribed(monkeypatch: pytest.MonkeyPatch) -> list[threading.Event]:
     started = [threading.Event() for _ in range(10)]
     real = SubscribeStream._start_position
     count = [0]
+    lock = threading.Lock()  # Subscribe calls arrive on several gRPC server threads at once
 
     def recording(self: SubscribeStream, first: pb.FetchRequest) -> int:
         position = real(self, first)
-        started[count[0]].set()
-        count[0] += 1
+        with lock:
+            n = count[0]
+            count[0] += 1
+        started[n].set()
         return position
 
     monkeypatch.setattr(SubscribeStream, "_start_position", recording)

@@ -12,7 +12,6 @@ import random
 import re
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +57,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(rig: Rig) -> None:
     """
     total, kills = 5000, 12
     seed = int(os.environ.get("KILL_SEED", random.randrange(1 << 30)))
+    print(f"KILL_SEED={seed}", flush=True)  # before anything can fail: shown with a failure
     rng = random.Random(seed)
     killed_at: list[int] = []
     publishing = threading.Thread(target=_publish_paced, args=(rig, total, 600))
@@ -73,10 +73,11 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(rig: Rig) -> None:
             daemon = rig.daemon()
     finally:
         publishing.join(90)
+    assert not publishing.is_alive(), "publishing did not finish"
     wait_until(lambda: rig.stored() >= total, 60, what="all events stored")
     wait_until(rig.ready, 30, what="the last daemon to be ready")
     assert daemon.terminate(timeout_s=10) == 0
-    print(f"KILL_SEED={seed} killed with {killed_at} events stored")
+    print(f"killed with {killed_at} events stored")
     _assert_inbox_exact(rig)
     assert rig.checkpoint() == rig.publisher.replay_ids[-1]
 
@@ -87,9 +88,7 @@ def test_sigterm_stops_within_10_s_and_restart_redelivers_nothing(rig: Rig) -> N
     for _ in range(5):
         rig.publisher.publish(200)
     wait_until(lambda: rig.stored() >= 300, 30, what="part of the stream stored")
-    started = time.monotonic()
-    assert daemon.terminate(timeout_s=10) == 0
-    assert time.monotonic() - started < 10
+    assert daemon.terminate(timeout_s=10) == 0  # README's deadline; raises past it
     assert rig.notifies[-1].seen("STOPPING=1")
     stored_first = rig.stored()
     assert rig.checkpoint() == rig.publisher.replay_ids[stored_first - 1]
