@@ -21,6 +21,7 @@ from svc_waiting import wait_until
 
 from benchmarks.rig import TRIAL_TOPIC
 from service.config import inbox_path
+from subscriber.inbox import Inbox
 from subscriber.inbox_file import readonly_uri
 
 
@@ -158,6 +159,34 @@ def test_a_topic_the_user_may_not_subscribe_to_exits_78(deny_subscribe: set[str]
     log = daemon.log_text()
     assert f"cannot subscribe to {TRIAL_TOPIC}" in log, log
     assert "resubscribing" not in log
+
+
+def test_rejected_credentials_exit_78(rig: Rig) -> None:
+    """README: rejected credentials are a fatal condition a restart cannot fix: exit 78."""
+    daemon = rig.daemon(auth="client_credentials",
+                        LIFECYCLE_SYNC_AUTH_CLIENT_ID="3MVG9-not-this-org")
+    assert daemon.wait(timeout_s=30) == 78
+    log = daemon.log_text()
+    assert "login rejected" in log, log
+    assert "invalid_client" in log
+    assert json.loads(rig.info_file.read_text())["client_secret"] not in log
+
+
+def test_a_refused_replay_id_exits_78_under_the_default_fail_policy(rig: Rig) -> None:
+    """README: on_invalid_replay = fail (default) stops and tells a human: exit 78, the stored
+    checkpoint untouched so nothing is skipped silently."""
+    first = rig.daemon()
+    wait_until(rig.ready, 30, what="READY=1")
+    wait_until(lambda: rig.stored() == 0 and rig.checkpoint() is not None, 30,
+               what="a first checkpoint")
+    assert first.terminate(timeout_s=10) == 0
+    bogus = bytes.fromhex("00000001deadbeef0000")
+    with Inbox(inbox_path(rig.state)) as inbox:
+        inbox.advance_checkpoint(TRIAL_TOPIC, bogus)
+    second = rig.daemon()
+    assert second.wait(timeout_s=30) == 78
+    assert "replay" in second.log_text().lower()
+    assert rig.checkpoint() == bogus
 
 
 def test_unknown_topic_is_fatal_and_exits_78_so_systemd_does_not_retry(rig: Rig) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from pathlib import Path
 
+import certifi
 import grpc
 import pytest
 from subscriber_harness import LEAD, TRIAL, Harness, HarnessFactory
@@ -151,3 +153,17 @@ def test_a_topic_the_user_may_not_subscribe_to_is_fatal_before_subscribing(
     assert "permission set" in str(failure)
     assert not subscribed[0].is_set(), "Subscribe was called for a topic GetTopic refused"
     assert h.hooks.reconnects == []
+
+
+def test_a_pubsub_server_the_configured_ca_did_not_sign_is_never_trusted(
+    harness_factory: HarnessFactory,
+) -> None:
+    """README: TLS is verified. With the bundled public roots as the CA file, the emulator's
+    certificate fails verification: the intake keeps retrying and stores nothing."""
+    h = harness_factory(ca_file=Path(certifi.where()), topics=(TRIAL,))
+    h.publish_trials(1)
+    h.start()
+    h.wait_for(lambda: len(h.hooks.reconnects) >= 2, "two failed attempts")
+    h.stop()
+    assert h.count(TRIAL) == 0
+    assert all("UNAVAILABLE" in reason for _, reason in h.hooks.reconnects), h.hooks.reconnects
