@@ -28,13 +28,17 @@ lint: $(STAMP)
 # against only the tests that execute the mutated function, then the score per package and
 # every surviving mutant not in mutation-exclusions.txt. Results are cached in mutants/: a
 # rerun only runs mutants of changed functions. Under nice: it uses both cores for long.
+# MUTATE_BUDGET_S: per mutant, stop selecting tests once their clean durations add up to this
+# (tests of the mutated module first, then unit, emulator, daemon tests); 0 runs them all.
 MUTATE_PACKAGES ?= subscriber service handlers scheduler
+MUTATE_BUDGET_S ?= 10
 MUTATE_MIN ?= 0
 mutate: $(STAMP)
 	@for pkg in $(MUTATE_PACKAGES); do \
 	  if ls $$pkg/*.py | grep -qv __init__; then \
 	    echo "== mutmut: $$pkg/"; \
-	    PATH="$(CURDIR)/$(BIN):$$PATH" nice -n 15 $(BIN)/mutmut run --max-children 2 "$$pkg.*" \
+	    PATH="$(CURDIR)/$(BIN):$$PATH" MUTATE_BUDGET_S=$(MUTATE_BUDGET_S) \
+	      nice -n 15 $(BIN)/mutmut run --max-children 2 "$$pkg.*" \
 	      || exit 1; \
 	  fi; \
 	done

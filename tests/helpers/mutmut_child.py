@@ -24,8 +24,22 @@ def _dump() -> None:
     tmp.replace(out)
 
 
+def _load_mutmut_config() -> None:
+    """mutmut reads its config from ./pyproject.toml on first use; the child may run elsewhere
+    (e.g. ``status --state st#1`` from a temporary directory), so load it from the root now."""
+    from mutmut.configuration import config
+
+    here = os.getcwd()
+    os.chdir(Path(__file__).resolve().parents[2])
+    try:
+        config()
+    finally:
+        os.chdir(here)
+
+
 if __name__ == "__main__":
-    sys.path.insert(0, os.getcwd())  # as `python -m` would: the code root comes first
+    sys.path.insert(0, os.getcwd())  # as `python -m` would: the working directory comes first
+    _load_mutmut_config()
     atexit.register(_dump)
     module = sys.argv[1]
     sys.argv = [module, *sys.argv[2:]]
