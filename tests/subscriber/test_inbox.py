@@ -125,7 +125,10 @@ def test_keepalive_moves_the_checkpoint_only_when_caught_up(
     tmp_path: Path, server_pending: int, moves: bool
 ) -> None:
     """With no credit left at the server, events may be waiting there that the keepalive's
-    latest_replay_id would skip; only a stream with unused credit is caught up."""
+    latest_replay_id would skip; only a stream with unused credit is caught up.
+
+    White-box on purpose: the emulator cannot be made to send a keepalive while the client
+    holds no credit (the caught-up case runs publicly in test_intake_basic)."""
     from proto import pubsub_api_pb2 as pb
     from subscriber.codec import SchemaCache
     from subscriber.hooks import IntakeHooks
