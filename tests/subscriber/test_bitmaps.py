@@ -9,6 +9,8 @@ from emulator.avro_schemas import change_event_layout, change_event_schema
 from emulator.org.cdc import encode_bitmap
 from emulator.schema import build_catalog
 from subscriber.bitmaps import BitmapError, FieldLayout, field_names
+from subscriber.codec import change_header
+from subscriber.events import ChangeHeader
 
 ADDRESS = {"type": "record", "name": "Address", "namespace": "com.sforce.eventbus",
            "fields": [{"name": n, "type": ["null", "string"]} for n in ("Street", "City")]}
@@ -63,3 +65,28 @@ def test_round_trip_with_the_emulators_lead_bitmaps() -> None:
     assert field_names(encoded, layout) == (
         "Email", "Status", "Workspace_ID__c", "Name.FirstName", "Name.LastName", "Address.City",
     )
+
+
+def test_a_change_event_header_is_decoded_field_by_field() -> None:
+    """Every header field lands in ChangeHeader under its own name; each of the three bitmaps
+    is decoded on its own; absent optional fields become empty, never None."""
+    header = {
+        "entityName": "Account", "changeType": "UPDATE", "changeOrigin": "com/sf/api/rest/62.0",
+        "recordIds": ["001A", "001B"], "transactionKey": "tk-1", "sequenceNumber": 7,
+        "commitTimestamp": 1_760_000_000_123, "commitNumber": 2**62 + 5,
+        "commitUser": "005000000000001AAA", "changedFields": ["0x02"],
+        "nulledFields": ["0x10"], "diffFields": ["2-0x01"],
+    }
+    assert change_header(header, LAYOUT) == ChangeHeader(
+        entity_name="Account", change_type="UPDATE", change_origin="com/sf/api/rest/62.0",
+        record_ids=("001A", "001B"), transaction_key="tk-1", sequence_number=7,
+        commit_timestamp=1_760_000_000_123, commit_number=2**62 + 5,
+        commit_user="005000000000001AAA", changed_fields=("Name",), nulled_fields=("Phone",),
+        diff_fields=("BillingAddress.Street",),
+    )
+    sparse = {k: header[k] for k in ("entityName", "changeType", "transactionKey",
+                                     "sequenceNumber", "commitTimestamp", "commitNumber")}
+    sparse.update(changeOrigin=None, recordIds=None, commitUser=None, changedFields=None)
+    decoded = change_header(sparse, LAYOUT)
+    assert (decoded.change_origin, decoded.record_ids, decoded.commit_user) == ("", (), "")
+    assert (decoded.changed_fields, decoded.nulled_fields, decoded.diff_fields) == ((), (), ())
