@@ -188,3 +188,39 @@ def test_a_refresh_wait_is_cancellable_and_stays_single_flight() -> None:
     assert source.calls == 2, "one login for the first session, one refresh for everyone"
     assert provider.current().access_token == "token-2"
     assert provider.refresh_count == 1
+
+
+class _SecondLoginBlocks:
+    """Logs in through the emulator at once the first time; the refresh blocks until
+    released (a token endpoint that hangs exactly when the session has expired)."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self._tokens = EmulatorTokens(emu)
+        self.refresh_arrived = threading.Event()
+        self.released = threading.Event()
+
+    def fetch(self) -> Session:
+        if self._tokens.logins >= 1:
+            self.refresh_arrived.set()
+            self.released.wait(60)
+        return self._tokens.fetch()
+
+
+def test_intake_stops_at_once_while_a_session_refresh_is_blocked(
+    harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stream waiting for the shared refresh after UNAUTHENTICATED still stops at once."""
+    h = harness_factory(topics=(TRIAL,))
+    source = _SecondLoginBlocks(h.emu)
+    h.sessions = SessionProvider(source, backoff_initial_s=0.05, backoff_max_s=0.2)
+    h.start()
+    h.publish_trials(1)
+    h.wait_count(TRIAL, 1)
+    h.emu.context.tokens.expire_all()
+    h.emu.context.pubsub_faults.abort_streams_on_expiry.set()
+    try:
+        assert source.refresh_arrived.wait(WAIT_S), "the stream never asked for a refresh"
+        h.stop()  # asserts run() returned within WAIT_S, while the refresh is still held
+        assert "not waiting for" not in caplog.text  # the stream thread ended too
+    finally:
+        source.released.set()
