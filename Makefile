@@ -26,8 +26,8 @@ lint: $(STAMP)
 
 # Mutation testing (mutmut, configured in pyproject.toml): one package at a time, each mutant
 # against only the tests that execute the mutated function, then the score per package and
-# every surviving mutant not in mutation-exclusions.txt. Results are cached in mutants/: a
-# rerun only runs mutants of changed functions. Under nice: it uses both cores for long.
+# every surviving mutant not in mutation-exclusions.txt. mutants/ keeps mutmut's per-test stats
+# between runs; naming a package reruns all its mutants. Under nice: it uses both cores for long.
 # MUTATE_BUDGET_S: per mutant, stop selecting tests once their clean durations add up to this
 # (tests of the mutated module first, then unit, emulator, daemon tests); 0 runs them all.
 MUTATE_PACKAGES ?= subscriber service handlers scheduler
