@@ -48,12 +48,26 @@ def test_bitmaps_decode_to_names(entries: list[str], expected: tuple[str, ...]) 
 
 
 @pytest.mark.parametrize(
-    "entry",
-    ["0x800000", "4-0x01", "x-0x01", "2-0x04", "0xZZ", "0x", "12", "2-01", "0x1_0", "0x 1"],
+    ("entry", "problem"),
+    [
+        ("0x800000", "names a field beyond the 23 in the schema"),
+        ("4-0x01", "field 4 is not a compound field"),
+        ("x-0x01", "parent index is not a number"),
+        ("1-2-0x01", "field 1 is not a compound field"),  # split at the first "-"
+        ("2-0x04", "names a field beyond the 2 in the schema"),
+        ("0xZZ", "is not hexadecimal"),
+        ("0x", "is not hexadecimal"),
+        ("12", "does not start with 0x"),
+        ("2-01", "does not start with 0x"),
+        ("0x1_0", "is not hexadecimal"),
+        ("0x 1", "is not hexadecimal"),
+    ],
 )
-def test_entries_that_do_not_fit_are_errors(entry: str) -> None:
-    with pytest.raises(BitmapError):
+def test_entries_that_do_not_fit_are_errors(entry: str, problem: str) -> None:
+    with pytest.raises(BitmapError) as raised:
         field_names([entry], LAYOUT)
+    assert str(raised.value).startswith(f"bitmap entry {entry!r}")
+    assert problem in str(raised.value)
 
 
 def test_round_trip_with_the_emulators_lead_bitmaps() -> None:

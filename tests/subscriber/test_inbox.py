@@ -81,6 +81,8 @@ def test_consumers_apply_and_prune(tmp_path: Path) -> None:
         assert inbox.mark_applied(ids) == 2
         assert inbox.mark_applied(ids) == 0
         assert inbox.mark_poison([inbox.pending()[0].id], "handler gave up") == 1
+        assert [e.error for e in inbox.entries(EntryStatus.APPLIED)] == ["", ""]
+        assert [e.error for e in inbox.entries(EntryStatus.POISON)] == ["handler gave up"]
         clock.now += 30
         assert inbox.counts_by_topic() == {T: TopicCounts(1, 2, 1, 30.0)}
         assert inbox.prune() == 0
@@ -185,8 +187,11 @@ def test_a_truncated_inbox_is_refused_as_damaged(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(Fatal, match="not a usable inbox"):
+    with pytest.raises(Fatal, match="not a usable inbox") as refused:
         Inbox(path)
+    assert str(refused.value).endswith(
+        ". The file is damaged (truncated, overwritten or not an inbox); the daemon will not "
+        "write on top of it")
 
 
 def test_a_jump_is_recorded_until_the_topics_next_checkpoint(tmp_path: Path) -> None:
