@@ -3,8 +3,11 @@ a JWT session that expires mid-stream."""
 
 from __future__ import annotations
 
+import http.server
+import json
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,3 +169,45 @@ def test_intake_on_jwt_survives_session_expiry(
     assert h.sessions.refresh_count == 1
     assert first not in caplog.text
     assert h.sessions.current().access_token not in caplog.text
+
+
+class _UserinfoHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the server's ``body``, recording what it was asked."""
+
+    def do_GET(self) -> None:
+        server: Any = self.server
+        server.asked.append((self.command, self.path, self.headers.get("Authorization")))
+        data = json.dumps(server.body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def userinfo_server() -> Iterator[Any]:
+    """A plain-HTTP stand-in for ``/services/oauth2/userinfo``: the emulator always answers
+    well, and this checks what the client does with an answer that lacks the org ID."""
+    server: Any = http.server.HTTPServer(("127.0.0.1", 0), _UserinfoHandler)
+    server.asked, server.body = [], {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_org_id_from_userinfo_request_and_answers(userinfo_server: Any) -> None:
+    base = f"http://127.0.0.1:{userinfo_server.server_port}"
+    endpoint = OAuthEndpoint(base, timeout_s=10)
+    userinfo_server.body = {"organization_id": "00D000000000001AAA"}
+    assert endpoint._userinfo_org(base + "/", "tok-1") == "00D000000000001AAA"
+    assert userinfo_server.asked == [("GET", "/services/oauth2/userinfo", "Bearer tok-1")]
+    userinfo_server.body = {"user_id": "005x"}
+    with pytest.raises(RetryLater) as lacking:
+        endpoint._userinfo_org(base, "tok-1")
+    assert str(lacking.value) == "userinfo response lacks organization_id"
