@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -42,7 +43,9 @@ def _status(state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 def test_status_json_shape_while_the_lock_is_held(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
+    filled_from = dt.datetime.now(dt.UTC)
     _fill(state)
+    filled_until = dt.datetime.now(dt.UTC)
     before = inbox_path(state).stat().st_mtime_ns
     with state_lock(state):
         done = _status(state, "--json")
@@ -54,7 +57,7 @@ def test_status_json_shape_while_the_lock_is_held(tmp_path: Path) -> None:
     trial = report["topics"][TRIAL]
     assert {k: trial[k] for k in ("replay_id", "pending", "applied", "poison")} == {
         "replay_id": "00000004", "pending": 2, "applied": 1, "poison": 1}
-    assert trial["checkpoint_at"] is not None
+    assert filled_from <= dt.datetime.fromisoformat(trial["checkpoint_at"]) <= filled_until
     assert trial["oldest_pending_age_s"] >= 0
     lead = report["topics"][LEAD]
     assert (lead["replay_id"], lead["pending"], lead["oldest_pending_age_s"]) == (

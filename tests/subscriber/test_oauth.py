@@ -60,7 +60,9 @@ def test_each_flow_yields_a_working_session(emu: Emulator) -> None:
         session = source.fetch()
         assert session.org_id == info["tenant_id"]
         assert session.instance_url == info["instance_url"]
-        assert emu.context.tokens.check(session.access_token) is not None  # a live session
+        live = emu.context.tokens.check(session.access_token)
+        assert live is not None, "not a live session"
+        assert live.user_id == emu.context.identity.integration_user_id
         assert info["client_secret"] not in repr(source)
         assert "PRIVATE" not in repr(source)
 
