@@ -264,3 +264,14 @@ def test_a_path_with_uri_characters_opens_that_file_read_only(tmp_path: Path,
     with Inbox.open_readonly(Path("st#1?x=y%20") / "inbox.db") as ro:  # relative, too
         assert ro.counts_by_topic()[T].pending == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == before == ["st#1?x=y%20"]
+
+
+def test_pending_entries_of_one_topic(tmp_path: Path) -> None:
+    other = "/event/Other__e"
+    with Inbox(tmp_path / "i.db") as inbox:
+        inbox.store_batch(T, [event(1)], b"\x01" * 10)
+        inbox.store_batch(other, [DecodedEvent(other, b"\x09" * 10, "o-1", "s1",
+                                               EntryKind.EVENT, {"n": 9})], b"\x09" * 10)
+        assert [e.event_id for e in inbox.pending(topic=other)] == ["o-1"]
+        assert [e.event_id for e in inbox.pending(topic=T)] == ["uuid-1"]
+        assert [e.event_id for e in inbox.pending()] == ["uuid-1", "o-1"]
