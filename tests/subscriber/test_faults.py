@@ -7,11 +7,12 @@ import logging
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import certifi
 import grpc
 import pytest
-from subscriber_harness import LEAD, TRIAL, Harness, HarnessFactory
+from subscriber_harness import LEAD, TRIAL, Harness, HarnessFactory, RecordingHooks
 
 from emulator.pubsub.faults import AbortPlan
 from emulator.pubsub.subscribe import StreamSettings
@@ -167,3 +168,44 @@ def test_a_pubsub_server_the_configured_ca_did_not_sign_is_never_trusted(
     h.stop()
     assert h.count(TRIAL) == 0
     assert all("UNAVAILABLE" in reason for _, reason in h.hooks.reconnects), h.hooks.reconnects
+
+
+class _RaisingHooks(RecordingHooks):
+    """Records, then raises: a broken observer (metrics, status) must never stop the intake."""
+
+    def batch_stored(self, topic: str, stats: Any) -> None:
+        super().batch_stored(topic, stats)
+        raise RuntimeError("metrics backend down")
+
+    def keepalive(self, topic: str, replay_id: bytes) -> None:
+        super().keepalive(topic, replay_id)
+        raise RuntimeError("metrics backend down")
+
+    def reconnecting(self, topic: str, reason: str, delay_s: float) -> None:
+        super().reconnecting(topic, reason, delay_s)
+        raise RuntimeError("metrics backend down")
+
+    def replay_rejected(self, topic: str, replay_id: bytes, policy: Any) -> None:
+        super().replay_rejected(topic, replay_id, policy)
+        raise RuntimeError("metrics backend down")
+
+
+def test_hooks_that_raise_are_logged_by_name_and_never_stop_the_intake(
+    harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = harness_factory(stream=StreamSettings(keepalive_s=0.2), topics=(TRIAL,),
+                        on_invalid_replay="earliest")
+    h.hooks = _RaisingHooks()
+    h.inbox.advance_checkpoint(TRIAL, bytes.fromhex("00000001deadbeef0000"))  # refused
+    h.publish_trials(2)
+    h.start()
+    h.wait_count(TRIAL, 2)
+    h.wait_for(lambda: len(h.hooks.keepalives) >= 1, "a keepalive")
+    h.emu.context.pubsub_faults.arm_abort(AbortPlan(0, grpc.StatusCode.UNAVAILABLE, "x", TRIAL))
+    h.wait_for(lambda: len(h.hooks.reconnects) >= 2, "the reconnect after the abort")
+    h.publish_trials(1, start=2)
+    h.wait_count(TRIAL, 3)
+    h.stop()
+    failed = {r.getMessage() for r in caplog.records if r.name == "subscriber.hooks"}
+    assert failed == {f"intake hook {name} failed" for name in
+                      ("replay_rejected", "reconnecting", "batch_stored", "keepalive")}
