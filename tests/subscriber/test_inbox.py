@@ -275,3 +275,12 @@ def test_pending_entries_of_one_topic(tmp_path: Path) -> None:
         assert [e.event_id for e in inbox.pending(topic=other)] == ["o-1"]
         assert [e.event_id for e in inbox.pending(topic=T)] == ["uuid-1"]
         assert [e.event_id for e in inbox.pending()] == ["uuid-1", "o-1"]
+
+
+def test_the_oldest_pending_age_is_exact_from_zero(tmp_path: Path) -> None:
+    clock = Clock()
+    with Inbox(tmp_path / "i.db", clock=clock) as inbox:
+        inbox.store_batch(T, [event(1)], b"\x01" * 10)
+        assert inbox.counts_by_topic()[T].oldest_pending_age_s == 0.0
+        clock.now += 0.25
+        assert inbox.counts_by_topic()[T].oldest_pending_age_s == 0.25
