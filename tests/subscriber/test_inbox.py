@@ -7,6 +7,7 @@ import decimal
 import os
 import sqlite3
 import stat
+import time
 import uuid
 from pathlib import Path
 
@@ -284,3 +285,16 @@ def test_the_oldest_pending_age_is_exact_from_zero(tmp_path: Path) -> None:
         assert inbox.counts_by_topic()[T].oldest_pending_age_s == 0.0
         clock.now += 0.25
         assert inbox.counts_by_topic()[T].oldest_pending_age_s == 0.25
+
+
+def test_identity_is_what_the_file_records(tmp_path: Path) -> None:
+    before = time.time()
+    with Inbox(tmp_path / "i.db") as inbox:
+        after = time.time()
+        identity = inbox.identity()
+        assert repr(inbox) == f"Inbox({str(tmp_path / 'i.db')!r})"
+    with sqlite3.connect(tmp_path / "i.db") as db:
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    assert identity.inbox_id == meta["inbox_id"] != ""
+    assert identity.created_at == float(meta["created_at"])
+    assert before <= identity.created_at <= after

@@ -24,6 +24,7 @@ from subscriber.oauth import (
     JwtBearer,
     OAuthEndpoint,
     UsernamePassword,
+    _org_from_identity_url,
     default_audience,
 )
 
@@ -213,3 +214,32 @@ def test_org_id_from_userinfo_request_and_answers(userinfo_server: Any) -> None:
     with pytest.raises(RetryLater) as lacking:
         endpoint._userinfo_org(base, "tok-1")
     assert str(lacking.value) == "userinfo response lacks organization_id"
+
+
+@pytest.mark.parametrize(
+    ("identity_url", "org_id"),
+    [
+        ("https://login.salesforce.com/id/00D5g000004ZabcEAA/0055g00000ABCDEAA2",
+         "00D5g000004ZabcEAA"),
+        ("https://x.my.salesforce.com/id/00D000000000001AAA/005000000000001AAA/",
+         "00D000000000001AAA"),
+        ("id/00D000000000001AAA/005000000000001AAA", "00D000000000001AAA"),  # 3 parts
+        ("https://x/ID/00D000000000001AAA/005x", ""),      # the segment is "id", exactly
+        ("https://x/org/00D000000000001AAA/005x", ""),     # not an identity URL
+        ("https://x/id/001000000000001AAA/005x", ""),      # not an org ID
+        ("00D000000000001AAA/005x", ""),                   # too short
+        ("", ""),
+    ],
+)
+def test_org_id_from_the_identity_url(identity_url: str, org_id: str) -> None:
+    """The org ID is read from the token response's ``id`` URL; '' sends the login to
+    ``/userinfo`` for it (one more HTTP call), so a parse that fails quietly costs a call."""
+    assert _org_from_identity_url(identity_url) == org_id
+
+
+def test_a_key_that_cannot_sign_is_fatal_naming_the_problem_not_the_key() -> None:
+    endpoint = OAuthEndpoint("https://login.salesforce.com", timeout_s=1)
+    source = JwtBearer(endpoint, "client", "user@example.com", Secret("not a PEM key"))
+    with pytest.raises(Fatal) as refused:
+        source.fetch()
+    assert str(refused.value) == "cannot sign the JWT assertion: InvalidKeyError"
