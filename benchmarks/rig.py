@@ -7,7 +7,6 @@ process, events published over the real Pub/Sub ``Publish`` RPC with TLS and Avr
 
 from __future__ import annotations
 
-import ctypes
 import io
 import json
 import os
@@ -166,7 +165,7 @@ class Daemon:
     def start(self) -> Daemon:
         self._log = self.log_file.open("ab")
         self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self._log,
-                                     env=self.env, cwd=code_root(), preexec_fn=_die_with_parent)
+                                     env=self.env, cwd=code_root())
         return self
 
     @property
@@ -219,13 +218,6 @@ class Daemon:
 
     def log_text(self) -> str:
         return self.log_file.read_text(errors="replace")
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGKILL it when the process that started it dies (Linux), so a test run
-    killed mid-test (a timeout, mutmut's CPU limit) leaves no daemon behind."""
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def poll(predicate: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.02
