@@ -56,8 +56,10 @@ def test_notifier_sends_datagrams_and_is_silent_without_socket(tmp_path: Path) -
         notifier = Notifier(str(path))
         notifier.ready("subscribed")
         assert server.recv(4096).decode().splitlines() == ["READY=1", "STATUS=subscribed"]
+        notifier.status("catching up")
+        assert server.recv(4096).decode() == "STATUS=catching up"
         notifier.stopping()
-        assert server.recv(4096).decode().startswith("STOPPING=1")
+        assert server.recv(4096).decode().splitlines() == ["STOPPING=1", "STATUS=stopping"]
     Notifier("").ready("nobody listens")  # no socket: a no-op, never an error
 
 
@@ -109,5 +111,10 @@ def test_watchdog_liveness_needs_every_topic_to_show_life() -> None:
     now[0] = 12.0
     assert not hooks.alive()  # /data/B silent for 12 s
     hooks.batch_stored("/data/B", BatchStats(stored=3, duplicates=1, poison=0))
+    assert hooks.alive()
+    now[0] = 25.0  # /event/A__e silent for 17 s, but a reconnect being scheduled is life too
+    assert not hooks.alive()
+    hooks.reconnecting("/event/A__e", "UNAVAILABLE", 1.0)
+    hooks.keepalive("/data/B", b"\x02")
     assert hooks.alive()
     assert "/data/B stored=3 duplicates=1 poison=0" in hooks.summary()

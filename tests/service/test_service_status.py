@@ -12,6 +12,7 @@ from helpers.children import run_cli
 
 from service.config import inbox_path
 from service.lifecycle import state_lock
+from service.status_cmd import collect_status, render_text
 from subscriber.events import DecodedEvent, EntryKind, UndecodableEvent
 from subscriber.inbox import Inbox
 
@@ -96,3 +97,14 @@ def test_a_state_path_with_uri_characters_is_read_as_given(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["topics"][TRIAL]["pending"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["st#1"]
+
+
+def test_the_report_names_the_state_dir_and_says_when_there_are_no_topics(tmp_path: Path
+                                                                         ) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    Inbox(inbox_path(state)).close()
+    report = collect_status(state)
+    assert (report["state_dir"], report["inbox"]) == (str(state), str(inbox_path(state)))
+    assert (report["daemon_pid"], report["topics"]) == (None, {})
+    assert render_text(report) == f"{state}: no daemon running\n  no topics yet\n"
