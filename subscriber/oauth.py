@@ -60,11 +60,9 @@ class OAuthEndpoint:
         return org_id
 
     def _call(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        verify: str | bool = str(self.ca_file) if self.ca_file else True
         try:
-            response = requests.request(
-                method, url, timeout=self.timeout_s, verify=verify, **kwargs
-            )
+            with _session(self.ca_file) as http:
+                response = http.request(method, url, timeout=self.timeout_s, **kwargs)
         except requests.RequestException as exc:
             raise RetryLater(f"{method} {url} failed: {network_reason(exc)}") from None
         body = _json(response)
@@ -137,6 +135,17 @@ class UsernamePassword:
             "username": self.username,
             "password": self.password.reveal(),
         })
+
+
+def _session(ca_file: Path | None) -> requests.Session:
+    """An HTTP session that trusts ``ca_file`` (None: the bundled roots) and nothing from the
+    environment: with ``trust_env`` on, ``REQUESTS_CA_BUNDLE`` would replace the CA we verify
+    against, proxy variables would route the credentials elsewhere, and ``.netrc`` would add
+    its own Authorization header."""
+    http = requests.Session()
+    http.trust_env = False
+    http.verify = str(ca_file) if ca_file else True
+    return http
 
 
 def default_audience(login_url: str) -> str:
