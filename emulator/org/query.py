@@ -17,6 +17,7 @@ from typing import Any
 from emulator.catalog import Catalog, ObjectKind
 from emulator.org.calls import Call, Reply
 from emulator.org.errors import ApiError
+from emulator.org.lookups import TableView
 from emulator.org.serialize import attributes
 from emulator.org.values import to_json
 from emulator.soql import Query, SoqlError, execute, parse
@@ -61,7 +62,7 @@ def _execute(call: Call, text: str, include_deleted: bool) -> tuple[list[dict[st
     if obj is not None and obj.kind is ObjectKind.PLATFORM_EVENT:
         raise unsupported_type(query.source, query.sobject_offset, query.sobject)
     augmented, wanted = _with_ids(query)
-    rows = call.tx.rows(obj.name) if obj is not None else []
+    rows: TableView | list[dict[str, Any]] = call.tx.table(obj.name) if obj is not None else []
     result = execute(
         augmented, catalog, rows, now=dt.datetime.now(dt.UTC),
         resolve=lambda name, rid: call.tx.get(name, rid, include_deleted=True),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.catalog import Catalog
+from emulator.soql.access import IndexedRows, candidate_rows
 from emulator.soql.compare import compare, is_null, sort_key
 from emulator.soql.nodes import And, Comparison, Condition, InList, Not, NullLit, Or, Query
 from emulator.soql.schema import Bound, Plan, plan
@@ -46,7 +47,7 @@ class QueryResult:
 def execute(
     query: Query,
     catalog: Catalog,
-    rows: Iterable[Record],
+    rows: Iterable[Record] | IndexedRows,
     *,
     now: dt.datetime,
     resolve: Resolver | None = None,
@@ -56,9 +57,13 @@ def execute(
 
     Raises :class:`~emulator.soql.errors.SoqlError` (INVALID_TYPE, INVALID_FIELD) before reading
     any row. ``now`` (UTC) anchors date literals such as TODAY. Rows with ``IsDeleted`` are
-    skipped unless ``include_deleted`` (queryAll).
+    skipped unless ``include_deleted`` (queryAll). When ``rows`` offers indexes
+    (:class:`~emulator.soql.access.IndexedRows`), only the rows an index names are read.
     """
-    run = _Run(plan(query, catalog), resolve, now)
+    query_plan = plan(query, catalog)
+    run = _Run(query_plan, resolve, now)
+    if isinstance(rows, IndexedRows):
+        rows = candidate_rows(query.where, query_plan, rows, now)
     live = (r for r in rows if include_deleted or not r.get("IsDeleted"))
     matched = [r for r in live if query.where is None or run.matches(query.where, r)]
     if query.order_by:
