@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.emulator_ops import Client, Operations
+from benchmarks.emulator_ops import CONVERT_BATCH, Client, Operations
 from benchmarks.emulator_seed import seed_state
 from benchmarks.rig import start_emulator_process
 
@@ -135,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true",
                         help="after the table, print one JSON object as the last line")
     args = parser.parse_args(argv)
-    sizes = sorted({max(1000, args.records // 10), args.records})
+    sizes = sorted({args.records // 10, args.records})
+    needed = (args.samples + WARM_UP) * CONVERT_BATCH * 2
+    if sizes[0] < needed:
+        parser.error(f"--records {args.records}: the smaller org ({sizes[0]}) needs at least "
+                     f"{needed} Leads for {args.samples} samples of convertLead and updates")
     runs: dict[int, dict[str, Any]] = {}
     for records in sizes:
         with tempfile.TemporaryDirectory(prefix="lifecycle-sync-emubench-") as tmp:

@@ -11,6 +11,7 @@ smaller for tests.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -47,16 +48,22 @@ def run_query(call: Call) -> Reply:
     return _page(call, resource, cursor_id, records, 0, batch)
 
 
+@functools.lru_cache(maxsize=64)
+def parsed(text: str) -> Query:
+    """``parse(text)``, remembered: routing reads the FROM object, then the query runs."""
+    return parse(text)
+
+
 def query_object(text: str) -> str | None:
     """The FROM object of a query, when it parses (for fault matching); else None."""
     try:
-        return parse(text).sobject
+        return parsed(text).sobject
     except SoqlError:
         return None
 
 
 def _execute(call: Call, text: str, include_deleted: bool) -> tuple[list[dict[str, Any]], int]:
-    query = parse(text)
+    query = parsed(text)
     catalog = call.tx.catalog
     obj = catalog.get(query.sobject)
     if obj is not None and obj.kind is ObjectKind.PLATFORM_EVENT:
