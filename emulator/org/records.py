@@ -42,6 +42,7 @@ from emulator.org.writes import (
     Savepoint,
     build_insert,
     build_update,
+    now_utc,
 )
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class RecordTransaction:
         self.abandoned = False
         self._after_commit: list[Callable[[], None]] = []
         self._overlays: dict[str, ObjectIndex] = {}  # built on first lookup, then kept current
+        self.now = now_utc()  # one time for the audit fields of every write in the transaction
 
     @property
     def catalog(self) -> Catalog:
@@ -198,7 +200,7 @@ class RecordTransaction:
         transaction's user when not given) and field defaults.
         """
         obj = self._object(object_name)
-        record = build_insert(self.store, obj, values, self.user_id, record_id)
+        record = build_insert(self.store, obj, values, self.user_id, record_id, self.now)
         new_id = str(record["Id"])
         self._stage(obj.name, new_id, record)
         self.changes.append(PendingChange(obj.name, "CREATE", new_id, None, dict(record)))
@@ -210,7 +212,7 @@ class RecordTransaction:
         before = self.get(obj.name, record_id)
         if before is None:
             raise KeyError(f"{obj.name} {record_id} does not exist")
-        after, changed = build_update(obj, before, values, self.user_id)
+        after, changed = build_update(obj, before, values, self.user_id, self.now)
         self._stage(obj.name, record_id, after)
         change = PendingChange(obj.name, "UPDATE", record_id, before, dict(after), changed)
         self.changes.append(change)
@@ -222,7 +224,7 @@ class RecordTransaction:
         before = self.get(obj.name, record_id)
         if before is None:
             raise KeyError(f"{obj.name} {record_id} does not exist")
-        after, _ = build_update(obj, before, {"IsDeleted": True}, self.user_id)
+        after, _ = build_update(obj, before, {"IsDeleted": True}, self.user_id, self.now)
         self._stage(obj.name, record_id, after)
         self.changes.append(PendingChange(obj.name, "DELETE", record_id, before, None))
 
