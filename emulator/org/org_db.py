@@ -62,7 +62,9 @@ class OrgDatabase:
         for record_id, object_name, body in stored:
             obj = self.catalog.get(object_name)
             if obj is not None:
-                yield obj.name, record_id, _decode(obj, json.loads(body))
+                record = _decode(obj, json.loads(body))
+                same = record.get("Id") == record_id  # then keep one string for both
+                yield obj.name, record["Id"] if same else record_id, record
 
     def save(self, rows: dict[str, tuple[str, Record]], serials: dict[str, int]) -> None:
         """Write ``rows`` (ID -> (object, record)) and the serials in one transaction."""
