@@ -124,6 +124,11 @@ class RecordStore:
         self._db.save(tx.pending, self._serials)
         for record_id, (object_name, record) in tx.pending.items():
             self._install(object_name, record_id, record)
+        if self._listeners:  # no one listens while a state directory is seeded in bulk
+            self._notify(tx, commit_ms)
+        tx.run_after_commit()
+
+    def _notify(self, tx: RecordTransaction, commit_ms: int) -> None:
         changes = tuple(c.freeze(tx.user_id, tx.origin, commit_ms) for c in tx.changes)
         transaction = Transaction(str(uuid.uuid4()), changes)
         for listener in self._listeners:
@@ -131,7 +136,6 @@ class RecordStore:
                 listener(transaction)
             except Exception:  # a listener must not undo a commit
                 log.exception("record-change listener %r failed", listener)
-        tx.run_after_commit()
 
 
 class RecordTransaction:
