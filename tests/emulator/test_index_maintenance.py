@@ -144,6 +144,7 @@ def test_indexes_are_rebuilt_when_the_store_reopens(tmp_path: Path) -> None:
 
     again = RecordStore(tmp_path / "org.db", CATALOG)
     with again.transaction(USER) as tx:
+        assert [r["Id"] for r in tx.rows("Lead")] == [first, second]  # updated in place
         assert query_ids(tx, "Email IN ('c@example.com', 'b@example.com')") == [
             r["Id"] for r in tx.rows("Lead") if r["Id"] in (first, second)]
         assert query_ids(tx, "Email = 'a@example.com'") == []
