@@ -46,10 +46,10 @@ class TableView:
         field = self.obj.field(field_name)
         if field is None or value is None:
             return []
-        fold = field.case_sensitive
-        wanted = _fold(value, fold)
+        exact = field.case_sensitive
+        wanted = _fold(value, exact)
         return [r for r in self._may_equal(field, value)
-                if not r.get("IsDeleted") and _fold(r.get(field.name), fold) == wanted]
+                if not r.get("IsDeleted") and _fold(r.get(field.name), exact) == wanted]
 
     def _may_equal(self, field: FieldDef, value: Any) -> list[Record]:
         """Rows that may equal ``value``: the index's bucket when there is one, else all."""
