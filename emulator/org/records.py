@@ -156,6 +156,7 @@ class RecordTransaction:
         self.abandoned = False
         self._after_commit: list[Callable[[], None]] = []
         self._overlays: dict[str, ObjectIndex] = {}  # built on first lookup, then kept current
+        self._written: set[str] = set()  # objects with rows in ``pending``
         self.now = now_utc()  # one time for the audit fields of every write in the transaction
 
     @property
@@ -190,7 +191,7 @@ class RecordTransaction:
     def overlay(self, object_name: str) -> ObjectIndex | None:
         """The index over this transaction's uncommitted rows of the object; None if none."""
         found = self._overlays.get(object_name)
-        if found is None and any(name == object_name for name, _ in self.pending.values()):
+        if found is None and object_name in self._written:
             found = self._overlays[object_name] = build_overlay(
                 self._object(object_name), self.pending)
         return found
@@ -245,6 +246,7 @@ class RecordTransaction:
         """Undo every write made since ``savepoint``."""
         self.pending = dict(savepoint.pending)
         self._overlays.clear()
+        self._written = {name for name, _ in self.pending.values()}
         del self.changes[savepoint.changes:]
         del self._after_commit[savepoint.callbacks:]
 
@@ -263,6 +265,7 @@ class RecordTransaction:
         """Make ``record`` this transaction's version of the row, keeping its overlay current."""
         old = self.pending.get(record_id)
         self.pending[record_id] = (object_name, record)
+        self._written.add(object_name)
         overlay = self._overlays.get(object_name)
         if overlay is not None:
             overlay.replace(record_id, None if old is None else old[1], record)
