@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -68,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     emulator = Emulator(settings).start()
+    # This process is the emulator and its loaded org lives as long as it does: keep the cyclic
+    # collector from walking the org on every full collection (90 ms at 100,000 Leads).
+    gc.freeze()
     info_file = args.info_file or (args.state / "info.json")
     emulator.write_info(info_file)
     info = emulator.info()

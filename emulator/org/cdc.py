@@ -34,6 +34,7 @@ from emulator.pubsub.store import NewEvent
 Layout = list[tuple[str, list[FieldDef]]]
 DIFFABLE_TYPES = frozenset({FieldType.LONG_TEXT_AREA})
 _FULL_BODY = frozenset({"CREATE", "UNDELETE"})
+_LAYOUTS: dict[int, tuple[ObjectDef, Layout]] = {}  # id(obj) -> (obj, its layout), a memo
 
 
 class ChangeDataCapture:
@@ -151,7 +152,7 @@ def publish_change_events(bus: EventBus, catalog: Catalog, transaction: Transact
 
 def change_event(obj: ObjectDef, change: RecordChange, header: Mapping[str, Any]) -> dict[str, Any]:
     """The change event record for one change; ``header`` supplies the transaction's part."""
-    layout = change_event_layout(obj)
+    layout = _layout(obj)
     changed = _changed_names(obj, change)
     after = change.after or {}
     before = change.before or {}
@@ -178,6 +179,14 @@ def change_event(obj: ObjectDef, change: RecordChange, header: Mapping[str, Any]
     values = {name: diffs.get(name, after.get(name)) for name in carried}
     event.update(_body(layout, values, raw=set(diffs)))
     return event
+
+
+def _layout(obj: ObjectDef) -> Layout:
+    """:func:`change_event_layout`, built once per object (it was rebuilt for every event)."""
+    cached = _LAYOUTS.get(id(obj))
+    if cached is None or cached[0] is not obj:
+        cached = _LAYOUTS[id(obj)] = (obj, change_event_layout(obj))
+    return cached[1]
 
 
 def _changed_names(obj: ObjectDef, change: RecordChange) -> set[str]:
@@ -218,8 +227,9 @@ def _body(layout: Layout, values: Mapping[str, Any], raw: set[str]) -> dict[str,
     """Every body field of the schema: carried values converted, everything else null."""
     body: dict[str, Any] = {}
     for name, members in layout[1:]:
-        if len(members) == 1 and members[0].compound is None:
-            body[name] = _carried(members[0], values, raw)
+        if len(members) == 1 and members[0].compound is None:  # a plain field: name is its own
+            value = values.get(name)
+            body[name] = value if value is None or name in raw else avro_value(members[0], value)
         elif any(m.name in values for m in members):
             body[name] = {m.name: _carried(m, values, raw) for m in members}
         else:
@@ -229,7 +239,9 @@ def _body(layout: Layout, values: Mapping[str, Any], raw: set[str]) -> dict[str,
 
 def _carried(field: FieldDef, values: Mapping[str, Any], raw: set[str]) -> Any:
     value = values.get(field.name)
-    return value if field.name in raw else avro_value(field, value)
+    if value is None or field.name in raw:
+        return value
+    return avro_value(field, value)
 
 
 def encode_bitmap(layout: Layout, names: Iterable[str]) -> list[str]:
@@ -240,6 +252,8 @@ def encode_bitmap(layout: Layout, names: Iterable[str]) -> list[str]:
     Hex is upper-case and whole bytes, as in ``0x08F81000`` and ``4-0x01``.
     """
     wanted = set(names)
+    if not wanted:  # most bitmaps of most events (every one of a CREATE): skip the layout walk
+        return []
     top = 0
     nested: list[str] = []
     for index, (_, members) in enumerate(layout):

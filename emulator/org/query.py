@@ -11,12 +11,14 @@ smaller for tests.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import replace
 from typing import Any
 
 from emulator.catalog import Catalog, ObjectKind
 from emulator.org.calls import Call, Reply
 from emulator.org.errors import ApiError
+from emulator.org.lookups import TableView
 from emulator.org.serialize import attributes
 from emulator.org.values import to_json
 from emulator.soql import Query, SoqlError, execute, parse
@@ -47,22 +49,28 @@ def run_query(call: Call) -> Reply:
     return _page(call, resource, cursor_id, records, 0, batch)
 
 
+@functools.lru_cache(maxsize=64)
+def parsed(text: str) -> Query:
+    """``parse(text)``, remembered: routing reads the FROM object, then the query runs."""
+    return parse(text)
+
+
 def query_object(text: str) -> str | None:
     """The FROM object of a query, when it parses (for fault matching); else None."""
     try:
-        return parse(text).sobject
+        return parsed(text).sobject
     except SoqlError:
         return None
 
 
 def _execute(call: Call, text: str, include_deleted: bool) -> tuple[list[dict[str, Any]], int]:
-    query = parse(text)
+    query = parsed(text)
     catalog = call.tx.catalog
     obj = catalog.get(query.sobject)
     if obj is not None and obj.kind is ObjectKind.PLATFORM_EVENT:
         raise unsupported_type(query.source, query.sobject_offset, query.sobject)
     augmented, wanted = _with_ids(query)
-    rows = call.tx.rows(obj.name) if obj is not None else []
+    rows: TableView | list[dict[str, Any]] = call.tx.table(obj.name) if obj is not None else []
     result = execute(
         augmented, catalog, rows, now=dt.datetime.now(dt.UTC),
         resolve=lambda name, rid: _parent(call, name, rid),

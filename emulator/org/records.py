@@ -22,9 +22,7 @@ client-facing rules live in :mod:`emulator.org.dml`.
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 import threading
 import time
 import uuid
@@ -35,12 +33,13 @@ from typing import Any
 
 from emulator.catalog import Catalog, ObjectDef
 from emulator.org.changes import Transaction
-from emulator.org.values import from_storage, to_storage
+from emulator.org.indexes import ObjectIndex
+from emulator.org.lookups import TableView, build_overlay
+from emulator.org.org_db import OrgDatabase
 from emulator.org.writes import (
     PendingChange,
     Record,
     Savepoint,
-    backfill,
     build_insert,
     build_update,
     now_utc,
@@ -49,26 +48,20 @@ from emulator.org.writes import (
 log = logging.getLogger(__name__)
 Listener = Callable[[Transaction], None]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    id TEXT PRIMARY KEY, object TEXT NOT NULL, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sequences (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL);
-"""
-
-
 class RecordStore:
     """All records of the org, keyed by object and 18-character ID."""
 
     def __init__(self, path: Path, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = OrgDatabase(path, catalog)
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._rows: dict[str, dict[str, Record]] = {o.name: {} for o in catalog}
-        self._serials: dict[str, int] = dict(self._db.execute("SELECT prefix, last FROM sequences"))
-        self._load()
+        self._indexes = {o.name: ObjectIndex(o) for o in catalog}
+        self._positions: dict[str, int] = {}  # load/insert order: the order of a scan
+        self._serials = self._db.serials()
+        for object_name, record_id, record in self._db.rows():
+            self._install(object_name, record_id, record)
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` with every committed transaction that changed records, in commit order.
@@ -100,27 +93,42 @@ class RecordStore:
         """The committed rows of one object (read-only; callers must hold a transaction)."""
         return self._rows[object_name]
 
+    def index(self, object_name: str) -> ObjectIndex:
+        """The index over one object's committed rows (read-only, like :meth:`committed`)."""
+        return self._indexes[object_name]
+
+    def position(self, record_id: str) -> int | None:
+        """Where a committed record comes in a scan of its object (first commit order)."""
+        return self._positions.get(record_id)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # -- internals ----------------------------------------------------------------------
 
-    def _load(self) -> None:
-        rows = self._db.execute("SELECT id, object, body FROM records")
-        for record_id, object_name, body in rows:
-            obj = self.catalog.get(object_name)
-            if obj is not None:
-                self._rows[obj.name][record_id] = _decode(obj, json.loads(body))
+    def _install(self, object_name: str, record_id: str, record: Record) -> None:
+        """Make ``record`` the committed version of its row, in memory and in the indexes."""
+        rows = self._rows[object_name]
+        old = rows.get(record_id)
+        if old is None:
+            self._positions[record_id] = len(self._positions)
+        self._indexes[object_name].replace(record_id, old, record)
+        rows[record_id] = record
 
     def _commit(self, tx: RecordTransaction) -> None:
         if not tx.pending:
             tx.run_after_commit()
             return
         commit_ms = int(time.time() * 1000)
-        self._persist(tx)
+        self._db.save(tx.pending, self._serials)
         for record_id, (object_name, record) in tx.pending.items():
-            self._rows[object_name][record_id] = record
+            self._install(object_name, record_id, record)
+        if self._listeners:  # no one listens while a state directory is seeded in bulk
+            self._notify(tx, commit_ms)
+        tx.run_after_commit()
+
+    def _notify(self, tx: RecordTransaction, commit_ms: int) -> None:
         changes = tuple(c.freeze(tx.user_id, tx.origin, commit_ms) for c in tx.changes)
         transaction = Transaction(str(uuid.uuid4()), changes)
         for listener in self._listeners:
@@ -128,24 +136,6 @@ class RecordStore:
                 listener(transaction)
             except Exception:  # a listener must not undo a commit
                 log.exception("record-change listener %r failed", listener)
-        tx.run_after_commit()
-
-    def _persist(self, tx: RecordTransaction) -> None:
-        rows = []
-        for record_id, (object_name, record) in tx.pending.items():
-            obj = self.catalog.get(object_name)
-            assert obj is not None
-            rows.append((record_id, obj.name, json.dumps(_encode(obj, record))))
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", rows)
-            self._db.executemany(
-                "INSERT OR REPLACE INTO sequences VALUES (?, ?)", list(self._serials.items())
-            )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
 
 class RecordTransaction:
@@ -165,6 +155,8 @@ class RecordTransaction:
         self.changes: list[PendingChange] = []
         self.abandoned = False
         self._after_commit: list[Callable[[], None]] = []
+        self._overlays: dict[str, ObjectIndex] = {}  # built on first lookup, then kept current
+        self._written: set[str] = set()  # objects with rows in ``pending``
         self.now = now_utc()  # one time for the audit fields of every write in the transaction
 
     @property
@@ -186,24 +178,23 @@ class RecordTransaction:
 
     def rows(self, object_name: str) -> list[Record]:
         """Every row of the object, deleted ones included (their ``IsDeleted`` is true)."""
-        obj = self._object(object_name)
-        merged = dict(self.store.committed(obj.name))
-        for record_id, (name, record) in self.pending.items():
-            if name == obj.name:
-                merged[record_id] = record
-        return list(merged.values())
+        return self.table(object_name).scan()
+
+    def table(self, object_name: str) -> TableView:
+        """The object's rows with index lookups, as this transaction sees them (for SOQL)."""
+        return TableView(self, self._object(object_name))
 
     def find(self, object_name: str, field_name: str, value: Any) -> list[Record]:
         """Live rows whose field equals ``value`` as Salesforce compares (case-insensitive text)."""
-        obj = self._object(object_name)
-        field = obj.field(field_name)
-        if field is None or value is None:
-            return []
-        wanted = _fold(value, field.case_sensitive)
-        return [
-            dict(r) for r in self.rows(obj.name)
-            if not r.get("IsDeleted") and _fold(r.get(field.name), field.case_sensitive) == wanted
-        ]
+        return [dict(r) for r in self.table(object_name).find(field_name, value)]
+
+    def overlay(self, object_name: str) -> ObjectIndex | None:
+        """The index over this transaction's uncommitted rows of the object; None if none."""
+        found = self._overlays.get(object_name)
+        if found is None and object_name in self._written:
+            found = self._overlays[object_name] = build_overlay(
+                self._object(object_name), self.pending)
+        return found
 
     # -- writes -------------------------------------------------------------------------
 
@@ -216,7 +207,7 @@ class RecordTransaction:
         obj = self._object(object_name)
         record = build_insert(self.store, obj, values, self.user_id, record_id, self.now)
         new_id = str(record["Id"])
-        self.pending[new_id] = (obj.name, record)
+        self._stage(obj.name, new_id, record)
         self.changes.append(PendingChange(obj.name, "CREATE", new_id, None, dict(record)))
         return new_id
 
@@ -227,7 +218,7 @@ class RecordTransaction:
         if before is None:
             raise KeyError(f"{obj.name} {record_id} does not exist")
         after, changed = build_update(obj, before, values, self.user_id, self.now)
-        self.pending[record_id] = (obj.name, after)
+        self._stage(obj.name, record_id, after)
         change = PendingChange(obj.name, "UPDATE", record_id, before, dict(after), changed)
         self.changes.append(change)
         return dict(after)
@@ -239,7 +230,7 @@ class RecordTransaction:
         if before is None:
             raise KeyError(f"{obj.name} {record_id} does not exist")
         after, _ = build_update(obj, before, {"IsDeleted": True}, self.user_id, self.now)
-        self.pending[record_id] = (obj.name, after)
+        self._stage(obj.name, record_id, after)
         self.changes.append(PendingChange(obj.name, "DELETE", record_id, before, None))
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -254,6 +245,8 @@ class RecordTransaction:
     def rollback_to(self, savepoint: Savepoint) -> None:
         """Undo every write made since ``savepoint``."""
         self.pending = dict(savepoint.pending)
+        self._overlays.clear()
+        self._written = {name for name, _ in self.pending.values()}
         del self.changes[savepoint.changes:]
         del self._after_commit[savepoint.callbacks:]
 
@@ -268,24 +261,17 @@ class RecordTransaction:
             except Exception:  # the commit stands whatever a callback does
                 log.exception("after-commit callback failed")
 
+    def _stage(self, object_name: str, record_id: str, record: Record) -> None:
+        """Make ``record`` this transaction's version of the row, keeping its overlay current."""
+        old = self.pending.get(record_id)
+        self.pending[record_id] = (object_name, record)
+        self._written.add(object_name)
+        overlay = self._overlays.get(object_name)
+        if overlay is not None:
+            overlay.replace(record_id, None if old is None else old[1], record)
+
     def _object(self, object_name: str) -> ObjectDef:
         obj = self.catalog.get(object_name)
         if obj is None:
             raise KeyError(f"no object {object_name}")
         return obj
-
-
-def _fold(value: Any, case_sensitive: bool) -> Any:
-    if isinstance(value, str):
-        return value if case_sensitive else value.casefold()
-    return value
-
-
-def _encode(obj: ObjectDef, record: Record) -> dict[str, Any]:
-    return {f.name: to_storage(f, record[f.name]) for f in obj.fields
-            if record.get(f.name) is not None}
-
-
-def _decode(obj: ObjectDef, body: dict[str, Any]) -> Record:
-    return backfill(obj, {f.name: from_storage(f, body.get(f.name)) for f in obj.fields})
-

@@ -128,10 +128,11 @@ def build_update(
 def derive_fields(obj: ObjectDef, record: Record, serial: int = 0) -> None:
     """What the org computes: whole numbers as integers, a person's Name ("First Last"), an
     auto-number Name on insert (``serial``)."""
-    for f in obj.fields:
-        value = record.get(f.name)
-        if f.is_integer and isinstance(value, float) and value.is_integer():
-            record[f.name] = int(value)
+    whole = [n for n, v in record.items() if isinstance(v, float) and v.is_integer()]
+    for name in whole:  # few: only floats are looked at, not every field of the object
+        field = obj.field(name)
+        if field is not None and field.is_integer:
+            record[name] = int(record[name])
     name_field = obj.field("Name")
     if name_field is not None and name_field.derived:
         parts = (record.get("FirstName"), record.get("LastName"))

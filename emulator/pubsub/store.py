@@ -8,10 +8,12 @@ ID they were published with after a topic's schema changes. Subscribers wait on
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +82,7 @@ class EventStore:
 
     def register_schema(self, topic: str, schema_id: str, schema_json: str) -> None:
         """Make ``schema_id`` the topic's current schema, creating the topic if needed."""
-        with self._lock, self._db:
+        with self._lock, self._transaction():
             self._db.execute(
                 "INSERT OR IGNORE INTO schemas VALUES (?, ?, ?, ?)",
                 (schema_id, topic, schema_json, now_ms()),
@@ -114,7 +116,7 @@ class EventStore:
         """Append events in order; returns them with their sequence numbers and replay IDs."""
         name, _, base = self._require(topic)
         created = now_ms()
-        with self._lock, self._db:
+        with self._lock, self._transaction():
             seq = self._max_seq.get(name.lower(), 0)
             rows = []
             for ev in events:
@@ -172,6 +174,19 @@ class EventStore:
 
     # -- internals ----------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One SQLite transaction. The connection autocommits (``isolation_level=None``), where
+        ``with connection:`` opens none: an append of 200 events was 200 commits, and not
+        all-or-nothing."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def _require(self, topic: str) -> tuple[str, str, int]:
         info = self.topic(topic)
         if info is None:
@@ -189,7 +204,7 @@ class EventStore:
         )
 
     def _secret(self) -> bytes:
-        with self._lock, self._db:
+        with self._lock, self._transaction():
             row = self._db.execute("SELECT value FROM meta WHERE key = 'replay_secret'").fetchone()
             if row:
                 return bytes(row[0])

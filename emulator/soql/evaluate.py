@@ -10,16 +10,30 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.catalog import Catalog
+from emulator.catalog import Catalog, FieldDef
+from emulator.soql.access import IndexedRows, candidate_rows
 from emulator.soql.compare import compare, is_null, sort_key
-from emulator.soql.nodes import And, Comparison, Condition, InList, Not, NullLit, Or, Query
+from emulator.soql.keys import NULL, equality_key
+from emulator.soql.nodes import (
+    And,
+    Comparison,
+    Condition,
+    InList,
+    Not,
+    NullLit,
+    Or,
+    Query,
+    RangeLit,
+    Value,
+)
 from emulator.soql.schema import Bound, Plan, plan
 
 Record = dict[str, Any]
+_LiteralTable = tuple[dict[Hashable, tuple[Value, ...]], tuple[Value, ...]]
 Resolver = Callable[[str, str], Record | None]
 
 
@@ -46,7 +60,7 @@ class QueryResult:
 def execute(
     query: Query,
     catalog: Catalog,
-    rows: Iterable[Record],
+    rows: Iterable[Record] | IndexedRows,
     *,
     now: dt.datetime,
     resolve: Resolver | None = None,
@@ -56,9 +70,13 @@ def execute(
 
     Raises :class:`~emulator.soql.errors.SoqlError` (INVALID_TYPE, INVALID_FIELD) before reading
     any row. ``now`` (UTC) anchors date literals such as TODAY. Rows with ``IsDeleted`` are
-    skipped unless ``include_deleted`` (queryAll).
+    skipped unless ``include_deleted`` (queryAll). When ``rows`` offers indexes
+    (:class:`~emulator.soql.access.IndexedRows`), only the rows an index names are read.
     """
-    run = _Run(plan(query, catalog), resolve, now)
+    query_plan = plan(query, catalog)
+    run = _Run(query_plan, resolve, now)
+    if isinstance(rows, IndexedRows):
+        rows = candidate_rows(query.where, query_plan, rows, now)
     live = (r for r in rows if include_deleted or not r.get("IsDeleted"))
     matched = [r for r in live if query.where is None or run.matches(query.where, r)]
     if query.order_by:
@@ -79,6 +97,7 @@ class _Run:
         self.resolve = resolve
         self.now = now
         self._parents: dict[tuple[str, str], Record | None] = {}
+        self._in_lists: dict[int, _LiteralTable] = {}
 
     def parent(self, obj: str, record_id: Any) -> Record | None:
         """The live parent record, or None when unset, unknown or deleted."""
@@ -120,8 +139,25 @@ class _Run:
             value = None
         if isinstance(node, Comparison):
             return compare(value, node.op, node.value, bound.leaf, self.now)
-        found = any(compare(value, "=", v, bound.leaf, self.now) for v in literals)
+        relevant = self._relevant(node, bound.leaf, value)
+        found = any(compare(value, "=", v, bound.leaf, self.now) for v in relevant)
         return found != node.negated
+
+    def _relevant(self, node: InList, leaf: FieldDef, value: Any) -> Sequence[Value]:
+        """The literals of ``node`` that can equal ``value``: those sharing its equality key
+        and those without one (null, '', date ranges).
+
+        Keeps ``IN`` with 200 values from comparing each row with every value.
+        """
+        table = self._in_lists.get(id(node))
+        if table is None:
+            table = self._in_lists[id(node)] = _literal_table(node, leaf)
+        keyed, unkeyed = table
+        try:
+            key = equality_key(value, leaf)
+        except (ArithmeticError, ValueError, TypeError):
+            return node.values
+        return keyed.get(key, ()) + unkeyed  # a null value's key is in no group: unkeyed only
 
     def ordered(self, query: Query, rows: list[Record]) -> list[Record]:
         """Rows sorted by ORDER BY; nulls (and missing parents) go where NULLS says."""
@@ -158,6 +194,25 @@ class _Run:
                 return
             target, record = target.setdefault(hop.key, {}), parent
         target[bound.leaf.name] = record.get(bound.leaf.name)
+
+
+def _literal_table(node: InList, leaf: FieldDef) -> _LiteralTable:
+    """``node``'s literals grouped by equality key, and the ones that have no key."""
+    keyed: dict[Hashable, tuple[Value, ...]] = {}
+    unkeyed: list[Value] = []
+    for literal in node.values:
+        if isinstance(literal, NullLit | RangeLit):
+            unkeyed.append(literal)
+            continue
+        try:
+            key = equality_key(literal.value, leaf)
+        except (ArithmeticError, ValueError, TypeError):
+            key = NULL
+        if key is NULL:
+            unkeyed.append(literal)
+        else:
+            keyed[key] = (*keyed.get(key, ()), literal)
+    return keyed, tuple(unkeyed)
 
 
 def _compare_keys(query: Query, left: list[Any], right: list[Any]) -> int:

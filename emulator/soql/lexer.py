@@ -47,6 +47,7 @@ _SIMPLE_ESCAPES = {
     "'": "'",
     "\\": "\\",
 }  # upper-case N R T B F are accepted too: lookups lower-case the code
+_PLAIN_RUN = re.compile(r"[^'\\]+")  # anything up to a quote or a backslash
 _KINDS = {"datetime": DATETIME, "date": DATE, "number": NUMBER, "ident": IDENT, "op": OP}
 
 
@@ -101,17 +102,26 @@ def _string(source: str, start: int) -> Token:
     like: list[str] = []
     i = start + 1
     while i < len(source):
-        char = source[i]
-        if char == "'":
+        plain = _PLAIN_RUN.match(source, i)
+        if plain is not None:  # a run of ordinary characters, decoded at once (IN lists)
+            value.append(plain.group())
+            like.append(_like_run(plain.group()))
+            i = plain.end()
+            continue
+        if source[i] == "'":
             text = source[start : i + 1]
             return Token(STRING, text, start, "".join(value), "".join(like))
-        if char != "\\":
-            value.append(char)
-            like.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
-            i += 1
-            continue
         i = _escape(source, start, i, value, like)
     raise unexpected(source, start, source[start:])
+
+
+def _like_run(text: str) -> str:
+    """Plain characters as a LIKE regex: ``%`` and ``_`` wildcards, the rest literal.
+
+    :func:`re.escape` maps character by character and never writes ``%`` or ``_`` for another
+    character, so escaping the run then replacing those two equals doing it per character.
+    """
+    return re.escape(text).replace("%", ".*").replace("_", ".")
 
 
 def _escape(source: str, start: int, i: int, value: list[str], like: list[str]) -> int:
