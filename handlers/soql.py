@@ -62,6 +62,11 @@ class Condition:
                            for v in self.values)
 
 
+def select_from(fields: Sequence[str], object_name: str) -> str:
+    """``SELECT a, b FROM X`` from constant API names (never from values)."""
+    return f"SELECT {', '.join(fields)} FROM {object_name}"
+
+
 def render(select: str, conditions: Sequence[Condition], suffix: str = "") -> str:
     """``SELECT … FROM … WHERE (c1 OR c2 …) [AND suffix]`` with empty conditions dropped."""
     terms = [f"({c.render()})" for c in conditions if c.values]
