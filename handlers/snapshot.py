@@ -103,6 +103,15 @@ class Snapshot:
 
     def with_conversions(self, converted: Mapping[str, LeadRow], failures: Mapping[str, str]
                          ) -> Snapshot:
-        leads = tuple(converted.get(lead.id, lead) for lead in self.leads)
+        def merged(lead: LeadRow) -> LeadRow:
+            done = converted.get(lead.id)
+            if done is None:
+                return lead
+            return replace(lead, is_converted=True,
+                           converted_account_id=done.converted_account_id,
+                           converted_contact_id=done.converted_contact_id,
+                           converted_opportunity_id=done.converted_opportunity_id)
+
+        leads = tuple(merged(lead) for lead in self.leads)
         return replace(self, leads=leads,
                        conversion_failures={**self.conversion_failures, **failures})

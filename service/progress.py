@@ -24,8 +24,10 @@ class DaemonHooks(IntakeHooks):
     """Per-topic totals and last-sign-of-life times; thread-safe (streams run on threads)."""
 
     def __init__(self, topics: Iterable[str], stale_after_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_stored: Callable[[], None] | None = None) -> None:
         self._clock = clock
+        self._on_stored = on_stored
         self._stale_after_s = stale_after_s
         self._lock = threading.Lock()
         now = clock()
@@ -39,6 +41,8 @@ class DaemonHooks(IntakeHooks):
             totals[0] += stats.stored
             totals[1] += stats.duplicates
             totals[2] += stats.poison
+        if stats.stored and self._on_stored is not None:
+            self._on_stored()  # wake the apply loop: never blocks, never waits for Salesforce
         # Poison is reported by the intake, once per (topic, error class); see subscriber.poison.
         log.debug("batch committed topic=%s stored=%d duplicates=%d poison=%d",
                   topic, stats.stored, stats.duplicates, stats.poison)

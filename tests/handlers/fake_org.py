@@ -70,7 +70,8 @@ class FakeOrg:
             lead = LeadRow(lead.id, lead.email, True, account, contact, None, lead.created,
                            lead.workspace_id)
             self.leads[lead.id] = lead
-            done[lead.id] = lead
+            # like the SOAP result: IDs only, no email or Workspace_ID__c
+            done[lead.id] = LeadRow(lead.id, None, True, account, contact)
         return done, {}
 
     def write(self, workspaces: Mapping[str, dict[str, Any]],
