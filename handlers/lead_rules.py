@@ -18,7 +18,7 @@ from handlers.plan import Fate, Outcome, Plan, cache_row
 from handlers.snapshot import LeadRow, Snapshot
 from handlers.view import View
 
-DUPLICATE_LEAD = "Duplicate Leads for the owner's email (kept the older; not merged)"
+DUPLICATE_LEAD = "Duplicate Leads for the owner's email: kept the older, not merged"
 OVERFLOW_NOTE = ("Salesforce sent GAP_OVERFLOW for {entity}: more changes than change events "
                  "can describe. Reconcile {entity} records with their Workspaces by hand or "
                  "with a reconciliation run.")
