@@ -126,13 +126,20 @@ class ApplyRig:
     def query(self, soql: str) -> list[dict[str, Any]]:
         return list(self.admin.query_all(soql)["records"])
 
-    def workspace(self, workspace_id: str) -> dict[str, Any]:
+    def workspace_by_id(self, workspace_id: str) -> dict[str, Any]:
+        """The Workspace with this exact ID (hostile values are escaped by the test's SOQL)."""
+        from handlers.soql import quote_literal
+
+        return self.workspace(workspace_id, literal=quote_literal(workspace_id))
+
+    def workspace(self, workspace_id: str, literal: str | None = None) -> dict[str, Any]:
         rows = self.query(
             "SELECT Id, Workspace_ID__c, Email__c, Self_Serve_Status__c, Trial_Start_Date__c, "
             "Trial_Expiration_Date__c, Plan_Type__c, MRR__c, Subscription_ID__c, "
             "Conversion_Date__c, Churn_Date__c, Churn_Reason__c, Last_Event_Time__c, "
             "Trial_History__c, Lead__c, Account__c, Contact__c, Needs_Review__c, "
-            f"Review_Reason__c FROM Workspace__c WHERE Workspace_ID__c = '{workspace_id}'")
+            "Review_Reason__c FROM Workspace__c WHERE Workspace_ID__c = "
+            + (literal or f"'{workspace_id}'"))
         assert len(rows) == 1, rows
         return rows[0]
 

@@ -1,14 +1,19 @@
-"""Builders for inbox entries as the intake stores them (tests/handlers)."""
+"""Builders for inbox entries as the intake stores them, and ``rig``: one emulator and one
+daemon (a real process) per test module (tests/handlers)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from apply_rig import ApplyRig
 
+from emulator.pubsub.subscribe import StreamSettings
+from emulator.server import Emulator, EmulatorSettings
 from subscriber.events import ChangeHeader, EntryKind, EntryStatus, InboxEntry
 
 PE_TOPIC = "/event/SelfServeTrialEvent__e"
@@ -49,3 +54,17 @@ CHURN = {"churn_date": "2027-02-01", "churn_reason": "budget"}
 @pytest.fixture
 def t0() -> int:
     return 1_790_000_000_000
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApplyRig]:
+    work = tmp_path_factory.mktemp("apply-e2e")
+    settings = EmulatorSettings(state_dir=work / "emulator",
+                                stream=StreamSettings(keepalive_s=0.5, idle_timeout_s=60.0))
+    with Emulator(settings) as emulator:
+        rig = ApplyRig(emulator, work)
+        rig.start()
+        try:
+            yield rig
+        finally:
+            rig.close()

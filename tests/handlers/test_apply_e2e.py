@@ -8,15 +8,11 @@ emails and domains, and waits until its own events left the inbox's pending stat
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 from apply_rig import ApplyRig, rest_client, wait_until
 
-from emulator.pubsub.subscribe import StreamSettings
-from emulator.server import Emulator, EmulatorSettings
 from handlers.lead_rules import DUPLICATE_LEAD
 from handlers.lifecycle_rules import WAITING_FOR_TRIAL
 from handlers.links import NO_ACCOUNT, SEVERAL_ACCOUNTS, SHARED_DOMAIN
@@ -25,20 +21,6 @@ from subscriber.events import EntryStatus
 TRIAL = {"trial_expiration": "2026-12-31"}
 CONVERSION = {"subscription_id": "sub_1", "plan_type": "Team", "mrr": 490}
 CHURN = {"churn_date": "2027-02-01", "churn_reason": "budget"}
-
-
-@pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApplyRig]:
-    work = tmp_path_factory.mktemp("apply-e2e")
-    settings = EmulatorSettings(state_dir=work / "emulator",
-                                stream=StreamSettings(keepalive_s=0.5, idle_timeout_s=60.0))
-    with Emulator(settings) as emulator:
-        rig = ApplyRig(emulator, work)
-        rig.start()
-        try:
-            yield rig
-        finally:
-            rig.close()
 
 
 def account(rig: ApplyRig, name: str, domain: str | None = None, website: str | None = None
