@@ -60,7 +60,7 @@ def _calls(org) -> int:
 
 def test_a_cycle_of_200_mixed_events_spends_at_most_6_calls(gateway, org, emulator):
     tag = "mix200"
-    sf = gateway._client._client()  # noqa: SLF001 - the same session, for seeding
+    sf = gateway._client._client()
     for i in range(5):
         sf.restful("sobjects/Account/", method="POST",
                    json={"Name": f"Acct {i}", "Email_Domain__c": f"{tag}-{i}.co.uk"})
