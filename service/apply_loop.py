@@ -1,39 +1,46 @@
 """The apply loop: pending inbox entries → lifecycle rules → Salesforce → marked done.
 
-One thread runs cycles back to back while the inbox has work and sleeps on an event the intake
-sets after every commit (no polling delay), so intake never waits for it and a Workspace is
-never in two cycles at once. Entries are marked applied (or parked) only after Salesforce
-confirmed the writes they depend on, in one inbox transaction per cycle; a crash in between
-repeats the cycle, which the idempotent rules turn into no writes at all.
+A dispatcher thread sleeps on an event the intake sets after every commit (no polling delay;
+intake never waits for it) and hands batches of up to ``batch_size`` entries to worker threads,
+one gateway each, so Salesforce's latency overlaps across cycles. Batches claim their
+Workspaces and emails (:mod:`service.apply_batches`): a Workspace is never in two cycles at
+once, and different Workspaces never wait for each other's failures. Entries are marked applied
+(or parked) only after Salesforce confirmed the writes they depend on, in one inbox
+transaction per cycle; a crash in between repeats the cycle, which the idempotent rules turn
+into no writes at all.
 
-Failures: a whole-call failure (5xx, timeout, a login that failed) backs the loop off with
+Failures: a whole-call failure (5xx, timeout, a login that failed) holds new cycles back with
 jittered exponential delays; ``REQUEST_LIMIT_EXCEEDED`` pauses applying with one warning and
 probes again after ``limit_pause_s`` (intake keeps filling the inbox); an entry whose record
-keeps failing transiently is retried on later cycles and, after ``max_attempts``, marked
-poison with the reason. Each error class is logged once at WARNING, then at DEBUG.
+keeps failing transiently is retried in later cycles and, after ``max_attempts``, marked
+poison with the reason. Each error class is logged once at WARNING, then at DEBUG; email
+addresses are scrubbed from every message. Anything else (a fatal login error, an inbox that
+cannot be written) stops the loop and is re-raised by :meth:`ApplyLoop.run`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from handlers.cycle import CycleResult, run_cycle
 from handlers.errors import GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
+from service.apply_batches import Batch, next_batch
 from subscriber.errors import RetryLater
 from subscriber.inbox import Inbox
 
 log = logging.getLogger("lifecycle_sync.apply")
 LAST_ERROR_KEY = "apply:last_error"
-_EMAIL = re.compile(r"[^\s<>@'\"]+@[^\s<>@'\"]+\.[A-Za-z]{2,}")
 PAUSED_KEY = "apply:paused"
+_EMAIL = re.compile(r"[^\s<>@'\"]+@[^\s<>@'\"]+\.[A-Za-z]{2,}")
 
 
 @dataclass(frozen=True)
@@ -48,20 +55,26 @@ class ApplySettings:
 
 
 class ApplyLoop:
-    """Runs apply cycles on the caller's thread until ``stop`` is set (see :meth:`run`)."""
+    """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
 
-    def __init__(self, inbox: Inbox, gateway: Gateway, settings: ApplySettings,
+    def __init__(self, inbox: Inbox, gateways: Sequence[Gateway], settings: ApplySettings,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._inbox = inbox
-        self._gateway = gateway
+        self._gateways = list(gateways)
         self._settings = settings
         self._clock = clock
         self._wake = threading.Event()
+        self._lock = threading.RLock()
+        self._busy: set[str] = set()
+        self._in_flight: set[int] = set()
+        self._running = 0
+        self._exclusive = False
+        self._hold_until = 0.0
+        self._failures = 0
         self._attempts: dict[int, int] = {}
         self._retry_at: dict[int, float] = {}
         self._reported: set[str] = set()
-        self._failures = 0
-        self._stop = threading.Event()
+        self._fatal: BaseException | None = None
         self.cycles = 0
 
     def wake(self) -> None:
@@ -69,32 +82,90 @@ class ApplyLoop:
         self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
-        self._stop = stop
+        jobs: queue.Queue[Batch | None] = queue.Queue()
+        for n, gateway in enumerate(self._gateways):
+            threading.Thread(target=self._worker, args=(jobs, gateway), name=f"apply-{n}",
+                             daemon=True).start()
         self._wake.set()  # whatever the inbox already holds
-        while not stop.is_set():
-            if not self._wake.wait(self._idle_wait_s()):
-                continue
-            self._wake.clear()
-            while not stop.is_set() and self.run_once():
-                pass
+        try:
+            while not stop.is_set() and self._fatal is None:
+                self._wake.wait(self._idle_wait_s())
+                self._wake.clear()
+                while not stop.is_set() and self._fatal is None:
+                    batch = self._claim(ignore_hold=False)
+                    if batch is None:
+                        break
+                    jobs.put(batch)
+        finally:
+            for _ in self._gateways:
+                jobs.put(None)  # workers finish their cycle and leave; none is awaited
+        if self._fatal is not None:
+            raise self._fatal
 
     def run_once(self) -> bool:
-        """One cycle if there is work; True when it made progress (run again at once)."""
-        now = self._clock()
-        waiting = [i for i, at in self._retry_at.items() if at > now]
-        entries = self._inbox.pending(self._settings.batch_size, exclude=waiting)
-        if not entries:
+        """One cycle now, on this thread (tests); True when it settled its entries."""
+        batch = self._claim(ignore_hold=True)
+        if batch is None:
             return False
+        before = self.cycles
+        self._work(batch, self._gateways[0])
+        if self._fatal is not None:
+            raise self._fatal
+        return self.cycles > before
+
+    # -- dispatching --------------------------------------------------------------------
+
+    def _claim(self, *, ignore_hold: bool) -> Batch | None:
+        with self._lock:
+            now = self._clock()
+            if self._exclusive or self._running >= len(self._gateways):
+                return None
+            if not ignore_hold and now < self._hold_until:
+                return None
+            waiting = {i for i, at in self._retry_at.items() if at > now}
+            pending = self._inbox.pending(self._settings.batch_size * 3,
+                                          exclude=self._in_flight | waiting)
+            batch = next_batch(pending, self._busy, self._running, self._settings.batch_size)
+            if batch is None:
+                return None
+            self._busy |= batch.keys
+            self._in_flight |= batch.ids
+            self._running += 1
+            self._exclusive = batch.exclusive
+            return batch
+
+    def _worker(self, jobs: queue.Queue[Batch | None], gateway: Gateway) -> None:
+        while (batch := jobs.get()) is not None:
+            self._work(batch, gateway)
+
+    def _work(self, batch: Batch, gateway: Gateway) -> None:
         try:
-            result = run_cycle(entries, self._gateway, self._settings.client_name)
+            result = run_cycle(batch.entries, gateway, self._settings.client_name)
+            with self._lock:
+                self._settle(result)
         except RequestLimited as exc:
             self._pause(exc)
-            return False
         except (GatewayError, RetryLater) as exc:
             self._back_off(exc)
-            return False
-        self._settle(result)
-        return True
+        except BaseException as exc:  # noqa: BLE001 - handed to run(), which re-raises it
+            self._fatal = exc
+        finally:
+            with self._lock:
+                self._busy -= batch.keys
+                self._in_flight -= batch.ids
+                self._running -= 1
+                self._exclusive = False
+            self._wake.set()
+
+    def _idle_wait_s(self) -> float:
+        with self._lock:
+            now = self._clock()
+            soonest = [at - now for at in self._retry_at.values()]
+            if self._hold_until > now:
+                soonest.append(self._hold_until - now)
+        return max(0.0, min([self._settings.stop_check_s, *soonest]))
+
+    # -- outcomes -----------------------------------------------------------------------
 
     def _settle(self, result: CycleResult) -> None:
         self._inbox.mark_done(result.applied, result.parked)
@@ -109,57 +180,43 @@ class ApplyLoop:
         self._schedule_retries(result.retry)
 
     def _schedule_retries(self, retry: dict[int, str]) -> None:
-        hopeless = {}
         for entry_id, reason in retry.items():
             attempts = self._attempts.get(entry_id, 0) + 1
             self._attempts[entry_id] = attempts
-            if attempts >= self._settings.max_attempts:
-                hopeless[entry_id] = reason
+            if attempts < self._settings.max_attempts:
+                self._retry_at[entry_id] = self._clock() + self._delay_s(attempts)
+                self._report("record retry", f"a record failed transiently ({reason}); retrying")
                 continue
-            self._retry_at[entry_id] = self._clock() + self._delay_s(attempts)
-            self._report("record retry", f"a record failed transiently ({reason}); retrying")
-        for entry_id, reason in hopeless.items():
-            self._inbox.mark_poison([entry_id], f"not applied after {self._settings.max_attempts}"
-                                    f" attempts: {reason}")
+            self._inbox.mark_poison([entry_id], f"not applied after {attempts} attempts: "
+                                    f"{scrub(reason)}")
             self._attempts.pop(entry_id, None)
             self._retry_at.pop(entry_id, None)
             self._report("gave up", f"an event could not be applied or parked: {reason}")
-
-    def _idle_wait_s(self) -> float:
-        if not self._retry_at:
-            return self._settings.stop_check_s
-        soonest = min(self._retry_at.values()) - self._clock()
-        if soonest <= 0:
-            self._wake.set()
-        return max(0.0, min(self._settings.stop_check_s, soonest))
 
     def _delay_s(self, attempt: int) -> float:
         s = self._settings
         return random.uniform(0, min(s.backoff_max_s, s.backoff_initial_s * 2 ** (attempt - 1)))
 
     def _back_off(self, exc: Exception) -> None:
-        self._failures += 1
-        error_class = getattr(exc, "error_class", type(exc).__name__)
-        self._report(error_class, f"apply cycle failed: {exc}; retrying with backoff")
-        self._sleep(self._delay_s(self._failures))
+        with self._lock:
+            self._failures += 1
+            self._hold_until = self._clock() + self._delay_s(self._failures)
+            error_class = getattr(exc, "error_class", type(exc).__name__)
+            self._report(error_class, f"apply cycle failed: {exc}; retrying with backoff")
 
     def _pause(self, exc: RequestLimited) -> None:
-        if self._inbox.meta(PAUSED_KEY) != "1":
-            log.warning("Salesforce API limit reached (%s): applying paused, intake goes on; "
-                        "trying again every %.0f s", exc, self._settings.limit_pause_s)
-            self._inbox.set_meta(PAUSED_KEY, "1")
-        self._record(exc.error_class, str(exc))
-        self._sleep(self._settings.limit_pause_s)
+        with self._lock:
+            self._hold_until = self._clock() + self._settings.limit_pause_s
+            if self._inbox.meta(PAUSED_KEY) != "1":
+                log.warning("Salesforce API limit reached (%s): applying paused, intake goes "
+                            "on; trying again every %.0f s", exc, self._settings.limit_pause_s)
+                self._inbox.set_meta(PAUSED_KEY, "1")
+            self._record(exc.error_class, str(exc))
 
     def _resume_if_paused(self) -> None:
         if self._inbox.meta(PAUSED_KEY) == "1":
             self._inbox.set_meta(PAUSED_KEY, "0")
             log.warning("Salesforce API calls accepted again: applying resumed")
-
-    def _sleep(self, delay_s: float) -> None:
-        """Wait out a backoff or pause; only stop cuts it short (new entries do not)."""
-        self._stop.wait(delay_s)
-        self._wake.set()
 
     def _report(self, error_class: str, message: str) -> None:
         self._record(error_class, message)

@@ -95,10 +95,15 @@ def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
         return 1
 
 
+APPLY_WORKERS = 3  # cycles in flight at once (Salesforce's latency overlaps; 2-3 suffice)
+
+
 def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> ApplyLoop:
-    """The apply loop and its gateway; REST trusts the same CA file as gRPC."""
-    client = SalesforceClient(sessions, ClientSettings(ca_file=config.pubsub.ca_file))
-    return ApplyLoop(inbox, SalesforceGateway(client), ApplySettings())
+    """The apply loop and one gateway per worker; REST trusts the same CA file as gRPC."""
+    settings = ClientSettings(ca_file=config.pubsub.ca_file)
+    gateways = [SalesforceGateway(SalesforceClient(sessions, settings))
+                for _ in range(APPLY_WORKERS)]
+    return ApplyLoop(inbox, gateways, ApplySettings())
 
 
 def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:

@@ -148,7 +148,7 @@ def test_request_limit_pauses_applying_with_one_warning_then_resumes(
         gateway, org, tmp_path, caplog):
     inbox = _inbox_with(tmp_path, lifecycle_entry("Trial", "limit-1", TRIAL, T0,
                                                   email="l@limit-gw.co.uk"))
-    loop = ApplyLoop(inbox, gateway, ApplySettings(limit_pause_s=0.01))
+    loop = ApplyLoop(inbox, [gateway], ApplySettings(limit_pause_s=0.01))
     org.faults.arm_preset("request_limit")
     with caplog.at_level(logging.WARNING, logger="lifecycle_sync.apply"):
         assert loop.run_once() is False
@@ -165,7 +165,7 @@ def test_request_limit_pauses_applying_with_one_warning_then_resumes(
 def test_apply_loop_wakes_on_new_entries_without_polling(gateway, tmp_path):
     inbox = _inbox_with(tmp_path, lifecycle_entry("Trial", "wake-1", TRIAL, T0,
                                                   email="w@wake-gw.co.uk"))
-    loop = ApplyLoop(inbox, gateway, ApplySettings(stop_check_s=30.0))
+    loop = ApplyLoop(inbox, [gateway], ApplySettings(stop_check_s=30.0))
     stop = threading.Event()
     thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
     thread.start()
