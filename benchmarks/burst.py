@@ -129,6 +129,7 @@ def measure(events: int, latency_ms: float, work: Path, timeout_s: float) -> dic
              interval_s=0.1)
         calls = _admin(info, "/org/counters")
         peak_rss_mb = daemon.peak_rss_mb()
+        cpu = {"daemon_cpu_s": _cpu_s(daemon.pid), "emulator_cpu_s": _cpu_s(emulator.pid)}
         rows = _inbox_rows(work / "state")
         duplicates = _duplicates(sf)
         exit_code = daemon.terminate(timeout_s=15.0)
@@ -136,8 +137,20 @@ def measure(events: int, latency_ms: float, work: Path, timeout_s: float) -> dic
         daemon.stop_quietly()
         emulator.terminate()
         emulator.wait(30)
-    return _result(burst, sent, rows, calls, peak_rss_mb, duplicates, accounts, exit_code,
-                   latency_ms)
+    return {**_result(burst, sent, rows, calls, peak_rss_mb, duplicates, accounts, exit_code,
+                      latency_ms), **cpu}
+
+
+def _cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds a live process has used (Linux /proc), to show what bounds
+    the run: a process near 1 CPU-second per second is the bottleneck (one GIL)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    import os
+
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
 def _finished(state: Path, events: int) -> bool:
@@ -169,7 +182,7 @@ def _result(burst: list[BurstEvent], sent: dict[str, float], rows: list[Any], ca
 def _table(result: dict[str, Any]) -> str:
     keys = ("events", "workspaces", "seconds", "events_per_s", "api_calls",
             "api_calls_per_event", "p50_ms", "p99_ms", "peak_rss_mb", "lost", "duplicates",
-            "parked", "latency_ms")
+            "parked", "latency_ms", "daemon_cpu_s", "emulator_cpu_s")
     width = max(len(k) for k in keys)
     lines = [f"{k:<{width}}  {result[k]}" for k in keys]
     lines.append(f"{'calls_by_kind':<{width}}  {result['calls_by_kind']}")

@@ -33,8 +33,10 @@ from dataclasses import dataclass
 from handlers.cycle import CycleResult, run_cycle
 from handlers.errors import GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
+from handlers.parse import is_own_origin
 from service.apply_batches import Batch, next_batch
 from subscriber.errors import RetryLater
+from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
 
 log = logging.getLogger("lifecycle_sync.apply")
@@ -125,6 +127,7 @@ class ApplyLoop:
             waiting = {i for i, at in self._retry_at.items() if at > now}
             pending = self._inbox.pending(self._settings.batch_size * 3,
                                           exclude=self._in_flight | waiting)
+            pending = self._settle_own_changes(pending)
             batch = next_batch(pending, self._busy, self._running, self._settings.batch_size)
             if batch is None:
                 return None
@@ -133,6 +136,18 @@ class ApplyLoop:
             self._running += 1
             self._exclusive = batch.exclusive
             return batch
+
+    def _settle_own_changes(self, pending: list[InboxEntry]) -> list[InboxEntry]:
+        """Lead change events our own writes caused need no rules and no calls: mark them
+        applied at once, so they never hold an exclusive cycle."""
+        own = [e.id for e in pending if e.change is not None and e.change.entity_name == "Lead"
+               and e.change.change_type in ("CREATE", "UPDATE")
+               and is_own_origin(e.change.change_origin, self._settings.client_name)]
+        if not own:
+            return pending
+        self._inbox.mark_done(own, {})
+        done = set(own)
+        return [e for e in pending if e.id not in done]
 
     def _worker(self, jobs: queue.Queue[Batch | None], gateway: Gateway) -> None:
         while (batch := jobs.get()) is not None:
