@@ -8,7 +8,6 @@ daemon's inbox (read-only) against a deadline. API calls are read from the emula
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import requests
 from helpers.pubsub_client import TRIAL_TOPIC, PubSubClient
 from simple_salesforce.api import Salesforce
 
-from benchmarks.rig import Daemon
+from benchmarks.rig import Daemon, poll
 from emulator.server import Emulator
 from service.config import inbox_path
 from subscriber.errors import SubscriberError
@@ -31,14 +30,8 @@ FAST = {"LIFECYCLE_SYNC_PUBSUB_KEEPALIVE_S": "5",
 
 
 def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)  # polling a condition with a deadline, not synchronising on time
+    """The first truthy ``predicate()``, polled against a deadline (benchmarks.rig.poll)."""
+    return poll(predicate, timeout_s, what, interval_s=0.05)
 
 
 def rest_client(info: dict[str, Any], client_name: str) -> Salesforce:
