@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from handlers.events import LeadGap, Parsed
+from handlers.events import LeadGap, Lifecycle, Parsed
 from handlers.gateway_api import Gateway, RecordError, WriteResult
+from handlers.history import Entry
 from handlers.lookup import lookup_request
 from handlers.parse import parse_entry
 from handlers.plan import Fate, Outcome, Plan, cache_row
@@ -109,14 +110,14 @@ def _park_refused(events: Sequence[Parsed], refused: dict[int, tuple[Outcome, Re
     rows = {}
     notes = {}
     for event in events:
-        if event.source.entry_id not in refused:
+        if event.source.entry_id not in refused or not isinstance(event, Lifecycle):
             continue
         _, error = refused[event.source.entry_id]
         note = f"Salesforce refused the Workspace write: {error}"
         rows[event.source.event_uuid] = cache_row(
             event.source, status="Error", review=True, reason=error.code, note=note,
-            event_type=getattr(getattr(event, "kind", ""), "value", ""),
-            workspace_id=getattr(event, "workspace_id", ""))
+            event_type=event.kind.value, workspace_id=event.workspace_id,
+            event_data=Entry.of(event).details_json, at=event.at)
         notes[event.source.entry_id] = (event.source.event_uuid, note, error.code)
     parked = gateway.write({}, rows)
     for entry_id, (uuid, note, code) in notes.items():
