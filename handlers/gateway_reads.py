@@ -49,7 +49,7 @@ def statements(api_path: str, request: LookupRequest, need_status: bool
         soql.Condition("Email_Domain__c", request.domains),
         soql.Condition("Website", request.domains, ("%", "%")))
     add("contact", "SELECT Id, Email, AccountId FROM Contact",
-        soql.Condition("Email", request.emails if request.conversions else ()))
+        soql.Condition("Email", request.contact_emails))
     if need_status:
         out.append(("status", STATUS_QUERY))
     return out
