@@ -142,7 +142,7 @@ def _record_outcomes(key: str, events: Sequence[Lifecycle], entries: list[Entry]
             event.source, status="New", review=False, reason="waiting for Trial", note=note,
             event_type=event.kind.value, workspace_id=event.workspace_id,
             event_data=_details_json(event), at=event.at)
-        plan.outcomes[event.source.entry_id] = Outcome(Fate.PARKED, note, "waiting for trial",
+        plan.outcomes[event.source.entry_id] = Outcome(Fate.PARKED, note, "",  # not an error
                                                        key, uuid)
 
 
