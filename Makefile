@@ -31,5 +31,18 @@ bench: $(STAMP)
 proto: $(STAMP)
 	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. proto/pubsub_api.proto
 
+# Salesforce's own source-to-Metadata-API conversion, as `sf project deploy start` runs it
+# before a deploy (tools/metadata-check, pinned by its package-lock.json). .ci/run calls it
+# before `make test`; tests/test_metadata_deploy.py uses the same install.
+.PHONY: metadata-check
+METADATA_CHECK := tools/metadata-check
+
+$(METADATA_CHECK)/node_modules/.installed: $(METADATA_CHECK)/package.json $(METADATA_CHECK)/package-lock.json
+	cd $(METADATA_CHECK) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	touch $@
+
+metadata-check: $(METADATA_CHECK)/node_modules/.installed
+	SF_DISABLE_LOG_FILE=true node $(METADATA_CHECK)/convert.mjs salesforce build/metadata-check
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(METADATA_CHECK)/node_modules

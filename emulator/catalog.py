@@ -87,6 +87,9 @@ class FieldDef:
     # value sets are unrestricted, custom ones say so in ``valueSet/restricted``.
     restricted: bool = False
     reference_to: str | None = None
+    # A polymorphic lookup's targets (Task.WhoId: Lead, Contact); "*custom" stands for every
+    # custom object. ``reference_to`` stays the first target.
+    polymorphic: tuple[str, ...] = ()
     relationship_name: str | None = None
     compound: str | None = None
     system: bool = False

@@ -18,11 +18,24 @@ from pathlib import Path
 from emulator.catalog import NUMBER_TYPES, FieldDef, FieldType, ObjectDef, ObjectKind
 
 MD_NS = "{http://soap.sforce.com/2006/04/metadata}"
-DEFAULT_METADATA_DIR = Path(__file__).resolve().parent.parent / "salesforce"
+# An installed wheel carries a copy of the SFDX project inside this package (setup.py puts it
+# there); a checkout (or an editable install) reads the project itself, beside the packages.
+PACKAGED_METADATA_DIR = Path(__file__).resolve().parent / "sfdx"
+CHECKOUT_METADATA_DIR = Path(__file__).resolve().parent.parent / "salesforce"
 CDC_CHANNEL = "ChangeEvents"
 _PREFIX_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Lengths Salesforce fixes for these types; their metadata carries no <length>.
 _IMPLICIT_LENGTH = {FieldType.EMAIL: 80, FieldType.PHONE: 40, FieldType.URL: 255}
+
+
+def default_metadata_dir() -> Path:
+    """The SFDX project to read: the wheel's copy when installed, else the checkout's."""
+    if (PACKAGED_METADATA_DIR / "sfdx-project.json").is_file():
+        return PACKAGED_METADATA_DIR
+    return CHECKOUT_METADATA_DIR
+
+
+DEFAULT_METADATA_DIR = default_metadata_dir()
 
 
 @dataclass(frozen=True)

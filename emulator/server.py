@@ -12,6 +12,7 @@ import ssl
 import threading
 from concurrent import futures
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +247,20 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """JSON, never http.server's HTML page, for what the HTTP layer refuses by itself (a
+        request line or header line past its 64 KB buffer: 414 / 431, as Help 000386264 says
+        Salesforce answers oversized requests)."""
+        names = {414: "URI_TOO_LONG", 431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}
+        reason = message or HTTPStatus(code).phrase
+        body = json.dumps([{"errorCode": names.get(code, "BAD_REQUEST"), "message": reason}])
+        payload = body.encode()
+        self.send_response(code, reason)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.close_connection = True
+        if getattr(self, "command", "") != "HEAD" and code not in (204, 304):
+            self.wfile.write(payload)

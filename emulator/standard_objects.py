@@ -173,8 +173,12 @@ TASK = ObjectDef(
         _f("Priority", T.PICKLIST, required=True, default="Normal",
            picklist_values=("High", "Normal", "Low")),
         _f("ActivityDate", T.DATE),
-        _f("WhoId", T.LOOKUP, reference_to="Lead", relationship_name="Who"),
-        _f("WhatId", T.LOOKUP, reference_to="Workspace__c", relationship_name="What"),
+        # Object Reference, Task: WhoId is a Lead or Contact; WhatId an Account, Opportunity or
+        # custom object (and must be empty when WhoId is a Lead).
+        _f("WhoId", T.LOOKUP, reference_to="Lead", relationship_name="Who",
+           polymorphic=("Lead", "Contact")),
+        _f("WhatId", T.LOOKUP, reference_to="Account", relationship_name="What",
+           polymorphic=("Account", "Opportunity", "*custom")),
         _ref("OwnerId", "User", "Owner"),
         *_audit(),
     ),

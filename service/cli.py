@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from importlib import metadata
 
-from service import emulator_cmd, run_cmd, status_cmd
+from service import check_cmd, emulator_cmd, run_cmd, status_cmd
+
+DIST_NAME = "lifecycle-sync"
+EX_SIGPIPE = 141  # what a shell reports for a tool killed by SIGPIPE (`... | head`)
+
+
+def version() -> str:
+    """The installed distribution's version (a checkout run without installing: unknown)."""
+    try:
+        return metadata.version(DIST_NAME)
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,8 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
             "applies trials, conversions and churn to Salesforce records."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_cmd.add_parser(sub)
+    check_cmd.add_parser(sub)
     status_cmd.add_parser(sub)
     emulator_cmd.add_parser(sub)
     return parser
@@ -26,7 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`check-config | head`): nothing left to say to it. Point
+        # stdout at /dev/null so the interpreter's final flush cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EX_SIGPIPE
     return code
 
 

@@ -4,7 +4,19 @@ Loaded and validated once, at start-up, and every problem is reported together, 
 its key, so one edit fixes a broken deployment instead of one restart per typo. Secrets never
 live in the TOML file: it is typically world-readable in /etc and checked into config
 management. They come from ``*_file`` keys (systemd ``LoadCredential=`` puts them in
-``$CREDENTIALS_DIRECTORY``; relative paths resolve there) or from the environment.
+``$CREDENTIALS_DIRECTORY``) or from the environment.
+
+Precedence, one rule per question (README "Configuration precedence"):
+
+- a key set both in the file and as ``LIFECYCLE_SYNC_<SECTION>_<KEY>``: the environment wins;
+  ``--state DIR`` beats both for ``service.state_dir``;
+- a secret given twice (``auth.private_key_file`` and ``LIFECYCLE_SYNC_AUTH_PRIVATE_KEY``):
+  refused with a message naming both, never silently resolved;
+- relative paths (``service.state_dir``, ``pubsub.ca_file``, from the file or the
+  environment) resolve against the config file's folder, so the daemon finds the same state
+  whatever the current directory; relative ``*_file`` secrets resolve under
+  ``$CREDENTIALS_DIRECTORY`` when it is set, else against the config file's folder;
+  ``--state DIR`` is a command-line path and resolves against the current directory.
 """
 
 from __future__ import annotations
@@ -142,8 +154,9 @@ def load_config(
     unknown_keys(raw, problems)
     merged = _merge(raw, env_overrides(env, problems))
     if state_dir is not None:
-        merged.setdefault("service", {})["state_dir"] = (str(state_dir), "--state")
-    return build_config(merged, problems, env, base_dir=path.parent, source=str(path))
+        merged.setdefault("service", {})["state_dir"] = (os.path.abspath(state_dir), "--state")
+    base_dir = Path(os.path.abspath(path)).parent
+    return build_config(merged, problems, env, base_dir=base_dir, source=str(path))
 
 
 def build_config(
@@ -167,6 +180,7 @@ def build_config(
                 values[section][key] = check_value(section, key, field, value, origin, problems)
             elif field.default is not None:
                 values[section][key] = field.default
+    _resolve_paths(values, base_dir)
     secrets = _load_secrets(merged.get("auth", {}), problems, env, base_dir)
     _check_mode(values["auth"], secrets, problems)
     _check_backoff(values["pubsub"], problems)
@@ -196,6 +210,17 @@ def _merge(
     return merged
 
 
+# Keys holding a path; a relative one resolves against the config file's folder.
+_PATH_KEYS = (("service", "state_dir"), ("pubsub", "ca_file"))
+
+
+def _resolve_paths(values: dict[str, dict[str, Any]], base_dir: Path) -> None:
+    for section, key in _PATH_KEYS:
+        value = values[section].get(key)
+        if isinstance(value, Path) and not value.is_absolute():
+            values[section][key] = Path(os.path.normpath(base_dir / value))
+
+
 def _reject_plain_secrets(raw: dict[str, Any], problems: Problems) -> None:
     for section, table in raw.items():
         if not isinstance(table, dict):
@@ -217,7 +242,11 @@ def _load_secrets(
     loaded: dict[str, Secret | None] = {}
     for key in SECRET_KEYS:
         loaded[key] = None
-        if f"{key}_file" in auth:
+        if f"{key}_file" in auth and key in auth:
+            problems.add(
+                f"auth.{key}: given twice, as {auth[f'{key}_file'][1]} and as {auth[key][1]}; "
+                "remove one of them (a secret is never picked silently)")
+        elif f"{key}_file" in auth:
             value, origin = auth[f"{key}_file"]
             loaded[key] = _read_secret_file(str(value), origin, problems, env, base_dir)
         elif key in auth:  # only the environment can set these; the TOML ones were rejected
@@ -229,9 +258,10 @@ def _load_secrets(
 def _read_secret_file(
     value: str, origin: str, problems: Problems, env: Mapping[str, str], base_dir: Path
 ) -> Secret | None:
-    expanded = Path(os.path.expandvars(value))
+    expanded = Path(os.path.expandvars(value)).expanduser()
     if not expanded.is_absolute():
-        expanded = Path(env.get("CREDENTIALS_DIRECTORY") or base_dir) / expanded
+        expanded = Path(os.path.normpath(
+            Path(env.get("CREDENTIALS_DIRECTORY") or base_dir) / expanded))
     try:
         text = expanded.read_text().strip()
     except OSError as exc:
@@ -256,6 +286,8 @@ def _check_mode(
     if mode not in REQUIRED_BY_MODE:
         return  # a missing or wrong mode was already reported
     for key in REQUIRED_BY_MODE[mode]:
+        if any(p.startswith(f"auth.{key}: given twice") for p in problems.items):
+            continue  # already reported, with both sources
         present = secrets.get(key) is not None if key in SECRET_KEYS else bool(auth.get(key))
         if not present:
             how = (f" (set auth.{key}_file or {ENV_PREFIX}AUTH_{key.upper()})"

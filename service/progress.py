@@ -12,12 +12,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
-from subscriber.events import BatchStats
+from service.connection_state import ConnectionTracker
+from service.event_labels import event_type, workspace_id
+from subscriber.events import BatchStats, DecodedEvent, Received
 from subscriber.hooks import IntakeHooks
 from subscriber.settings import ReplayPolicy
 
 log = logging.getLogger("lifecycle_sync.intake")
+landed_log = logging.getLogger("lifecycle_sync.landed")
 
 
 class DaemonHooks(IntakeHooks):
@@ -25,6 +29,7 @@ class DaemonHooks(IntakeHooks):
 
     def __init__(self, topics: Iterable[str], stale_after_s: float,
                  clock: Callable[[], float] = time.monotonic,
+                 state_dir: Path | None = None,
                  on_stored: Callable[[], None] | None = None) -> None:
         self._clock = clock
         self._on_stored = on_stored
@@ -33,6 +38,8 @@ class DaemonHooks(IntakeHooks):
         now = clock()
         self._seen = {t: now for t in topics}
         self._totals = {t: [0, 0, 0] for t in self._seen}  # stored, duplicates, poison
+        # Logs connection changes once each; writes STATE/connection.json for `status`.
+        self.connection = ConnectionTracker(self._seen, state_dir)
 
     def batch_stored(self, topic: str, stats: BatchStats) -> None:
         with self._lock:
@@ -41,25 +48,32 @@ class DaemonHooks(IntakeHooks):
             totals[0] += stats.stored
             totals[1] += stats.duplicates
             totals[2] += stats.poison
+        self.connection.connected(topic)
         if stats.stored and self._on_stored is not None:
             self._on_stored()  # wake the apply loop: never blocks, never waits for Salesforce
         # Poison is reported by the intake, once per (topic, error class); see subscriber.poison.
         log.debug("batch committed topic=%s stored=%d duplicates=%d poison=%d",
                   topic, stats.stored, stats.duplicates, stats.poison)
+        for event in stats.landed:
+            log_landed(event)
+
+    def topic_ready(self, topic: str) -> None:
+        self._touch(topic)
+        self.connection.connected(topic)
 
     def keepalive(self, topic: str, replay_id: bytes) -> None:
         self._touch(topic)
+        self.connection.connected(topic)
         log.debug("keepalive topic=%s latest_replay_id=%s", topic, replay_id.hex())
 
     def reconnecting(self, topic: str, reason: str, delay_s: float) -> None:
         self._touch(topic)
-        log.warning("stream ended topic=%s reason=%s; resubscribing in %.1f s",
-                    topic, reason, delay_s)
+        self.connection.failed(topic, reason, delay_s)  # logs once per kind of failure
 
     def replay_rejected(self, topic: str, replay_id: bytes, policy: ReplayPolicy) -> None:
+        # The stream logs the refusal (policy earliest/latest) or stops the daemon with it
+        # (policy fail), once either way; this only counts as a sign of life.
         self._touch(topic)
-        log.error("stored replay ID refused topic=%s replay_id=%s policy=%s",
-                  topic, replay_id.hex(), policy.value)
 
     def alive(self) -> bool:
         """True while every topic has shown life within ``stale_after_s``."""
@@ -76,3 +90,13 @@ class DaemonHooks(IntakeHooks):
     def _touch(self, topic: str) -> None:
         with self._lock:
             self._seen[topic] = self._clock()
+
+
+def log_landed(event: Received) -> None:
+    """One INFO line per event newly stored: topic, type, workspace, replay ID; never the
+    email or other payload fields (they are personal data)."""
+    if not isinstance(event, DecodedEvent):
+        return  # poison entries are reported once per error class by subscriber.poison
+    landed_log.info("landed topic=%s type=%s workspace=%s replay_id=%s", event.topic,
+                    event_type(event.kind, event.payload, event.change),
+                    workspace_id(event.payload), event.replay_id.hex())

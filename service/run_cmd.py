@@ -1,4 +1,4 @@
-"""``lifecycle-sync run`` and ``lifecycle-sync check-config``.
+"""``lifecycle-sync run`` (and the config sources ``check-config`` shares with it).
 
 ``run --config FILE`` is the production form. ``run --emulator-info FILE --state DIR`` is the
 documented shortcut for the local emulator: the connection settings come from the JSON file
@@ -19,12 +19,11 @@ import argparse
 import json
 import os
 import sys
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from service.config import AUTH_MODES, Config, ConfigError, build_config, load_config, redacted
+from service.config import AUTH_MODES, Config, ConfigError, build_config, load_config
 from service.config_schema import Problems, env_overrides
 
 EX_CONFIG = 78
@@ -32,7 +31,7 @@ EX_TEMPFAIL = 75
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``run`` and ``check-config``."""
+    """Register ``run``."""
     run = sub.add_parser(
         "run", help="run the daemon: subscribe and land every event in the local inbox",
         description="Subscribes to the configured topics and stores every event durably in "
@@ -42,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                "configuration or a fatal condition a restart cannot fix (unknown topic, "
                "rejected credentials, refused replay ID, lost or damaged inbox)",
     )
-    _config_source_args(run)
+    config_source_args(run)
     run.add_argument(
         "--reset-inbox", action="store_true",
         help="start afresh deliberately: accept a missing (or replaced) STATE/inbox.db and "
@@ -50,16 +49,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
              "directory whose inbox has gone refuses to start (exit 78). Use once, never in "
              "the unit file: it turns that protection off. It deletes nothing")
     run.set_defaults(func=_run)
-    check = sub.add_parser(
-        "check-config", help="validate the configuration and print it with secrets redacted",
-        description="Loads the config exactly as `run` would (file, environment, secret files), "
-                    "lists every problem, or prints the effective configuration as TOML.",
-    )
-    _config_source_args(check)
-    check.set_defaults(func=_check_config)
 
 
-def _config_source_args(p: argparse.ArgumentParser) -> None:
+def config_source_args(p: argparse.ArgumentParser) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", type=Path, metavar="FILE", help="the TOML config file")
     source.add_argument("--emulator-info", type=Path, metavar="FILE",
@@ -76,10 +68,15 @@ def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = Non
     """The validated config named by ``--config`` or ``--emulator-info``."""
     env = os.environ if env is None else env
     if args.config is not None:
+        if args.auth != "auto":
+            raise ConfigError([f"--auth {args.auth}: only applies with --emulator-info; with "
+                               "--config the flow is auth.mode in the file (or "
+                               "LIFECYCLE_SYNC_AUTH_MODE)"])
         return load_config(args.config, env, state_dir=args.state)
     if args.state is None:
         raise ConfigError(["--state: required with --emulator-info"])
-    return config_from_emulator_info(args.emulator_info, args.state, args.auth, env)
+    state = Path(os.path.abspath(args.state))
+    return config_from_emulator_info(args.emulator_info, state, args.auth, env)
 
 
 def config_from_emulator_info(
@@ -139,35 +136,3 @@ def _run(args: argparse.Namespace) -> int:
     from service.wiring import run_daemon  # heavy imports (grpc) only when really running
 
     return run_daemon(config, reset_inbox=args.reset_inbox)
-
-
-def _check_config(args: argparse.Namespace) -> int:
-    try:
-        config = resolve_config(args)
-    except ConfigError as exc:
-        print(f"lifecycle-sync: {exc}", file=sys.stderr)
-        return EX_CONFIG
-    print(f"# effective configuration from {config.source} (secrets redacted)")
-    print(to_toml(redacted(config)), end="")
-    return 0
-
-
-def to_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
-    """Render flat tables of str, number, bool and list-of-str values as TOML."""
-    lines: list[str] = []
-    for section, table in tables.items():
-        lines.append(f"\n[{section}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
-    text = "\n".join(lines).lstrip("\n") + "\n"
-    tomllib.loads(text)  # what we print must be loadable again
-    return text
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))

@@ -8,15 +8,23 @@ make a starting daemon think it is the second instance, or write to its state.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from service.config import inbox_path
+from service.connection_state import CONNECTED, read_connection_state
+from service.event_labels import event_type, workspace_id
 from service.lifecycle import lock_holder
+from service.state_guard import IDENTITY_NAME
 from subscriber.errors import SubscriberError
 from subscriber.inbox import Inbox
+
+EX_NOT_CONNECTED = 3
+DEFAULT_MAX_DISCONNECTED_S = 600.0
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,6 +38,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--state", type=Path, required=True, metavar="DIR", help="state directory")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout instead of text")
+    p.add_argument("--recent", type=int, default=0, metavar="N",
+                   help="also list the N most recently landed inbox entries (topic, type, "
+                        "workspace ID, replay ID, state; never the email)")
+    p.add_argument("--max-disconnected-s", type=float, default=DEFAULT_MAX_DISCONNECTED_S,
+                   metavar="S",
+                   help=f"exit {EX_NOT_CONNECTED} when the daemon runs but a topic has not "
+                        "been connected for longer than this (default: %(default)s s; after a "
+                        "reconnect the first response can take up to keepalive_s = 270 s)")
+    p.epilog = (f"exit codes: 0 ok (or no daemon running), 1 no state directory or no "
+                f"readable inbox, {EX_NOT_CONNECTED} the daemon runs but a topic has not been "
+                "connected for longer than --max-disconnected-s")
     p.set_defaults(func=_status)
 
 
@@ -53,8 +72,38 @@ def collect_status(state_dir: Path) -> dict[str, Any]:
                                          if c.oldest_pending_age_s is not None else None),
             }
         apply = _apply_state(inbox)
-    return {"state_dir": str(state_dir), "inbox": str(path),
-            "daemon_pid": lock_holder(state_dir), "topics": topics, "apply": apply}
+    pid = lock_holder(state_dir)
+    return {"state_dir": str(state_dir), "inbox": str(path), "daemon_pid": pid,
+            "connection": _connection(state_dir, pid), "topics": topics, "apply": apply}
+
+
+def _connection(state_dir: Path, pid: int | None) -> dict[str, Any] | None:
+    """The running daemon's per-topic connection state (None when none runs, or it wrote
+    none yet); each topic gets ``since_s``, how long it has been in that state."""
+    found = read_connection_state(state_dir) if pid is not None else None
+    if found is None or found.get("pid") != pid:
+        return None
+    now = time.time()
+    topics: dict[str, Any] = found["topics"]
+    for state in topics.values():
+        since = state.get("since")
+        state["since_s"] = round(now - since, 1) if isinstance(since, int | float) else None
+    return topics
+
+
+def recent_entries(inbox: Inbox, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` most recently landed entries, newest first, without personal data."""
+    return [{"received_at": e.received_at.isoformat(timespec="seconds"), "topic": e.topic,
+             "type": event_type(e.kind, e.payload, e.change), "workspace": workspace_id(e.payload),
+             "replay_id": e.replay_id.hex(), "status": e.status.value}
+            for e in inbox.recent(limit)]
+
+
+def not_connected(report: dict[str, Any], max_disconnected_s: float) -> list[str]:
+    """Topics of a running daemon not connected for longer than ``max_disconnected_s``."""
+    return [topic for topic, state in (report.get("connection") or {}).items()
+            if state.get("state") != CONNECTED
+            and (state.get("since_s") or 0.0) > max_disconnected_s]
 
 
 def _apply_state(inbox: Inbox) -> dict[str, Any]:
@@ -79,6 +128,8 @@ def render_text(report: dict[str, Any]) -> str:
     pid = report["daemon_pid"]
     running = f"daemon running (PID {pid})" if pid is not None else "no daemon running"
     lines = [f"{report['state_dir']}: {running}"]
+    for topic, state in (report.get("connection") or {}).items():
+        lines.append(_connection_line(topic, state))
     if not report["topics"]:
         lines.append("  no topics yet")
     for topic, t in report["topics"].items():
@@ -99,18 +150,54 @@ def render_text(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _connection_line(topic: str, state: dict[str, Any]) -> str:
+    since, age_s = state.get("since"), state.get("since_s")
+    when = ""
+    if isinstance(since, int | float) and isinstance(age_s, int | float):
+        stamp = dt.datetime.fromtimestamp(since, dt.UTC).isoformat(timespec="seconds")
+        when = f" since {stamp} (for {age_s:.0f} s)"
+    line = f"  {topic}: {state.get('state')}{when}"
+    if state.get("state") != CONNECTED and state.get("last_error"):
+        line += f", {state.get('failures', 0)} failed attempt(s), last: {state['last_error']}"
+    return line
+
+
+def render_recent(entries: list[dict[str, Any]]) -> str:
+    """``--recent``: one line per entry, newest first."""
+    lines = ["recent entries (newest first):"] if entries else ["no entries yet"]
+    lines.extend(f"  {e['received_at']} {e['topic']} {e['type']} workspace={e['workspace']} "
+                 f"replay_id={e['replay_id']} {e['status']}" for e in entries)
+    return "\n".join(lines) + "\n"
+
+
 def _status(args: argparse.Namespace) -> int:
     if not args.state.is_dir():
         print(f"lifecycle-sync: no state directory at {args.state}", file=sys.stderr)
         return 1
     try:
         report = collect_status(args.state)
+        if args.recent > 0:
+            with Inbox.open_readonly(inbox_path(args.state)) as inbox:
+                report["recent"] = recent_entries(inbox, args.recent)
     except SubscriberError as exc:
-        print(f"lifecycle-sync: {exc} (has the daemon run with --state {args.state}?)",
-              file=sys.stderr)
+        print(f"lifecycle-sync: {exc}{_why_no_inbox(args.state)}", file=sys.stderr)
         return 1
     if args.json:
         sys.stdout.write(json.dumps(report) + "\n")
     else:
         sys.stdout.write(render_text(report))
-    return 0
+        if "recent" in report:
+            sys.stdout.write(render_recent(report["recent"]))
+    return EX_NOT_CONNECTED if not_connected(report, args.max_disconnected_s) else 0
+
+
+def _why_no_inbox(state_dir: Path) -> str:
+    """The inbox could not be opened: say whether this state directory ever held one."""
+    marker = state_dir / IDENTITY_NAME
+    if marker.exists() and not inbox_path(state_dir).exists():
+        return (f". This state directory held an inbox ({marker} records it): it was lost or "
+                "moved. Restore it from a backup; `run` refuses to start without it (exit "
+                "78) unless told to start afresh with `run --reset-inbox`")
+    if marker.exists():
+        return f" (this state directory's inbox is recorded in {marker})"
+    return f" (no daemon has run with --state {state_dir} yet, or it never got that far)"

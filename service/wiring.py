@@ -9,6 +9,7 @@ single-flight for gRPC and REST alike).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -18,7 +19,9 @@ from handlers.gateway import SalesforceGateway
 from handlers.sf_client import ClientSettings, SalesforceClient
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
+from service.hints import login_failure
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
+from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
 from service.progress import DaemonHooks
 from service.state_guard import open_inbox
@@ -79,8 +82,19 @@ def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
     stop = threading.Event()
     install_stop_handlers(stop)  # first: a SIGTERM during start-up is still a clean stop
     configure_logging(config.service.log_level, config.secrets())
+    problems = startup_problems(config)
+    for problem in problems:  # an operator's mistake: say what to fix, no traceback
+        log.error("cannot start: %s", problem)
+    if problems:
+        return EX_CONFIG
     try:
-        with state_lock(config.service.state_dir):
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(state_lock(config.service.state_dir))
+            except OSError as exc:  # e.g. not creatable although its parent looked writable
+                log.error("cannot start: cannot create or lock the state directory %s: %s",
+                          config.service.state_dir, exc.strerror or exc)
+                return EX_CONFIG
             inbox = open_inbox(config.service.state_dir, reset=reset_inbox,
                                retention_s=config.inbox.retention_days * 86400.0)
             return _run_locked(config, stop, Notifier(), inbox)
@@ -112,7 +126,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
                                     backoff_max_s=config.pubsub.backoff_max_s)
     applier = apply_loop(config, sessions, inbox)
     hooks = DaemonHooks(config.pubsub.topics, stale_after_s=_stale_after_s(config),
-                        on_stored=applier.wake)
+                        state_dir=config.service.state_dir, on_stored=applier.wake)
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     failure: list[BaseException] = []
     worker = threading.Thread(target=_guarded, args=(intake, stop, failure), name="intake",
@@ -127,6 +141,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
                  ", ".join(config.pubsub.topics))
         notifier.ready("receiving " + ", ".join(config.pubsub.topics))
         _supervise(stop, notifier, hooks, inbox)
+        _add_hint(failure, config)
         code = _finish(worker, notifier, hooks, failure, config.service.shutdown_timeout_s)
         # A cycle still in flight is abandoned, not awaited: nothing was marked applied for
         # it, and the rules make its repetition after the restart write nothing twice.
@@ -134,6 +149,15 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
         return code
     finally:
         inbox.close()
+
+
+def _add_hint(failure: list[BaseException], config: Config) -> None:
+    """A rejected login says what to check, in the one line that reports it."""
+    exc = failure[0] if failure else None
+    if isinstance(exc, Fatal) and exc.error_code:
+        hint = login_failure(exc.error_code, config.auth)
+        if hint:
+            failure[0] = Fatal(f"{exc}{hint}", error_code=exc.error_code, rpc_id=exc.rpc_id)
 
 
 def _guarded(part: Intake | ApplyLoop, stop: threading.Event, failure: list[BaseException]

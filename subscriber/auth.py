@@ -141,6 +141,7 @@ class SessionProvider:
         self._session: Session | None = None
         self._login: _Login | None = None
         self._failures = 0
+        self._last_error = ""
         self._retry_at = 0.0
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._clock = clock
@@ -179,7 +180,8 @@ class SessionProvider:
         wait_s = self._retry_at - self._clock()
         if wait_s > 0:
             raise RetryLater(
-                f"login failed {self._failures} time(s) in a row; next attempt in {wait_s:.1f}s"
+                f"login failed {self._failures} time(s) in a row (last: {self._last_error}); "
+                f"next attempt in {wait_s:.1f}s"
             )
         login = self._login = _Login(refresh)
         threading.Thread(target=self._run_login, args=(login,), name="session-login",
@@ -200,6 +202,7 @@ class SessionProvider:
             self._login = None
             if isinstance(error, RetryLater):
                 self._failures += 1
+                self._last_error = str(error)
                 initial_s, max_s = self._backoff
                 delay_s = min(max_s, initial_s * 2 ** (self._failures - 1))
                 self._retry_at = self._clock() + delay_s

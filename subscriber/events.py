@@ -135,13 +135,15 @@ class InboxEntry:
 class BatchStats:
     """What one committed batch did: new entries, duplicates dropped, poison kept.
 
-    ``poisoned`` lists the poison entries this batch added (not duplicates of earlier ones).
+    ``poisoned`` lists the poison entries this batch added (not duplicates of earlier ones);
+    ``landed`` every event this batch added, poison included, in replay order.
     """
 
     stored: int
     duplicates: int
     poison: int
     poisoned: tuple[UndecodableEvent, ...] = field(default=(), repr=False)
+    landed: tuple[Received, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,10 @@ class IntakeHooks:
     def batch_stored(self, topic: str, stats: BatchStats) -> None:
         """A fetched batch and the new checkpoint were committed to the inbox."""
 
+    def topic_ready(self, topic: str) -> None:
+        """GetTopic answered with a valid session and the topic allows subscribing: the
+        endpoint, TLS, login and permission all work (once per stream, before Subscribe)."""
+
     def keepalive(self, topic: str, replay_id: bytes) -> None:
         """The server sent an empty keepalive response (the stream is alive)."""
 

@@ -106,18 +106,18 @@ class Inbox:
 
         An event that cannot be encoded is stored as poison; it never fails the batch."""
         now = self._clock()
-        stored = 0
+        landed: list[Received] = []
         poisoned: list[UndecodableEvent] = []
         with self._transaction() as db:
             for event in events:
                 row = rows.encode(event, now)
                 if db.execute(rows.INSERT_ENTRY, row.values).rowcount:
-                    stored += 1
+                    landed.append(row.poison if row.poison is not None else event)
                     if row.poison is not None:
                         poisoned.append(row.poison)
             self._write_checkpoint(db, topic, replay_id, now)
-        return BatchStats(stored=stored, duplicates=len(events) - stored, poison=len(poisoned),
-                          poisoned=tuple(poisoned))
+        return BatchStats(stored=len(landed), duplicates=len(events) - len(landed),
+                          poison=len(poisoned), poisoned=tuple(poisoned), landed=tuple(landed))
 
     def advance_checkpoint(self, topic: str, replay_id: bytes) -> bool:
         """Move the checkpoint with no events (a keepalive); False when it is unchanged."""
@@ -188,6 +188,11 @@ class Inbox:
         sql += " ORDER BY id LIMIT ?"
         args.append(limit)
         return [rows.entry_from_row(r) for r in self._read(sql, args)]
+
+    def recent(self, limit: int = 10) -> list[InboxEntry]:
+        """The ``limit`` most recently stored entries of any status, newest first."""
+        sql = f"SELECT {rows.COLUMNS} FROM entries ORDER BY id DESC LIMIT ?"
+        return [rows.entry_from_row(r) for r in self._read(sql, [limit])]
 
     def mark_applied(self, ids: Iterable[int]) -> int:
         """Mark pending entries applied; returns how many changed."""

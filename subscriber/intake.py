@@ -78,9 +78,12 @@ class Intake:
             _shut_down(streams, threads, client, channel)
             poison.flush()
         if failures:
-            for other in failures[1:]:
-                log.warning("also stopped: %s: %s", type(other).__name__, other)
-            raise failures[0]
+            first = failures[0]
+            others = {f"{type(o).__name__}: {o}" for o in failures[1:]}
+            others.discard(f"{type(first).__name__}: {first}")  # e.g. one rejected login
+            for other in sorted(others):
+                log.warning("also stopped: %s", other)
+            raise first
         log.info("intake stopped")
 
 
@@ -114,6 +117,6 @@ def _guard(stream: TopicStream, failures: list[BaseException], failed: threading
     try:
         stream.run()
     except BaseException as exc:  # noqa: BLE001 - re-raised by Intake.run
-        log.info("%s: intake stream stopped: %s: %s", stream.topic, type(exc).__name__, exc)
+        log.debug("%s: intake stream stopped: %s: %s", stream.topic, type(exc).__name__, exc)
         failures.append(exc)
         failed.set()

@@ -72,6 +72,7 @@ class TopicStream:
         self._start = Start(pb.CUSTOM)
         self._events_seen = False
         self._checked = False
+        self._subscribed_before = False
         self._token = ""
 
     def close(self) -> None:
@@ -89,7 +90,9 @@ class TopicStream:
             if self._halt.is_set():
                 return
             delay_s = self._backoff.next_delay()
-            log.warning("%s: %s; resubscribing in %.1fs", self.topic, reason, delay_s)
+            # DEBUG only: the reconnecting hook reports it (the daemon logs once per change
+            # of connection state, not once per attempt).
+            log.debug("%s: %s; resubscribing in %.1fs", self.topic, reason, delay_s)
             self._report_reconnect(reason, delay_s)
             self._halt.wait(delay_s)
 
@@ -123,6 +126,7 @@ class TopicStream:
             )
         self._schemas.get(info.schema_id)
         self._checked = True
+        call_hook("topic_ready", lambda: self._hooks.topic_ready(self.topic))
 
     def _subscribe(self) -> None:
         requests = RequestQueue(self._first_request())
@@ -162,8 +166,11 @@ class TopicStream:
             for level, message in jump_messages(self.topic, record, self._settings.keepalive_s):
                 log.log(level, "%s", message)
         else:
-            log.info("%s: subscribing from %s %s", self.topic,
-                     pb.ReplayPreset.Name(start.preset), start.replay_id.hex())
+            # INFO once per stream; a resubscribe is DEBUG (the reconnect is already reported).
+            log.log(logging.DEBUG if self._subscribed_before else logging.INFO,
+                    "%s: subscribing from %s %s", self.topic,
+                    pb.ReplayPreset.Name(start.preset), start.replay_id.hex())
+        self._subscribed_before = True
         return start.request(self.topic, self._credit.initial())
 
     def _consume(
@@ -224,8 +231,9 @@ class TopicStream:
         call_hook("replay_rejected", lambda: self._hooks.replay_rejected(
             self.topic, replay_id, policy))
         message = rejection_message(self.topic, stored, policy, exc)
-        log.error("%s", message)
         if policy is ReplayPolicy.FAIL or self._start.preset != pb.CUSTOM or not stored.replay_id:
+            # Logged once, by whoever stops the daemon with it.
             raise Fatal(message, error_code=exc.error_code, rpc_id=exc.rpc_id)
+        log.error("%s", message)
         self._inbox.record_jump(self.topic, policy.value, stored.replay_id, starting=False)
         return f"replay ID rejected; resubscribing from {policy.value.upper()}"

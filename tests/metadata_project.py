@@ -31,6 +31,30 @@ def _root(path: Path) -> ET.Element:
     return ET.parse(path).getroot()
 
 
+def _root_with_comments(path: Path) -> ET.Element:
+    """The root element with its XML comments kept (``ET.Comment`` children)."""
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    return ET.parse(path, parser).getroot()
+
+
+def outside_root(document: bytes) -> list[str]:
+    """Comments and processing instructions before or after the root element.
+
+    Salesforce's source-deploy-retrieve cannot match a decomposed child (a list view, a field)
+    to its parent when anything but the XML declaration precedes the root element ("Invalid XML
+    tags or unable to find matching parent xml file"), so none is allowed in any file.
+    """
+    parser = ET.XMLPullParser(events=("start", "end", "comment", "pi"))
+    parser.feed(document)
+    parser.close()
+    found, depth = [], 0
+    for event, node in parser.read_events():
+        depth += {"start": 1, "end": -1}.get(event, 0)
+        if event in ("comment", "pi") and depth == 0:
+            found.append(f"{event}: {(node.text or '').strip()[:40]}")
+    return found
+
+
 def _path(path: str) -> str:
     return "/".join(MD_NS + part for part in path.split("/"))
 
@@ -47,8 +71,6 @@ def _all(el: ET.Element, path: str) -> list[ET.Element]:
 
 def _texts(el: ET.Element, path: str) -> list[str]:
     return [(e.text or "").strip() for e in _all(el, path)]
-
-
 
 
 def _obj(catalog: Catalog, name: str) -> ObjectDef:

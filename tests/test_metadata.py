@@ -1,7 +1,9 @@
 """``salesforce/`` is deployable Metadata API source, and it loads into the emulator.
 
-``sf project deploy start`` is not available here, so every file is checked against a hand-written
-subset of the Metadata API WSDL (API 62-66): the root element for its suffix, the namespace, which
+No org is reachable here. ``tests/test_metadata_deploy.py`` runs the conversion
+``sf project deploy start`` does before a deploy; this module checks each file itself, also for
+what only the org would reject: nothing outside the root element, and against a hand-written
+subset of the Metadata API WSDL (API 62-66) the root element for its suffix, the namespace, which
 child elements each type allows, in which order (the WSDL ``xsd:sequence``), which are required,
 and the values of the enumerations we use. On top of that: field-type rules, that every field,
 object, report type and report referenced elsewhere exists, and what lifecycle-sync needs from
@@ -11,7 +13,6 @@ the schema the emulator builds from these same files.
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -27,9 +28,11 @@ from metadata_project import (
     _id,
     _obj,
     _root,
+    _root_with_comments,
     _suffix,
     _t,
     _texts,
+    outside_root,
 )
 from metadata_schema import DESCRIPTION_LIMIT, SUFFIXES, _local, validate
 
@@ -68,13 +71,20 @@ def test_file_matches_the_metadata_api_schema(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=_id)
+def test_nothing_but_the_xml_declaration_outside_the_root_element(path: Path) -> None:
+    # `sf project deploy start` refuses a list view with a comment before <ListView>.
+    assert outside_root(path.read_bytes()) == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=_id)
 def test_file_says_why_it_exists(path: Path) -> None:
-    root = _root(path)
+    root = _root_with_comments(path)
     limit = DESCRIPTION_LIMIT.get(_local(root)[1])
     if limit is None:
-        comment = re.match(r"<\?xml[^>]*\?>\s*<!--(.+?)-->", path.read_text(), re.DOTALL)
-        assert comment, f"{_id(path)}: no explaining comment"
-        assert len(comment.group(1).split()) >= 8
+        assert len(root), f"{_id(path)}: empty root element"
+        first = root[0]
+        assert first.tag is ET.Comment, f"{_id(path)}: root's first child is no explaining comment"
+        assert len((first.text or "").split()) >= 8
         return
     description = root.find(f"{MD_NS}description")
     assert description is not None, f"{_id(path)}: no <description>"
@@ -294,3 +304,17 @@ def test_field_rules_reject_broken_fields(old: str, new: str, problem: str) -> N
     assert field_rule_errors(ET.fromstring(GOOD_FIELD)) == []
     errors = field_rule_errors(ET.fromstring(GOOD_FIELD.replace(old, new)))
     assert any(problem in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        (f'<?xml version="1.0"?>\n<!-- why -->\n{GOOD_FIELD}', "comment: why"),
+        (f'<?xml version="1.0"?>\n{GOOD_FIELD}\n<!-- after -->', "comment: after"),
+        (f'<?xml version="1.0"?>\n<?tool x?>\n{GOOD_FIELD}', "pi: tool x"),
+    ],
+)
+def test_outside_root_check_rejects_comments_around_the_root(document: str, problem: str) -> None:
+    inside = GOOD_FIELD.replace("<label>", "<!-- inside is fine --><label>")
+    assert outside_root(f'<?xml version="1.0"?>\n{inside}\n'.encode()) == []
+    assert outside_root(document.encode()) == [problem]

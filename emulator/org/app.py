@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from emulator.context import EmulatorContext
 from emulator.org import oauth, rest, soap, users
+from emulator.org.api_limits import MAX_URI_AND_HEADERS_BYTES, uri_and_headers_status
 from emulator.org.calls import NEWEST_VERSION, OLDEST_VERSION
 from emulator.org.errors import NOT_FOUND_MESSAGE, unexpected_error
 from emulator.org.runtime import Org
@@ -32,6 +33,9 @@ def make_org_app(ctx: EmulatorContext) -> object:
     @Request.application
     def app(request: Request) -> Response:
         org.pause()
+        too_large = _oversized(request)
+        if too_large is not None:
+            return too_large
         try:
             return route(org, request)
         except Exception:  # last resort: Salesforce's JSON 500, never werkzeug's HTML page
@@ -63,6 +67,29 @@ def route(org: Org, request: Request) -> Response:
         if answer is not None:
             return answer
     return _json(404, [{"errorCode": "NOT_FOUND", "message": NOT_FOUND_MESSAGE}])
+
+
+_TOO_LARGE = {
+    414: ("URI_TOO_LONG", "URI Too Long"),
+    431: ("REQUEST_HEADER_FIELDS_TOO_LARGE", "Request Header Fields Too Large"),
+}
+
+
+def _oversized(request: Request) -> Response | None:
+    """414 or 431 past the 16,384-byte URI + headers limit (Help article 000386264).
+
+    The status codes are documented; the JSON body is the emulator's guess (README lists it).
+    """
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not isinstance(target, str) or not target:
+        query = request.query_string.decode("latin-1")
+        target = request.path + (f"?{query}" if query else "")
+    status = uri_and_headers_status(target, request.headers.items())
+    if status is None:
+        return None
+    code, reason = _TOO_LARGE[status]
+    message = f"{reason}: the URI and headers may hold at most {MAX_URI_AND_HEADERS_BYTES} bytes"
+    return _json(status, [{"errorCode": code, "message": message}])
 
 
 def versions() -> list[dict[str, str]]:

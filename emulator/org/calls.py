@@ -45,6 +45,10 @@ class Call:
     headers: Mapping[str, str]
     raw_body: bytes | Any = b""
     dispatch: Callable[[Call], Reply] | None = None
+    # Set by a Composite with ``allOrNone: true``: it overrides its sObject Collections
+    # subrequests' own ``allOrNone`` (REST guide, "allOrNone Parameters in Composite and
+    # Collections Requests").
+    all_or_none: bool = False
 
     def header(self, name: str) -> str:
         """A request header, looked up case-insensitively."""

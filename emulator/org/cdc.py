@@ -16,6 +16,7 @@ Conversion").
 from __future__ import annotations
 
 import io
+import json
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
@@ -62,7 +63,19 @@ class ChangeDataCapture:
             self._append(topic, events)
 
     def events_for(self, transaction: Transaction) -> list[tuple[str, dict[str, Any]]]:
-        """(topic, event record) for every CDC-enabled change, in sequence order."""
+        """(topic, event record) for the CDC-enabled changes, in sequence order, merged.
+
+        Identical changes to several records of one object in the transaction become one event
+        whose ``recordIds`` lists them all (CDC guide, "Merged Change Events": "change events for
+        one transaction are merged into one event if the same change occurred in multiple
+        records of the same object type during one second"). A merged event takes the first
+        change's position: its place and sequence number. The "one second" never separates
+        changes here: a :class:`~emulator.org.records.RecordTransaction` fixes one time for
+        every write it makes, so all its changes carry the same LastModifiedDate.
+        """
+        return merge_identical(self._unmerged(transaction))
+
+    def _unmerged(self, transaction: Transaction) -> list[tuple[str, dict[str, Any]]]:
         commit_number = self._next_commit_number(transaction.changes[0].commit_timestamp_ms)
         out: list[tuple[str, dict[str, Any]]] = []
         for seq, change in enumerate(transaction.changes, start=1):
@@ -95,6 +108,40 @@ class ChangeDataCapture:
             fastavro.schemaless_writer(buf, schema, event)
             batch.append(NewEvent(str(uuid.uuid4()), info[1], buf.getvalue()))
         self._bus.store.append(topic, batch)
+
+
+def merge_identical(
+    events: list[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """One event per run of identical changes; the records sharing it are listed in its
+    ``recordIds``, in the order their changes were made.
+
+    A change joins the latest identical event only when no change to its own record was made
+    since that event's first change: the merged event takes the first change's position, so
+    joining across a change to the same record would replay the record's changes out of order
+    (and could list the record twice).
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
+    latest: dict[str, tuple[int, dict[str, Any]]] = {}  # change key -> (position, event)
+    last_change_at: dict[str, int] = {}  # record ID -> position of its latest change
+    for position, (topic, event) in enumerate(events):
+        key = topic + _change_key(event)
+        record_ids = event["ChangeEventHeader"]["recordIds"]
+        group = latest.get(key)
+        if group is not None and all(last_change_at.get(r, -1) < group[0] for r in record_ids):
+            group[1]["ChangeEventHeader"]["recordIds"].extend(record_ids)
+        else:
+            latest[key] = (position, event)
+            out.append((topic, event))
+        last_change_at.update(dict.fromkeys(record_ids, position))
+    return out
+
+
+def _change_key(event: dict[str, Any]) -> str:
+    """The event minus what differs between records sharing one change."""
+    header = {k: v for k, v in event["ChangeEventHeader"].items()
+              if k not in ("recordIds", "sequenceNumber")}
+    return json.dumps({**event, "ChangeEventHeader": header}, sort_keys=True, default=str)
 
 
 def publish_change_events(bus: EventBus, catalog: Catalog, transaction: Transaction) -> None:

@@ -17,13 +17,18 @@ from typing import Any
 from emulator.catalog import ObjectDef, ObjectKind
 from emulator.ids import is_valid, to18
 from emulator.org import dml, events
+from emulator.org.api_limits import (
+    COLLECTIONS_MAX_RECORDS,
+    COLLECTIONS_MAX_RETRIEVE,
+    COLLECTIONS_MAX_TYPE_CHUNKS,
+)
 from emulator.org.calls import Call, Reply
 from emulator.org.errors import ApiError, DmlError, ErrorItem, MultipleMatches, no_such_column
 from emulator.org.serialize import record_json, save_result
 from emulator.org.sobjects import sobject_object
 
-MAX_RECORDS = 200
-MAX_RETRIEVE = 2000
+MAX_RECORDS = COLLECTIONS_MAX_RECORDS
+MAX_RETRIEVE = COLLECTIONS_MAX_RETRIEVE
 ROLLED_BACK = ErrorItem(
     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
     "Record rolled back because not all records were valid and the request was using "
@@ -34,19 +39,28 @@ Result = dict[str, Any]
 
 
 def create(call: Call) -> Reply:
-    records, all_or_none = _records(call.json())
+    records, all_or_none = _records(call)
+    _check_chunks(records)
     return _each(call, records, all_or_none, lambda r: _create_one(call, r), keep_id=False)
 
 
 def update(call: Call) -> Reply:
-    records, all_or_none = _records(call.json())
-    return _each(call, records, all_or_none, lambda r: _update_one(call, r))
+    records, all_or_none = _records(call)
+    _check_chunks(records)
+    ids = Counter(_raw_id(r) for r in records)
+    return _each(call, records, all_or_none, lambda r: _update_one(call, r, ids))
 
 
 def upsert(call: Call) -> Reply:
     obj = sobject_object(call, call.segments[2])
+    if call.segments[3].lower() == "id":
+        # Collections upsert page: "Only external ids are supported. Don't use record ids."
+        raise ApiError(400, "INVALID_FIELD",
+                       "Only external ids are supported in an sObject Collections upsert; "
+                       "Id cannot be the key field")
     field = dml.external_id_field(obj, call.segments[3])
-    records, all_or_none = _records(call.json())
+    records, all_or_none = _records(call)
+    _check_types(call, obj, records)
     keys = Counter(str(r.get(_key(r, field.name)) or "").casefold() for r in records)
     return _each(call, records, all_or_none, lambda r: _upsert_one(call, obj, field.name, r, keys))
 
@@ -55,7 +69,7 @@ def delete(call: Call) -> Reply:
     ids = [i.strip() for i in call.args.get("ids", "").split(",") if i.strip()]
     if len(ids) > MAX_RECORDS:
         raise _too_many()
-    all_or_none = call.args.get("allOrNone", "false").lower() == "true"
+    all_or_none = call.all_or_none or call.args.get("allOrNone", "false").lower() == "true"
     return _each(call, ids, all_or_none, lambda i: _delete_one(call, i))
 
 
@@ -113,13 +127,16 @@ def _create_one(call: Call, record: dict[str, Any]) -> Result:
     return save_result(dml.create(call.org, call.tx, obj, body))
 
 
-def _update_one(call: Call, record: dict[str, Any]) -> Result:
+def _update_one(call: Call, record: dict[str, Any], ids: Counter[str]) -> Result:
     obj = sobject_object(call, _type_of(record))
     raw_id = str(record.get(_key(record, "Id")) or "")
     if not raw_id:
         raise DmlError.one("MISSING_ARGUMENT", "Id not specified in an update call", [])
     if not _is_id_of(obj, raw_id):
         raise DmlError([dml.malformed_id(obj, raw_id)])
+    if ids[_raw_id(record)] > 1:
+        # Help 000384876: the same Id twice in one batch fails "Duplicate id specified: <id>".
+        raise DmlError.one("DUPLICATE_VALUE", f"Duplicate id specified: {to18(raw_id)}", [])
     dml.update(call.org, call.tx, obj, to18(raw_id), _fields_only(record, drop=("id",)))
     return save_result(to18(raw_id))
 
@@ -130,7 +147,9 @@ def _upsert_one(
     _type_of(record)
     value = record.get(_key(record, field))
     if value is not None and keys[str(value).casefold()] > 1:
-        raise DmlError.one("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {value}",
+        # salesforce.stackexchange.com/questions/104048: one key twice in one upsert fails every
+        # record holding it with "DUPLICATE_VALUE, Duplicate external id specified: ABC123: [Name]".
+        raise DmlError.one("DUPLICATE_VALUE", f"Duplicate external id specified: {value}",
                            [field])
     try:
         record_id, created = dml.upsert(call.org, call.tx, obj, field, value, _fields_only(record))
@@ -150,7 +169,9 @@ def _delete_one(call: Call, raw_id: str) -> Result:
     return save_result(to18(raw_id))
 
 
-def _records(body: Any) -> tuple[list[dict[str, Any]], bool]:
+def _records(call: Call) -> tuple[list[dict[str, Any]], bool]:
+    """The records and the effective ``allOrNone`` (a Composite's ``true`` overrides)."""
+    body = call.json()
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         raise ApiError(400, "JSON_PARSER_ERROR",
                        "The request body must be an object with a records array")
@@ -159,7 +180,36 @@ def _records(body: Any) -> tuple[list[dict[str, Any]], bool]:
         raise _too_many()
     if not all(isinstance(r, dict) for r in records):
         raise ApiError(400, "JSON_PARSER_ERROR", "Each record must be a JSON object")
-    return records, bool(body.get("allOrNone", False))
+    return records, call.all_or_none or bool(body.get("allOrNone", False))
+
+
+def _raw_id(record: dict[str, Any]) -> str:
+    raw = str(record.get(_key(record, "Id")) or "")
+    return to18(raw) if is_valid(raw) else raw
+
+
+def _check_chunks(records: list[dict[str, Any]]) -> None:
+    """Mixed types are processed in chunks, one per change of type, at most 10 (Collections
+    create and update pages: "A single request can process up to 10 chunks"; an upsert holds
+    one type, and the delete page states no such limit). The error text is Apex's for the same
+    limit, the code a guess."""
+    types = [str((r.get("attributes") or {}).get("type", "")).lower() for r in records]
+    chunks = sum(1 for i, t in enumerate(types) if i == 0 or t != types[i - 1])
+    if chunks > COLLECTIONS_MAX_TYPE_CHUNKS:
+        raise ApiError(400, "INVALID_OPERATION",
+                       "Cannot have more than 10 chunks in a single operation. Please rearrange "
+                       "the data to reduce chunking.")
+
+
+def _check_types(call: Call, obj: ObjectDef, records: list[dict[str, Any]]) -> None:
+    """Collections upsert page: "The list can contain objects only of the type indicated in the
+    request URI." The whole request is refused (400); code and text are the emulator's."""
+    for record in records:
+        named = call.tx.catalog.get(_type_of(record))
+        if named is None or named.name != obj.name:
+            raise ApiError(400, "INVALID_TYPE",
+                           f"Records in this request must be of type {obj.name}, "
+                           f"not {_type_of(record)}")
 
 
 def _type_of(record: dict[str, Any]) -> str:

@@ -14,15 +14,20 @@ is always 200 ``{compositeResponse: [{body, httpHeaders, httpStatusCode, referen
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
+from emulator.org.api_limits import COMPOSITE_MAX_QUERY_OR_COLLECTIONS, COMPOSITE_MAX_SUBREQUESTS
 from emulator.org.calls import Call, Reply, split_url
 from emulator.org.errors import ApiError
 
-MAX_SUBREQUESTS = 25
+MAX_SUBREQUESTS = COMPOSITE_MAX_SUBREQUESTS
 TOO_MANY = "The request can\u2019t contain more than 25 operations."
+TOO_MANY_HEAVY = (f"The request can\u2019t contain more than {COMPOSITE_MAX_QUERY_OR_COLLECTIONS} "
+                  "query or sObject Collections operations.")
 HALTED = "The transaction was rolled back since another operation in the same transaction failed."
 _REFERENCE = re.compile(r"@\{([^}]*)\}")
+_REFERENCE_ID = re.compile(r"[A-Za-z0-9_]+")
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 Entry = dict[str, Any]
@@ -38,10 +43,19 @@ def composite(call: Call) -> Reply:
     if not isinstance(requests, list) or not requests:
         raise ApiError(400, "JSON_PARSER_ERROR", "compositeRequest: a non-empty array is required")
     if len(requests) > MAX_SUBREQUESTS:
-        return _too_many()
+        return _too_many(TOO_MANY)
     subrequests = [_checked(r) for r in requests]
     _unique_references(subrequests)
+    if sum(_is_heavy(sub["url"]) for sub in subrequests) > COMPOSITE_MAX_QUERY_OR_COLLECTIONS:
+        return _too_many(TOO_MANY_HEAVY)
     all_or_none = bool(body.get("allOrNone", False))
+    if all_or_none:
+        call = replace(call, all_or_none=True)
+    return Reply(200, {"compositeResponse": _run_all(call, subrequests, all_or_none)})
+
+
+def _run_all(call: Call, subrequests: list[dict[str, Any]], all_or_none: bool) -> list[Entry]:
+    """Run the subrequests in order; with ``allOrNone`` the first failure rolls all back."""
     start = call.tx.savepoint()
     results: dict[str, Any] = {}
     entries: list[Entry] = []
@@ -52,13 +66,24 @@ def composite(call: Call) -> Reply:
             continue
         entry = _run(call, sub, results)
         entries.append(entry)
-        if entry["httpStatusCode"] >= 400 and failed_at is None:
+        if _failed(entry, all_or_none) and failed_at is None:
             failed_at = index
     if all_or_none and failed_at is not None:
         call.tx.rollback_to(start)
         entries = [e if i == failed_at else _halted(e["referenceId"], HALTED)
                    for i, e in enumerate(entries)]
-    return Reply(200, {"compositeResponse": entries})
+    return entries
+
+
+def _failed(entry: Entry, all_or_none: bool) -> bool:
+    """A failed subrequest; under ``allOrNone`` a Collections result with a failed record too
+    (the Composite's ``allOrNone`` overrides the collection's: REST guide, "allOrNone
+    Parameters in Composite and Collections Requests")."""
+    if entry["httpStatusCode"] >= 400:
+        return True
+    body = entry["body"]
+    return all_or_none and isinstance(body, list) and any(
+        isinstance(r, dict) and r.get("success") is False for r in body)
 
 
 def _run(call: Call, sub: dict[str, Any], results: dict[str, Any]) -> Entry:
@@ -99,6 +124,12 @@ def _checked(sub: Any) -> dict[str, Any]:
         raise ApiError(400, "JSON_PARSER_ERROR", f"Invalid HTTP method: {sub['method']}")
     if not sub["url"].startswith("/services/data/"):
         raise ApiError(400, "INVALID_API_INPUT", f"Invalid URL: {sub['url']}")
+    if not _REFERENCE_ID.fullmatch(sub["referenceId"]):
+        # Composite Subrequest Result page: "The referenceIds must not contain anything besides
+        # letters, numbers, and underscores"; the refusal's code and text are the emulator's.
+        raise ApiError(400, "INVALID_API_INPUT",
+                       f"Invalid referenceId: {sub['referenceId']}. A referenceId may hold only "
+                       "letters, numbers and underscores")
     return sub
 
 
@@ -125,8 +156,19 @@ def _halted(ref: str, message: str) -> Entry:
             "httpHeaders": {}, "httpStatusCode": 400, "referenceId": ref}
 
 
-def _too_many() -> Reply:
-    error = {"errorCode": "LIMIT_EXCEEDED", "message": TOO_MANY}
+def _is_heavy(url: str) -> bool:
+    """A query (``query``, ``queryAll``, a locator) or sObject Collections subrequest."""
+    try:
+        segments = split_url(url)[1]
+    except ApiError:
+        return False
+    head = [s.lower() for s in segments[:2]]
+    return bool(head) and (head[0] in ("query", "queryall") or head == ["composite", "sobjects"])
+
+
+def _too_many(message: str) -> Reply:
+    """The whole Composite refused (400) for a documented limit; the body shape is a guess."""
+    error = {"errorCode": "LIMIT_EXCEEDED", "message": message}
     entry = {"body": [error], "httpHeaders": {}, "httpStatusCode": 400, "referenceId": None}
     return Reply(400, {"compositeResponse": [entry]})
 

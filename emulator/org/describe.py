@@ -10,7 +10,7 @@ from typing import Any
 
 from emulator.catalog import NUMBER_TYPES, Catalog, FieldDef, FieldType, ObjectDef, ObjectKind
 from emulator.org.validation import is_restricted
-from emulator.soql.schema import parent_object
+from emulator.soql.schema import parent_object, reference_targets
 
 _VALUE_DEFAULTS = NUMBER_TYPES | {FieldType.CHECKBOX}
 _TYPES: dict[FieldType, tuple[str, str]] = {
@@ -68,16 +68,16 @@ def object_summary(obj: ObjectDef, version: str) -> dict[str, Any]:
 
 def describe_object(catalog: Catalog, obj: ObjectDef, version: str) -> dict[str, Any]:
     out = object_summary(obj, version)
-    out["fields"] = [describe_field(obj, f) for f in obj.fields]
+    out["fields"] = [describe_field(obj, f, catalog) for f in obj.fields]
     out["childRelationships"] = _children(catalog, obj)
     out["recordTypeInfos"] = []
     return out
 
 
-def describe_field(obj: ObjectDef, field: FieldDef) -> dict[str, Any]:
+def describe_field(obj: ObjectDef, field: FieldDef, catalog: Catalog) -> dict[str, Any]:
     kind, soap = _TYPES[field.type]
     writable = not field.system
-    target = parent_object(field) if field.is_reference else None
+    targets = sorted(t.name for t in reference_targets(catalog, field) if field.is_reference)
     return {
         "name": field.name,
         "label": field.label or field.name,
@@ -101,7 +101,8 @@ def describe_field(obj: ObjectDef, field: FieldDef) -> dict[str, Any]:
         "sortable": field.type is not FieldType.LONG_TEXT_AREA,
         "restrictedPicklist": field.type is FieldType.PICKLIST and is_restricted(obj, field),
         "picklistValues": [_picklist_entry(field, v) for v in field.picklist_values],
-        "referenceTo": [target] if target else [],
+        "referenceTo": targets,
+        "polymorphicForeignKey": len(targets) > 1,
         "relationshipName": field.relationship_name,
         "defaultValue": field.default if field.type in _VALUE_DEFAULTS else None,
     }

@@ -28,7 +28,7 @@ from emulator.org.errors import (
 from emulator.org.records import RecordTransaction
 from emulator.org.runtime import Org
 from emulator.org.validation import field_errors, missing_required, parse_body, unwritable
-from emulator.soql.schema import parent_object
+from emulator.soql.schema import reference_targets
 
 CONVERTED = ErrorItem("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", ())
 
@@ -45,6 +45,7 @@ def create(org: Org, tx: RecordTransaction, obj: ObjectDef, body: Any) -> str:
     defaults = {f.name: f.default for f in obj.fields if f.default is not None}
     missing = missing_required(obj, {**defaults, **values})
     errors += [missing] if missing else []
+    errors += _lead_with_what(tx, obj, values)
     if errors:
         raise DmlError(errors)
     _check_unique(tx, obj, values, None)
@@ -58,13 +59,14 @@ def update(org: Org, tx: RecordTransaction, obj: ObjectDef, record_id: str, body
         raise DmlError.one("INVALID_ID_FIELD",
                            "The Id field should not be specified in the sobject data.", ["Id"])
     before = live_record(tx, obj, record_id)
-    _fault(org, "update", obj)
+    _fault(org, "update", obj, record_id)
     if obj.name == "Lead" and before.get("IsConverted"):
         raise DmlError([CONVERTED])
     _checkboxes(obj, values)
     errors = _rule_errors(tx, obj, values)
     missing = missing_required(obj, {**before, **values})
     errors += [missing] if missing else []
+    errors += _lead_with_what(tx, obj, {**before, **values})
     if errors:
         raise DmlError(errors)
     _check_unique(tx, obj, values, record_id)
@@ -107,7 +109,7 @@ def _without(body: Any, field: FieldDef) -> dict[str, Any]:
 def delete(org: Org, tx: RecordTransaction, obj: ObjectDef, record_id: str) -> None:
     """Move a record to the recycle bin."""
     live_record(tx, obj, record_id)
-    _fault(org, "delete", obj)
+    _fault(org, "delete", obj, record_id)
     tx.delete(obj.name, record_id)
 
 
@@ -146,8 +148,8 @@ def malformed_id(obj: ObjectDef, record_id: str) -> ErrorItem:
     return ErrorItem("MALFORMED_ID", message, ("Id",))
 
 
-def _fault(org: Org, operation: str, obj: ObjectDef) -> None:
-    error = org.faults.record_fault(operation, obj.name)
+def _fault(org: Org, operation: str, obj: ObjectDef, record_id: str | None = None) -> None:
+    error = org.faults.record_fault(operation, obj.name, record_id)
     if error is not None:
         raise DmlError([error])
 
@@ -178,18 +180,35 @@ def _reference_errors(
         field = obj.field(name)
         if field is None or not field.is_reference or value is None:
             continue
-        target = tx.catalog.get(parent_object(field) or "")
+        targets = reference_targets(tx.catalog, field)
+        target = next((t for t in targets if t.key_prefix == str(value)[:3]), None)
         label, where = field.label or field.name, (field.name,)
-        if target is None or not is_valid(str(value)):
+        if not targets or not is_valid(str(value)):
             errors.append(ErrorItem("MALFORMED_ID", f"{label}: id value of incorrect type: {value}",
                                     where))
-        elif str(value)[:3] != target.key_prefix:
+        elif target is None:
             errors.append(ErrorItem("FIELD_INTEGRITY_EXCEPTION",
                                     f"{label}: id value of incorrect type: {value}", where))
         else:
             values[name] = to18(str(value))
             errors += _target_errors(tx, target, values[name], where)
     return errors
+
+
+def _lead_with_what(
+    tx: RecordTransaction, obj: ObjectDef, record: dict[str, Any]
+) -> list[ErrorItem]:
+    """Object Reference, Task: "If the WhoId refers to a lead, then the WhatId field must be
+    empty." The error's code and text are the emulator's guess."""
+    lead = tx.catalog.get("Lead")
+    who, what = record.get("WhoId"), record.get("WhatId")
+    if obj.name not in ("Task", "Event") or lead is None or not who or not what:
+        return []
+    if str(who)[:3] != lead.key_prefix:
+        return []
+    return [ErrorItem("FIELD_INTEGRITY_EXCEPTION",
+                      "Related To ID: a task whose Name ID is a lead can't be related to another "
+                      "record", ("WhatId",))]
 
 
 def _target_errors(
@@ -213,9 +232,15 @@ def _check_unique(
             continue
         others = [r["Id"] for r in tx.find(obj.name, field.name, value) if r["Id"] != self_id]
         if others:
-            raise DmlError.one(
-                "DUPLICATE_VALUE",
-                f"duplicate value found: {field.name} duplicates value on record with id: "
-                f"{others[0]}",
-                [],
-            )
+            raise DmlError([_duplicate(tx, obj, field.name, others[0])])
+
+
+def _duplicate(tx: RecordTransaction, obj: ObjectDef, field_name: str, other: str) -> ErrorItem:
+    """DUPLICATE_VALUE; when the other record is new in this same request Salesforce cannot
+    name it: "duplicate value found: <unknown> duplicates value on record with id: <unknown>"
+    (salesforcedictionary.com/errors/duplicate-value-found; Internet Creations KB)."""
+    if other not in tx.store.committed(obj.name):
+        field_name = other = "<unknown>"
+    return ErrorItem("DUPLICATE_VALUE",
+                     f"duplicate value found: {field_name} duplicates value on record with id: "
+                     f"{other}", ())

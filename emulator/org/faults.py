@@ -107,10 +107,21 @@ class OrgFaults:
             return
         raise ApiError(rule.status, rule.error_code, rule.message)
 
-    def record_fault(self, operation: str, object_name: str) -> ErrorItem | None:
-        """The error a matching record fault gives this write, if any (consumes one firing)."""
+    def record_fault(
+        self, operation: str, object_name: str, record_id: str | None = None
+    ) -> ErrorItem | None:
+        """The error a matching record fault gives this write, if any (consumes one firing).
+
+        UNABLE_TO_LOCK_ROW names the locked record as Salesforce does: "unable to obtain
+        exclusive access to this record or 1 records: <id>" (an insert has no ID to name).
+        """
         rule = self._take(("record_error",), operation, object_name)
-        return None if rule is None else ErrorItem(rule.error_code, rule.message, ())
+        if rule is None:
+            return None
+        message = rule.message
+        if rule.error_code == "UNABLE_TO_LOCK_ROW" and record_id and " records: " not in message:
+            message = f"{message} or 1 records: {record_id}"
+        return ErrorItem(rule.error_code, message, ())
 
     def _take(
         self, effects: tuple[str, ...], kind: str, object_name: str | None

@@ -22,6 +22,7 @@ from emulator.org.values import to_json
 from emulator.soql import Query, SoqlError, execute, parse
 from emulator.soql.errors import unsupported_type
 from emulator.soql.nodes import FieldRef
+from emulator.soql.schema import NAME_OBJECT
 
 MIN_BATCH, MAX_BATCH = 200, 2000
 Path = tuple[str, ...]
@@ -64,7 +65,7 @@ def _execute(call: Call, text: str, include_deleted: bool) -> tuple[list[dict[st
     rows = call.tx.rows(obj.name) if obj is not None else []
     result = execute(
         augmented, catalog, rows, now=dt.datetime.now(dt.UTC),
-        resolve=lambda name, rid: call.tx.get(name, rid, include_deleted=True),
+        resolve=lambda name, rid: _parent(call, name, rid),
         include_deleted=include_deleted,
     )
     if result.is_count:
@@ -72,6 +73,19 @@ def _execute(call: Call, text: str, include_deleted: bool) -> tuple[list[dict[st
     type_name = obj.name if obj is not None else query.sobject
     shaped = [_shape(catalog, call.version, r, type_name, (), wanted) for r in result.records]
     return shaped, result.total_size
+
+
+def _parent(call: Call, object_name: str, record_id: str) -> dict[str, Any] | None:
+    """A parent record; for a polymorphic relationship (object "Name") the record's Name
+    fields and its ``Type``, the object the ID belongs to."""
+    if object_name != NAME_OBJECT.name:
+        return call.tx.get(object_name, record_id, include_deleted=True)
+    obj = call.tx.catalog.by_key_prefix(record_id[:3])
+    found = call.tx.get(obj.name, record_id, include_deleted=True) if obj else None
+    if obj is None or found is None:
+        return None
+    names = {f.name: found.get(f.name) for f in NAME_OBJECT.fields}
+    return {**names, "Id": record_id, "Type": obj.name, "IsDeleted": found.get("IsDeleted")}
 
 
 def _with_ids(query: Query) -> tuple[Query, set[Path]]:

@@ -43,6 +43,7 @@ from emulator.org.writes import (
     backfill,
     build_insert,
     build_update,
+    now_utc,
 )
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ class RecordTransaction:
         self.changes: list[PendingChange] = []
         self.abandoned = False
         self._after_commit: list[Callable[[], None]] = []
+        self.now = now_utc()  # one time for the audit fields of every write in the transaction
 
     @property
     def catalog(self) -> Catalog:
@@ -212,7 +214,7 @@ class RecordTransaction:
         transaction's user when not given) and field defaults.
         """
         obj = self._object(object_name)
-        record = build_insert(self.store, obj, values, self.user_id, record_id)
+        record = build_insert(self.store, obj, values, self.user_id, record_id, self.now)
         new_id = str(record["Id"])
         self.pending[new_id] = (obj.name, record)
         self.changes.append(PendingChange(obj.name, "CREATE", new_id, None, dict(record)))
@@ -224,7 +226,7 @@ class RecordTransaction:
         before = self.get(obj.name, record_id)
         if before is None:
             raise KeyError(f"{obj.name} {record_id} does not exist")
-        after, changed = build_update(obj, before, values, self.user_id)
+        after, changed = build_update(obj, before, values, self.user_id, self.now)
         self.pending[record_id] = (obj.name, after)
         change = PendingChange(obj.name, "UPDATE", record_id, before, dict(after), changed)
         self.changes.append(change)
@@ -236,7 +238,7 @@ class RecordTransaction:
         before = self.get(obj.name, record_id)
         if before is None:
             raise KeyError(f"{obj.name} {record_id} does not exist")
-        after, _ = build_update(obj, before, {"IsDeleted": True}, self.user_id)
+        after, _ = build_update(obj, before, {"IsDeleted": True}, self.user_id, self.now)
         self.pending[record_id] = (obj.name, after)
         self.changes.append(PendingChange(obj.name, "DELETE", record_id, before, None))
 

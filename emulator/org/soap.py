@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 
 from werkzeug.wrappers import Request, Response
 
+from emulator.org.api_limits import CONVERT_LEAD_MAX_RECORDS
 from emulator.org.calls import NEWEST_VERSION, OLDEST_VERSION
 from emulator.org.errors import ApiError, DmlError, ErrorItem
 from emulator.org.gate import admit, soap_origin
@@ -37,7 +38,7 @@ from emulator.org.soap_xml import (
 
 log = logging.getLogger(__name__)
 SOAP_PATH = re.compile(r"/services/Soap/u/(?P<version>[^/]+)(?:/(?P<org_id>[^/]+))?/?")
-MAX_LEAD_CONVERTS = 100
+MAX_LEAD_CONVERTS = CONVERT_LEAD_MAX_RECORDS
 CALL_KIND = "soap_convertLead"
 SESSION_FAULT = "Invalid Session ID found in SessionHeader: Illegal Session"
 CONTENT_TYPE = "text/xml; charset=utf-8"
@@ -78,7 +79,7 @@ def soap_call(org: Org, request: Request, version: str) -> bytes:
         raise SoapFault("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
                         f"{MAX_LEAD_CONVERTS} records into this call")
     origin = soap_origin(version, envelope.header_value("CallOptions", "client") or "")
-    results = "".join(_convert(org, session.user_id, origin, r) for r in requests)
+    results = _convert_all(org, session.user_id, origin, requests)
     header = limit_info_header(org.usage.used(), org.usage.daily_limit)
     return render_response("convertLead", results, header)
 
@@ -98,14 +99,23 @@ def lead_convert(node: ET.Element) -> LeadConvert:
     )
 
 
-def _convert(org: Org, user_id: str, origin: str, request: LeadConvert) -> str:
-    """One lead in its own transaction; the ``<result>`` element for it."""
-    try:
-        with org.store.transaction(user_id, origin) as tx:
-            converted = convert_lead(org, tx, request)
-    except DmlError as exc:
-        return _failure(exc.errors)
-    return _success(converted)
+def _convert_all(org: Org, user_id: str, origin: str, requests: list[LeadConvert]) -> str:
+    """The ``<result>`` elements: every lead of one call in one transaction.
+
+    A call is one transaction (its change events share one ``transactionKey``); a lead that
+    fails is rolled back to its savepoint and the others still convert, as SOAP calls without
+    an AllOrNoneHeader behave.
+    """
+    parts: list[str] = []
+    with org.store.transaction(user_id, origin) as tx:
+        for request in requests:
+            mark = tx.savepoint()
+            try:
+                parts.append(_success(convert_lead(org, tx, request)))
+            except DmlError as exc:
+                tx.rollback_to(mark)
+                parts.append(_failure(exc.errors))
+    return "".join(parts)
 
 
 def _success(done: Converted) -> str:

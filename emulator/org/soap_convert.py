@@ -1,9 +1,9 @@
-"""Lead conversion with Salesforce's semantics, one record transaction per lead.
+"""Lead conversion with Salesforce's semantics, inside the call's record transaction.
 
 The order of writes is Salesforce's (Account, Contact, Opportunity created, then the Lead
 updated), so the change events of a conversion get the documented sequence numbers and the
 Lead's ``changedFields`` come out as in the CDC guide. A lead's failure is a per-record
-:class:`~emulator.org.errors.DmlError` and rolls back only that lead's transaction.
+:class:`~emulator.org.errors.DmlError`; the caller rolls back only that lead's writes.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def convert_lead(org: Org, tx: RecordTransaction, request: LeadConvert) -> Conve
     _check_relations(account, contact, opportunity)
     owner = _existing(tx, "User", request.owner_id, "ownerId")
     for operation in ("convertLead", "update"):
-        fault = org.faults.record_fault(operation, "Lead")
+        fault = org.faults.record_fault(operation, "Lead", str(lead["Id"]))
         if fault is not None:
             raise DmlError([fault])
     owner_id = str(owner["Id"]) if owner else str(lead.get("OwnerId") or tx.user_id)

@@ -101,8 +101,9 @@ def multiple_matches_reply(call: Call, exc: MultipleMatches) -> Reply:
 
 def _upsert(call: Call, obj: ObjectDef, field_name: str, value: str) -> Reply:
     body = call.json()
-    if isinstance(body, dict) and any(str(k).lower() == field_name.lower() for k in body):
-        raise key_in_body(field_name)
+    for key in ("Id", field_name):  # "Don't specify Id or an external ID field in the body"
+        if isinstance(body, dict) and any(str(k).lower() == key.lower() for k in body):
+            raise key_in_body(key)
     update_only = call.args.get("updateOnly", "").strip().lower() == "true"
     record_id, created = dml.upsert(call.org, call.tx, obj, field_name, value, body, update_only)
     modern = float(call.version) >= CREATED_FLAG_SINCE
@@ -117,6 +118,9 @@ def _upsert(call: Call, obj: ObjectDef, field_name: str, value: str) -> Reply:
 def key_in_body(field_name: str) -> ApiError:
     """The docs' "don't specify Id or an external ID field in the request body or an error is
     generated"; the code and wording are the emulator's guess (Salesforce's are undocumented)."""
+    if field_name == "Id":
+        return ApiError(400, "INVALID_FIELD", "The Id field should not be specified in the "
+                        "sobject data of an upsert by external ID")
     return ApiError(400, "INVALID_FIELD",
                     f"The external ID field {field_name} cannot be specified in the body when it "
                     "is used in the URL of an upsert")

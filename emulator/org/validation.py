@@ -21,7 +21,18 @@ from emulator.catalog import NUMBER_TYPES, FieldDef, FieldType, ObjectDef
 from emulator.org.errors import ApiError, ErrorItem, no_such_column
 from emulator.org.values import as_float, from_json, java_double
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# Help 000001145 and 000384328: the local part takes letters, digits and
+# !#$%&'*/=?^_+-`{|}~ and dots (not first; '..' allowed in the middle and at the end); the domain
+# takes letters, digits, '-' and dots. Internationalised addresses (EAI) need an org setting.
+# Comments, "denoted by matched parentheses", are allowed in the local and the domain part and
+# ignored: john.doe@(comment)example.com is john.doe@example.com. As RFC 2822's CFWS, a comment
+# (with the blanks around it) may open or close either part.
+_LOCAL = r"[A-Za-z0-9!#$%&'*/=?^_+\-`{|}~][A-Za-z0-9!#$%&'*/=?^_+\-`{|}~.]*"
+_DOMAIN = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_COMMENT = "\x00"  # stands for one comment once its text is set aside
+_CFWS = rf"(?:[ \t]*{_COMMENT}[ \t]*)*"
+_EMAIL = re.compile(rf"{_CFWS}({_LOCAL}){_CFWS}@{_CFWS}({_DOMAIN}){_CFWS}")
+_INNERMOST_COMMENT = re.compile(r"\([^()]*\)")
 _TEXT_TYPES = frozenset({
     FieldType.TEXT, FieldType.TEXT_AREA, FieldType.LONG_TEXT_AREA, FieldType.EMAIL,
     FieldType.PHONE, FieldType.URL, FieldType.PICKLIST,
@@ -67,13 +78,17 @@ def unwritable(obj: ObjectDef, values: dict[str, Any]) -> ErrorItem | None:
 
 
 def field_errors(obj: ObjectDef, values: dict[str, Any]) -> list[ErrorItem]:
-    """Per-value rule violations, in field order; normalises numbers in ``values`` in place."""
+    """Per-value rule violations, in field order; normalises numbers and e-mail addresses
+    (comments dropped) in ``values`` in place."""
     errors: list[ErrorItem] = []
     for field in obj.fields:
         if field.name not in values or values[field.name] is None:
             continue
         if field.type in NUMBER_TYPES:
             values[field.name], error = _checked_number(field, values[field.name])
+        elif field.type is FieldType.EMAIL and (address := email_address(values[field.name])):
+            values[field.name] = address
+            error = _value_error(obj, field, address)
         else:
             error = _value_error(obj, field, values[field.name])
         if error is not None:
@@ -87,13 +102,28 @@ def _value_error(obj: ObjectDef, field: FieldDef, value: Any) -> ErrorItem | Non
     if field.type in _TEXT_TYPES and field.length and len(str(value)) > field.length:
         reason = f"data value too large: {value} (max length={field.length})"
         return ErrorItem("STRING_TOO_LONG", f"{label}: {reason}", where)
-    if field.type is FieldType.EMAIL and not _EMAIL.fullmatch(str(value)):
+    if field.type is FieldType.EMAIL and email_address(value) is None:
         return ErrorItem("INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {value}", where)
     if field.type is FieldType.PICKLIST and is_restricted(obj, field) \
             and value not in field.picklist_values:
         return ErrorItem("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                          f"{label}: bad value for restricted picklist field: {value}", where)
     return None
+
+
+def email_address(value: Any) -> str | None:
+    """The address without its comments, or None when Salesforce refuses it.
+
+    Stored without comments: stackexchange 41361 reports an address saved through the API
+    (Apex DML) losing its parenthesised part; what REST stores is the emulator's guess.
+    """
+    text = str(value)
+    if _COMMENT in text:
+        return None
+    while (shorter := _INNERMOST_COMMENT.sub(_COMMENT, text)) != text:
+        text = shorter
+    match = _EMAIL.fullmatch(text)
+    return f"{match.group(1)}@{match.group(2)}" if match else None
 
 
 def is_restricted(obj: ObjectDef, field: FieldDef) -> bool:

@@ -83,6 +83,8 @@ def from_json(field: FieldDef, raw: Any) -> Any:
         if isinstance(raw, bool):
             return "true" if raw else "false"
         text = str(raw)
+        if field.type is FieldType.EMAIL:
+            text = text.lower()  # Help 000384328: "Addresses are stored as lower case"
         return text if text != "" else None
     if field.type in NUMBER_TYPES:
         return _number(field, raw)

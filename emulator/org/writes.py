@@ -70,8 +70,13 @@ def build_insert(
     values: dict[str, Any],
     user_id: str,
     record_id: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Record:
-    """A complete new row: every field present, defaults and system fields filled in."""
+    """A complete new row: every field present, defaults and system fields filled in.
+
+    ``now`` is the transaction's time: every record a transaction writes carries the same
+    audit dateTimes, so identical changes in one transaction can merge into one change event.
+    """
     record: Record = {f.name: f.default for f in obj.fields}
     for name, value in values.items():
         f = obj.field(name)
@@ -79,7 +84,7 @@ def build_insert(
             record[f.name] = value
     serial = serials.next_serial(obj.key_prefix)
     record["Id"] = to18(record_id) if record_id else make_id(obj.key_prefix, serial)
-    now = now_utc()
+    now = now or now_utc()
     system = {
         "IsDeleted": False,
         "CreatedDate": now,
@@ -98,7 +103,8 @@ def build_insert(
 
 
 def build_update(
-    obj: ObjectDef, before: Record, values: dict[str, Any], user_id: str
+    obj: ObjectDef, before: Record, values: dict[str, Any], user_id: str,
+    now: dt.datetime | None = None,
 ) -> tuple[Record, frozenset[str]]:
     """The row after applying ``values``, and the names of the fields whose value changed."""
     after = dict(before)
@@ -106,7 +112,7 @@ def build_update(
         f = obj.field(name)
         if f is not None:
             after[f.name] = value
-    now = now_utc()
+    now = now or now_utc()
     for name, value in zip(_AUDIT_UPDATE, (now, user_id, now), strict=True):
         if obj.field(name) is not None:
             after[name] = value

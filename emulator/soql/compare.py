@@ -37,8 +37,16 @@ def is_null(value: Any) -> bool:
 
 
 def compare(value: Any, op: str, literal: Value, leaf: FieldDef, now: dt.datetime) -> bool:
-    """Whether ``value`` (a stored value of ``leaf``) satisfies ``value op literal``."""
-    if isinstance(literal, NullLit):
+    """Whether ``value`` (a stored value of ``leaf``) satisfies ``value op literal``.
+
+    ``''`` is null to SOQL: Salesforce stores no empty strings, so ``Email = ''`` finds the
+    records without an e-mail, as ``Email = null`` does.
+    """
+    if isinstance(literal, NullLit) and leaf.type is FieldType.CHECKBOX:
+        # SOQL guide, "Use null in WHERE": on a boolean field null matches false.
+        return _OPS[op](bool(value), False) if op in ("=", "!=") else False
+    if isinstance(literal, NullLit) or (isinstance(literal, StringLit) and literal.value == ""
+                                        and op in ("=", "!=")):
         return {"=": is_null(value), "!=": not is_null(value)}.get(op, False)
     if is_null(value):
         return op == "!="

@@ -107,3 +107,18 @@ def unsupported_type(source: str, offset: int, name: str) -> SoqlError:
         "describe call for the appropriate names."
     )
     return located(INVALID_TYPE, source, offset, reason)
+
+
+def too_long(limit: int) -> SoqlError:
+    """A statement over the documented length (limits cheatsheet: 100,000 characters).
+
+    The figure is documented; the wording is Salesforce's older "SOQL statements cannot be
+    longer than 20,000 characters" with the current figure.
+    """
+    return SoqlError(MALFORMED_QUERY, f"SOQL statements cannot be longer than {limit} characters")
+
+
+def string_too_long(source: str, offset: int, limit: int) -> SoqlError:
+    """A WHERE string over the documented 4,000 characters; the wording is the emulator's."""
+    return located(MALFORMED_QUERY, source, offset,
+                   f"String literal is too long: at most {limit} characters are allowed")

@@ -19,12 +19,15 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from emulator.org.api_limits import SOQL_MAX_STATEMENT_CHARS, SOQL_MAX_WHERE_STRING_CHARS
 from emulator.soql import dates
 from emulator.soql.errors import (
     MAX_OFFSET,
     SoqlError,
     nested_too_deep,
     offset_too_large,
+    string_too_long,
+    too_long,
     unexpected,
 )
 from emulator.soql.lexer import (
@@ -73,6 +76,8 @@ MAX_NESTING = 100
 
 def parse(source: str) -> Query:
     """Parse ``source`` into a :class:`Query`; raises :class:`SoqlError` (MALFORMED_QUERY)."""
+    if len(source) > SOQL_MAX_STATEMENT_CHARS:
+        raise too_long(SOQL_MAX_STATEMENT_CHARS)
     return _Parser(source).query()
 
 
@@ -231,6 +236,8 @@ class _Parser:
             literal = None
         if literal is None:
             raise self.fail(token)
+        if isinstance(literal, StringLit) and len(literal.value) > SOQL_MAX_WHERE_STRING_CHARS:
+            raise string_too_long(self.source, token.offset, SOQL_MAX_WHERE_STRING_CHARS)
         return literal
 
     def order_by(self) -> tuple[OrderItem, ...]:
@@ -249,7 +256,7 @@ class _Parser:
         descending = self.at_keyword("DESC")
         if self.at_keyword("ASC", "DESC"):
             self.advance()
-        nulls_first = not descending
+        nulls_first = True  # SOQL guide, ORDER BY: "By default, null values are sorted first."
         if self.at_keyword("NULLS"):
             self.advance()
             if not self.at_keyword("FIRST", "LAST"):

@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from emulator.catalog import NUMBER_TYPES, STRING_TYPES, Catalog, FieldDef, FieldType, ObjectDef
+from emulator.catalog import (
+    NUMBER_TYPES,
+    STRING_TYPES,
+    Catalog,
+    FieldDef,
+    FieldType,
+    ObjectDef,
+    ObjectKind,
+)
 from emulator.soql.errors import (
     INVALID_FIELD,
     SoqlError,
@@ -41,7 +49,9 @@ from emulator.soql.nodes import (
 )
 
 # Field types LIKE applies to: strings that are not IDs.
-LIKE_TYPES = STRING_TYPES - {FieldType.ID, FieldType.LOOKUP, FieldType.MASTER_DETAIL}
+ID_TYPES = frozenset({FieldType.ID, FieldType.LOOKUP, FieldType.MASTER_DETAIL})
+LIKE_TYPES = STRING_TYPES - ID_TYPES
+INVALID_QUERY_FILTER_OPERATOR = "INVALID_QUERY_FILTER_OPERATOR"
 
 
 @dataclass(frozen=True)
@@ -82,8 +92,10 @@ def plan(query: Query, catalog: Catalog) -> Plan:
     if obj is None:
         raise unsupported_type(query.source, query.sobject_offset, query.sobject)
     fields: dict[FieldRef, Bound] = {}
+    selected: set[tuple[str, ...]] = set()
     for ref in query.fields:
         fields[ref] = _bind(query.source, catalog, obj, ref)
+        _check_not_selected_twice(selected, fields[ref], ref)
     for comparison in _comparisons(query.where):
         bound = _bind(query.source, catalog, obj, comparison.field)
         _check_filter(query.source, comparison, bound)
@@ -107,6 +119,30 @@ def _comparisons(condition: Condition | None) -> Iterator[Comparison | InList]:
         yield condition
 
 
+# What a polymorphic relationship (Task.Who, Task.What) leads to in SOQL: Salesforce's "Name"
+# object, with the target's Type (SOQL guide, "Understanding Polymorphic Keys and
+# Relationships": "SELECT Id, Who.Type, What.Type FROM Task").
+NAME_OBJECT = ObjectDef(
+    name="Name", kind=ObjectKind.STANDARD, key_prefix="",
+    fields=tuple(FieldDef(n, t) for n, t in (
+        ("Id", FieldType.ID), ("Name", FieldType.TEXT), ("Type", FieldType.TEXT),
+        ("FirstName", FieldType.TEXT), ("LastName", FieldType.TEXT), ("Email", FieldType.EMAIL),
+        ("Phone", FieldType.PHONE), ("Title", FieldType.TEXT))),
+)
+
+
+def reference_targets(catalog: Catalog, via: FieldDef) -> list[ObjectDef]:
+    """The objects a lookup may point to: one, or a polymorphic lookup's several."""
+    names = via.polymorphic or (parent_object(via) or "",)
+    out: list[ObjectDef] = []
+    for name in names:
+        if name == "*custom":
+            out += [o for o in catalog if o.kind is ObjectKind.CUSTOM]
+        elif (obj := catalog.get(name)) is not None:
+            out.append(obj)
+    return out
+
+
 def parent_object(via: FieldDef) -> str | None:
     """The object a reference field points to; polymorphic Owner is taken to be a User."""
     if (via.relationship_name or "").lower() == "owner":
@@ -120,6 +156,8 @@ def _bind(source: str, catalog: Catalog, obj: ObjectDef, ref: FieldRef) -> Bound
     for name in ref.path[:-1]:
         via = current.relationship(name)
         parent = catalog.get(parent_object(via) or "") if via else None
+        if via is not None and via.polymorphic:
+            parent = NAME_OBJECT
         if via is None or parent is None:
             raise unknown_relationship(source, ref.offset, name)
         hops.append(Hop(via, parent.name))
@@ -128,6 +166,15 @@ def _bind(source: str, catalog: Catalog, obj: ObjectDef, ref: FieldRef) -> Bound
     if leaf is None:
         raise no_such_column(source, ref.offset, ref.path[-1], current.name)
     return Bound(tuple(hops), leaf)
+
+
+def _check_not_selected_twice(seen: set[tuple[str, ...]], bound: Bound, ref: FieldRef) -> None:
+    """A field selected twice (in any spelling) is refused: SOQL guide, FIELDS() page, shows
+    ``400 [{"message": "duplicate field selected: Id", "errorCode": "INVALID_FIELD"}]``."""
+    key = (*(hop.via.name for hop in bound.hops), bound.leaf.name)
+    if key in seen:
+        raise SoqlError(INVALID_FIELD, f"duplicate field selected: {'.'.join(ref.path)}")
+    seen.add(key)
 
 
 def _check_filter(source: str, node: Comparison | InList, bound: Bound) -> None:
@@ -141,6 +188,27 @@ def _check_filter(source: str, node: Comparison | InList, bound: Bound) -> None:
             _check_like(source, leaf, value)
         elif not _accepts(leaf, value):
             raise _wrong_type(source, leaf, value)
+        elif leaf.type in ID_TYPES and isinstance(value, StringLit) and not _id_shaped(value):
+            raise _invalid_id(source, value)
+
+
+def _id_shaped(value: StringLit) -> bool:
+    """15 or 18 ASCII letters and digits, or ``''``: what an ID literal must look like.
+
+    The case is not checked: a case-altered ID is a valid literal that matches no record
+    (salesforce.stackexchange.com/questions/50163: a lower-cased 18-character ID returns 0 rows).
+    ``''`` is taken as null, as on text fields (README lists it as a guess: no source says
+    whether Salesforce refuses ``AccountId = ''``).
+    """
+    text = value.value
+    return text == "" or (len(text) in (15, 18) and text.isascii() and text.isalnum())
+
+
+def _invalid_id(source: str, value: StringLit) -> SoqlError:
+    """INVALID_QUERY_FILTER_OPERATOR "invalid ID field: <value>" with the caret (restforce
+    issue #557; forcedotcom/salesforcedx-apex issue #153 shows the message and layout)."""
+    return located(INVALID_QUERY_FILTER_OPERATOR, source, value.offset,
+                   f"invalid ID field: {value.value}")
 
 
 def _check_like(source: str, leaf: FieldDef, value: Value) -> None:

@@ -192,7 +192,8 @@ def test_transactions_share_keys_and_commit_numbers_grow(bus: EventBus, catalog:
     two = Transaction("k1", (
         change("Lead", "CREATE", LEAD_ID, None, lead(), set()),
         change("Account", "CREATE", "001000000000001AAA", None, {"Name": "A"}, {"Name"}),
-        change("Lead", "CREATE", "00Q000000000002AAA", None, lead(), set()),
+        # A different record body: identical creates would be merged into one event.
+        change("Lead", "CREATE", "00Q000000000002AAA", None, lead(LastName="Byron"), set()),
     ))
     cdc(two)
     cdc(Transaction("k2", (change("Lead", "DELETE", LEAD_ID, lead(), None, ts=T0 - 5000),)))

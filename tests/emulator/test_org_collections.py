@@ -80,8 +80,8 @@ def test_upsert_by_external_id(org_harness: OrgHarness) -> None:
     [updated, created, dup_a, dup_b] = response.json()
     assert (updated["success"], updated["created"]) == (True, False)
     assert (created["success"], created["created"]) == (True, True)
-    for dup in (dup_a, dup_b):
-        assert dup["errors"][0]["statusCode"] == "DUPLICATE_EXTERNAL_ID"
+    for dup in (dup_a, dup_b):  # one key twice in a request: DUPLICATE_VALUE (SE question 104048)
+        assert dup["errors"][0]["statusCode"] == "DUPLICATE_VALUE"
     rows = org_harness.sf().query("SELECT Name FROM Workspace__c WHERE Workspace_ID__c "
                                   "IN ('coll-ws-1', 'coll-ws-2') ORDER BY Name")["records"]
     assert [r["Name"] for r in rows] == ["New", "Two"]

@@ -90,10 +90,11 @@ def test_case_insensitive_comparisons_and_count(org_harness: OrgHarness) -> None
     org_harness.create("Lead", LastName="Mixed", Company="CaseCo", Email="Mixed.Case@Example.COM")
     sf = org_harness.sf()
 
-    found = sf.query("SELECT Email FROM lead WHERE email = 'mixed.case@example.com'")
+    found = sf.query("SELECT Email FROM lead WHERE email = 'MIXED.case@example.com'")
     counted = sf.query("SELECT COUNT() FROM Lead WHERE Company LIKE 'caseco'")
 
-    assert [r["Email"] for r in found["records"]] == ["Mixed.Case@Example.COM"]
+    # Stored in lower case (Help 000384328), found whatever the case of the literal.
+    assert [r["Email"] for r in found["records"]] == ["mixed.case@example.com"]
     assert (counted["totalSize"], counted["records"]) == (1, [])
 
 

@@ -225,13 +225,15 @@ def test_custom_relationship_and_deleted_or_unresolvable_parents() -> None:
     [
         ("ORDER BY AnnualRevenue", ["Null Person", "O'Brien", "Smith"]),
         ("ORDER BY AnnualRevenue ASC NULLS LAST", ["O'Brien", "Smith", "Null Person"]),
-        ("ORDER BY AnnualRevenue DESC", ["Smith", "O'Brien", "Null Person"]),
+        # SOQL guide, ORDER BY: "By default, null values are sorted first" (DESC included).
+        ("ORDER BY AnnualRevenue DESC", ["Null Person", "Smith", "O'Brien"]),
+        ("ORDER BY AnnualRevenue DESC NULLS LAST", ["Smith", "O'Brien", "Null Person"]),
         ("ORDER BY AnnualRevenue DESC NULLS FIRST", ["Null Person", "Smith", "O'Brien"]),
         ("ORDER BY Email", ["Null Person", "O'Brien", "Smith"]),
         ("ORDER BY Status", ["O'Brien", "Null Person", "Smith"]),
         ("ORDER BY Status DESC", ["Smith", "Null Person", "O'Brien"]),
         ("ORDER BY IsConverted, LastName DESC", ["O'Brien", "Null Person", "Smith"]),
-        ("ORDER BY ConvertedAccount.Name DESC, LastName", ["Smith", "Null Person", "O'Brien"]),
+        ("ORDER BY ConvertedAccount.Name DESC, LastName", ["Null Person", "O'Brien", "Smith"]),
         ("ORDER BY CreatedDate DESC", ["Smith", "O'Brien", "Null Person"]),
         ("ORDER BY LastName LIMIT 2", ["Null Person", "O'Brien"]),
         ("ORDER BY LastName LIMIT 2 OFFSET 1", ["O'Brien", "Smith"]),

@@ -52,7 +52,7 @@ def test_full_query_shape() -> None:
     assert query.fields == (FieldRef(("Id",), 7), FieldRef(("ConvertedAccount", "Name"), 11))
     assert (query.sobject, query.sobject_offset, query.count) == ("Lead", 38, False)
     assert query.order_by == (
-        OrderItem(FieldRef(("CreatedDate",), 70), descending=True, nulls_first=False),
+        OrderItem(FieldRef(("CreatedDate",), 70), descending=True, nulls_first=True),
         OrderItem(FieldRef(("LastName",), 88), descending=False, nulls_first=False),
     )
     assert (query.limit, query.offset) == (10, 20)
@@ -63,7 +63,7 @@ def test_full_query_shape() -> None:
     [
         ("Name", False, True),
         ("Name ASC", False, True),
-        ("Name DESC", True, False),
+        ("Name DESC", True, True),  # SOQL guide, ORDER BY: nulls sort first by default
         ("Name ASC NULLS LAST", False, False),
         ("Name DESC NULLS FIRST", True, True),
         ("Name desc nulls last", True, False),

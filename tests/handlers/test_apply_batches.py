@@ -3,7 +3,7 @@ changes alone, once nothing else runs."""
 
 from __future__ import annotations
 
-from conftest import TRIAL, change_entry, lifecycle_entry
+from entry_builders import TRIAL, change_entry, lifecycle_entry
 
 from service.apply_batches import claim_keys, next_batch
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import CHURN, CONVERSION, TRIAL, lifecycle_entry
+from entry_builders import CHURN, CONVERSION, TRIAL, lifecycle_entry
 
 from emulator.server import Emulator
 from handlers.cycle import run_cycle

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from conftest import CHURN, CONVERSION, TRIAL, change_entry, lifecycle_entry
+from entry_builders import CHURN, CONVERSION, TRIAL, change_entry, lifecycle_entry
 
 from handlers.events import EventType, Invalid, LeadChange, Lifecycle
 from handlers.parse import is_own_origin, parse_entry

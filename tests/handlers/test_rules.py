@@ -6,7 +6,7 @@ enough to check exhaustively, including every delivery order (test_rules_propert
 
 from __future__ import annotations
 
-from conftest import CHURN, CONVERSION, TRIAL, change_entry, lifecycle_entry
+from entry_builders import CHURN, CONVERSION, TRIAL, change_entry, lifecycle_entry
 from fake_org import FakeOrg
 
 from handlers.cycle import run_cycle

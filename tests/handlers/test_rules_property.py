@@ -3,7 +3,7 @@ ends in the same Salesforce state as delivering them once each in event-time ord
 
 from __future__ import annotations
 
-from conftest import lifecycle_entry
+from entry_builders import lifecycle_entry
 from fake_org import FakeOrg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

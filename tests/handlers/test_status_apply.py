@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import TRIAL, lifecycle_entry
+from entry_builders import TRIAL, lifecycle_entry
 
 from service.apply_loop import LAST_ERROR_KEY, PAUSED_KEY
 from service.config import inbox_path

@@ -135,14 +135,19 @@ def test_redacted_view_hides_secret_values(tmp_path: Path) -> None:
 
 
 def test_check_config_prints_effective_config_without_secrets(tmp_path: Path) -> None:
-    (tmp_path / "key.pem").write_text("PEM-CONTENT-XYZ")
+    from fr_cli import rsa_pem  # check-config parses the key: it must be a real one
+
+    key = rsa_pem()
+    (tmp_path / "key.pem").write_text(key)
     path = _write(tmp_path, JWT_TOML)
     env = {"CREDENTIALS_DIRECTORY": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "service", "check-config", "--config", str(path)],
+    done = subprocess.run([sys.executable, "-m", "service", "check-config", "--offline",
+                           "--config", str(path)],
                           capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert 'on_invalid_replay = "fail"' in done.stdout
-    assert "PEM-CONTENT-XYZ" not in done.stdout + done.stderr
+    body = key.splitlines()[1]
+    assert body not in done.stdout + done.stderr
 
 
 def test_check_config_fails_listing_problems(tmp_path: Path) -> None:

@@ -1,0 +1,146 @@
+"""``lifecycle-sync check-config``: everything ``run`` would meet, tried without side effects.
+
+stdout gets the effective configuration as TOML that ``--config`` accepts again (relative
+paths resolved to absolute ones, each secret as the file it came from); stderr gets one line
+per check, ``ok:`` or ``FAILED:``, each failure saying what was tried and what to check.
+Nothing is written: the state directory is inspected, not created; the login is a login.
+
+Exit codes: 0 every check passed; 78 (EX_CONFIG) the configuration is invalid or a local
+check failed (state directory, private key, CA file); 69 (EX_UNAVAILABLE) only network
+checks failed (endpoint unreachable, TLS handshake refused, login rejected, topic missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from service.config import Config, ConfigError, Secret
+from service.local_checks import ca_file_problem, private_key_problem, state_dir_problem
+from service.run_cmd import EX_CONFIG, config_source_args, resolve_config
+
+EX_UNAVAILABLE = 69
+Check = tuple[str, str | None]  # (what was checked, the problem or None)
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``check-config``."""
+    check = sub.add_parser(
+        "check-config", help="validate the configuration and try every connection, no writes",
+        description="Loads the config exactly as `run` would (file, environment, secret "
+                    "files), checks the state directory, the private key and the CA file, "
+                    "then connects to the Pub/Sub endpoint and the login URL with the "
+                    "configured CA, logs in once and asks GetTopic for each topic. Prints "
+                    "the effective configuration as TOML on stdout (it can be fed back with "
+                    "--config) and one ok/FAILED line per check on stderr.",
+        epilog="exit codes: 0 all checks passed, 78 invalid configuration or a local check "
+               "failed (state directory, key, CA file), 69 only network checks failed",
+    )
+    config_source_args(check)
+    check.add_argument("--offline", action="store_true",
+                       help="skip the network checks (connections, login, GetTopic)")
+    check.set_defaults(func=_check_config)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config = resolve_config(args)
+    except ConfigError as exc:
+        print(f"lifecycle-sync: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    print(f"# effective configuration from {os.path.abspath(config.source)}: relative paths "
+          "resolved, secrets shown as the files they came from")
+    print(to_toml(effective_tables(config)), end="", flush=True)
+    local = local_checks(config)
+    remote: list[Check] = []
+    if not args.offline and not _failed(local):
+        from service.remote_checks import remote_checks  # loads grpc
+
+        remote = remote_checks(config)
+    for what, problem in local + remote:
+        print(f"ok: {what}" if problem is None else f"FAILED: {what}: {problem}",
+              file=sys.stderr)
+    if _failed(local):
+        return EX_CONFIG
+    return EX_UNAVAILABLE if _failed(remote) else 0
+
+
+def local_checks(config: Config) -> list[Check]:
+    """Checks that need no network: state directory, private key, CA file."""
+    results: list[Check] = [
+        (f"state directory {config.service.state_dir}",
+         state_dir_problem(config.service.state_dir)),
+    ]
+    if config.auth.private_key is not None:
+        results.append(("JWT private key", private_key_problem(config.auth.private_key)))
+    if config.pubsub.ca_file is not None:
+        results.append((f"CA file {config.pubsub.ca_file}", ca_file_problem(config.pubsub.ca_file)))
+    return results
+
+
+def _failed(results: list[Check]) -> bool:
+    return any(problem is not None for _, problem in results)
+
+
+def effective_tables(config: Config) -> dict[str, dict[str, Any]]:
+    """The settings as TOML-ready tables; a secret read from a file becomes ``<key>_file``,
+    any other secret a ``#`` comment naming where it came from (never its value)."""
+    out: dict[str, dict[str, Any]] = {}
+    for section in ("service", "auth", "pubsub", "inbox"):
+        table = getattr(config, section)
+        out[section] = {}
+        for f in fields(table):
+            value = getattr(table, f.name)
+            if value is None or value == "":
+                continue
+            if isinstance(value, Secret):
+                out[section].update(_secret_entry(f.name, value))
+            else:
+                out[section][f.name] = _plain(value)
+    return out
+
+
+def _secret_entry(key: str, secret: Secret) -> dict[str, Any]:
+    if secret.origin and Path(secret.origin).is_absolute():
+        return {f"{key}_file": secret.origin}
+    return {f"# {key}": f"from {secret.origin or 'an unnamed source'} (not shown; give it as "
+                        f"{key}_file or LIFECYCLE_SYNC_AUTH_{key.upper()})"}
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def to_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
+    """Render flat tables of str, number, bool and list-of-str values as TOML; a key that
+    starts with ``#`` becomes a comment line."""
+    lines: list[str] = []
+    for section, table in tables.items():
+        lines.append(f"\n[{section}]")
+        for key, value in table.items():
+            lines.append(f"{key}: {value}" if key.startswith("#") else
+                         f"{key} = {_toml_value(value)}")
+    text = "\n".join(lines).lstrip("\n") + "\n"
+    tomllib.loads(text)  # what we print must be loadable again
+    return text
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))

@@ -1,0 +1,131 @@
+"""Helpers for the first-run tests: the real CLI in a subprocess, configs an admin would write,
+and keys of every wrong kind.
+
+Subprocesses get only PATH plus what a test sets, never the developer's environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+        timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
+    """``lifecycle-sync ARGS`` as ``python -m service``, in ``cwd`` (default: the checkout)."""
+    return subprocess.run([sys.executable, "-m", "service", *args], capture_output=True,
+                          text=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                                          **(env or {})},
+                          cwd=cwd or ROOT, timeout=timeout_s)
+
+
+def jwt_toml(info: dict[str, Any], *, state: str = "state", endpoint: str | None = None,
+             login_url: str | None = None, ca_file: str | None = None,
+             key_file: str | None = None, extra: str = "") -> str:
+    """A JWT config for the emulator, as an admin writes one from its info file."""
+    return f"""
+[service]
+state_dir = "{state}"
+[auth]
+mode = "jwt"
+login_url = "{login_url or info['login_url']}"
+client_id = "{info['client_id']}"
+username = "{info['username']}"
+private_key_file = "{key_file or info['private_key']}"
+[pubsub]
+endpoint = "{endpoint or info['pubsub_endpoint']}"
+ca_file = "{ca_file or info['ca_cert']}"
+{extra}
+"""
+
+
+def write_config(folder: Path, text: str, name: str = "config.toml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports nothing listens on (bound together, then released)."""
+    import socket
+
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then released: refused from then on)."""
+    return free_ports(1)[0]
+
+
+def rsa_pem(password: bytes | None = None) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password) if password
+        else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             encryption).decode()
+
+
+def ec_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+class RunningDaemon:
+    """``lifecycle-sync run ARGS`` in the background, stderr to ``log_file``."""
+
+    def __init__(self, *args: str, log_file: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
+        self.log_file = log_file
+        with log_file.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "service", "run", *args], stdout=subprocess.DEVNULL,
+                stderr=log, cwd=cwd or ROOT,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **FAST, **(env or {})})
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM and the exit code."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout_s)
+
+    def __enter__(self) -> RunningDaemon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+
+# Quick reconnects, so a test sees several failed attempts in well under a second.
+FAST = {
+    "LIFECYCLE_SYNC_PUBSUB_KEEPALIVE_S": "5",
+    "LIFECYCLE_SYNC_PUBSUB_BACKOFF_INITIAL_S": "0.05",
+    "LIFECYCLE_SYNC_PUBSUB_BACKOFF_MAX_S": "0.2",
+}
+
+
+def log_lines(text: str) -> list[str]:
+    """Log lines without their timestamps (so repeats compare equal)."""
+    return [line.split(" ", 1)[1] for line in text.splitlines() if " " in line]
