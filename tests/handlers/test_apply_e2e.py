@@ -298,3 +298,24 @@ def _org_state(rig: ApplyRig) -> dict[str, set[tuple[tuple[str, str], ...]]]:
         out[obj] = {tuple(sorted((k, str(v)) for k, v in r.items() if k != "attributes"))
                     for r in rows}
     return out
+
+
+# -- intake never waits for apply ---------------------------------------------------------
+
+def test_intake_keeps_landing_while_salesforce_stalls_then_everything_applies(rig):
+    org = rig.emulator.context.org
+    assert org is not None
+    rig.wait_idle()
+    org.faults.arm_preset("stall", stall_s=60.0)  # every REST/SOAP call hangs
+    try:
+        ids = rig.publish(*[rig.record("Trial", f"e2e-s{i}", TRIAL, 1, email=f"s{i}@stall.co.uk")
+                            for i in range(30)])
+        wait_until(lambda: len({e.event_id for e in rig.entries()} & set(ids)) == 30, 30,
+                   "all 30 landed while Salesforce hangs")
+        assert any(e.status is EntryStatus.PENDING for e in rig.entries()
+                   if e.event_id in ids)
+    finally:
+        org.faults.clear()  # releases the stalled calls
+    rig.wait_done(ids)
+    assert rig.workspace("e2e-s29")["Self_Serve_Status__c"] == "Trial"
+
