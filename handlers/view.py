@@ -55,9 +55,9 @@ class View:
         text = (self.row.get("Review_Reason__c") if self.row else None) or ""
         existing = {r for r in text.split(REVIEW_SEPARATOR) if r}
         reasons = (existing - self.drop_reasons) | self.add_reasons
-        if reasons == existing:
-            return {}
         joined = REVIEW_SEPARATOR.join(sorted(reasons))[:REVIEW_MAX_CHARS]
+        if reasons == existing or joined == text:  # (a cut text reads back as other reasons)
+            return {}
         fields: dict[str, Any] = {"Review_Reason__c": joined or None}
         if self.add_reasons - existing:
             fields["Needs_Review__c"] = True
@@ -78,6 +78,8 @@ def same(name: str, current: Any, desired: Any) -> bool:
         return _money(current) == _money(desired)
     if name in ID_FIELDS:  # 15- and 18-character forms name the same record
         return str(current)[:15] == str(desired)[:15]
+    if isinstance(current, str) and isinstance(desired, str):  # long text may come back CRLF
+        return current.replace("\r\n", "\n") == desired.replace("\r\n", "\n")
     return bool(current == desired)
 
 
