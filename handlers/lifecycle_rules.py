@@ -44,7 +44,8 @@ def plan_workspace(key: str, events: Sequence[Lifecycle], snap: Snapshot, plan: 
         view.add_reasons.add(WAITING_FOR_TRIAL)
     _record_outcomes(key, events, entries, plan)
     if has_trial:
-        links.link_lead_and_account(view, snap, plan)
+        trials = [e for e in events if e.kind is EventType.TRIAL]
+        links.link_lead_and_account(view, trials, snap, plan)
         if any(e.kind == EventType.CONVERSION.value for e in entries):
             links.convert(view, _conversion_sources(events), snap, plan)
     return view

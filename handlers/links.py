@@ -29,7 +29,10 @@ NO_ACCOUNT = "Account review: no Account matches the email's domain"
 SEVERAL_ACCOUNTS = "Account review: several Accounts match the email's domain"
 
 
-def link_lead_and_account(view: View, snap: Snapshot, plan: Plan) -> None:
+def link_lead_and_account(view: View, trials: Sequence[Lifecycle], snap: Snapshot,
+                          plan: Plan) -> None:
+    """Link the Lead (found, or asked for) and the Account; a Lead Salesforce refused to
+    create parks this cycle's Trial events with the reason, and flags the Workspace."""
     if view.current("Lead__c"):
         return
     email = view.current("Email__c")
@@ -37,7 +40,7 @@ def link_lead_and_account(view: View, snap: Snapshot, plan: Plan) -> None:
     if lead is None:
         failure = snap.lead_failures.get(str(email)) if email else None
         if failure is not None:
-            view.add_reasons.add(f"Lead could not be created: {failure}"[:120])
+            _park_failed(view, trials, "Lead could not be created", failure, plan)
         elif email:
             plan.lead_drafts.setdefault(email, lead_draft(email, view.workspace_id))
         return
@@ -95,7 +98,7 @@ def convert(view: View, conversions: Sequence[Lifecycle], snap: Snapshot, plan: 
         return
     failure = snap.conversion_failures.get(lead.id)
     if failure is not None:
-        _park_failed_conversion(view, conversions, failure, plan)
+        _park_failed(view, conversions, "Lead conversion failed", failure, plan)
         return
     account_id = view.current("Account__c")
     plan.conversions[lead.id] = ConvertRequest(
@@ -119,14 +122,12 @@ def _contact_in(snap: Snapshot, account_id: object, email: object) -> str | None
     return found[0] if found else None
 
 
-def _park_failed_conversion(view: View, conversions: Sequence[Lifecycle], failure: str,
-                            plan: Plan) -> None:
-    reason = "Lead conversion failed"
+def _park_failed(view: View, events: Sequence[Lifecycle], reason: str, failure: str,
+                 plan: Plan) -> None:
     view.add_reasons.add(f"{reason}: {failure}"[:120])
-    for event in conversions:
+    for event in events:
         row = cache_row(event.source, status="Error", review=True, reason=reason,
-                        note=f"convertLead refused the Workspace's Lead: {failure}",
+                        note=f"{reason} for the Workspace: {failure}",
                         event_type=event.kind.value, workspace_id=event.workspace_id,
                         at=event.at)
-        plan.park(event.source, row, f"{reason}: {failure}", "lead conversion failed",
-                  view.key)
+        plan.park(event.source, row, f"{reason}: {failure}", reason.lower(), view.key)

@@ -26,6 +26,7 @@ class FakeOrg:
         self.cache: dict[str, dict[str, Any]] = {}
         self.calls = 0
         self.refuse_workspaces: dict[str, RecordError] = {}
+        self.refuse_leads: dict[str, str] = {}  # email → note
         self._ids = itertools.count(1)
 
     def new_id(self, prefix: str) -> str:
@@ -51,12 +52,15 @@ class FakeOrg:
                      ) -> tuple[dict[str, LeadRow], dict[str, str]]:
         self.calls += 1
         created = {}
+        refused = {e: note for e, note in self.refuse_leads.items() if e in drafts}
         for email, draft in drafts.items():
+            if email in refused:
+                continue
             lead = LeadRow(self.new_id("00Q"), email, created=f"2026-{len(self.leads):06d}",
                            workspace_id=draft["Workspace_ID__c"])
             self.leads[lead.id] = lead
             created[email] = lead
-        return created, {}
+        return created, refused
 
     def convert(self, requests: Sequence[ConvertRequest]
                 ) -> tuple[dict[str, LeadRow], dict[str, str]]:

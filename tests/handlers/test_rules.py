@@ -228,3 +228,15 @@ def test_gap_rereads_and_overflow_parks(t0):
     result = apply(org, over)
     assert "Reconcile" in result.parked[over.id]
     assert ("gap overflow", result.parked[over.id]) in result.problems
+
+
+def test_refused_lead_parks_the_trial_and_flags_the_workspace(t0):
+    org = FakeOrg()
+    org.refuse_leads["bad@acme.co.uk"] = "FIELD_CUSTOM_VALIDATION_EXCEPTION: no"
+    trial = lifecycle_entry("Trial", "ws-r", TRIAL, t0, email="bad@acme.co.uk", uuid="tr")
+    result = apply(org, trial)
+    assert "Lead could not be created" in result.parked[trial.id]
+    assert org.cache["tr"]["Processing_Status__c"] == "Error"
+    ws = org.workspaces["ws-r"]
+    assert ws["Self_Serve_Status__c"] == "Trial"
+    assert "Lead could not be created" in ws["Review_Reason__c"]
