@@ -109,7 +109,7 @@ def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
         return 1
 
 
-APPLY_WORKERS = 3  # cycles in flight at once (Salesforce's latency overlaps; 2-3 suffice)
+APPLY_WORKERS = 6  # cycles in flight at once, so Salesforce's latency overlaps (README: burst)
 
 
 def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> ApplyLoop:
