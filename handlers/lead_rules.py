@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from handlers.events import GapOverflow, LeadChange, LeadGap
+from handlers.links import copy_converted
 from handlers.plan import Fate, Outcome, Plan, cache_row
 from handlers.snapshot import LeadRow, Snapshot
 from handlers.view import View
@@ -80,7 +81,7 @@ def _apply_lead(lead: LeadRow, link_by_email: bool, snap: Snapshot, views: Itera
     if lead.is_converted:
         for ws in snap.workspaces.values():
             if str(ws.get("Lead__c") or "")[:15] == lead.id[:15]:
-                _copy_conversion(view_for(str(ws.get("Workspace_ID__c")).lower()), lead)
+                copy_converted(view_for(str(ws.get("Workspace_ID__c")).lower()), lead)
 
 
 def _link(view: View, lead: LeadRow, snap: Snapshot) -> None:
@@ -96,10 +97,3 @@ def _link(view: View, lead: LeadRow, snap: Snapshot) -> None:
         view.desired["Lead__c"] = lead.id
     view.add_reasons.add(DUPLICATE_LEAD)
 
-
-def _copy_conversion(view: View, lead: LeadRow) -> None:
-    for name, value in (("Account__c", lead.converted_account_id),
-                        ("Contact__c", lead.converted_contact_id),
-                        ("Opportunity__c", lead.converted_opportunity_id)):
-        if value:
-            view.desired[name] = value

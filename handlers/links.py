@@ -94,7 +94,7 @@ def convert(view: View, conversions: Sequence[Lifecycle], snap: Snapshot, plan: 
     if lead is None:
         return  # no Lead yet: decided again once it is created
     if lead.is_converted:
-        _copy_converted(view, lead)
+        copy_converted(view, lead)
         return
     failure = snap.conversion_failures.get(lead.id)
     if failure is not None:
@@ -105,7 +105,8 @@ def convert(view: View, conversions: Sequence[Lifecycle], snap: Snapshot, plan: 
         lead.id, account_id, _contact_in(snap, account_id, view.current("Email__c")))
 
 
-def _copy_converted(view: View, lead: LeadRow) -> None:
+def copy_converted(view: View, lead: LeadRow) -> None:
+    """The converted Lead's Account, Contact and Opportunity onto the Workspace."""
     for name, value in (("Account__c", lead.converted_account_id),
                         ("Contact__c", lead.converted_contact_id),
                         ("Opportunity__c", lead.converted_opportunity_id)):
