@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from handlers.gateway import SalesforceGateway
+from handlers.gateway import GatewaySettings, SalesforceGateway
 from handlers.sf_client import ClientSettings, SalesforceClient
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
@@ -109,15 +109,16 @@ def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
         return 1
 
 
-APPLY_WORKERS = 6  # cycles in flight at once, so Salesforce's latency overlaps (README: burst)
-
-
 def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> ApplyLoop:
-    """The apply loop and one gateway per worker; REST trusts the same CA file as gRPC."""
-    settings = ClientSettings(ca_file=config.pubsub.ca_file)
-    gateways = [SalesforceGateway(SalesforceClient(sessions, settings))
-                for _ in range(APPLY_WORKERS)]
-    return ApplyLoop(inbox, gateways, ApplySettings())
+    """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
+    latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
+    a = config.apply
+    client = ClientSettings(ca_file=config.pubsub.ca_file)
+    gateway = GatewaySettings(create_opportunity=a.create_opportunity)
+    gateways = [SalesforceGateway(SalesforceClient(sessions, client), gateway)
+                for _ in range(a.workers)]
+    return ApplyLoop(inbox, gateways, ApplySettings(batch_size=a.batch_size,
+                                                     limit_pause_s=a.limit_pause_s))
 
 
 def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:

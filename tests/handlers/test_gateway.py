@@ -191,3 +191,20 @@ def _wait(predicate, timeout_s: float = 30.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.02)  # polling a condition with a deadline
+
+
+def test_an_opportunity_only_when_configured(emulator, org):
+    from handlers.gateway import GatewaySettings
+
+    info = emulator.info()
+    sessions = SessionProvider(StaticToken(Session(info["access_token"], info["instance_url"],
+                                                   info["tenant_id"])))
+    client = SalesforceClient(sessions, ClientSettings(ca_file=Path(info["ca_cert"])))
+    gateway = SalesforceGateway(client, GatewaySettings(create_opportunity=True))
+    run_cycle([lifecycle_entry("Trial", "opp-1", TRIAL, T0, email="o@opp-gw.co.uk"),
+               lifecycle_entry("Conversion", "opp-1", CONVERSION, T0 + 1)], gateway, CLIENT)
+    [ws] = client._client().query(
+        "SELECT Opportunity__c, Lead__r.ConvertedOpportunityId FROM Workspace__c "
+        "WHERE Workspace_ID__c = 'opp-1'")["records"]
+    assert ws["Opportunity__c"] is not None
+    assert ws["Opportunity__c"] == ws["Lead__r"]["ConvertedOpportunityId"]
