@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from handlers.cycle import CycleResult, run_cycle
-from handlers.errors import GatewayError, RequestLimited
+from handlers.errors import CallRejected, GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
 from handlers.parse import is_own_origin
-from service.apply_batches import Batch, next_batch
+from service.apply_batches import Batch, claim_keys, next_batch
 from subscriber.errors import RetryLater
 from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
@@ -42,6 +42,12 @@ from subscriber.inbox import Inbox
 log = logging.getLogger("lifecycle_sync.apply")
 LAST_ERROR_KEY = "apply:last_error"
 PAUSED_KEY = "apply:paused"
+# Refusals caused by some value in the request (not by the org): the batch is halved until
+# the event behind it is alone. Any other refusal holds applying back, like a 5xx.
+VALUE_DEPENDENT_CODES = frozenset({
+    "", "MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR", "JSON_PARSER_ERROR",
+    "STRING_TOO_LONG", "LIMIT_EXCEEDED", "QUERY_TOO_COMPLICATED", "INVALID_ID_FIELD",
+    "MALFORMED_ID"})
 _EMAIL = re.compile(r"[^\s<>@'\"]+@[^\s<>@'\"]+\.[A-Za-z]{2,}")
 
 
@@ -77,6 +83,7 @@ class ApplyLoop:
         self._retry_at: dict[int, float] = {}
         self._reported: set[str] = set()
         self._fatal: BaseException | None = None
+        self._splits: list[list[InboxEntry]] = []  # halves of batches Salesforce refused
         self.cycles = 0
 
     def wake(self) -> None:
@@ -124,6 +131,8 @@ class ApplyLoop:
                 return None
             if not ignore_hold and now < self._hold_until:
                 return None
+            if self._splits:
+                return self._claim_split()
             waiting = {i for i, at in self._retry_at.items() if at > now}
             pending = self._inbox.pending(self._settings.batch_size * 3,
                                           exclude=self._in_flight | waiting)
@@ -149,15 +158,49 @@ class ApplyLoop:
         done = set(own)
         return [e for e in pending if e.id not in done]
 
+    def _claim_split(self) -> Batch | None:
+        """The next half of a refused batch (its entries stayed in flight meanwhile)."""
+        entries = self._splits.pop()
+        exclusive = entries[0].change is not None
+        keys = frozenset(k for e in entries for k in (claim_keys(e) or ()))
+        if (exclusive and self._running) or keys & self._busy:
+            self._splits.append(entries)
+            return None
+        self._busy |= keys
+        self._running += 1
+        self._exclusive = exclusive
+        return Batch(entries, keys, exclusive)
+
+    def _isolate(self, batch: Batch, exc: CallRejected) -> set[int]:
+        """A request Salesforce refuses because of some value: halve the batch until the one
+        event that causes it is alone, then mark it poison with the reason. Returns the
+        entries still in flight (requeued as halves)."""
+        with self._lock:
+            self._report(exc.error_class, f"Salesforce refused a request ({exc}); isolating "
+                         "the event that causes it")
+            if len(batch.entries) == 1:
+                self._inbox.mark_poison([batch.entries[0].id],
+                                        f"Salesforce refuses this event's requests: {exc}")
+                return set()
+            half = len(batch.entries) // 2
+            self._splits.extend([batch.entries[half:], batch.entries[:half]])
+            return batch.ids
+
     def _worker(self, jobs: queue.Queue[Batch | None], gateway: Gateway) -> None:
         while (batch := jobs.get()) is not None:
             self._work(batch, gateway)
 
     def _work(self, batch: Batch, gateway: Gateway) -> None:
+        requeued: set[int] = set()
         try:
             result = run_cycle(batch.entries, gateway, self._settings.client_name)
             with self._lock:
                 self._settle(result)
+        except CallRejected as exc:
+            if exc.code in VALUE_DEPENDENT_CODES:
+                requeued = self._isolate(batch, exc)
+            else:
+                self._back_off(exc)
         except RequestLimited as exc:
             self._pause(exc)
         except (GatewayError, RetryLater) as exc:
@@ -167,7 +210,7 @@ class ApplyLoop:
         finally:
             with self._lock:
                 self._busy -= batch.keys
-                self._in_flight -= batch.ids
+                self._in_flight -= batch.ids - requeued
                 self._running -= 1
                 self._exclusive = False
             self._wake.set()
