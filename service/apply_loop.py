@@ -20,11 +20,9 @@ cannot be written) stops the loop and is re-raised by :meth:`ApplyLoop.run`.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,12 +33,12 @@ from handlers.errors import CallRejected, GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
 from handlers.parse import is_own_origin
 from service.apply_batches import Batch, claim_keys, next_batch
+from service.apply_reports import Reporter, scrub
 from subscriber.errors import RetryLater
 from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
 
 log = logging.getLogger("lifecycle_sync.apply")
-LAST_ERROR_KEY = "apply:last_error"
 PAUSED_KEY = "apply:paused"
 # Refusals caused by some value in the request (not by the org): the batch is halved until
 # the event behind it is alone. Any other refusal holds applying back, like a 5xx.
@@ -48,7 +46,6 @@ VALUE_DEPENDENT_CODES = frozenset({
     "", "MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR", "JSON_PARSER_ERROR",
     "STRING_TOO_LONG", "LIMIT_EXCEEDED", "QUERY_TOO_COMPLICATED", "INVALID_ID_FIELD",
     "MALFORMED_ID"})
-_EMAIL = re.compile(r"[^\s<>@'\"]+@[^\s<>@'\"]+\.[A-Za-z]{2,}")
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,7 @@ class ApplyLoop:
         self._failures = 0
         self._attempts: dict[int, int] = {}
         self._retry_at: dict[int, float] = {}
-        self._reported: set[str] = set()
+        self._reporter = Reporter(inbox)
         self._fatal: BaseException | None = None
         self._splits: list[list[InboxEntry]] = []  # halves of batches Salesforce refused
         self.cycles = 0
@@ -176,8 +173,8 @@ class ApplyLoop:
         event that causes it is alone, then mark it poison with the reason. Returns the
         entries still in flight (requeued as halves)."""
         with self._lock:
-            self._report(exc.error_class, f"Salesforce refused a request ({exc}); isolating "
-                         "the event that causes it")
+            self._reporter.report(exc.error_class, f"Salesforce refused a request ({exc}); "
+                                  "isolating the event that causes it")
             if len(batch.entries) == 1:
                 self._inbox.mark_poison([batch.entries[0].id],
                                         f"Salesforce refuses this event's requests: {exc}")
@@ -234,7 +231,7 @@ class ApplyLoop:
             self._attempts.pop(entry_id, None)
             self._retry_at.pop(entry_id, None)
         for error_class, message in result.problems:
-            self._report(error_class, message)
+            self._reporter.report(error_class, message)
         self._schedule_retries(result.retry)
 
     def _schedule_retries(self, retry: dict[int, str]) -> None:
@@ -243,13 +240,14 @@ class ApplyLoop:
             self._attempts[entry_id] = attempts
             if attempts < self._settings.max_attempts:
                 self._retry_at[entry_id] = self._clock() + self._delay_s(attempts)
-                self._report("record retry", f"a record failed transiently ({reason}); retrying")
+                self._reporter.report("record retry",
+                                      f"a record failed transiently ({reason}); retrying")
                 continue
             self._inbox.mark_poison([entry_id], f"not applied after {attempts} attempts: "
                                     f"{scrub(reason)}")
             self._attempts.pop(entry_id, None)
             self._retry_at.pop(entry_id, None)
-            self._report("gave up", f"an event could not be applied or parked: {reason}")
+            self._reporter.report("gave up", f"an event could not be applied or parked: {reason}")
 
     def _delay_s(self, attempt: int) -> float:
         s = self._settings
@@ -260,7 +258,7 @@ class ApplyLoop:
             self._failures += 1
             self._hold_until = self._clock() + self._delay_s(self._failures)
             error_class = getattr(exc, "error_class", type(exc).__name__)
-            self._report(error_class, f"apply cycle failed: {exc}; retrying with backoff")
+            self._reporter.report(error_class, f"apply cycle failed: {exc}; retrying with backoff")
 
     def _pause(self, exc: RequestLimited) -> None:
         with self._lock:
@@ -269,28 +267,9 @@ class ApplyLoop:
                 log.warning("Salesforce API limit reached (%s): applying paused, intake goes "
                             "on; trying again every %.0f s", exc, self._settings.limit_pause_s)
                 self._inbox.set_meta(PAUSED_KEY, "1")
-            self._record(exc.error_class, str(exc))
+            self._reporter.record(exc.error_class, str(exc))
 
     def _resume_if_paused(self) -> None:
         if self._inbox.meta(PAUSED_KEY) == "1":
             self._inbox.set_meta(PAUSED_KEY, "0")
             log.warning("Salesforce API calls accepted again: applying resumed")
-
-    def _report(self, error_class: str, message: str) -> None:
-        self._record(error_class, message)
-        if error_class not in self._reported:
-            self._reported.add(error_class)
-            log.warning("apply: %s: %s (reported once per error class)", error_class,
-                        scrub(message))
-        else:
-            log.debug("apply: %s: %s", error_class, scrub(message))
-
-    def _record(self, error_class: str, message: str) -> None:
-        self._inbox.set_meta(LAST_ERROR_KEY, json.dumps(
-            {"class": error_class, "message": scrub(message)[:300], "at": time.time()}))
-
-
-def scrub(text: str) -> str:
-    """The text with anything shaped like an email address replaced (Salesforce's error
-    messages may quote the value they refused)."""
-    return _EMAIL.sub("<email>", text)

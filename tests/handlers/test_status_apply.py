@@ -8,7 +8,8 @@ import sys
 
 from entry_builders import TRIAL, lifecycle_entry
 
-from service.apply_loop import LAST_ERROR_KEY, PAUSED_KEY
+from service.apply_loop import PAUSED_KEY
+from service.apply_reports import LAST_ERROR_KEY
 from service.config import inbox_path
 from subscriber.events import DecodedEvent, EntryKind
 from subscriber.inbox import Inbox
