@@ -23,12 +23,33 @@ from typing import IO, Any
 import fastavro
 import grpc
 
+import service
 from emulator.server import Emulator, EmulatorSettings
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
 
 TRIAL_TOPIC = "/event/SelfServeTrialEvent__e"
 ROOT = Path(__file__).resolve().parents[1]
+# What a child Python needs from our environment to run at all; everything else a child sees
+# is what the caller sets, so a developer's exported LIFECYCLE_SYNC_* never leaks into a test.
+# MUTANT_UNDER_TEST (and MUTMUT_*) are mutmut's switch for which mutant is active: without it
+# a daemon run as a subprocess would always run the unmutated code and never kill a mutant.
+CHILD_ENV_KEEP = ("PATH", "HOME", "SYSTEMROOT", "TMPDIR", "LANG", "LC_ALL", "MUTANT_UNDER_TEST")
+CHILD_ENV_PREFIXES = ("MUTMUT_",)
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child Python: :data:`CHILD_ENV_KEEP` plus ``extra``, nothing else."""
+    env = {k: v for k, v in os.environ.items()
+           if k in CHILD_ENV_KEEP or k.startswith(CHILD_ENV_PREFIXES)}
+    env["PYTHONPATH"] = str(code_root())  # whatever the child's working directory
+    return {**env, **(extra or {})}
+
+
+def code_root() -> Path:
+    """Where this process imports the product packages from; children run there, so they run
+    the same code (under mutmut that is its mutated copy in ``mutants/``, not the worktree)."""
+    return Path(service.__file__).resolve().parents[1]
 
 
 def start_emulator(state_dir: Path) -> tuple[Emulator, Path]:
@@ -130,7 +151,7 @@ def start_emulator_process_with(state_dir: Path, log_file: Path, extra: list[str
         proc = subprocess.Popen(
             [sys.executable, "-m", "service", "emulator", "--state", str(state_dir),
              "--info-file", str(info_file), *extra], stdout=subprocess.DEVNULL, stderr=log,
-            cwd=ROOT)
+            env=child_env(), cwd=ROOT)
     poll(info_file.exists, 60, "the emulator's info file")
     return proc, info_file
 
@@ -143,14 +164,14 @@ class Daemon:
         self.args = [sys.executable, "-m", "service", "run", "--emulator-info", str(info_file),
                      "--state", str(state_dir), "--auth", auth]
         self.log_file = log_file
-        self.env = {**os.environ, **(env or {})}
+        self.env = child_env(env)
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
     def start(self) -> Daemon:
         self._log = self.log_file.open("ab")
         self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self._log,
-                                     env=self.env, cwd=ROOT)
+                                     env=self.env, cwd=code_root())
         return self
 
     @property

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import signal
 import socket
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+
+from subscriber.errors import Fatal
+
+log = logging.getLogger("lifecycle_sync")
 
 LOCK_NAME = "lock"
 
@@ -78,6 +84,7 @@ def state_lock(state_dir: Path) -> Iterator[Path]:
     holder's PID; only the holder rewrites it after winning the lock.
     """
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(state_dir)
     lock_path = state_dir / LOCK_NAME
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -90,6 +97,24 @@ def state_lock(state_dir: Path) -> Iterator[Path]:
         yield lock_path
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+def make_private_dir(state_dir: Path) -> None:
+    """Take group/other access away from the state directory, with a warning: the inbox in it
+    holds customers' email addresses. (A directory created here is 0700 already; one made
+    beforehand, e.g. by ``mkdir`` under umask 022, is 0755.) Under systemd,
+    ``StateDirectoryMode=0700`` makes this a no-op."""
+    mode = stat.S_IMODE(state_dir.stat().st_mode)
+    if not mode & 0o077:
+        return
+    try:
+        state_dir.chmod(0o700)
+    except OSError as exc:
+        raise Fatal(f"the state directory {state_dir} is accessible to other users (mode "
+                    f"{mode:04o}) and cannot be made private ({exc}); chmod 700 it or use "
+                    "another directory") from None
+    log.warning("state directory %s was accessible to other users (mode %04o); changed it "
+                "to 0700", state_dir, mode)
 
 
 def install_stop_handlers(stop: threading.Event) -> None:

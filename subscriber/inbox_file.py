@@ -7,10 +7,13 @@ it, and writing on top of a damaged inbox would lose the dedupe rows that make r
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 from subscriber.errors import Fatal
 
@@ -64,10 +67,12 @@ def is_damage(exc: sqlite3.Error) -> bool:
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if not readonly:
+        make_private(path)
     try:
         if readonly:
             db = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+                readonly_uri(path), uri=True, check_same_thread=False, isolation_level=None
             )
         else:
             db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -84,6 +89,28 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
             raise damaged(path, exc) from None
         raise Fatal(f"cannot open inbox {path}: {exc}") from None
     return db
+
+
+def readonly_uri(path: Path) -> str:
+    """A ``file:`` URI that opens ``path`` read-only. The path is percent-encoded: a ``?`` or
+    ``#`` in it would otherwise start the query or fragment, and SQLite would open (or create)
+    a different file, e.g. ``st`` for ``st#1/inbox.db``."""
+    return f"file:{quote(str(path.absolute()))}?mode=ro"
+
+
+def make_private(path: Path) -> None:
+    """Create the inbox file 0600 if missing and take group/other access away from it and its
+    ``-wal``, ``-shm`` and ``-journal`` files: they hold customers' email addresses. SQLite
+    creates the WAL and shared-memory files with the database file's mode, so a 0600 inbox
+    keeps them 0600 whatever the umask."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for name in (path, *(Path(f"{path}{s}") for s in ("-wal", "-shm", "-journal"))):
+            with contextlib.suppress(FileNotFoundError):
+                if name.stat().st_mode & 0o077:
+                    name.chmod(0o600)
+    except OSError as exc:
+        raise Fatal(f"cannot open inbox {path}: {exc}") from None
 
 
 def _init_schema(db: sqlite3.Connection, path: Path) -> None:

@@ -12,6 +12,9 @@ this directory on ``sys.path`` because it holds this conftest and no ``__init__.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +22,71 @@ from typing import Any
 
 import pytest
 from helpers import EmulatorFactory
+from helpers.children import HITS_ENV, merge_child_hits
 from helpers.pubsub_client import PubSubClient
 
 from emulator.catalog import Catalog
+from emulator.pubsub.service import PubSubService
 from emulator.pubsub.subscribe import StreamSettings, SubscribeStream
 from emulator.schema import build_catalog
 from emulator.server import Emulator, EmulatorSettings
 from proto import pubsub_api_pb2 as pb
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under mutmut's stats run, give daemon subprocesses somewhere to report what they ran."""
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats" and HITS_ENV not in os.environ:
+        os.environ[HITS_ENV] = tempfile.mkdtemp(prefix="mutmut-hits-")
+
+
+# Fixtures that start an emulator (about a second) or the daemon as a subprocess (more).
+_EMULATOR_FIXTURES = frozenset({"emulator_factory", "_session_emulator", "harness_factory"})
+_DAEMON_FIXTURES = frozenset({"rig", "make_rig"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With a mutant active (``make mutate``), run plain unit tests first, then emulator tests,
+    then daemon tests: mutmut stops at the first failure, so most mutants die in milliseconds."""
+    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
+        return  # not running a mutant (clean run, stats, listing tests, forced fail)
+
+    mutant = os.environ["MUTANT_UNDER_TEST"]
+    module = mutant.split(".")[1] if mutant.count(".") >= 2 else ""  # subscriber.flow.x_f__mutmut_1
+
+    def cost(item: pytest.Item) -> tuple[int, int]:
+        used = set(getattr(item, "fixturenames", ()))
+        weight = 2 if used & _DAEMON_FIXTURES else 1 if used & _EMULATOR_FIXTURES else 0
+        return (0 if module and module in item.path.stem else 1, weight)
+
+    items.sort(key=cost)
+    _keep_within_budget(config, items)
+
+
+def _keep_within_budget(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``MUTATE_BUDGET_S``: run a mutant's tests, in the order above, only until their clean
+    durations (mutmut's stats) add up to this many seconds; the rest are deselected. A mutant
+    that survives the budget is reported as surviving: raise the budget to look further."""
+    budget_s = float(os.environ.get("MUTATE_BUDGET_S", "0") or 0)
+    stats = Path("mutmut-stats.json")  # mutmut runs the tests from inside mutants/
+    if budget_s <= 0 or not stats.exists():
+        return
+    durations = json.loads(stats.read_text()).get("duration_by_test", {})
+    kept, spent_s = [], 0.0
+    for item in items:
+        if kept and spent_s + durations.get(item.nodeid, 1.0) > budget_s:
+            break
+        kept.append(item)
+        spent_s += durations.get(item.nodeid, 1.0)
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=items[len(kept):])
+        items[:] = kept
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Before mutmut's own teardown hook reads the stats: add what finished children ran."""
+    merge_child_hits()
+
 
 # Short keepalives so tests can wait for one; a long idle timeout so streams stay open.
 SESSION_STREAM = StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0)
@@ -91,12 +152,35 @@ def subscribed(monkeypatch: pytest.MonkeyPatch) -> list[threading.Event]:
     started = [threading.Event() for _ in range(10)]
     real = SubscribeStream._start_position
     count = [0]
+    lock = threading.Lock()  # Subscribe calls arrive on several gRPC server threads at once
 
     def recording(self: SubscribeStream, first: pb.FetchRequest) -> int:
         position = real(self, first)
-        started[count[0]].set()
-        count[0] += 1
+        with lock:
+            n = count[0]
+            count[0] += 1
+        started[n].set()
         return position
 
     monkeypatch.setattr(SubscribeStream, "_start_position", recording)
     return started
+
+
+@pytest.fixture
+def deny_subscribe(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Topics added to the returned set are answered by every in-process emulator's
+    ``GetTopic`` with ``can_subscribe=false``, as Salesforce answers a user whose permission
+    sets do not allow subscribing (the emulator has no permission model of its own). It wraps
+    the real method: everything else in the answer is the emulator's. gRPC binds handlers when
+    a server starts: request this fixture before any fixture that starts an emulator."""
+    denied: set[str] = set()
+    real = PubSubService.GetTopic
+
+    def answer(self: PubSubService, request: pb.TopicRequest, context: Any) -> pb.TopicInfo:
+        info = real(self, request, context)
+        if info.topic_name in denied:
+            info.can_subscribe = False
+        return info
+
+    monkeypatch.setattr(PubSubService, "GetTopic", answer)
+    return denied

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.children import module_argv
+
 from benchmarks.rig import TRIAL_TOPIC, Daemon, NotifySocket, Publisher
 from emulator.pubsub.subscribe import StreamSettings
 from service.config import inbox_path
-from subscriber.errors import SubscriberError
+from service.state_guard import IDENTITY_NAME
 from subscriber.events import EntryStatus
 from subscriber.inbox import Inbox
+from subscriber.inbox_file import readonly_uri
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {  # quick reconnects and a short silence budget, so restarts don't dominate runtime
@@ -51,17 +54,18 @@ class Rig:
         notify = NotifySocket(self.sock_dir / f"notify-{n}")
         daemon = Daemon(self.info_file, self.state, self.work / f"daemon-{n}.log",
                         env={**FAST, "NOTIFY_SOCKET": str(notify.path), **env}, auth=auth)
+        daemon.args[:3] = module_argv("service")
         daemon.args.extend(args)
         self.notifies.append(notify)
         self.daemons.append(daemon.start())
         return daemon
 
     def stored(self) -> int:
-        """Events in the inbox; 0 while the first daemon is still creating it."""
-        try:
-            return len(self.entries())
-        except SubscriberError:
+        """Events in the inbox; 0 until the first daemon has created it (the identity marker
+        is written right after the inbox is). Any error reading a created inbox propagates."""
+        if not (self.state / IDENTITY_NAME).exists():
             return 0
+        return len(self.entries())
 
     def entries(self) -> list[tuple[str, bytes]]:
         """Every landed event, whatever the apply loop has done with it since."""
@@ -75,7 +79,7 @@ class Rig:
             return inbox.checkpoint(TRIAL_TOPIC).replay_id
 
     def meta(self) -> dict[str, str]:
-        uri = f"file:{inbox_path(self.state)}?mode=ro"
+        uri = readonly_uri(inbox_path(self.state))
         with sqlite3.connect(uri, uri=True) as db:
             return dict(db.execute("SELECT key, value FROM meta").fetchall())
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.children import run_cli
 
 from service.config import ConfigError, Secret, load_config, redacted
 
@@ -140,10 +139,8 @@ def test_check_config_prints_effective_config_without_secrets(tmp_path: Path) ->
     key = rsa_pem()
     (tmp_path / "key.pem").write_text(key)
     path = _write(tmp_path, JWT_TOML)
-    env = {"CREDENTIALS_DIRECTORY": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "service", "check-config", "--offline",
-                           "--config", str(path)],
-                          capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+    done = run_cli("check-config", "--offline", "--config", str(path),
+                   env={"CREDENTIALS_DIRECTORY": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert 'on_invalid_replay = "fail"' in done.stdout
     body = key.splitlines()[1]
@@ -152,9 +149,7 @@ def test_check_config_prints_effective_config_without_secrets(tmp_path: Path) ->
 
 def test_check_config_fails_listing_problems(tmp_path: Path) -> None:
     path = _write(tmp_path, "[service]\nstate_dir = 3\n[auth]\nmode = \"static\"\n")
-    done = subprocess.run([sys.executable, "-m", "service", "check-config", "--config", str(path)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={"PATH": "/usr/bin:/bin"})
+    done = run_cli("check-config", "--config", str(path))
     assert done.returncode == 78
     assert "service.state_dir:" in done.stderr
     assert "auth.mode: expected one of jwt, client_credentials, password, static_token" in (

@@ -6,6 +6,7 @@ import logging
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -55,17 +56,32 @@ def test_notifier_sends_datagrams_and_is_silent_without_socket(tmp_path: Path) -
         notifier = Notifier(str(path))
         notifier.ready("subscribed")
         assert server.recv(4096).decode().splitlines() == ["READY=1", "STATUS=subscribed"]
+        notifier.status("catching up")
+        assert server.recv(4096).decode() == "STATUS=catching up"
         notifier.stopping()
-        assert server.recv(4096).decode().startswith("STOPPING=1")
+        assert server.recv(4096).decode().splitlines() == ["STOPPING=1", "STATUS=stopping"]
     Notifier("").ready("nobody listens")  # no socket: a no-op, never an error
 
 
 def test_notifier_never_blocks_on_a_full_receiver(tmp_path: Path) -> None:
+    """systemd not reading its socket must never hang the daemon's main loop: sends that do
+    not fit are dropped (MSG_DONTWAIT), never waited for."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
         server.bind(str(tmp_path / "notify"))
         notifier = Notifier(str(tmp_path / "notify"))
-        for _ in range(1000):  # far beyond net.unix.max_dgram_qlen; nobody reads
-            notifier.watchdog()
+
+        def flood() -> None:
+            for _ in range(1000):  # far beyond net.unix.max_dgram_qlen; nobody reads
+                notifier.watchdog()
+
+        sender = threading.Thread(target=flood, daemon=True)
+        sender.start()
+        sender.join(30)  # a deadline, not a measurement: 1000 non-blocking sends take ms
+        blocked = sender.is_alive()
+    # closing the receiver (above) ends a blocked send with an error, so no thread is left
+    sender.join(30)
+    assert not blocked, "Notifier.send blocked on a full receiver queue"
+    assert not sender.is_alive()
 
 
 def _format(level: int, message: str, *args: object, secrets: tuple[str, ...] = ()) -> str:
@@ -95,5 +111,10 @@ def test_watchdog_liveness_needs_every_topic_to_show_life() -> None:
     now[0] = 12.0
     assert not hooks.alive()  # /data/B silent for 12 s
     hooks.batch_stored("/data/B", BatchStats(stored=3, duplicates=1, poison=0))
+    assert hooks.alive()
+    now[0] = 25.0  # /event/A__e silent for 17 s, but a reconnect being scheduled is life too
+    assert not hooks.alive()
+    hooks.reconnecting("/event/A__e", "UNAVAILABLE", 1.0)
+    hooks.keepalive("/data/B", b"\x02")
     assert hooks.alive()
     assert "/data/B stored=3 duplicates=1 poison=0" in hooks.summary()

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.children import module_argv
 
 from benchmarks.rig import Daemon
 from emulator.server import Emulator
@@ -58,19 +58,17 @@ def test_sigterm_during_a_slow_login_exits_0_within_10_s(
     emu, held = slow_org
     info_file = tmp_path / "info.json"
     emu.write_info(info_file)
-    daemon = Daemon(info_file, tmp_path / "state", tmp_path / "daemon.log", auth=auth).start()
+    daemon = Daemon(info_file, tmp_path / "state", tmp_path / "daemon.log", auth=auth)
+    daemon.args[:3] = module_argv("service")
+    daemon.start()
     try:
         assert held.arrived.wait(60), "the daemon's token request never reached the emulator"
-        started = time.monotonic()
         daemon.signal(signal.SIGTERM)
-        code = daemon.wait(STOP_BUDGET_S)  # raises TimeoutExpired past the budget
-        elapsed = time.monotonic() - started
+        code = daemon.wait(STOP_BUDGET_S)  # README's deadline: raises TimeoutExpired past it
     finally:
         daemon.stop_quietly()
     log = daemon.log_text()
-    print(f"{auth}: exit code {code} {elapsed:.2f} s after SIGTERM")
     assert code == 0, log
-    assert elapsed < STOP_BUDGET_S
     assert not held.finished.is_set(), "the daemon must exit while its login is in flight"
     assert "stopped cleanly" in log
     assert "did not stop" not in log

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from helpers.children import run_cli
 
 from service.config import inbox_path
 from service.lifecycle import state_lock
+from service.status_cmd import collect_status, render_text
 from subscriber.events import DecodedEvent, EntryKind, UndecodableEvent
 from subscriber.inbox import Inbox
 
@@ -35,14 +38,15 @@ def _fill(state: Path) -> None:
 
 
 def _status(state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state),
-                           *extra], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return run_cli("status", "--state", str(state), *extra)
 
 
 def test_status_json_shape_while_the_lock_is_held(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
+    filled_from = dt.datetime.now(dt.UTC)
     _fill(state)
+    filled_until = dt.datetime.now(dt.UTC)
     before = inbox_path(state).stat().st_mtime_ns
     with state_lock(state):
         done = _status(state, "--json")
@@ -54,7 +58,7 @@ def test_status_json_shape_while_the_lock_is_held(tmp_path: Path) -> None:
     trial = report["topics"][TRIAL]
     assert {k: trial[k] for k in ("replay_id", "pending", "applied", "poison")} == {
         "replay_id": "00000004", "pending": 2, "applied": 1, "poison": 1}
-    assert trial["checkpoint_at"] is not None
+    assert filled_from <= dt.datetime.fromisoformat(trial["checkpoint_at"]) <= filled_until
     assert trial["oldest_pending_age_s"] >= 0
     lead = report["topics"][LEAD]
     assert (lead["replay_id"], lead["pending"], lead["oldest_pending_age_s"]) == (
@@ -81,3 +85,26 @@ def test_status_without_inbox_fails_clearly(tmp_path: Path) -> None:
     missing = _status(tmp_path / "absent")
     assert missing.returncode == 1
     assert "no state directory" in missing.stderr
+
+
+def test_a_state_path_with_uri_characters_is_read_as_given(tmp_path: Path) -> None:
+    """`status --state 'st#1'` once opened `file:st#1/inbox.db?mode=ro`: SQLite took `#1...`
+    as a fragment, created `st` in the working directory and called the inbox damaged."""
+    state = tmp_path / "st#1"
+    state.mkdir()
+    _fill(state)
+    done = run_cli("status", "--state", "st#1", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["topics"][TRIAL]["pending"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["st#1"]
+
+
+def test_the_report_names_the_state_dir_and_says_when_there_are_no_topics(tmp_path: Path
+                                                                         ) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    Inbox(inbox_path(state)).close()
+    report = collect_status(state)
+    assert (report["state_dir"], report["inbox"]) == (str(state), str(inbox_path(state)))
+    assert (report["daemon_pid"], report["topics"]) == (None, {})
+    assert render_text(report) == f"{state}: no daemon running\n  no topics yet\n"

@@ -48,6 +48,8 @@ class RecordingHooks(IntakeHooks):
     batches: list[tuple[str, BatchStats]] = field(default_factory=list)
     keepalives: list[tuple[str, bytes]] = field(default_factory=list)
     reconnects: list[tuple[str, str]] = field(default_factory=list)
+    # (topic, delay_s, batches stored before it): the backoff each reconnect waited
+    delays: list[tuple[str, float, int]] = field(default_factory=list)
     rejections: list[tuple[str, bytes, ReplayPolicy]] = field(default_factory=list)
 
     def _record(self, into: list[Any], item: Any) -> None:
@@ -62,6 +64,8 @@ class RecordingHooks(IntakeHooks):
         self._record(self.keepalives, (topic, replay_id))
 
     def reconnecting(self, topic: str, reason: str, delay_s: float) -> None:
+        with self.cond:
+            self.delays.append((topic, delay_s, len(self.batches)))
         self._record(self.reconnects, (topic, reason))
 
     def replay_rejected(self, topic: str, replay_id: bytes, policy: ReplayPolicy) -> None:

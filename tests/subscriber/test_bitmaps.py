@@ -9,6 +9,8 @@ from emulator.avro_schemas import change_event_layout, change_event_schema
 from emulator.org.cdc import encode_bitmap
 from emulator.schema import build_catalog
 from subscriber.bitmaps import BitmapError, FieldLayout, field_names
+from subscriber.codec import change_header
+from subscriber.events import ChangeHeader
 
 ADDRESS = {"type": "record", "name": "Address", "namespace": "com.sforce.eventbus",
            "fields": [{"name": n, "type": ["null", "string"]} for n in ("Street", "City")]}
@@ -46,12 +48,26 @@ def test_bitmaps_decode_to_names(entries: list[str], expected: tuple[str, ...]) 
 
 
 @pytest.mark.parametrize(
-    "entry",
-    ["0x800000", "4-0x01", "x-0x01", "2-0x04", "0xZZ", "0x", "12", "2-01", "0x1_0", "0x 1"],
+    ("entry", "problem"),
+    [
+        ("0x800000", "names a field beyond the 23 in the schema"),
+        ("4-0x01", "field 4 is not a compound field"),
+        ("x-0x01", "parent index is not a number"),
+        ("1-2-0x01", "field 1 is not a compound field"),  # split at the first "-"
+        ("2-0x04", "names a field beyond the 2 in the schema"),
+        ("0xZZ", "is not hexadecimal"),
+        ("0x", "is not hexadecimal"),
+        ("12", "does not start with 0x"),
+        ("2-01", "does not start with 0x"),
+        ("0x1_0", "is not hexadecimal"),
+        ("0x 1", "is not hexadecimal"),
+    ],
 )
-def test_entries_that_do_not_fit_are_errors(entry: str) -> None:
-    with pytest.raises(BitmapError):
+def test_entries_that_do_not_fit_are_errors(entry: str, problem: str) -> None:
+    with pytest.raises(BitmapError) as raised:
         field_names([entry], LAYOUT)
+    assert str(raised.value).startswith(f"bitmap entry {entry!r}")
+    assert problem in str(raised.value)
 
 
 def test_round_trip_with_the_emulators_lead_bitmaps() -> None:
@@ -63,3 +79,28 @@ def test_round_trip_with_the_emulators_lead_bitmaps() -> None:
     assert field_names(encoded, layout) == (
         "Email", "Status", "Workspace_ID__c", "Name.FirstName", "Name.LastName", "Address.City",
     )
+
+
+def test_a_change_event_header_is_decoded_field_by_field() -> None:
+    """Every header field lands in ChangeHeader under its own name; each of the three bitmaps
+    is decoded on its own; absent optional fields become empty, never None."""
+    header = {
+        "entityName": "Account", "changeType": "UPDATE", "changeOrigin": "com/sf/api/rest/62.0",
+        "recordIds": ["001A", "001B"], "transactionKey": "tk-1", "sequenceNumber": 7,
+        "commitTimestamp": 1_760_000_000_123, "commitNumber": 2**62 + 5,
+        "commitUser": "005000000000001AAA", "changedFields": ["0x02"],
+        "nulledFields": ["0x10"], "diffFields": ["2-0x01"],
+    }
+    assert change_header(header, LAYOUT) == ChangeHeader(
+        entity_name="Account", change_type="UPDATE", change_origin="com/sf/api/rest/62.0",
+        record_ids=("001A", "001B"), transaction_key="tk-1", sequence_number=7,
+        commit_timestamp=1_760_000_000_123, commit_number=2**62 + 5,
+        commit_user="005000000000001AAA", changed_fields=("Name",), nulled_fields=("Phone",),
+        diff_fields=("BillingAddress.Street",),
+    )
+    sparse = {k: header[k] for k in ("entityName", "changeType", "transactionKey",
+                                     "sequenceNumber", "commitTimestamp", "commitNumber")}
+    sparse.update(changeOrigin=None, recordIds=None, commitUser=None, changedFields=None)
+    decoded = change_header(sparse, LAYOUT)
+    assert (decoded.change_origin, decoded.record_ids, decoded.commit_user) == ("", (), "")
+    assert (decoded.changed_fields, decoded.nulled_fields, decoded.diff_fields) == ((), (), ())

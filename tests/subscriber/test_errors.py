@@ -65,3 +65,46 @@ def test_classification(code: S, error_code: str, expected: type[SubscriberError
     assert error.rpc_id == "r-1"
     assert code.name in str(error)
     assert "Subscribe /event/X__e" in str(error)
+
+
+class _BareRpcError(grpc.RpcError):
+    """What a failed call may carry at the least: no code, details or trailers at all."""
+
+
+class _OddRpcError(grpc.RpcError):
+    """Trailers as bytes with mixed-case keys, no details (as some proxies deliver them)."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.INVALID_ARGUMENT
+
+    def details(self) -> str:
+        return ""
+
+    def trailing_metadata(self) -> Any:
+        return (("Error-Code", (P + "subscription.fetch.replayid.corrupted").encode()),
+                ("RPC-ID", b"r-\xff"))
+
+
+def test_the_message_and_ids_are_exact() -> None:
+    error = classify_rpc_error(FakeRpcError(S.NOT_FOUND, P + "topic.not.found", "no topic"),
+                               "GetTopic /event/X__e")
+    assert str(error) == f"GetTopic /event/X__e failed: NOT_FOUND {P}topic.not.found: no topic"
+    assert (error.error_code, error.rpc_id) == (P + "topic.not.found", "r-1")
+
+
+def test_bytes_trailers_and_missing_parts_are_read_safely() -> None:
+    odd = classify_rpc_error(_OddRpcError(), "Subscribe /event/X__e")
+    assert type(odd) is ReplayRejected
+    assert (odd.error_code, odd.rpc_id) == (P + "subscription.fetch.replayid.corrupted",
+                                            "r-\ufffd")
+    assert str(odd) == (f"Subscribe /event/X__e failed: INVALID_ARGUMENT {P}subscription.fetch."
+                        "replayid.corrupted: (no details)")
+    bare = classify_rpc_error(_BareRpcError(), "GetSchema s1")
+    assert type(bare) is RetryLater  # unknown: transient, retried with backoff
+    assert str(bare) == "GetSchema s1 failed: UNKNOWN (no error-code): (no details)"
+    assert (bare.error_code, bare.rpc_id) == ("", "")
+
+
+def test_errors_raised_without_server_ids_carry_empty_ones() -> None:
+    error = Fatal("GetTopic says the integration user cannot subscribe")
+    assert (error.error_code, error.rpc_id) == ("", "")

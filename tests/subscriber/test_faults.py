@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
 
+import certifi
 import grpc
 import pytest
-from subscriber_harness import LEAD, TRIAL, Harness, HarnessFactory
+from subscriber_harness import LEAD, TRIAL, Harness, HarnessFactory, RecordingHooks
 
 from emulator.pubsub.faults import AbortPlan
 from emulator.pubsub.subscribe import StreamSettings
@@ -136,3 +140,72 @@ def test_unknown_topic_is_fatal(harness_factory: HarnessFactory) -> None:
     assert "/event/Nope__e" in str(failure)
     assert "NOT_FOUND" in str(failure)
     assert "topic.not.found" in failure.error_code
+
+
+def test_a_topic_the_user_may_not_subscribe_to_is_fatal_before_subscribing(
+    deny_subscribe: set[str], harness_factory: HarnessFactory,
+    subscribed: list[threading.Event],
+) -> None:
+    deny_subscribe.add(TRIAL)
+    h = harness_factory(topics=(TRIAL,)).start()
+    failure = h.wait_failure()
+    assert isinstance(failure, Fatal)
+    assert f"cannot subscribe to {TRIAL}" in str(failure)
+    assert "permission set" in str(failure)
+    assert not subscribed[0].is_set(), "Subscribe was called for a topic GetTopic refused"
+    assert h.hooks.reconnects == []
+
+
+def test_a_pubsub_server_the_configured_ca_did_not_sign_is_never_trusted(
+    harness_factory: HarnessFactory,
+) -> None:
+    """README: TLS is verified. With the bundled public roots as the CA file, the emulator's
+    certificate fails verification: the intake keeps retrying and stores nothing."""
+    h = harness_factory(ca_file=Path(certifi.where()), topics=(TRIAL,))
+    h.publish_trials(1)
+    h.start()
+    h.wait_for(lambda: len(h.hooks.reconnects) >= 2, "two failed attempts")
+    h.stop()
+    assert h.count(TRIAL) == 0
+    assert all("UNAVAILABLE" in reason for _, reason in h.hooks.reconnects), h.hooks.reconnects
+
+
+class _RaisingHooks(RecordingHooks):
+    """Records, then raises: a broken observer (metrics, status) must never stop the intake."""
+
+    def batch_stored(self, topic: str, stats: Any) -> None:
+        super().batch_stored(topic, stats)
+        raise RuntimeError("metrics backend down")
+
+    def keepalive(self, topic: str, replay_id: bytes) -> None:
+        super().keepalive(topic, replay_id)
+        raise RuntimeError("metrics backend down")
+
+    def reconnecting(self, topic: str, reason: str, delay_s: float) -> None:
+        super().reconnecting(topic, reason, delay_s)
+        raise RuntimeError("metrics backend down")
+
+    def replay_rejected(self, topic: str, replay_id: bytes, policy: Any) -> None:
+        super().replay_rejected(topic, replay_id, policy)
+        raise RuntimeError("metrics backend down")
+
+
+def test_hooks_that_raise_are_logged_by_name_and_never_stop_the_intake(
+    harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = harness_factory(stream=StreamSettings(keepalive_s=0.2), topics=(TRIAL,),
+                        on_invalid_replay="earliest")
+    h.hooks = _RaisingHooks()
+    h.inbox.advance_checkpoint(TRIAL, bytes.fromhex("00000001deadbeef0000"))  # refused
+    h.publish_trials(2)
+    h.start()
+    h.wait_count(TRIAL, 2)
+    h.wait_for(lambda: len(h.hooks.keepalives) >= 1, "a keepalive")
+    h.emu.context.pubsub_faults.arm_abort(AbortPlan(0, grpc.StatusCode.UNAVAILABLE, "x", TRIAL))
+    h.wait_for(lambda: len(h.hooks.reconnects) >= 2, "the reconnect after the abort")
+    h.publish_trials(1, start=2)
+    h.wait_count(TRIAL, 3)
+    h.stop()
+    failed = {r.getMessage() for r in caplog.records if r.name == "subscriber.hooks"}
+    assert failed == {f"intake hook {name} failed" for name in
+                      ("replay_rejected", "reconnecting", "batch_stored", "keepalive")}

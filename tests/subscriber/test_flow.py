@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from subscriber.flow import Backoff, Credit, RequestQueue, Watchdog
 
@@ -40,12 +41,32 @@ def test_watchdog_fires_once_when_not_touched() -> None:
     assert dog.expired
 
 
-def test_watchdog_stays_quiet_when_stopped() -> None:
+def test_watchdog_touch_pushes_the_deadline_back() -> None:
+    """It fires ``timeout_s`` after the last touch, not after it started (lower bounds only:
+    the monotonic clock cannot fire it early, however loaded the machine)."""
+    fired_at: list[float] = []
     fired = threading.Event()
-    with Watchdog(60.0, fired.set) as dog:
+
+    def expire() -> None:
+        fired_at.append(time.monotonic())
+        fired.set()
+
+    timeout_s = 2.0
+    with Watchdog(timeout_s, expire) as dog:
+        assert not fired.wait(0.5)  # part of the first period goes by
+        touched_at = time.monotonic()
         dog.touch()
+        assert fired.wait(30), "the watchdog never fired"
+    assert dog.expired
+    assert fired_at[0] - touched_at >= timeout_s, "fired before timeout_s after the touch"
+
+
+def test_watchdog_stays_quiet_when_stopped_before_its_deadline() -> None:
+    fired = threading.Event()
+    with Watchdog(0.2, fired.set) as dog:
+        pass
+    assert not fired.wait(0.5)  # well past the deadline: exiting the block stopped it
     assert not dog.expired
-    assert not fired.is_set()
 
 
 def test_request_queue_ends_on_close() -> None:

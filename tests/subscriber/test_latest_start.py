@@ -18,6 +18,7 @@ from subscriber_harness import TRIAL, HarnessFactory
 from emulator.pubsub.subscribe import StreamSettings
 from proto import pubsub_api_pb2 as pb
 from subscriber.codec import SchemaCache
+from subscriber.events import Jump
 from subscriber.hooks import IntakeHooks
 from subscriber.inbox import Inbox
 from subscriber.settings import IntakeSettings, ReplayPolicy
@@ -30,24 +31,41 @@ X = "/event/X__e"
 
 
 
+def test_a_latest_start_warns_records_the_jump_and_checkpoints_its_first_keepalive(
+    harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture,
+    subscribed: list[threading.Event],
+) -> None:
+    """Public behaviour: the warning, the durable jump record while the stream has no
+    checkpoint, and the first keepalive's replay ID as the checkpoint, ending the jump."""
+    h = harness_factory(stream=StreamSettings(keepalive_s=0.3, idle_timeout_s=60.0),
+                        topics=(TRIAL,), start_from="latest", keepalive_s=30.0)
+    h.start()
+    assert subscribed[0].wait(15), "the LATEST subscription"
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "LATEST without a checkpoint" in warning.getMessage()
+    assert "may be skipped" in warning.getMessage()
+    h.wait_for(lambda: len(h.hooks.keepalives) >= 1, "the first keepalive")
+    h.stop()
+    assert h.inbox.checkpoint(TRIAL).replay_id == h.hooks.keepalives[-1][1] != b""
+    assert h.inbox.pending_jump(TRIAL) is None, "the checkpoint ends the recorded jump"
+
+
 def _stream(inbox: Inbox) -> TopicStream:
+    """White-box on purpose: the emulator cannot be made to send a keepalive while the client
+    holds no credit, so the no-credit rule is checked on the stream's response handler."""
     settings = IntakeSettings(endpoint="127.0.0.1:1", topics=(X,), ca_file=None,
                               start_from="latest")  # type: ignore[arg-type]
     return TopicStream(X, settings, client=None, sessions=None,  # type: ignore[arg-type]
                        schemas=SchemaCache(lambda sid: ""), inbox=inbox, hooks=IntakeHooks())
 
 
-def test_a_latest_start_warns_and_its_first_keepalive_is_checkpointed_even_with_no_credit(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_the_first_keepalive_of_a_latest_start_is_checkpointed_even_with_no_credit(
+    tmp_path: Path,
 ) -> None:
     with Inbox(tmp_path / "inbox.db") as inbox:
         stream = _stream(inbox)
-        request = stream._first_request()
-        assert request.replay_preset == pb.LATEST
-        [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
-        assert "LATEST without a checkpoint" in warning.getMessage()
-        assert "may be skipped" in warning.getMessage()
-        assert inbox.pending_jump(X) is not None, "the decision must be durable"
+        assert stream._first_request().replay_preset == pb.LATEST
+        assert inbox.pending_jump(X) == Jump("latest", inbox.pending_jump(X).at, b"", 1)
         stream._land(pb.FetchResponse(latest_replay_id=b"\x01" * 10, pending_num_requested=0))
         assert inbox.checkpoint(X).replay_id == b"\x01" * 10
         assert inbox.pending_jump(X) is None

@@ -15,7 +15,8 @@ import pytest
 from subscriber_harness import TRIAL, HarnessFactory, trial_record
 
 from emulator.pubsub.store import NewEvent
-from subscriber.events import EntryStatus
+from subscriber.events import EntryStatus, UndecodableEvent
+from subscriber.poison import PoisonReporter
 
 LOGICAL_FIELDS = [
     {"name": "Amount__c", "type": ["null", {"type": "bytes", "logicalType": "decimal",
@@ -93,3 +94,39 @@ def test_poison_is_reported_once_per_class_and_an_unknown_schema_fetched_once(
     summaries = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
                  and "more poison entries" in r.getMessage()]
     assert len(summaries) <= 2, summaries  # at most one per class, at stop
+
+
+def test_poison_counts_in_the_summaries_are_exact(caplog: pytest.LogCaptureFixture) -> None:
+    """The first entry of a class is logged at ERROR; later ones are summarised at WARNING no
+    more than once per interval, with how many are new and how many since start."""
+    caplog.set_level(logging.WARNING, logger="subscriber.poison")
+    now = [1000.0]
+    reporter = PoisonReporter(interval_s=600.0, clock=lambda: now[0])
+
+    def bad(n: int) -> UndecodableEvent:
+        return UndecodableEvent(topic=TRIAL, replay_id=bytes([n]), event_id=f"e{n}",
+                                schema_id="s", raw=b"", error="boom", error_class="bad avro")
+
+    def messages() -> list[tuple[int, str]]:
+        found = [(r.levelno, r.getMessage()) for r in caplog.records]
+        caplog.clear()
+        return found
+
+    reporter.report(TRIAL, [bad(1)])
+    [(level, first)] = messages()
+    assert level == logging.ERROR
+    assert "poison entry (bad avro): boom" in first
+    reporter.report(TRIAL, [bad(2), bad(3), bad(4)])
+    assert messages() == []  # counted, not logged: the interval has not passed
+    now[0] += 601.0
+    reporter.report(TRIAL, [bad(5)])
+    assert messages() == [(logging.WARNING, f"{TRIAL}: 4 more poison entries (bad avro) in the "
+                           "last 601 s, 5 since start; they are in the inbox with status poison")]
+    reporter.flush()
+    assert messages() == []  # nothing unreported
+    now[0] += 10.0
+    reporter.report(TRIAL, [bad(6), bad(7)])
+    assert messages() == []
+    reporter.flush()
+    assert messages() == [(logging.WARNING, f"{TRIAL}: 2 more poison entries (bad avro) in the "
+                           "last 10 s, 7 since start; they are in the inbox with status poison")]

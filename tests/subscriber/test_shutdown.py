@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
-from subscriber_harness import WAIT_S, HarnessFactory, HeldLogins
+from subscriber_harness import (
+    TRIAL,
+    WAIT_S,
+    EmulatorTokens,
+    HarnessFactory,
+    HeldLogins,
+    intake_settings,
+)
 
+from emulator.pubsub.service import PubSubService
 from emulator.server import Emulator
-from proto import pubsub_api_pb2 as pb
-from proto import pubsub_api_pb2_grpc as pb_grpc
-from subscriber.auth import Secret, Session, SessionProvider, StaticToken
-from subscriber.channel import PubSubClient
+from subscriber.auth import Secret, Session, SessionProvider
+from subscriber.channel import PubSubClient, open_channel
 from subscriber.errors import RetryLater
 from subscriber.oauth import JwtBearer, OAuthEndpoint
 
-PROMPT_S = 2.0  # "at once": far below the 25 s login, the 30 s RPC timeout and the 5 s grace
 SESSION = Session("token-1", "https://x.my.salesforce.com", "00D000000000001AAA")
 
 
@@ -50,39 +52,43 @@ def test_intake_stops_at_once_while_its_jwt_login_is_blocked_in_http(
                                            Secret.from_file(info["private_key"])))
     h.start()
     assert held.arrived.wait(WAIT_S), "the token request never reached the emulator"
-    started = time.monotonic()
     h.stop()  # raises if the intake failed; asserts it returned within WAIT_S
-    elapsed = time.monotonic() - started
-    assert not held.finished.is_set(), "the login must still be in flight"
-    assert elapsed < PROMPT_S, f"stop took {elapsed:.2f} s"
+    assert not held.finished.is_set(), "stop() waited for the login (25 s) to finish"
     assert "not waiting for" not in caplog.text  # no stream thread was left behind
 
 
-class _HeldTopics(pb_grpc.PubSubServicer):  # type: ignore[misc]
-    """GetTopic that holds every call until released."""
+class HeldResponses:
+    """The emulator's Pub/Sub delay fault (``delay_s``), made observable: ``arrived`` is set
+    when a call starts waiting it out, ``finished`` when one got through; :meth:`release`
+    cuts every wait short (teardown)."""
 
-    def __init__(self) -> None:
+    def __init__(self, emu: Emulator) -> None:
+        self._faults = emu.context.pubsub_faults
         self.arrived = threading.Event()
-        self.released = threading.Event()
+        self.finished = threading.Event()
+        self._released = threading.Event()
 
-    def GetTopic(self, request: pb.TopicRequest, context: grpc.ServicerContext) -> pb.TopicInfo:
-        self.arrived.set()
-        self.released.wait(60)
-        return pb.TopicInfo(topic_name=request.topic_name, can_subscribe=True)
+    def delay(self) -> None:
+        """Stands in for ``PubSubService._delay``."""
+        if self._faults.delay_s:
+            self.arrived.set()
+            self._released.wait(self._faults.delay_s)
+            self.finished.set()
+
+    def release(self) -> None:
+        self._released.set()
 
 
 @pytest.fixture
-def held_topics() -> Iterator[tuple[_HeldTopics, grpc.Channel]]:
-    servicer = _HeldTopics()
-    server = grpc.server(ThreadPoolExecutor(max_workers=4))
-    pb_grpc.add_PubSubServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    yield servicer, channel
-    servicer.released.set()
-    channel.close()
-    server.stop(0).wait(5)
+def delayed_pubsub(emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+                   ) -> Iterator[tuple[Emulator, HeldResponses]]:
+    """An emulator (TLS, real auth) whose every Pub/Sub response is delayed by 60 s."""
+    emu: Emulator = emulator_factory()
+    held = HeldResponses(emu)
+    monkeypatch.setattr(PubSubService, "_delay", lambda _self: held.delay())
+    emu.context.pubsub_faults.delay_s = 60.0
+    yield emu, held
+    held.release()
 
 
 def _in_thread(call: Any) -> tuple[threading.Thread, list[BaseException]]:
@@ -100,22 +106,23 @@ def _in_thread(call: Any) -> tuple[threading.Thread, list[BaseException]]:
 
 
 def test_closing_the_client_cancels_a_unary_call_in_flight(
-    held_topics: tuple[_HeldTopics, grpc.Channel],
+    delayed_pubsub: tuple[Emulator, HeldResponses],
 ) -> None:
-    servicer, channel = held_topics
-    client = PubSubClient(channel, SessionProvider(StaticToken(SESSION)), rpc_timeout_s=30)
-    thread, raised = _in_thread(lambda: client.get_topic("/event/X__e"))
-    assert servicer.arrived.wait(WAIT_S), "GetTopic never reached the server"
-    started = time.monotonic()
+    emu, held = delayed_pubsub
+    settings = intake_settings(emu)
+    client = PubSubClient(open_channel(settings), SessionProvider(EmulatorTokens(emu)),
+                          rpc_timeout_s=30)
+    thread, raised = _in_thread(lambda: client.get_topic(TRIAL))
+    assert held.arrived.wait(WAIT_S), "GetTopic never reached the emulator"
     client.close()
     thread.join(WAIT_S)
-    assert not thread.is_alive()
-    assert time.monotonic() - started < PROMPT_S
+    assert not thread.is_alive(), "the call outlived close()"
+    assert not held.finished.is_set(), "close() waited for the server's answer"
     assert len(raised) == 1
     assert isinstance(raised[0], RetryLater)
     assert "stopping" in str(raised[0])
     with pytest.raises(RetryLater, match="stopping"):  # and later calls end at once too
-        client.get_topic("/event/X__e")
+        client.get_topic(TRIAL)
 
 
 class _BlockedSource:
@@ -147,11 +154,9 @@ def test_a_cancelled_wait_ends_at_once_and_the_login_still_lands(
               for _ in range(3)]
     for thread in others:
         thread.start()
-    started = time.monotonic()
     cancel.set()
     first.join(WAIT_S)
-    assert not first.is_alive()
-    assert time.monotonic() - started < PROMPT_S
+    assert not first.is_alive()  # ended while the login is still blocked (released below)
     assert isinstance(first_raised[0], RetryLater)
     source.released.set()
     for thread in others:
@@ -183,3 +188,39 @@ def test_a_refresh_wait_is_cancellable_and_stays_single_flight() -> None:
     assert source.calls == 2, "one login for the first session, one refresh for everyone"
     assert provider.current().access_token == "token-2"
     assert provider.refresh_count == 1
+
+
+class _SecondLoginBlocks:
+    """Logs in through the emulator at once the first time; the refresh blocks until
+    released (a token endpoint that hangs exactly when the session has expired)."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self._tokens = EmulatorTokens(emu)
+        self.refresh_arrived = threading.Event()
+        self.released = threading.Event()
+
+    def fetch(self) -> Session:
+        if self._tokens.logins >= 1:
+            self.refresh_arrived.set()
+            self.released.wait(60)
+        return self._tokens.fetch()
+
+
+def test_intake_stops_at_once_while_a_session_refresh_is_blocked(
+    harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stream waiting for the shared refresh after UNAUTHENTICATED still stops at once."""
+    h = harness_factory(topics=(TRIAL,))
+    source = _SecondLoginBlocks(h.emu)
+    h.sessions = SessionProvider(source, backoff_initial_s=0.05, backoff_max_s=0.2)
+    h.start()
+    h.publish_trials(1)
+    h.wait_count(TRIAL, 1)
+    h.emu.context.tokens.expire_all()
+    h.emu.context.pubsub_faults.abort_streams_on_expiry.set()
+    try:
+        assert source.refresh_arrived.wait(WAIT_S), "the stream never asked for a refresh"
+        h.stop()  # asserts run() returned within WAIT_S, while the refresh is still held
+        assert "not waiting for" not in caplog.text  # the stream thread ended too
+    finally:
+        source.released.set()
