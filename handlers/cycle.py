@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from handlers.events import LeadGap, Lifecycle, Parsed
 from handlers.gateway_api import Gateway, RecordError, WriteResult
 from handlers.history import Entry
-from handlers.lookup import lookup_request
+from handlers.lookup import lookup_request, stored_contact_emails
 from handlers.parse import parse_entry
 from handlers.plan import Fate, Outcome, Plan, cache_row
 from handlers.rules import decide
@@ -52,16 +52,17 @@ def run_cycle(entries: Sequence[InboxEntry], gateway: Gateway, client_name: str
 
 
 def _read(events: Sequence[Parsed], gateway: Gateway) -> Snapshot:
-    """The snapshot; Leads re-read for gap events may name emails a second lookup must add."""
+    """The snapshot; Leads re-read for gap events, and Workspaces whose Conversion carries no
+    email, may name emails a second lookup must add (only then: one more call)."""
     request = lookup_request(events)
     snap = gateway.lookup(request) if not request.empty else Snapshot()
     gap_ids = {i for e in events if isinstance(e, LeadGap) for i in e.lead_ids}
     extra = sorted({lead.email for lead in snap.leads if lead.id in gap_ids and lead.email}
                    - set(request.workspace_emails))
-    if not extra:
+    contacts = stored_contact_emails(events, snap, request)
+    if not extra and not contacts:
         return snap
-    more = gateway.lookup(lookup_request(events, extra))
-    return more
+    return gateway.lookup(lookup_request(events, extra, contacts))
 
 
 def _settle(events: Sequence[Parsed], plan: Plan, written: WriteResult, gateway: Gateway

@@ -101,8 +101,9 @@ def convert(view: View, conversions: Sequence[Lifecycle], snap: Snapshot, plan: 
         _park_failed(view, conversions, "Lead conversion failed", failure, plan)
         return
     account_id = view.current("Account__c")
-    plan.conversions[lead.id] = ConvertRequest(
-        lead.id, account_id, _contact_in(snap, account_id, view.current("Email__c")))
+    email = view.current("Email__c") or lead.email
+    plan.conversions[lead.id] = ConvertRequest(lead.id, account_id,
+                                               _contact_in(snap, account_id, email))
 
 
 def copy_converted(view: View, lead: LeadRow) -> None:
