@@ -2,7 +2,8 @@
 
 * Lead: the Workspace's own Lead (``Lead.Workspace_ID__c``), else the newest open Lead with the
   email, else one to create (Company and LastName from the email, LeadSource Self-Serve Trial).
-* Account: matched once, when the Lead is linked, by the email's registrable domain against
+* Account: matched while empty (when the Lead is linked or a Trial arrives) by the email's
+  registrable domain against
   ``Account.Email_Domain__c`` and the normalised ``Website``. Free-mail and disposable domains
   never match. Several matches: the lowest ID wins (exact Email_Domain__c first) and the
   Workspace is flagged; none: flagged for account review.
@@ -32,20 +33,25 @@ SEVERAL_ACCOUNTS = "Account review: several Accounts match the email's domain"
 def link_lead_and_account(view: View, trials: Sequence[Lifecycle], snap: Snapshot,
                           plan: Plan) -> None:
     """Link the Lead (found, or asked for) and the Account; a Lead Salesforce refused to
-    create parks this cycle's Trial events with the reason, and flags the Workspace."""
-    if view.current("Lead__c"):
-        return
+    create parks this cycle's Trial events with the reason, and flags the Workspace.
+
+    The Account is matched whenever it is empty and the Lead is linked, also when a Lead
+    change linked the Lead before the Trial arrived (a Trial in this cycle means its
+    domain's Accounts were read)."""
     email = view.current("Email__c")
-    lead = snap.lead_for(view.workspace_id, email)
-    if lead is None:
-        failure = snap.lead_failures.get(str(email)) if email else None
-        if failure is not None:
-            _park_failed(view, trials, "Lead could not be created", failure, plan)
-        elif email:
-            plan.lead_drafts.setdefault(email, lead_draft(email, view.workspace_id))
-        return
-    view.desired["Lead__c"] = lead.id
-    if not view.current("Account__c") and email:
+    newly_linked = False
+    if not view.current("Lead__c"):
+        lead = snap.lead_for(view.workspace_id, email)
+        if lead is None:
+            failure = snap.lead_failures.get(str(email)) if email else None
+            if failure is not None:
+                _park_failed(view, trials, "Lead could not be created", failure, plan)
+            elif email:
+                plan.lead_drafts.setdefault(email, lead_draft(email, view.workspace_id))
+            return
+        view.desired["Lead__c"] = lead.id
+        newly_linked = True
+    if not view.current("Account__c") and email and (newly_linked or trials):
         _match_account(view, str(email), snap.accounts)
 
 
