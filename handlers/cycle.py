@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from handlers.events import LeadGap, Lifecycle, Parsed
+from handlers.events import LeadChange, LeadGap, Lifecycle, Parsed
 from handlers.gateway_api import Gateway, RecordError, WriteResult
 from handlers.history import Entry
 from handlers.lookup import lookup_request, stored_contact_emails
@@ -87,9 +87,10 @@ def _settle(events: Sequence[Parsed], plan: Plan, written: WriteResult, gateway:
 def _blocking_error(outcome: Outcome, written: WriteResult) -> RecordError | None:
     if outcome.cache_uuid is not None and outcome.cache_uuid in written.cache_errors:
         return written.cache_errors[outcome.cache_uuid]
-    if outcome.workspace_key is not None:
-        return written.workspace_errors.get(outcome.workspace_key)
-    return None
+    errors = [written.workspace_errors[k] for k in outcome.all_workspace_keys
+              if k in written.workspace_errors]
+    transient = [e for e in errors if e.transient]
+    return next(iter(transient or errors), None)
 
 
 def _cache_failed(outcome: Outcome, written: WriteResult) -> bool:
@@ -111,14 +112,22 @@ def _park_refused(events: Sequence[Parsed], refused: dict[int, tuple[Outcome, Re
     rows = {}
     notes = {}
     for event in events:
-        if event.source.entry_id not in refused or not isinstance(event, Lifecycle):
+        if event.source.entry_id not in refused:
             continue
         _, error = refused[event.source.entry_id]
         note = f"Salesforce refused the Workspace write: {error}"
-        rows[event.source.event_uuid] = cache_row(
-            event.source, status="Error", review=True, reason=error.code, note=note,
-            event_type=event.kind.value, workspace_id=event.workspace_id,
-            event_data=Entry.of(event).details_json, at=event.at)
+        if isinstance(event, Lifecycle):
+            row = cache_row(event.source, status="Error", review=True, reason=error.code,
+                            note=note, event_type=event.kind.value,
+                            workspace_id=event.workspace_id,
+                            event_data=Entry.of(event).details_json, at=event.at)
+        elif isinstance(event, LeadChange | LeadGap):  # a Lead change's Workspace links
+            row = cache_row(event.source, status="Error", review=True, reason=error.code,
+                            note=f"{note} (Lead {', '.join(event.lead_ids)})",
+                            event_type=event.change_type)
+        else:
+            continue
+        rows[event.source.event_uuid] = row
         notes[event.source.entry_id] = (event.source.event_uuid, note, error.code)
     parked = gateway.write({}, rows)
     for entry_id, (uuid, note, code) in notes.items():

@@ -33,23 +33,27 @@ def apply_lead_change(event: LeadChange, snap: Snapshot, views: Iterable[View],
     if event.own or event.change_type not in ("CREATE", "UPDATE"):
         plan.outcomes[event.source.entry_id] = Outcome(Fate.APPLIED)
         return
+    keys: set[str] = set()
     for lead_id in event.lead_ids:
         known = snap.lead(lead_id)
         lead = LeadRow(lead_id, event.email, event.converted, event.converted_account_id,
                        event.converted_contact_id, event.converted_opportunity_id,
                        _created(event, known))
-        _apply_lead(lead, event.email is not None, snap, views, view_for)
-    plan.outcomes[event.source.entry_id] = Outcome(Fate.APPLIED)
+        keys |= _apply_lead(lead, event.email is not None, snap, views, view_for)
+    plan.outcomes[event.source.entry_id] = Outcome(Fate.APPLIED,
+                                                   workspace_keys=tuple(sorted(keys)))
 
 
 def apply_gap(event: LeadGap, snap: Snapshot, views: Iterable[View], view_for: ViewFor,
               plan: Plan) -> None:
     """Re-read Leads (from the snapshot) get the rules a CREATE/UPDATE would."""
+    keys: set[str] = set()
     for lead_id in event.lead_ids:
         lead = snap.lead(lead_id)
         if lead is not None:
-            _apply_lead(lead, lead.email is not None, snap, views, view_for)
-    plan.outcomes[event.source.entry_id] = Outcome(Fate.APPLIED)
+            keys |= _apply_lead(lead, lead.email is not None, snap, views, view_for)
+    plan.outcomes[event.source.entry_id] = Outcome(Fate.APPLIED,
+                                                   workspace_keys=tuple(sorted(keys)))
 
 
 def park_overflow(event: GapOverflow, plan: Plan) -> None:
@@ -69,31 +73,38 @@ def _created(event: LeadChange, known: LeadRow | None) -> str:
 
 
 def _apply_lead(lead: LeadRow, link_by_email: bool, snap: Snapshot, views: Iterable[View],
-                view_for: ViewFor) -> None:
+                view_for: ViewFor) -> set[str]:
+    """Apply one Lead's facts; the keys of the Workspaces it may write (the event waits for
+    each of those writes before it counts as applied)."""
     targets = list(views)
+    keys: set[str] = set()
     if link_by_email and lead.email:
         for ws in snap.workspaces.values():
             if (ws.get("Email__c") or "").lower() == lead.email:
-                _link(view_for(str(ws.get("Workspace_ID__c")).lower()), lead, snap)
+                keys.add(_link(view_for(str(ws.get("Workspace_ID__c")).lower()), lead, snap))
         for view in targets:
             if (view.current("Email__c") or "").lower() == lead.email:
-                _link(view, lead, snap)
+                keys.add(_link(view, lead, snap))
     if lead.is_converted:
         for ws in snap.workspaces.values():
             if str(ws.get("Lead__c") or "")[:15] == lead.id[:15]:
-                copy_converted(view_for(str(ws.get("Workspace_ID__c")).lower()), lead)
+                view = view_for(str(ws.get("Workspace_ID__c")).lower())
+                copy_converted(view, lead)
+                keys.add(view.key)
+    return keys
 
 
-def _link(view: View, lead: LeadRow, snap: Snapshot) -> None:
+def _link(view: View, lead: LeadRow, snap: Snapshot) -> str:
     current_id = view.current("Lead__c")
     if not current_id:
         view.desired["Lead__c"] = lead.id
-        return
+        return view.key
     if str(current_id)[:15] == lead.id[:15]:
-        return
+        return view.key
     current = snap.lead(str(current_id))
     current_key = (current.created if current else "0000", str(current_id))
     if (lead.created, lead.id) < current_key:
         view.desired["Lead__c"] = lead.id
     view.add_reasons.add(DUPLICATE_LEAD)
+    return view.key
 

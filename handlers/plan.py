@@ -28,13 +28,20 @@ class Fate(StrEnum):
 
 @dataclass(frozen=True)
 class Outcome:
-    """An entry's end state, and the writes (workspace key, cache UUID) it waits for."""
+    """An entry's end state, and the writes (workspace key, cache UUID) it waits for; a Lead
+    change may write several Workspaces (``workspace_keys``): all must be confirmed."""
 
     fate: Fate
     note: str = ""
     error_class: str = ""
     workspace_key: str | None = None
     cache_uuid: str | None = None
+    workspace_keys: tuple[str, ...] = ()
+
+    @property
+    def all_workspace_keys(self) -> tuple[str, ...]:
+        own = (self.workspace_key,) if self.workspace_key is not None else ()
+        return own + self.workspace_keys
 
 
 @dataclass(frozen=True)

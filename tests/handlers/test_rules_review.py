@@ -1,0 +1,52 @@
+"""Rules-level tests for review findings of issue 7 (pure rules + the fake org)."""
+
+from __future__ import annotations
+
+from entry_builders import CONVERSION, change_entry, lifecycle_entry
+from fake_org import FakeOrg
+
+from handlers.cycle import run_cycle
+from handlers.gateway_api import RecordError
+from handlers.snapshot import LeadRow
+from subscriber.events import EntryKind
+
+CLIENT = "lifecycle-sync"
+
+
+def apply(org, *entries):
+    return run_cycle(list(entries), org, CLIENT)
+
+
+def _workspace_waiting_for_a_lead(org: FakeOrg, t0: int) -> str:
+    apply(org, lifecycle_entry("Conversion", "ws-1", CONVERSION, t0, email="m@acme.example"))
+    lead_id = "00QB00000000001AAA"
+    org.leads[lead_id] = LeadRow(lead_id, "m@acme.example", created="2026-01-01")
+    return lead_id
+
+
+def test_lead_change_is_not_applied_when_its_workspace_write_fails(t0):
+    org = FakeOrg()
+    lead_id = _workspace_waiting_for_a_lead(org, t0)
+    org.refuse_workspaces["ws-1"] = RecordError("UNABLE_TO_LOCK_ROW", "locked")
+    create = change_entry("CREATE", (lead_id,), {"Email": "m@acme.example"},
+                          origin="client=marketo")
+    result = apply(org, create)
+    assert create.id not in result.applied
+    assert create.id in result.retry
+    org.refuse_workspaces["ws-1"] = RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", "no")
+    result = apply(org, create)
+    assert create.id not in result.applied
+    assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in result.parked[create.id]
+    del org.refuse_workspaces["ws-1"]
+    assert apply(org, create).applied == [create.id]
+    assert org.workspaces["ws-1"]["Lead__c"] == lead_id
+
+
+def test_gap_is_not_applied_when_its_workspace_write_fails(t0):
+    org = FakeOrg()
+    lead_id = _workspace_waiting_for_a_lead(org, t0)
+    org.refuse_workspaces["ws-1"] = RecordError("UNABLE_TO_LOCK_ROW", "locked")
+    gap = change_entry("GAP_UPDATE", (lead_id,), {}, kind=EntryKind.GAP)
+    result = apply(org, gap)
+    assert gap.id in result.retry
+    assert gap.id not in result.applied
