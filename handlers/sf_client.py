@@ -33,6 +33,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from handlers import soap_convert
 from handlers.errors import CallRejected, GatewayError, RequestLimited, TransientError
 
 log = logging.getLogger(__name__)
@@ -180,16 +181,19 @@ def _first_error(content: Any) -> tuple[str, str]:
 
 
 def _raise_for_soap(response: requests.Response) -> None:
+    """Map a failed SOAP call by its fault's code (``sf:exceptionCode`` / ``faultcode``), never
+    by the raw envelope; a body that is no SOAP fault is a transient failure."""
     if response.status_code < 300:
         return
-    text = response.text
-    code = next((c for c in ("INVALID_SESSION_ID", "REQUEST_LIMIT_EXCEEDED") if c in text), "")
+    parsed = soap_convert.fault(response.content)
+    if parsed is None:
+        raise TransientError(f"SOAP HTTP {response.status_code} without a SOAP fault")
+    code, message = parsed
     if code == "INVALID_SESSION_ID":
         raise _SessionRejected(code)
-    if code:
-        raise RequestLimited(code)
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        raise RequestLimited(f"{code}: {message}")
     transient = ("UNKNOWN_EXCEPTION", "SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW")
-    if response.status_code >= 500 and ("faultcode>" not in text
-                                        or any(t in text for t in transient)):
-        raise TransientError(f"SOAP HTTP {response.status_code}")
-    raise CallRejected(f"SOAP HTTP {response.status_code}: {text[:300]}")
+    if code in transient or (response.status_code >= 500 and not code):
+        raise TransientError(f"SOAP HTTP {response.status_code} {code}: {message}".strip())
+    raise CallRejected(f"SOAP fault {code}: {message}".strip(), code)

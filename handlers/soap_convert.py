@@ -58,6 +58,29 @@ def _lead_convert(request: ConvertRequest, status: str, create_opportunity: bool
     return "".join(parts)
 
 
+def fault(body: bytes) -> tuple[str, str] | None:
+    """A SOAP fault's code and message: ``sf:exceptionCode`` (else ``faultcode`` without its
+    prefix) and ``sf:exceptionMessage`` (else ``faultstring``). None when the body is no
+    well-formed XML fault."""
+    try:
+        root = SafeET.fromstring(body)
+    except (SafeET.ParseError, ValueError):
+        return None
+    node = next((n for n in root.iter() if _local(n.tag) == "Fault"), None)
+    if node is None:
+        return None
+    texts: dict[str, str] = {}
+    for child in node.iter():
+        texts.setdefault(_local(child.tag), (child.text or "").strip())
+    code = texts.get("exceptionCode") or texts.get("faultcode", "").rpartition(":")[2]
+    message = texts.get("exceptionMessage") or texts.get("faultstring", "")
+    return code, message[:300]
+
+
+def _local(tag: object) -> str:
+    return str(tag).rpartition("}")[2]
+
+
 def results(body: bytes, requests: Sequence[ConvertRequest]) -> list[ConvertResult]:
     """One result per request, in order (Salesforce answers in input order)."""
     root = SafeET.fromstring(body)

@@ -41,9 +41,10 @@ from subscriber.inbox import Inbox
 log = logging.getLogger("lifecycle_sync.apply")
 PAUSED_KEY = "apply:paused"
 # Refusals caused by some value in the request (not by the org): the batch is halved until
-# the event behind it is alone. Any other refusal holds applying back, like a 5xx.
+# the event behind it is alone. Any other refusal (an org-level fault such as
+# INSUFFICIENT_ACCESS, or an unknown/empty code) holds applying back, like a 5xx.
 VALUE_DEPENDENT_CODES = frozenset({
-    "", "MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR", "JSON_PARSER_ERROR",
+    "MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR", "JSON_PARSER_ERROR",
     "STRING_TOO_LONG", "LIMIT_EXCEEDED", "QUERY_TOO_COMPLICATED", "INVALID_ID_FIELD",
     "MALFORMED_ID"})
 

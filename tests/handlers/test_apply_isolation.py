@@ -64,3 +64,14 @@ def test_a_refusal_not_about_a_value_holds_back_and_poisons_nothing(tmp_path):
     assert loop.run_once() is False
     assert inbox.entries(EntryStatus.POISON) == []
     assert len(inbox.pending()) == 1
+
+
+def test_an_empty_error_code_holds_back_and_poisons_nothing(tmp_path):
+    """'composite answered without a body' or a query error that is no list carry no code:
+    not about a value, so applying is held back (reported once) instead of poisoning."""
+    entries = [lifecycle_entry("Trial", "bad-3", TRIAL, T0, email="d@iso.co.uk")]
+    inbox = _inbox(tmp_path, entries)
+    loop = ApplyLoop(inbox, [PickyOrg("")], ApplySettings())
+    assert loop.run_once() is False
+    assert inbox.entries(EntryStatus.POISON) == []
+    assert len(inbox.pending()) == 1
