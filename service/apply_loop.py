@@ -177,8 +177,8 @@ class ApplyLoop:
             self._reporter.report(exc.error_class, f"Salesforce refused a request ({exc}); "
                                   "isolating the event that causes it")
             if len(batch.entries) == 1:
-                self._inbox.mark_poison([batch.entries[0].id],
-                                        f"Salesforce refuses this event's requests: {exc}")
+                note = f"Salesforce refuses this event's requests: {scrub(str(exc))}"
+                self._inbox.mark_poison([batch.entries[0].id], note)
                 return set()
             half = len(batch.entries) // 2
             self._splits.extend([batch.entries[half:], batch.entries[:half]])

@@ -75,3 +75,20 @@ def test_an_empty_error_code_holds_back_and_poisons_nothing(tmp_path):
     assert loop.run_once() is False
     assert inbox.entries(EntryStatus.POISON) == []
     assert len(inbox.pending()) == 1
+
+
+def test_the_poison_note_carries_no_email_address(tmp_path):
+    class QuotingOrg(PickyOrg):
+        def lookup(self, request):
+            if any(w.startswith("bad") for w in request.workspace_ids):
+                raise CallRejected("HTTP 400 MALFORMED_QUERY: near 'e@iso.co.uk'",
+                                   "MALFORMED_QUERY")
+            return FakeOrg.lookup(self, request)
+
+    entries = [lifecycle_entry("Trial", "bad-4", TRIAL, T0, email="e@iso.co.uk")]
+    inbox = _inbox(tmp_path, entries)
+    loop = ApplyLoop(inbox, [QuotingOrg("MALFORMED_QUERY")], ApplySettings())
+    _drain(loop, inbox)
+    [poison] = inbox.entries(EntryStatus.POISON)
+    assert "MALFORMED_QUERY" in poison.error
+    assert "e@iso.co.uk" not in poison.error
