@@ -11,6 +11,7 @@ seen (its ``Event_Cache__c`` row waits for the trial).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from dataclasses import dataclass, replace
@@ -24,15 +25,31 @@ _LINE = re.compile(r"^(\S+) (Base|Trial|Conversion|Churn) (\{.*\}) id=(\S+)( par
 BASE = "Base"  # the state a Workspace had before its first line (set by hand or an old version)
 
 
-@dataclass(frozen=True, order=True)
+_KIND_RANK = {BASE: 0, EventType.TRIAL.value: 1, EventType.CONVERSION.value: 2,
+              EventType.CHURN.value: 3}  # lifecycle order, for events at the same instant
+
+
+@functools.total_ordering
+@dataclass(frozen=True)
 class Entry:
-    """One applied event as the history keeps it; ordered by time, then type, then UUID."""
+    """One applied event as the history keeps it; ordered by time, then lifecycle (Base,
+    Trial, Conversion, Churn: a Trial and its Conversion at the same instant keep the Trial's
+    dates), then UUID."""
 
     at: dt.datetime
     kind: str
     event_uuid: str
     details_json: str
     parked: bool = False
+
+    def sort_key(self) -> tuple[dt.datetime, int, str, str, str, bool]:
+        return (self.at, _KIND_RANK.get(self.kind, 9), self.kind, self.event_uuid,
+                self.details_json, self.parked)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Entry):
+            return NotImplemented
+        return self.sort_key() < other.sort_key()
 
     @classmethod
     def of(cls, event: Lifecycle) -> Entry:

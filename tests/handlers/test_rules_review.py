@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from entry_builders import CONVERSION, change_entry, lifecycle_entry
+from entry_builders import CONVERSION, TRIAL, change_entry, lifecycle_entry
 from fake_org import FakeOrg
 
 from handlers.cycle import run_cycle
@@ -50,3 +50,13 @@ def test_gap_is_not_applied_when_its_workspace_write_fails(t0):
     result = apply(org, gap)
     assert gap.id in result.retry
     assert gap.id not in result.applied
+
+
+def test_trial_and_conversion_at_the_same_instant_keep_the_trial_dates(t0):
+    org = FakeOrg()
+    apply(org, lifecycle_entry("Conversion", "ws-same", CONVERSION, t0, email="s@acme.example"),
+          lifecycle_entry("Trial", "ws-same", TRIAL, t0, email="s@acme.example"))
+    ws = org.workspaces["ws-same"]
+    assert ws["Self_Serve_Status__c"] == "Paid"
+    assert ws["Trial_Expiration_Date__c"] == "2026-12-31"
+    assert ws["Trial_Start_Date__c"] is not None
