@@ -1,8 +1,9 @@
 """Lead changes made outside the daemon (Marketo, reps), seed 5.4, as pure functions.
 
 * A Lead created, or whose Email changed, links the Workspaces with that email and no Lead. A
-  Workspace that already has a different Lead keeps the older one (CreatedDate, then ID) and is
-  flagged for review; Leads are never merged automatically.
+  Workspace that already has a different Lead keeps a converted one (a converted Lead is never
+  replaced), else the older one (CreatedDate, then ID), and is flagged for review; Leads are
+  never merged automatically.
 * A Lead converted in the UI copies its Converted* IDs onto its Workspaces.
 * Changes the daemon made itself (its ``client=`` in ``changeOrigin``) are ignored: no loops.
 * ``GAP_*`` events are answered by re-reading the Leads (the snapshot holds them) and applying
@@ -19,7 +20,8 @@ from handlers.plan import Fate, Outcome, Plan, cache_row
 from handlers.snapshot import LeadRow, Snapshot
 from handlers.view import View
 
-DUPLICATE_LEAD = "Duplicate Leads for the owner's email: kept the older, not merged"
+DUPLICATE_LEAD = ("Duplicate Leads for the owner's email: kept the converted or older one, "
+                  "not merged")
 OVERFLOW_NOTE = ("Salesforce sent GAP_OVERFLOW for {entity}: more changes than change events "
                  "can describe. Reconcile {entity} records with their Workspaces by hand or "
                  "with a reconciliation run.")
@@ -102,8 +104,9 @@ def _link(view: View, lead: LeadRow, snap: Snapshot) -> str:
     if str(current_id)[:15] == lead.id[:15]:
         return view.key
     current = snap.lead(str(current_id))
-    current_key = (current.created if current else "0000", str(current_id))
-    if (lead.created, lead.id) < current_key:
+    current_key = (not (current and current.is_converted),
+                   current.created if current else "0000", str(current_id))
+    if (not lead.is_converted, lead.created, lead.id) < current_key:
         view.desired["Lead__c"] = lead.id
     view.add_reasons.add(DUPLICATE_LEAD)
     return view.key
