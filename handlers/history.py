@@ -96,11 +96,35 @@ def parse(text: str | None) -> tuple[list[Entry], list[str]]:
 
 
 def render(entries: list[Entry], foreign: list[str]) -> str:
-    """The field text: foreign lines, then ours by time; the oldest go when it is too long."""
-    lines = foreign + [e.line() for e in sorted(entries)]
-    while lines and len("\n".join(lines)) > HISTORY_MAX_CHARS:
+    """The field text: foreign lines, then ours by time. Too long: foreign lines go first,
+    then the oldest of ours, folded into a Base line with the state they add up to; the
+    first Trial line stays, so the Workspace keeps its trial and its state replays equal."""
+    ordered = sorted(entries)
+    ours = [e.line() for e in ordered]
+    lines = foreign + ours
+    while lines and len(lines) > len(ours) and len("\n".join(lines)) > HISTORY_MAX_CHARS:
         lines.pop(0)
-    return "\n".join(lines)
+    if len("\n".join(lines)) <= HISTORY_MAX_CHARS:
+        return "\n".join(lines)
+    return "\n".join(e.line() for e in _trimmed(ordered))
+
+
+def _trimmed(ordered: list[Entry]) -> list[Entry]:
+    """The first Trial, a Base line folding the oldest entries, then the newest that fit."""
+    trial_at = next((i for i, e in enumerate(ordered) if e.kind == EventType.TRIAL.value), -1)
+    tail_chars = sum(len(e.line()) + 1 for e in ordered)
+    state = State()
+    kept: list[Entry] = []
+    for count, entry in enumerate(ordered, start=1):
+        state = fold(state, entry)
+        tail_chars -= len(entry.line()) + 1
+        head = [ordered[trial_at]] if 0 <= trial_at < count else []
+        if head and head[0].at == entry.at and count < len(ordered):
+            continue  # the Base line must sort after the Trial it follows
+        kept = [*head, base_entry(state), *ordered[count:]]
+        if sum(len(e.line()) + 1 for e in kept[:2]) + tail_chars <= HISTORY_MAX_CHARS:
+            return kept
+    return kept
 
 
 def merge(known: list[Entry], new: list[Lifecycle]) -> list[Entry]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from entry_builders import CONVERSION, TRIAL, change_entry, lifecycle_entry
+import datetime as dt
+
+from entry_builders import CHURN, CONVERSION, TRIAL, change_entry, lifecycle_entry
 from fake_org import FakeOrg
 
+from handlers import history
 from handlers.cycle import run_cycle
 from handlers.gateway_api import RecordError
+from handlers.history import HISTORY_MAX_CHARS
 from handlers.lead_rules import DUPLICATE_LEAD
+from handlers.lifecycle_rules import WAITING_FOR_TRIAL
 from handlers.snapshot import LeadRow
 from subscriber.events import EntryKind
 
@@ -93,3 +98,35 @@ def test_duplicate_lead_prefers_the_converted_one_as_survivor(t0):
     ws = org.workspaces["ws-1"]
     assert ws["Lead__c"] == newer
     assert DUPLICATE_LEAD in ws["Review_Reason__c"]
+
+
+def test_a_history_too_long_for_the_field_keeps_its_trial_and_its_state(t0):
+    org = FakeOrg()
+    first = [lifecycle_entry("Trial", "ws-long", TRIAL, t0, email="l@acme.example"),
+             lifecycle_entry("Conversion", "ws-long", CONVERSION, t0 + 1, email="l@acme.example")]
+    apply(org, *first)
+    start = org.workspaces["ws-long"]["Trial_Start_Date__c"]
+    for batch in range(6):
+        apply(org, *[lifecycle_entry("Trial", "ws-long", TRIAL, t0 + 10 + batch * 100 + i,
+                                     email="l@acme.example") for i in range(100)])
+    ws = org.workspaces["ws-long"]
+    assert len(ws["Trial_History__c"]) <= HISTORY_MAX_CHARS
+    assert ws["Trial_History__c"].splitlines()[0].split(" ")[1] == "Trial"
+    apply(org, lifecycle_entry("Churn", "ws-long", CHURN, t0 - 5, email="l@acme.example"))
+    ws = org.workspaces["ws-long"]
+    assert (ws["Self_Serve_Status__c"], ws["Trial_Start_Date__c"]) == ("Paid", start)
+    assert WAITING_FOR_TRIAL not in (ws["Review_Reason__c"] or "")
+    assert ws["Churn_Date__c"] == "2027-02-01"  # an older event still fills empty fields
+
+
+def test_trimmed_history_replays_to_the_same_state(t0):
+    entries = [history.Entry(dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i),
+                             kind, f"u{i}", data)
+               for i, (kind, data) in enumerate(
+                   [("Trial", '{"trial_expiration": "2026-02-01"}'),
+                    ("Conversion", '{"mrr": "9", "plan_type": "T", "subscription_id": "s"}')]
+                   + [("Trial", '{"trial_expiration": "2026-03-01"}')] * 600)]
+    text = history.render(entries, ["a foreign line"])
+    assert len(text) <= HISTORY_MAX_CHARS
+    kept, _ = history.parse(text)
+    assert history.replay(kept) == history.replay(entries)
