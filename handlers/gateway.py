@@ -9,6 +9,7 @@ more calls, never a request Salesforce would refuse. ``calls`` counts what was s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,28 +36,47 @@ class GatewaySettings:
     create_opportunity: bool = False
 
 
+class ConvertedStatus:
+    """The converted ``LeadStatus`` label, read once and shared by every gateway of the
+    daemon (one per apply worker): the org's setting, not a per-worker fact."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._label: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        with self._lock:
+            return self._label
+
+    @label.setter
+    def label(self, value: str) -> None:
+        with self._lock:
+            self._label = value
+
+
 class SalesforceGateway:
     """Implements :class:`handlers.gateway_api.Gateway` over REST and SOAP."""
 
-    def __init__(self, client: SalesforceClient, settings: GatewaySettings | None = None
-                 ) -> None:
+    def __init__(self, client: SalesforceClient, settings: GatewaySettings | None = None,
+                 converted_status: ConvertedStatus | None = None) -> None:
         self._client = client
         self._settings = settings or GatewaySettings()
-        self._converted_status: str | None = None
+        self._status = converted_status or ConvertedStatus()
         self.calls = 0
 
     # -- reads --------------------------------------------------------------------------
 
     def lookup(self, request: LookupRequest) -> Snapshot:
-        need_status = request.conversions and self._converted_status is None
+        need_status = request.conversions and self._status.label is None
         pending = gateway_reads.statements(self._client.api_path, request, need_status)
         rows: dict[str, list[dict[str, Any]]] = {}
         for batch in gateway_reads.batches(pending):
             for (kind, _), records in zip(batch, self._query_batch(batch), strict=True):
                 rows.setdefault(kind, []).extend(records)
         if rows.get("status"):
-            self._converted_status = str(rows["status"][0]["MasterLabel"])
-        return gateway_reads.snapshot(rows, self._converted_status)
+            self._status.label = str(rows["status"][0]["MasterLabel"])
+        return gateway_reads.snapshot(rows, self._status.label)
 
     def _query_batch(self, batch: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
         subrequests = [{"method": "GET", "url": query_url(self._client.api_path, q),
@@ -98,7 +118,7 @@ class SalesforceGateway:
 
     def convert(self, requests: Sequence[ConvertRequest]
                 ) -> tuple[dict[str, LeadRow], dict[str, str]]:
-        status = self._converted_status or "Closed - Converted"
+        status = self._status.label or "Closed - Converted"
         converted: dict[str, LeadRow] = {}
         failed: dict[str, str] = {}
         already: list[str] = []

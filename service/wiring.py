@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from handlers.gateway import GatewaySettings, SalesforceGateway
+from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
 from handlers.sf_client import ClientSettings, SalesforceClient
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
@@ -115,7 +115,8 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> 
     a = config.apply
     client = ClientSettings(ca_file=config.pubsub.ca_file)
     gateway = GatewaySettings(create_opportunity=a.create_opportunity)
-    gateways = [SalesforceGateway(SalesforceClient(sessions, client), gateway)
+    status = ConvertedStatus()  # read once for all workers
+    gateways = [SalesforceGateway(SalesforceClient(sessions, client), gateway, status)
                 for _ in range(a.workers)]
     return ApplyLoop(inbox, gateways, ApplySettings(batch_size=a.batch_size,
                                                      limit_pause_s=a.limit_pause_s))

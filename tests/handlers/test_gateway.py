@@ -13,7 +13,8 @@ from entry_builders import CHURN, CONVERSION, TRIAL, lifecycle_entry
 
 from emulator.server import Emulator
 from handlers.cycle import run_cycle
-from handlers.gateway import SalesforceGateway
+from handlers.gateway import ConvertedStatus, SalesforceGateway
+from handlers.lookup import LookupRequest
 from handlers.sf_client import ClientSettings, SalesforceClient
 from service.apply_loop import PAUSED_KEY, ApplyLoop, ApplySettings
 from subscriber.auth import Session, SessionProvider, StaticToken
@@ -208,3 +209,27 @@ def test_an_opportunity_only_when_configured(emulator, org):
         "WHERE Workspace_ID__c = 'opp-1'")["records"]
     assert ws["Opportunity__c"] is not None
     assert ws["Opportunity__c"] == ws["Lead__r"]["ConvertedOpportunityId"]
+
+
+def test_the_converted_status_is_read_once_for_all_workers(emulator: Emulator):
+    """One ConvertedStatus shared by the daemon's gateways (service.wiring): the second
+    worker's lookup sends no LeadStatus query."""
+    info = emulator.info()
+    sessions = SessionProvider(StaticToken(Session(info["access_token"], info["instance_url"],
+                                                   info["tenant_id"])))
+    shared = ConvertedStatus()
+    first, second = (SalesforceGateway(SalesforceClient(sessions, ClientSettings(
+        ca_file=Path(info["ca_cert"]))), converted_status=shared) for _ in range(2))
+    sent: list[str] = []
+    for gw in (first, second):
+        real = gw._client.rest
+
+        def spy(*args, _real=real, **kwargs):
+            sent.append(repr(args))
+            return _real(*args, **kwargs)
+
+        gw._client.rest = spy  # type: ignore[method-assign]
+    request = LookupRequest(workspace_ids=("status-once",), conversions=True)
+    assert first.lookup(request).converted_status
+    assert second.lookup(request).converted_status == shared.label
+    assert sum("LeadStatus" in body for body in sent) == 1
