@@ -11,8 +11,10 @@ Sources (Salesforce documentation):
 * sObject Collections: "up to 200 records" per create/update/upsert request
   (``resources_composite_sobjects_collections*.htm``); one API call.
 * SOAP ``convertLead()``: Apex documents 100 ``LeadConvert`` objects per call
-  (``apex_methods_system_database.htm``, "accepts up to 100 LeadConvert objects"); the SOAP call
-  converts the same structure, so the gateway never sends more than 100 per call.
+  (``apex_methods_system_database.htm``: "We recommend passing a maximum of 100 LeadConvert
+  objects [...] Including more than 100 objects per call can result in Apex governor limit
+  errors"; older versions said "accepts up to 100"); the SOAP call converts the same
+  structure, so the gateway never sends more than 100 per call.
 * URI length: a REST GET's URI and headers together may not exceed 16,384 bytes (REST API
   Developer Guide, "Request Limits" / 414 URI Too Long); queries go in the URI.
 * SOQL statement: at most 100,000 characters; a single string literal in a WHERE clause at
