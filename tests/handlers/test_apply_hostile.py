@@ -58,8 +58,8 @@ TYPES = [("h-type", "Trial'; DELETE", "is not Trial, Conversion or Churn"),
 
 
 @pytest.fixture(scope="module")
-def outcome(rig: ApplyRig) -> dict[str, tuple[str, str]]:
-    """Publish everything hostile, then an ordinary trial; each event's (status, note)."""
+def published(rig: ApplyRig) -> dict[str, tuple[str, str, str]]:
+    """Publish everything hostile, then an ordinary trial; each event's (status, note, UUID)."""
     records = [rig.record("Trial", ws, data, 1, email=email) for ws, email, data, _ in TRIALS]
     records += [rig.record("Conversion", ws, data, 2, email=None) for ws, data, _ in CONVERSIONS]
     records += [rig.record("Churn", ws, data, 3, email=None) for ws, data, _ in CHURNS]
@@ -70,8 +70,14 @@ def outcome(rig: ApplyRig) -> dict[str, tuple[str, str]]:
     done = rig.wait_done(ids + ordinary, timeout_s=90)
     keys = ([t[0] for t in TRIALS] + [c[0] for c in CONVERSIONS] + [c[0] for c in CHURNS]
             + [t[0] for t in TYPES] + ["h-ordinary"])
-    return {key: (done[i].status.value, done[i].error)
+    return {key: (done[i].status.value, done[i].error, i)
             for key, i in zip(keys, ids + ordinary, strict=True)}
+
+
+@pytest.fixture(scope="module")
+def outcome(published: dict[str, tuple[str, str, str]]) -> dict[str, tuple[str, str]]:
+    """Each event's (status, note)."""
+    return {key: (status, note) for key, (status, note, _) in published.items()}
 
 
 def _expect(outcome: dict[str, tuple[str, str]], key: str, want: str) -> None:
@@ -114,15 +120,20 @@ def test_hostile_event_types(outcome, ws, kind, want):
     _expect(outcome, ws, want)
 
 
-def test_parked_rows_hold_the_note_and_the_daemon_still_runs(rig, outcome):
+def test_parked_rows_hold_the_note_and_the_daemon_still_runs(rig, outcome, published):
     assert outcome["h-ordinary"] == ("applied", "")
     assert rig.workspace_by_id("h-ordinary")["Self_Serve_Status__c"] == "Trial"
-    rows = rig.query("SELECT Workspace_ID__c, Processing_Status__c, Needs_Review__c, "
-                     "Processing_Notes__c FROM Event_Cache__c WHERE Processing_Status__c = "
-                     "'Error'")
-    parked = [k for k, (_, note) in outcome.items() if note and WAITING not in note]
-    assert len(rows) >= len(parked)
-    assert all(r["Needs_Review__c"] and r["Processing_Notes__c"] for r in rows)
+    rows = {r["Event_Uuid__c"]: r for r in rig.query(
+        "SELECT Event_Uuid__c, Processing_Status__c, Needs_Review__c, Processing_Notes__c "
+        "FROM Event_Cache__c WHERE Processing_Status__c = 'Error'")}
+    parked = {k: uuid for k, (_, note, uuid) in published.items()
+              if note and WAITING not in note}
+    assert parked
+    for key, uuid in parked.items():  # each bad event has its own Error row
+        row = rows.get(uuid)
+        assert row is not None, key
+        assert row["Needs_Review__c"] is True, key
+        assert row["Processing_Notes__c"], key
     assert rig.daemon is not None
     assert rig.daemon.proc is not None
     assert rig.daemon.proc.poll() is None
