@@ -159,6 +159,8 @@ def _mapped(call: Callable[[Salesforce], T], sf: Salesforce) -> T:
         raise classify(exc.status, exc.content) from None
     except (requests.Timeout, requests.ConnectionError) as exc:
         raise TransientError(f"{type(exc).__name__} talking to Salesforce") from None
+    except ValueError:  # a body that is not JSON (a proxy's HTML page, a cut-off answer)
+        raise TransientError("Salesforce answered with a body that is not JSON") from None
 
 
 def classify(status: int, content: Any) -> GatewayError:

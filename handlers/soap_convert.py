@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as SafeET
 
+from handlers.errors import TransientError
 from handlers.plan import ConvertRequest
 
 _NS = "{urn:partner.soap.sforce.com}"
@@ -82,8 +83,12 @@ def _local(tag: object) -> str:
 
 
 def results(body: bytes, requests: Sequence[ConvertRequest]) -> list[ConvertResult]:
-    """One result per request, in order (Salesforce answers in input order)."""
-    root = SafeET.fromstring(body)
+    """One result per request, in order (Salesforce answers in input order); a body that is
+    no well-formed XML is a transient failure (retried), never fatal to the daemon."""
+    try:
+        root = SafeET.fromstring(body)
+    except (SafeET.ParseError, ValueError):
+        raise TransientError("convertLead answered with malformed XML") from None
     found = root.findall(f".//{_NS}result")
     out = []
     for request, node in zip(requests, found, strict=False):

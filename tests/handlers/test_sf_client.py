@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
+from handlers import soap_convert
 from handlers.errors import CallRejected, GatewayError, RequestLimited, TransientError
-from handlers.sf_client import _raise_for_soap, classify
+from handlers.plan import ConvertRequest
+from handlers.sf_client import _mapped, _raise_for_soap, classify
 from service.apply_loop import VALUE_DEPENDENT_CODES
 
 
@@ -80,3 +84,10 @@ def test_other_soap_failures(body, kind):
 
 def test_empty_or_unknown_codes_are_not_value_dependent():
     assert "" not in VALUE_DEPENDENT_CODES
+
+
+def test_malformed_answers_are_transient_not_fatal():
+    with pytest.raises(TransientError):
+        _mapped(lambda sf: json.loads("<html>proxy error</html>"), None)
+    with pytest.raises(TransientError):
+        soap_convert.results(b"<soapenv:Envelope><unclosed", [ConvertRequest("00Q1", None, None)])
