@@ -19,7 +19,7 @@ from handlers.events import EventType, Lifecycle
 from handlers.history import Entry, State
 from handlers.plan import Fate, Outcome, Plan, cache_row, sf_datetime
 from handlers.snapshot import Snapshot, WorkspaceRow
-from handlers.view import View
+from handlers.view import View, parse_instant
 
 WAITING_FOR_TRIAL = "No Trial event seen yet: Conversion/Churn arrived first"
 _PARKABLE = (EventType.CONVERSION.value, EventType.CHURN.value)
@@ -74,17 +74,7 @@ def _record_state(row: WorkspaceRow) -> State:
         mrr=None if mrr is None else Decimal(str(mrr)),
         subscription_id=row.get("Subscription_ID__c"), conversion_date=day("Conversion_Date__c"),
         churn_date=day("Churn_Date__c"), churn_reason=row.get("Churn_Reason__c"),
-        last_event_at=_parse_time(last) if isinstance(last, str) else None)
-
-
-def _parse_time(text: str) -> dt.datetime | None:
-    value = text.replace("Z", "+00:00")
-    if len(value) > 5 and value[-5] in "+-" and value[-3] != ":":
-        value = value[:-2] + ":" + value[-2:]
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
+        last_event_at=parse_instant(last) if isinstance(last, str) else None)
 
 
 def _lifecycle_fields(state: State) -> dict[str, object]:
@@ -112,7 +102,7 @@ def _email(row: WorkspaceRow | None, events: Sequence[Lifecycle]) -> str | None:
     if not with_email:
         return current
     newest = max(with_email, key=lambda e: (e.at, e.source.event_uuid))
-    last = _parse_time(row.get("Last_Event_Time__c") or "") if row else None
+    last = parse_instant(row.get("Last_Event_Time__c") or "") if row else None
     if not current or last is None or newest.at >= last:
         return newest.email
     return str(current)

@@ -73,7 +73,7 @@ def same(name: str, current: Any, desired: Any) -> bool:
     if current is None or desired is None:
         return False
     if name in _DATETIME_FIELDS:
-        return _instant(current) == _instant(desired)
+        return parse_instant(current) == parse_instant(desired)
     if name in _MONEY_FIELDS:
         return _money(current) == _money(desired)
     if name in ID_FIELDS:  # 15- and 18-character forms name the same record
@@ -83,7 +83,9 @@ def same(name: str, current: Any, desired: Any) -> bool:
     return bool(current == desired)
 
 
-def _instant(value: Any) -> dt.datetime | None:
+def parse_instant(value: Any) -> dt.datetime | None:
+    """A Salesforce datetime (``…Z``, ``…+0000`` or ISO) as an aware datetime; None if it is
+    none. The one parser of Salesforce timestamps (view comparisons, lifecycle rules)."""
     text = str(value).replace("Z", "+00:00")
     if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
         text = text[:-2] + ":" + text[-2:]  # Salesforce writes +0000

@@ -27,3 +27,15 @@ def test_unchanged_workspace_writes_nothing_even_with_cut_review_text():
                                               "Needs_Review__c": True}))
     again.add_reasons |= reasons
     assert again.changes() == {}
+
+
+def test_one_parser_reads_every_salesforce_datetime_form():
+    import datetime as dt
+
+    from handlers.view import parse_instant
+    want = dt.datetime(2026, 9, 21, 14, 13, 30, tzinfo=dt.UTC)
+    for text in ("2026-09-21T14:13:30.000Z", "2026-09-21T14:13:30.000+0000",
+                 "2026-09-21T14:13:30+00:00"):
+        assert parse_instant(text) == want, text
+    assert parse_instant("") is None
+    assert parse_instant("not a time") is None
