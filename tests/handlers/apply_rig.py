@@ -44,8 +44,10 @@ def rest_client(info: dict[str, Any], client_name: str) -> Salesforce:
 
 
 class ApplyRig:
-    def __init__(self, emulator: Emulator, work: Path) -> None:
+    def __init__(self, emulator: Emulator, work: Path, env: dict[str, str] | None = None
+                 ) -> None:
         self.emulator = emulator
+        self.env = {**FAST, **(env or {})}
         self.work = work
         self.info_file = work / "info.json"
         emulator.write_info(self.info_file)
@@ -60,7 +62,7 @@ class ApplyRig:
     def start(self) -> Daemon:
         self._runs += 1
         self.daemon = Daemon(self.info_file, self.state, self.work / f"daemon-{self._runs}.log",
-                             env=FAST, auth="jwt").start()
+                             env=self.env, auth="jwt").start()
         return self.daemon
 
     def close(self) -> None:
