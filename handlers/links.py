@@ -4,8 +4,8 @@
   email, else one to create (Company and LastName from the email, LeadSource Self-Serve Trial).
 * Account: matched while empty (when the Lead is linked or a Trial arrives) by the email's
   registrable domain against ``Account.Email_Domain__c`` and the normalised ``Website``.
-  Free-mail and disposable domains never match. Several matches: the lowest ID wins (exact Email_Domain__c first) and the
-  Workspace is flagged; none: flagged for account review.
+  Free-mail and disposable domains never match. Several matches: the lowest ID wins (exact
+  Email_Domain__c first) and the Workspace is flagged; none: flagged for account review.
 * Conversion: the Lead is converted into the Workspace's Account (reusing a Contact there with
   the same email), else into a new Account and Contact. An already converted Lead counts as
   success: its ``Converted*`` IDs are used.
