@@ -139,12 +139,18 @@ class NotifySocket:
 
 def start_emulator_process(state_dir: Path, log_file: Path) -> tuple[subprocess.Popen[bytes], Path]:
     """``lifecycle-sync emulator`` in its own process (keeps its GIL out of measurements)."""
+    return start_emulator_process_with(state_dir, log_file, [])
+
+
+def start_emulator_process_with(state_dir: Path, log_file: Path, extra: list[str]
+                                ) -> tuple[subprocess.Popen[bytes], Path]:
+    """The same, with extra ``lifecycle-sync emulator`` options (e.g. ``--latency-ms``)."""
     info_file = state_dir / "info.json"
     state_dir.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "service", "emulator", "--state", str(state_dir),
-             "--info-file", str(info_file)], stdout=subprocess.DEVNULL, stderr=log,
+             "--info-file", str(info_file), *extra], stdout=subprocess.DEVNULL, stderr=log,
             env=child_env(), cwd=ROOT)
     poll(info_file.exists, 60, "the emulator's info file")
     return proc, info_file

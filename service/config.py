@@ -123,6 +123,17 @@ class InboxConfig:
 
 
 @dataclass(frozen=True)
+class ApplyConfig:
+    """The apply loop: cycles in flight, entries per cycle, the pause after
+    REQUEST_LIMIT_EXCEEDED, and whether converting a Lead also creates an Opportunity."""
+
+    workers: int = 6
+    batch_size: int = 200
+    limit_pause_s: float = 300.0
+    create_opportunity: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything :mod:`service.wiring` needs to build the daemon."""
 
@@ -131,6 +142,7 @@ class Config:
     pubsub: PubSubConfig
     inbox: InboxConfig
     source: str = ""
+    apply: ApplyConfig = ApplyConfig()
 
     def secrets(self) -> list[str]:
         """Secret values, for the log scrubber to mask wherever they appear."""
@@ -195,6 +207,7 @@ def build_config(
         ),
         pubsub=PubSubConfig(**values["pubsub"]),
         inbox=InboxConfig(**values["inbox"]),
+        apply=ApplyConfig(**values["apply"]),
         source=source,
     )
 
@@ -248,7 +261,7 @@ def _check_mode(
 def redacted(config: Config) -> dict[str, dict[str, Any]]:
     """The effective settings as plain values, with each secret shown only by its origin."""
     out: dict[str, dict[str, Any]] = {}
-    for section in ("service", "auth", "pubsub", "inbox"):
+    for section in ("service", "auth", "pubsub", "inbox", "apply"):
         table = getattr(config, section)
         values = ((f.name, getattr(table, f.name)) for f in fields(table))
         out[section] = {key: _plain(value) for key, value in values if value not in (None, "")}

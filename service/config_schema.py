@@ -143,6 +143,18 @@ def _choice(options: tuple[str, ...], upper: bool = False) -> Parser:
     return parse
 
 
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    _fail(f"expected true or false, got {value!r}")
+    return False  # unreachable: _fail raises
+
+
 def _path(value: Any) -> Path:
     return Path(_text(value)).expanduser()
 
@@ -194,6 +206,12 @@ SPEC: dict[str, dict[str, Field]] = {
     },
     "inbox": {
         "retention_days": Field(_number(float, 3, 3650), 7.0),  # >= the 72 h replay window
+    },
+    "apply": {
+        "workers": Field(_number(int, 1, 32), 6),
+        "batch_size": Field(_number(int, 1, 200), 200),  # 200: one sObject Collections call
+        "limit_pause_s": Field(_number(float, 1, 86400), 300.0),
+        "create_opportunity": Field(_bool, False),
     },
 }
 # Keys that only the environment may set (secrets); the config loader reads them separately.

@@ -1,4 +1,4 @@
-"""``make demo``: the daemon's intake end to end on the local emulator; exits 0 when all went well.
+"""``make demo``: the daemon end to end on the local emulator; exits 0 when all went well.
 
 1. Starts the emulator (Pub/Sub gRPC, REST, OAuth, SOAP over TLS) in a fresh state directory.
 2. Starts ``lifecycle-sync run --emulator-info`` as a real subprocess (JWT bearer login).
@@ -6,8 +6,10 @@
    Pub/Sub API, one test event over REST (as an admin would with simple-salesforce), a Lead
    created by "Marketo" over REST, and that Lead converted with SOAP ``convertLead`` (both
    produce Lead change events).
-4. Waits until every event is in the daemon's durable inbox, prints ``lifecycle-sync status``,
-   stops the daemon with SIGTERM and checks it exited 0.
+4. Waits until the daemon has landed every event in its durable inbox and applied it to
+   Salesforce, prints the inbox, the resulting records (Workspaces with status, Lead, Account,
+   Contact) and the API calls the daemon spent, then ``lifecycle-sync status``; stops the
+   daemon with SIGTERM and checks it exited 0.
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ from subscriber import EntryStatus, Inbox
 
 TOPIC = "/event/SelfServeTrialEvent__e"
 DEMO_EVENTS = (
-    ("ws-1001", "Trial", {"trial_expiration": "2026-12-09"}),
-    ("ws-1001", "Conversion", {"subscription_id": "sub_9", "plan_type": "Team", "mrr": 490.0}),
-    ("ws-1002", "Churn", {"churn_date": "2026-11-20", "churn_reason": "budget"}),
+    ("ws-1001", "Trial", {"trial_expiration": "2026-12-09"}, "dana.rivera@mail.acme.co.uk"),
+    ("ws-1001", "Conversion", {"subscription_id": "sub_9", "plan_type": "Team", "mrr": 490.0},
+     "dana.rivera@mail.acme.co.uk"),
+    ("ws-1002", "Churn", {"churn_date": "2026-11-20", "churn_reason": "budget"},
+     "sam@globex.example"),
 )
+DEMO_CALLS = 3  # the demo's own REST/SOAP calls after the counters reset (not the daemon's)
 EXPECTED = {TOPIC: len(DEMO_EVENTS) + 1, "/data/LeadChangeEvent": 2}
 DEADLINE_S = 60.0
 
@@ -75,11 +80,11 @@ def publish_over_pubsub(info: dict[str, Any]) -> None:
             pb.ProducerEvent(id=str(uuid.uuid4()), schema_id=topic.schema_id, payload=_encode(
                 schema, {
                     "CreatedDate": now_ms, "CreatedById": info["user_id"],
-                    "Workspace_ID__c": ws, "Email__c": f"owner@{ws}.example.com",
+                    "Workspace_ID__c": ws, "Email__c": email,
                     "Event_Type__c": kind, "Event_Data__c": json.dumps(data),
                     "Event_Timestamp__c": now_ms + i,
                 }))
-            for i, (ws, kind, data) in enumerate(DEMO_EVENTS)
+            for i, (ws, kind, data, email) in enumerate(DEMO_EVENTS)
         ]
         response = stub.Publish(pb.PublishRequest(topic_name=TOPIC, events=events), metadata=md)
     failed = [r.error.msg for r in response.results if r.error.msg]
@@ -150,22 +155,22 @@ def status(state: Path) -> dict[str, Any]:
 
 
 def wait_for_inbox(state: Path, daemon: subprocess.Popen[bytes]) -> None:
-    """Poll ``status --json`` until every expected event is stored (or the deadline passes)."""
+    """Poll ``status --json`` until every expected event is stored and applied (or parked)."""
     deadline = time.monotonic() + DEADLINE_S
     while time.monotonic() < deadline:
         topics = status(state).get("topics", {})
-        if all(topics.get(t, {}).get("pending", 0) >= n for t, n in EXPECTED.items()):
+        if all(topics.get(t, {}).get("applied", 0) >= n for t, n in EXPECTED.items()):
             return
         if daemon.poll() is not None:
             raise SystemExit(f"demo: the daemon exited early with {daemon.returncode}")
         time.sleep(0.2)  # polling a condition with a deadline, not synchronising on time
-    raise SystemExit(f"demo: events did not reach the inbox within {DEADLINE_S:.0f} s")
+    raise SystemExit(f"demo: events were not applied within {DEADLINE_S:.0f} s")
 
 
 def print_inbox(state: Path) -> None:
     """What the daemon landed, decoded: event types, and which Lead fields each change touched."""
     with Inbox.open_readonly(inbox_path(state)) as inbox:
-        entries = inbox.entries(EntryStatus.PENDING, limit=100)
+        entries = inbox.entries(EntryStatus.APPLIED, limit=100)
     for e in entries:
         if e.change is not None:
             what = (f"{e.change.change_type} {','.join(e.change.record_ids)} by "
@@ -173,7 +178,42 @@ def print_inbox(state: Path) -> None:
         else:
             payload = e.payload or {}
             what = f"{payload.get('Event_Type__c')} workspace={payload.get('Workspace_ID__c')}"
-        print(f"  {e.topic:<30} replay_id={e.replay_id.hex()}  {what}")
+        fate = f"  [parked: {e.error[:60]}…]" if e.error else ""
+        print(f"  {e.topic:<30} replay_id={e.replay_id.hex()}  {what}{fate}")
+
+
+def seed_account(info: dict[str, Any]) -> None:
+    """An Account the trial's email domain matches (``mail.acme.co.uk`` → ``acme.co.uk``)."""
+    admin = salesforce_client(info, "demo-admin")
+    admin.restful("sobjects/Account/", method="POST", json={
+        "Name": "Acme Ltd", "Email_Domain__c": "acme.co.uk", "Website": "https://www.acme.co.uk"})
+
+
+def print_salesforce(info: dict[str, Any], calls: dict[str, Any]) -> None:
+    """The records the daemon wrote, and the API calls it spent writing them."""
+    sf = salesforce_client(info, "demo-admin")
+    rows = sf.query_all(
+        "SELECT Workspace_ID__c, Self_Serve_Status__c, Plan_Type__c, MRR__c, Lead__c, "
+        "Account__r.Name, Contact__c, Needs_Review__c, Review_Reason__c FROM Workspace__c "
+        "ORDER BY Workspace_ID__c")["records"]
+    print("Salesforce after apply (Workspace__c):")
+    for r in rows:
+        account = (r.get("Account__r") or {}).get("Name")
+        print(f"  {r['Workspace_ID__c']:<8} {r['Self_Serve_Status__c'] or '-':<8} "
+              f"plan={r['Plan_Type__c'] or '-'} mrr={r['MRR__c'] or '-'} lead={r['Lead__c']} "
+              f"account={account} contact={r['Contact__c']}")
+        if r["Needs_Review__c"]:
+            print(f"           needs review: {r['Review_Reason__c']}")
+    leads = sf.query_all("SELECT Id, Company, LeadSource, IsConverted FROM Lead")["records"]
+    parked = sf.query_all("SELECT Event_Type__c, Workspace_ID__c, Processing_Status__c "
+                          "FROM Event_Cache__c")["records"]
+    print(f"  Leads: {[(x['Company'], x['LeadSource'], x['IsConverted']) for x in leads]}")
+    cache = [tuple(v for k, v in x.items() if k != "attributes") for x in parked]
+    print(f"  Event_Cache__c (parked): {cache}")
+    by_kind = dict(calls["by_kind"])
+    spent = calls["total"] - DEMO_CALLS
+    print(f"API calls spent by the daemon: {spent} for {sum(EXPECTED.values())} events "
+          f"(all calls since start, by kind, incl. the demo's own {DEMO_CALLS}: {by_kind})")
 
 
 def main() -> int:
@@ -184,6 +224,10 @@ def main() -> int:
         emulator.write_info(info_file)
         info = emulator.info()
         print(f"emulator up: pubsub {info['pubsub_endpoint']}, instance {info['instance_url']}")
+        seed_account(info)
+        org = emulator.context.org
+        assert org is not None
+        org.counters.reset()  # from here on: the daemon's calls + DEMO_CALLS
         state = work / "daemon"
         daemon = subprocess.Popen(  # noqa: S603 - our own CLI
             [sys.executable, "-m", "service", "run", "--emulator-info", str(info_file),
@@ -194,8 +238,10 @@ def main() -> int:
             publish_over_pubsub(info)
             write_over_rest_and_soap(info)
             wait_for_inbox(state, daemon)
+            calls = org.counters.snapshot()
             print("the daemon's inbox:")
             print_inbox(state)
+            print_salesforce(info, calls)
             subprocess.run(  # noqa: S603 - our own CLI
                 [sys.executable, "-m", "service", "status", "--state", str(state)],
                 check=True, timeout=30,

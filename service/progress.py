@@ -29,8 +29,10 @@ class DaemonHooks(IntakeHooks):
 
     def __init__(self, topics: Iterable[str], stale_after_s: float,
                  clock: Callable[[], float] = time.monotonic,
-                 state_dir: Path | None = None) -> None:
+                 state_dir: Path | None = None,
+                 on_stored: Callable[[], None] | None = None) -> None:
         self._clock = clock
+        self._on_stored = on_stored
         self._stale_after_s = stale_after_s
         self._lock = threading.Lock()
         now = clock()
@@ -47,6 +49,8 @@ class DaemonHooks(IntakeHooks):
             totals[1] += stats.duplicates
             totals[2] += stats.poison
         self.connection.connected(topic)
+        if stats.stored and self._on_stored is not None:
+            self._on_stored()  # wake the apply loop: never blocks, never waits for Salesforce
         # Poison is reported by the intake, once per (topic, error class); see subscriber.poison.
         log.debug("batch committed topic=%s stored=%d duplicates=%d poison=%d",
                   topic, stats.stored, stats.duplicates, stats.poison)

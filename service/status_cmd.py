@@ -78,12 +78,14 @@ def collect_status(state_dir: Path) -> dict[str, Any]:
                 "pending": c.pending,
                 "applied": c.applied,
                 "poison": c.poison,
+                "parked": c.parked,
                 "oldest_pending_age_s": (round(c.oldest_pending_age_s, 3)
                                          if c.oldest_pending_age_s is not None else None),
             }
+        apply = _apply_state(inbox)
     pid = lock_holder(state_dir)
     return {"state_dir": str(state_dir), "inbox": str(path), "daemon_pid": pid,
-            "connection": _connection(state_dir, pid), "topics": topics}
+            "connection": _connection(state_dir, pid), "topics": topics, "apply": apply}
 
 
 def _connection(state_dir: Path, pid: int | None) -> dict[str, Any] | None:
@@ -115,6 +117,23 @@ def not_connected(report: dict[str, Any], max_disconnected_s: float) -> list[str
             and (state.get("since_s") or 0.0) > max_disconnected_s]
 
 
+def _apply_state(inbox: Inbox) -> dict[str, Any]:
+    """The apply side: waiting (pending) entries, paused or not, the last error class."""
+    try:
+        last = json.loads(inbox.meta("apply:last_error") or "null")
+    except ValueError:
+        last = None
+    counts = inbox.counts_by_topic().values()
+    return {
+        "applied": sum(c.applied - c.parked for c in counts),
+        "parked": sum(c.parked for c in counts),
+        "waiting": sum(c.pending for c in counts),
+        "paused": inbox.meta("apply:paused") == "1",
+        "last_error_class": last.get("class") if isinstance(last, dict) else None,
+        "last_error_at": last.get("at") if isinstance(last, dict) else None,
+    }
+
+
 def render_text(report: dict[str, Any]) -> str:
     """The report for a terminal: one block per topic."""
     pid = report["daemon_pid"]
@@ -133,6 +152,12 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"  checkpoint {checkpoint}{when}")
         lines.append(f"  pending {t['pending']}, applied {t['applied']}, "
                      f"poison {t['poison']}{oldest}")
+    a = report.get("apply")
+    if a:
+        paused = ", PAUSED (API limit)" if a["paused"] else ""
+        last = a["last_error_class"] or "none"
+        lines.append(f"apply: applied {a['applied']}, parked {a['parked']}, waiting "
+                     f"{a['waiting']}{paused}, last error class: {last}")
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,9 @@
 
 The only place that knows both the configuration and the subscriber's classes: everything is
 built here and passed down, so nothing else reads settings or creates clients on its own.
-Until handlers exist, ``run`` fills the inbox and nothing more.
+Two threads do the work: the intake fills the inbox; the apply loop empties it into Salesforce,
+woken by the intake after each commit. Both share one session provider (one login, refreshed
+single-flight for gRPC and REST alike).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import threading
 import time
 from pathlib import Path
 
+from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
+from handlers.sf_client import ClientSettings, SalesforceClient
+from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
 from service.hints import HintedLogin, login_failure
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
@@ -104,26 +109,47 @@ def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
         return 1
 
 
+def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> ApplyLoop:
+    """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
+    latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
+    a = config.apply
+    client = ClientSettings(ca_file=config.pubsub.ca_file)
+    gateway = GatewaySettings(create_opportunity=a.create_opportunity)
+    status = ConvertedStatus()  # read once for all workers
+    gateways = [SalesforceGateway(SalesforceClient(sessions, client), gateway, status)
+                for _ in range(a.workers)]
+    return ApplyLoop(inbox, gateways, ApplySettings(batch_size=a.batch_size,
+                                                     limit_pause_s=a.limit_pause_s))
+
+
 def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
-    hooks = DaemonHooks(config.pubsub.topics, stale_after_s=_stale_after_s(config),
-                        state_dir=config.service.state_dir)
     login = HintedLogin(token_source(config.auth, config.pubsub.ca_file), config.pubsub.ca_file)
     sessions = auth.SessionProvider(login,
                                     backoff_initial_s=config.pubsub.backoff_initial_s,
                                     backoff_max_s=config.pubsub.backoff_max_s)
+    applier = apply_loop(config, sessions, inbox)
+    hooks = DaemonHooks(config.pubsub.topics, stale_after_s=_stale_after_s(config),
+                        state_dir=config.service.state_dir, on_stored=applier.wake)
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     failure: list[BaseException] = []
     worker = threading.Thread(target=_guarded, args=(intake, stop, failure), name="intake",
                               daemon=True)
+    apply_thread = threading.Thread(target=_guarded, args=(applier, stop, failure),
+                                    name="apply", daemon=True)
     try:
         worker.start()
+        apply_thread.start()
         log.info("started: state %s, auth %s, endpoint %s, topics %s",
                  config.service.state_dir, config.auth.mode, config.pubsub.endpoint,
                  ", ".join(config.pubsub.topics))
         notifier.ready("receiving " + ", ".join(config.pubsub.topics))
         _supervise(stop, notifier, hooks, inbox)
         _add_hint(failure, config)
-        return _finish(worker, notifier, hooks, failure, config.service.shutdown_timeout_s)
+        code = _finish(worker, notifier, hooks, failure, config.service.shutdown_timeout_s)
+        # A cycle still in flight is abandoned, not awaited: nothing was marked applied for
+        # it, and the rules make its repetition after the restart write nothing twice.
+        apply_thread.join(min(2.0, config.service.shutdown_timeout_s))
+        return code
     finally:
         inbox.close()
 
@@ -137,10 +163,11 @@ def _add_hint(failure: list[BaseException], config: Config) -> None:
             failure[0] = Fatal(f"{exc}{hint}", error_code=exc.error_code, rpc_id=exc.rpc_id)
 
 
-def _guarded(intake: Intake, stop: threading.Event, failure: list[BaseException]) -> None:
-    """Run the intake; record why it ended early and wake the main thread."""
+def _guarded(part: Intake | ApplyLoop, stop: threading.Event, failure: list[BaseException]
+             ) -> None:
+    """Run the intake or the apply loop; record why it ended early and wake the main thread."""
     try:
-        intake.run(stop)
+        part.run(stop)
     except BaseException as exc:  # noqa: BLE001 - reported by _finish on the main thread
         failure.append(exc)
     finally:

@@ -172,9 +172,13 @@ class Checkpoint(NamedTuple):
 
 @dataclass(frozen=True)
 class TopicCounts:
-    """Inbox counts for one topic (for the status command and metrics)."""
+    """Inbox counts for one topic (for the status command and metrics).
+
+    ``parked`` counts the applied entries that were parked in Salesforce (``Event_Cache__c``)
+    rather than applied to their records; they are included in ``applied``."""
 
     pending: int
     applied: int
     poison: int
     oldest_pending_age_s: float | None
+    parked: int = 0

@@ -20,7 +20,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -164,12 +164,16 @@ class Inbox:
 
     # -- the consumers' side ------------------------------------------------------------
 
-    def pending(self, limit: int = 100, topic: str | None = None) -> list[InboxEntry]:
-        """The oldest entries not yet applied, in arrival order (per topic: replay order)."""
-        return self.entries(EntryStatus.PENDING, limit=limit, topic=topic)
+    def pending(self, limit: int = 100, topic: str | None = None,
+                exclude: Iterable[int] = ()) -> list[InboxEntry]:
+        """The oldest entries not yet applied, in arrival order (per topic: replay order).
+
+        ``exclude``: entry IDs to skip (an applier's entries waiting out a retry backoff)."""
+        return self.entries(EntryStatus.PENDING, limit=limit, topic=topic, exclude=exclude)
 
     def entries(
-        self, status: EntryStatus, *, limit: int = 100, topic: str | None = None
+        self, status: EntryStatus, *, limit: int = 100, topic: str | None = None,
+        exclude: Iterable[int] = (),
     ) -> list[InboxEntry]:
         """Entries with ``status``, oldest first (e.g. POISON for review)."""
         sql = f"SELECT {rows.COLUMNS} FROM entries WHERE status = ?"
@@ -177,6 +181,10 @@ class Inbox:
         if topic is not None:
             sql += " AND topic = ?"
             args.append(topic)
+        skipped = [int(i) for i in exclude]
+        if skipped:
+            sql += f" AND id NOT IN ({', '.join('?' * len(skipped))})"
+            args.extend(skipped)
         sql += " ORDER BY id LIMIT ?"
         args.append(limit)
         return [rows.entry_from_row(r) for r in self._read(sql, args)]
@@ -194,15 +202,34 @@ class Inbox:
         """Park pending entries that can never be applied, with the reason."""
         return self._set_status(ids, EntryStatus.POISON, error)
 
+    def mark_done(self, applied: Iterable[int], parked: Mapping[int, str]) -> int:
+        """In one transaction: entries applied, and entries parked in Salesforce (with the
+        note saying why; they count as applied, see :attr:`TopicCounts.parked`)."""
+        now = self._clock()
+        values = [(EntryStatus.APPLIED.value, now, "", int(i)) for i in applied]
+        values += [(EntryStatus.APPLIED.value, now, note or "parked", int(i))
+                   for i, note in parked.items()]
+        with self._transaction() as db:
+            return sum(db.execute(rows.SET_STATUS, v).rowcount for v in values)
+
+    def meta(self, key: str) -> str | None:
+        """A value an inbox user stored with :meth:`set_meta` (e.g. the apply loop's state)."""
+        found = self._read("SELECT value FROM meta WHERE key = ?", (f"x:{key}",))
+        return str(found[0][0]) if found else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute(_UPSERT_META, (f"x:{key}", value))
+
     def counts_by_topic(self) -> dict[str, TopicCounts]:
         """Pending, applied and poison counts and the oldest pending age, per topic."""
         found = self._read(rows.COUNTS)
         known = [r[0] for r in self._read("SELECT topic FROM checkpoints")]
         now = self._clock()
         counts = {topic: TopicCounts(0, 0, 0, None) for topic in known}
-        for topic, pending, applied, poison, oldest in found:
+        for topic, pending, applied, poison, oldest, parked in found:
             age = None if oldest is None else max(0.0, now - oldest)
-            counts[topic] = TopicCounts(pending, applied, poison, age)
+            counts[topic] = TopicCounts(pending, applied, poison, age, parked or 0)
         return counts
 
     def prune(self) -> int:

@@ -48,7 +48,8 @@ SET_STATUS = (
 COUNTS = """
 SELECT topic,
        SUM(status = 'pending'), SUM(status = 'applied'), SUM(status = 'poison'),
-       MIN(CASE WHEN status = 'pending' THEN received_at END)
+       MIN(CASE WHEN status = 'pending' THEN received_at END),
+       SUM(status = 'applied' AND error != '')
 FROM entries GROUP BY topic
 """
 

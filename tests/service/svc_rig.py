@@ -68,9 +68,11 @@ class Rig:
         return len(self.entries())
 
     def entries(self) -> list[tuple[str, bytes]]:
+        """Every landed event, whatever the apply loop has done with it since."""
         with Inbox.open_readonly(inbox_path(self.state)) as inbox:
-            found = inbox.entries(EntryStatus.PENDING, limit=1_000_000, topic=TRIAL_TOPIC)
-        return [(e.event_id, e.replay_id) for e in found]
+            found = [e for status in EntryStatus
+                     for e in inbox.entries(status, limit=1_000_000, topic=TRIAL_TOPIC)]
+        return [(e.event_id, e.replay_id) for e in sorted(found, key=lambda e: e.id)]
 
     def checkpoint(self) -> bytes | None:
         with Inbox.open_readonly(inbox_path(self.state)) as inbox:

@@ -107,4 +107,6 @@ def test_the_report_names_the_state_dir_and_says_when_there_are_no_topics(tmp_pa
     report = collect_status(state)
     assert (report["state_dir"], report["inbox"]) == (str(state), str(inbox_path(state)))
     assert (report["daemon_pid"], report["topics"]) == (None, {})
-    assert render_text(report) == f"{state}: no daemon running\n  no topics yet\n"
+    assert render_text(report) == (f"{state}: no daemon running\n  no topics yet\n"
+                                   "apply: applied 0, parked 0, waiting 0, "
+                                   "last error class: none\n")

@@ -1,0 +1,138 @@
+"""One apply cycle: entries → events → snapshot → plan → writes → each entry's fate.
+
+Calls, in order and only when needed: one lookup (a Composite of queries), one Lead creation
+(sObject Collections), one ``convertLead``, one Composite of upserts, and one more upsert of
+``Event_Cache__c`` rows when records were refused and must be parked. Nothing is reported
+applied unless Salesforce confirmed the writes it depends on (or its parking). A whole-call
+failure raises :class:`~handlers.errors.GatewayError` before any entry is settled; what was
+already written is written again, harmlessly, by the next cycle (the rules are idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from handlers.events import LeadChange, LeadGap, Lifecycle, Parsed
+from handlers.gateway_api import Gateway, RecordError, WriteResult
+from handlers.history import Entry
+from handlers.lookup import lookup_request, stored_contact_emails
+from handlers.parse import parse_entry
+from handlers.plan import Fate, Outcome, Plan, cache_row
+from handlers.rules import decide
+from handlers.snapshot import Snapshot
+from subscriber.events import InboxEntry
+
+
+@dataclass
+class CycleResult:
+    """Entry IDs by fate: applied, parked (with note), to retry (with reason)."""
+
+    applied: list[int] = field(default_factory=list)
+    parked: dict[int, str] = field(default_factory=dict)
+    retry: dict[int, str] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (error class, message)
+
+
+def run_cycle(entries: Sequence[InboxEntry], gateway: Gateway, client_name: str
+              ) -> CycleResult:
+    events = [parse_entry(entry, client_name) for entry in entries]
+    snap = _read(events, gateway)
+    plan = decide(events, snap)
+    if plan.lead_drafts:
+        created, failed = gateway.create_leads(plan.lead_drafts)
+        snap = snap.with_leads(created, failed)
+        plan = decide(events, snap)
+    if plan.conversions:
+        converted, failed = gateway.convert(list(plan.conversions.values()))
+        snap = snap.with_conversions(converted, failed)
+        plan = decide(events, snap)
+    written = gateway.write(plan.workspace_writes, plan.cache_rows)
+    return _settle(events, plan, written, gateway)
+
+
+def _read(events: Sequence[Parsed], gateway: Gateway) -> Snapshot:
+    """The snapshot; Leads re-read for gap events, and Workspaces whose Conversion carries no
+    email, may name emails a second lookup must add (only then: one more call)."""
+    request = lookup_request(events)
+    snap = gateway.lookup(request) if not request.empty else Snapshot()
+    gap_ids = {i for e in events if isinstance(e, LeadGap) for i in e.lead_ids}
+    extra = sorted({lead.email for lead in snap.leads if lead.id in gap_ids and lead.email}
+                   - set(request.workspace_emails))
+    contacts = stored_contact_emails(events, snap, request)
+    if not extra and not contacts:
+        return snap
+    return gateway.lookup(lookup_request(events, extra, contacts))
+
+
+def _settle(events: Sequence[Parsed], plan: Plan, written: WriteResult, gateway: Gateway
+            ) -> CycleResult:
+    result = CycleResult(problems=list(plan.warnings))
+    to_park: dict[int, tuple[Outcome, RecordError]] = {}
+    for event in events:
+        entry_id = event.source.entry_id
+        outcome = plan.outcomes.get(entry_id, Outcome(Fate.APPLIED))
+        error = _blocking_error(outcome, written)
+        if error is None:
+            _done(result, entry_id, outcome)
+        elif error.transient or _cache_failed(outcome, written):
+            result.retry[entry_id] = str(error)
+        else:
+            to_park[entry_id] = (outcome, error)
+    if to_park:
+        _park_refused(events, to_park, gateway, result)
+    return result
+
+
+def _blocking_error(outcome: Outcome, written: WriteResult) -> RecordError | None:
+    if outcome.cache_uuid is not None and outcome.cache_uuid in written.cache_errors:
+        return written.cache_errors[outcome.cache_uuid]
+    errors = [written.workspace_errors[k] for k in outcome.all_workspace_keys
+              if k in written.workspace_errors]
+    transient = [e for e in errors if e.transient]
+    return next(iter(transient or errors), None)
+
+
+def _cache_failed(outcome: Outcome, written: WriteResult) -> bool:
+    return outcome.cache_uuid is not None and outcome.cache_uuid in written.cache_errors
+
+
+def _done(result: CycleResult, entry_id: int, outcome: Outcome) -> None:
+    if outcome.fate is Fate.PARKED:
+        result.parked[entry_id] = outcome.note
+        if outcome.error_class:
+            result.problems.append((outcome.error_class, outcome.note))
+    else:
+        result.applied.append(entry_id)
+
+
+def _park_refused(events: Sequence[Parsed], refused: dict[int, tuple[Outcome, RecordError]],
+                  gateway: Gateway, result: CycleResult) -> None:
+    """Salesforce refused a Workspace write for good: park its events (one more call)."""
+    rows = {}
+    notes = {}
+    for event in events:
+        if event.source.entry_id not in refused:
+            continue
+        _, error = refused[event.source.entry_id]
+        note = f"Salesforce refused the Workspace write: {error}"
+        if isinstance(event, Lifecycle):
+            row = cache_row(event.source, status="Error", review=True, reason=error.code,
+                            note=note, event_type=event.kind.value,
+                            workspace_id=event.workspace_id,
+                            event_data=Entry.of(event).details_json, at=event.at)
+        elif isinstance(event, LeadChange | LeadGap):  # a Lead change's Workspace links
+            row = cache_row(event.source, status="Error", review=True, reason=error.code,
+                            note=f"{note} (Lead {', '.join(event.lead_ids)})",
+                            event_type=event.change_type)
+        else:
+            continue
+        rows[event.source.event_uuid] = row
+        notes[event.source.entry_id] = (event.source.event_uuid, note, error.code)
+    parked = gateway.write({}, rows)
+    for entry_id, (uuid, note, code) in notes.items():
+        if uuid in parked.cache_errors:
+            result.retry[entry_id] = str(parked.cache_errors[uuid])
+        else:
+            result.parked[entry_id] = note
+            result.problems.append((code, note))

@@ -1,0 +1,201 @@
+"""The one HTTP door to Salesforce: session, timeouts, retries and error mapping.
+
+Every request goes through a ``requests.Session`` with ``trust_env`` off (``REQUESTS_CA_BUNDLE``
+and proxies would otherwise silently replace our CA and routing), ``verify`` set to the
+configured CA, an explicit ``(connect, read)`` timeout and ``Sforce-Call-Options:
+client=<name>``, so the Lead change events our own writes cause can be recognised and
+ignored. REST goes through simple-salesforce; SOAP (``convertLead``) is posted on the same
+session.
+
+Failures of a whole call are mapped once, here: 5xx, timeouts and connection errors retry
+with jittered exponential backoff (tenacity) when the call is idempotent, and otherwise raise
+:class:`TransientError` so the cycle re-reads before trying again; 403
+``REQUEST_LIMIT_EXCEEDED`` raises :class:`RequestLimited`; 401 ``INVALID_SESSION_ID``
+refreshes the shared session once (the same single-flight provider the Pub/Sub streams use)
+and repeats the call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import requests
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+from tenacity import (
+    retry,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from handlers import soap_convert
+from handlers.errors import CallRejected, GatewayError, RequestLimited, TransientError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class SessionLike(Protocol):
+    @property
+    def access_token(self) -> str: ...
+
+    @property
+    def instance_url(self) -> str: ...
+
+
+class SessionSource(Protocol):
+    """What :class:`subscriber.auth.SessionProvider` offers: the shared, refreshable session."""
+
+    def current(self) -> SessionLike: ...
+
+    def refresh(self, stale_token: str) -> SessionLike: ...
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    client_name: str = "lifecycle-sync"
+    api_version: str = "62.0"
+    ca_file: Path | None = None
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 120.0
+    attempts: int = 3  # per idempotent call, on 5xx / timeouts / connection errors
+    backoff_max_s: float = 8.0
+
+
+class SalesforceClient:
+    """REST and SOAP calls with the project's transport rules; thread-compatible, not shared."""
+
+    def __init__(self, sessions: SessionSource, settings: ClientSettings) -> None:
+        self._sessions = sessions
+        self.settings = settings
+        self._http = requests.Session()
+        self._http.trust_env = False
+        self._http.verify = str(settings.ca_file) if settings.ca_file else True
+        self._http.headers["Sforce-Call-Options"] = f"client={settings.client_name}"
+        self._sf: Salesforce | None = None
+        self._token = ""
+        self._retrying = retry(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(max(1, settings.attempts)),
+            wait=wait_random_exponential(multiplier=0.25, max=settings.backoff_max_s),
+            reraise=True,
+        )
+
+    @property
+    def api_path(self) -> str:
+        return f"/services/data/v{self.settings.api_version}"
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.settings.connect_timeout_s, self.settings.read_timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def rest(self, method: str, path: str, body: Any = None, *, idempotent: bool) -> Any:
+        """``method`` on ``/services/data/vXX.X/<path>``; the parsed JSON body (or None)."""
+        def once() -> Any:
+            return self._authenticated(
+                lambda sf: sf.restful(path, method=method, json=body, timeout=self.timeout))
+        return self._retrying(once)() if idempotent else once()
+
+    def rest_url(self, url: str) -> Any:
+        """GET a path Salesforce returned (``nextRecordsUrl``); idempotent."""
+        def once() -> Any:
+            return self._authenticated(
+                lambda sf: sf.query_more(url, identifier_is_url=True, timeout=self.timeout))
+        return self._retrying(once)()
+
+    def soap(self, body_xml: Callable[[str], bytes]) -> bytes:
+        """POST a partner SOAP envelope built for the current token; the response body."""
+        def call(sf: Salesforce) -> bytes:
+            del sf
+            url = f"{self._session().instance_url}/services/Soap/u/{self.settings.api_version}"
+            response = self._http.post(
+                url, data=body_xml(self._token), timeout=self.timeout,
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
+            _raise_for_soap(response)
+            return response.content
+        return self._authenticated(call)
+
+    def _session(self) -> SessionLike:
+        return self._sessions.current()
+
+    def _client(self) -> Salesforce:
+        session = self._session()
+        if self._sf is None or session.access_token != self._token:
+            self._token = session.access_token
+            self._sf = Salesforce(instance_url=session.instance_url,
+                                  session_id=session.access_token, session=self._http,
+                                  version=self.settings.api_version)
+        return self._sf
+
+    def _authenticated(self, call: Callable[[Salesforce], T]) -> T:
+        """Run ``call``; on INVALID_SESSION_ID refresh the shared session once and repeat."""
+        try:
+            return _mapped(call, self._client())
+        except _SessionRejected:
+            log.info("Salesforce rejected the session; refreshing it once")
+            self._sessions.refresh(self._token)
+            return _mapped(call, self._client())
+
+
+class _SessionRejected(GatewayError):
+    error_class = "INVALID_SESSION_ID"
+
+
+def _mapped(call: Callable[[Salesforce], T], sf: Salesforce) -> T:
+    """Run ``call`` and turn library and transport exceptions into ours."""
+    try:
+        return call(sf)
+    except SalesforceExpiredSession:
+        raise _SessionRejected("INVALID_SESSION_ID") from None
+    except SalesforceError as exc:
+        raise classify(exc.status, exc.content) from None
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise TransientError(f"{type(exc).__name__} talking to Salesforce") from None
+    except ValueError:  # a body that is not JSON (a proxy's HTML page, a cut-off answer)
+        raise TransientError("Salesforce answered with a body that is not JSON") from None
+
+
+def classify(status: int, content: Any) -> GatewayError:
+    """The error for a failed call, from its status and body (never echoing the URL)."""
+    code, message = _first_error(content)
+    if status == 401:
+        return _SessionRejected(code or "INVALID_SESSION_ID")
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        return RequestLimited(f"{code}: {message}")
+    if status >= 500 or code in ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"):
+        return TransientError(f"HTTP {status} {code}: {message}".strip())
+    return CallRejected(f"HTTP {status} {code}: {message}".strip(), code)
+
+
+def _first_error(content: Any) -> tuple[str, str]:
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        first = content[0]
+        return str(first.get("errorCode") or ""), str(first.get("message") or "")[:300]
+    return "", str(content)[:300]
+
+
+def _raise_for_soap(response: requests.Response) -> None:
+    """Map a failed SOAP call by its fault's code (``sf:exceptionCode`` / ``faultcode``), never
+    by the raw envelope; a body that is no SOAP fault is a transient failure."""
+    if response.status_code < 300:
+        return
+    parsed = soap_convert.fault(response.content)
+    if parsed is None:
+        raise TransientError(f"SOAP HTTP {response.status_code} without a SOAP fault")
+    code, message = parsed
+    if code == "INVALID_SESSION_ID":
+        raise _SessionRejected(code)
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        raise RequestLimited(f"{code}: {message}")
+    transient = ("UNKNOWN_EXCEPTION", "SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW")
+    if code in transient or (response.status_code >= 500 and not code):
+        raise TransientError(f"SOAP HTTP {response.status_code} {code}: {message}".strip())
+    raise CallRejected(f"SOAP fault {code}: {message}".strip(), code)

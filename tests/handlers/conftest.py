@@ -1,0 +1,31 @@
+"""Fixtures of tests/handlers: ``t0``, and ``rig`` (one emulator and one daemon, a real
+process, per test module). Entry builders live in ``entry_builders``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from apply_rig import ApplyRig
+
+from emulator.pubsub.subscribe import StreamSettings
+from emulator.server import Emulator, EmulatorSettings
+
+
+@pytest.fixture
+def t0() -> int:
+    return 1_790_000_000_000
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApplyRig]:
+    work = tmp_path_factory.mktemp("apply-e2e")
+    settings = EmulatorSettings(state_dir=work / "emulator",
+                                stream=StreamSettings(keepalive_s=0.5, idle_timeout_s=60.0))
+    with Emulator(settings) as emulator:
+        rig = ApplyRig(emulator, work)
+        rig.start()
+        try:
+            yield rig
+        finally:
+            rig.close()

@@ -1,0 +1,94 @@
+"""An event whose request Salesforce refuses (a value-dependent 4xx) is isolated by halving
+its batch and marked poison with the reason; every other event is applied. A refusal that is
+not about a value holds applying back instead (nothing is poisoned)."""
+
+from __future__ import annotations
+
+from entry_builders import TRIAL, lifecycle_entry
+from fake_org import FakeOrg
+
+from handlers.errors import CallRejected
+from service.apply_loop import ApplyLoop, ApplySettings
+from subscriber.events import DecodedEvent, EntryKind, EntryStatus
+from subscriber.inbox import Inbox
+
+T0 = 1_790_000_000_000
+
+
+class PickyOrg(FakeOrg):
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+
+    def lookup(self, request):
+        if any(w.startswith("bad") for w in request.workspace_ids):
+            self.calls += 1
+            raise CallRejected(f"HTTP 400 {self.code}: refused", self.code)
+        return super().lookup(request)
+
+
+def _inbox(tmp_path, entries) -> Inbox:
+    inbox = Inbox(tmp_path / "inbox.db")
+    inbox.store_batch(entries[0].topic, [
+        DecodedEvent(e.topic, e.replay_id, e.event_id, "s", EntryKind.EVENT, e.payload or {})
+        for e in entries], b"\x01")
+    return inbox
+
+
+def _drain(loop: ApplyLoop, inbox: Inbox, rounds: int = 50) -> None:
+    for _ in range(rounds):
+        if not inbox.pending(500) and not loop._splits:
+            return
+        loop.run_once()
+
+
+def test_a_refused_event_is_isolated_and_the_rest_applied(tmp_path):
+    entries = [lifecycle_entry("Trial", f"ok-{i}", TRIAL, T0, email=f"{i}@iso.co.uk")
+               for i in range(15)]
+    entries.insert(7, lifecycle_entry("Trial", "bad-1", TRIAL, T0, email="b@iso.co.uk"))
+    inbox = _inbox(tmp_path, entries)
+    org = PickyOrg("MALFORMED_QUERY")
+    loop = ApplyLoop(inbox, [org], ApplySettings())
+    _drain(loop, inbox)
+    [poison] = inbox.entries(EntryStatus.POISON)
+    assert poison.payload["Workspace_ID__c"] == "bad-1"
+    assert "MALFORMED_QUERY" in poison.error
+    assert len(inbox.entries(EntryStatus.APPLIED, limit=100)) == 15
+    assert org.calls <= 3 * 5 + 8  # halving costs a few lookups, not one call per event
+
+
+def test_a_refusal_not_about_a_value_holds_back_and_poisons_nothing(tmp_path):
+    entries = [lifecycle_entry("Trial", "bad-2", TRIAL, T0, email="c@iso.co.uk")]
+    inbox = _inbox(tmp_path, entries)
+    loop = ApplyLoop(inbox, [PickyOrg("INSUFFICIENT_ACCESS")], ApplySettings())
+    assert loop.run_once() is False
+    assert inbox.entries(EntryStatus.POISON) == []
+    assert len(inbox.pending()) == 1
+
+
+def test_an_empty_error_code_holds_back_and_poisons_nothing(tmp_path):
+    """'composite answered without a body' or a query error that is no list carry no code:
+    not about a value, so applying is held back (reported once) instead of poisoning."""
+    entries = [lifecycle_entry("Trial", "bad-3", TRIAL, T0, email="d@iso.co.uk")]
+    inbox = _inbox(tmp_path, entries)
+    loop = ApplyLoop(inbox, [PickyOrg("")], ApplySettings())
+    assert loop.run_once() is False
+    assert inbox.entries(EntryStatus.POISON) == []
+    assert len(inbox.pending()) == 1
+
+
+def test_the_poison_note_carries_no_email_address(tmp_path):
+    class QuotingOrg(PickyOrg):
+        def lookup(self, request):
+            if any(w.startswith("bad") for w in request.workspace_ids):
+                raise CallRejected("HTTP 400 MALFORMED_QUERY: near 'e@iso.co.uk'",
+                                   "MALFORMED_QUERY")
+            return FakeOrg.lookup(self, request)
+
+    entries = [lifecycle_entry("Trial", "bad-4", TRIAL, T0, email="e@iso.co.uk")]
+    inbox = _inbox(tmp_path, entries)
+    loop = ApplyLoop(inbox, [QuotingOrg("MALFORMED_QUERY")], ApplySettings())
+    _drain(loop, inbox)
+    [poison] = inbox.entries(EntryStatus.POISON)
+    assert "MALFORMED_QUERY" in poison.error
+    assert "e@iso.co.uk" not in poison.error
