@@ -3,11 +3,19 @@
 stdout gets the effective configuration as TOML that ``--config`` accepts again (relative
 paths resolved to absolute ones, each secret as the file it came from); stderr gets one line
 per check, ``ok:`` or ``FAILED:``, each failure saying what was tried and what to check.
-Nothing is written: the state directory is inspected, not created; the login is a login.
+Nothing is left behind: the state directory is tried as ``run`` uses it (a missing one is
+created and removed again, an existing one gets a temporary file created and removed, so a
+read-only mount or /proc fails here as it would in ``run``, even for root); the login is a
+login.
+A failed local check does not stop the network checks, so one run lists every failure; only
+checks that need what failed print ``skipped:`` (all connections need a usable CA file, the
+login and GetTopic a usable key).
 
 Exit codes: 0 every check passed; 78 (EX_CONFIG) the configuration is invalid or a local
 check failed (state directory, private key, CA file); 69 (EX_UNAVAILABLE) only network
-checks failed (endpoint unreachable, TLS handshake refused, login rejected, topic missing).
+checks failed (endpoint unreachable, TLS handshake refused, login rejected, topic missing);
+141 every check passed but stdout's reader went away before the TOML was written. The
+checks run first, so a closed pipe never hides a failure or its exit code.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from service.local_checks import ca_file_problem, private_key_problem, state_dir
 from service.run_cmd import EX_CONFIG, config_source_args, resolve_config
 
 EX_UNAVAILABLE = 69
+EX_SIGPIPE = 141  # all checks passed, but the reader of stdout went away (`| head`)
 Check = tuple[str, str | None]  # (what was checked, the problem or None)
 
 
@@ -55,21 +64,56 @@ def _check_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"lifecycle-sync: {exc}", file=sys.stderr)
         return EX_CONFIG
-    print(f"# effective configuration from {os.path.abspath(config.source)}: relative paths "
-          "resolved, secrets shown as the files they came from")
-    print(to_toml(effective_tables(config)), end="", flush=True)
+    # The checks run before anything is printed, and their lines go to stderr whatever
+    # happens to stdout: `check-config | head` must still show every FAILED line and exit
+    # with the checks' code, not die of SIGPIPE half-way through the TOML.
     local = local_checks(config)
     remote: list[Check] = []
-    if not args.offline and not _failed(local):
-        from service.remote_checks import remote_checks  # loads grpc
-
-        remote = remote_checks(config)
+    skipped: list[str] = []
+    if not args.offline:
+        remote, skipped = _network_checks(config, local)
+    printed = _write_stdout(
+        f"# effective configuration from {os.path.abspath(config.source)}: relative paths "
+        f"resolved, secrets shown as the files they came from\n{to_toml(effective_tables(config))}")
     for what, problem in local + remote:
         print(f"ok: {what}" if problem is None else f"FAILED: {what}: {problem}",
               file=sys.stderr)
+    for what in skipped:
+        print(f"skipped: {what}", file=sys.stderr)
     if _failed(local):
         return EX_CONFIG
-    return EX_UNAVAILABLE if _failed(remote) else 0
+    if _failed(remote):
+        return EX_UNAVAILABLE
+    return 0 if printed else EX_SIGPIPE
+
+
+def _write_stdout(text: str) -> bool:
+    """Write ``text`` to stdout; False when the reader has gone (stdout then points at
+    /dev/null, so nothing later, not even the interpreter's final flush, raises)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return False
+    return True
+
+
+def _network_checks(config: Config, local: list[Check]) -> tuple[list[Check], list[str]]:
+    """The network checks, whatever the local ones found (an admin wants every failure at
+    once), except those that need what failed: the CA file for all of them, the private key
+    for the login and GetTopic. Returns the checks and what was skipped, and why."""
+    failed = {what for what, problem in local if problem is not None}
+    if any(what.startswith("CA file ") for what in failed):
+        return [], ["network checks: every connection needs the CA file that failed above"]
+    from service.remote_checks import remote_checks  # loads grpc
+
+    if "JWT private key" in failed:
+        return (remote_checks(config, login=False),
+                ["login and GetTopic: they need the private key that failed above"])
+    return remote_checks(config), []
 
 
 def local_checks(config: Config) -> list[Check]:

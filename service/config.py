@@ -42,6 +42,7 @@ from service.config_schema import (
     env_overrides,
     unknown_keys,
 )
+from service.config_secrets import load_secrets, reject_plain_secrets
 
 INBOX_FILE = "inbox.db"
 
@@ -162,7 +163,7 @@ def load_config(
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError([f"config file {path}: {exc}"]) from None
     problems = Problems()
-    _reject_plain_secrets(raw, problems)
+    reject_plain_secrets(raw, problems)
     unknown_keys(raw, problems)
     merged = _merge(raw, env_overrides(env, problems))
     if state_dir is not None:
@@ -186,15 +187,15 @@ def build_config(
         values[section] = {}
         for key, field in spec.items():
             if key.endswith("_file") and key[:-5] in SECRET_KEYS:
-                continue  # consumed by _load_secrets
+                continue  # consumed by load_secrets
             if key in given:
                 value, origin = given[key]
                 values[section][key] = check_value(section, key, field, value, origin, problems)
             elif field.default is not None:
                 values[section][key] = field.default
     _resolve_paths(values, base_dir)
-    secrets = _load_secrets(merged.get("auth", {}), problems, env, base_dir)
-    _check_mode(values["auth"], secrets, problems)
+    secrets = load_secrets(merged.get("auth", {}), problems, env, base_dir)
+    _check_mode(values["auth"], secrets, problems, given=merged.get("auth", {}))
     _check_backoff(values["pubsub"], problems)
     problems.raise_if_any(ConfigError)
     return Config(
@@ -234,58 +235,6 @@ def _resolve_paths(values: dict[str, dict[str, Any]], base_dir: Path) -> None:
             values[section][key] = Path(os.path.normpath(base_dir / value))
 
 
-def _reject_plain_secrets(raw: dict[str, Any], problems: Problems) -> None:
-    for section, table in raw.items():
-        if not isinstance(table, dict):
-            continue
-        for key in table:
-            if key in SECRET_KEYS:
-                env_name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
-                problems.add(
-                    f"{section}.{key}: secrets are not read from the config file; set "
-                    f"{section}.{key}_file to a file holding it (e.g. under "
-                    f"$CREDENTIALS_DIRECTORY via systemd LoadCredential=) or set {env_name}"
-                )
-
-
-def _load_secrets(
-    auth: dict[str, tuple[Any, str]], problems: Problems, env: Mapping[str, str], base_dir: Path
-) -> dict[str, Secret | None]:
-    """Each secret from its ``*_file`` key (file wins) or its environment variable."""
-    loaded: dict[str, Secret | None] = {}
-    for key in SECRET_KEYS:
-        loaded[key] = None
-        if f"{key}_file" in auth and key in auth:
-            problems.add(
-                f"auth.{key}: given twice, as {auth[f'{key}_file'][1]} and as {auth[key][1]}; "
-                "remove one of them (a secret is never picked silently)")
-        elif f"{key}_file" in auth:
-            value, origin = auth[f"{key}_file"]
-            loaded[key] = _read_secret_file(str(value), origin, problems, env, base_dir)
-        elif key in auth:  # only the environment can set these; the TOML ones were rejected
-            value, origin = auth[key]
-            loaded[key] = Secret(str(value), origin) if str(value) else None
-    return loaded
-
-
-def _read_secret_file(
-    value: str, origin: str, problems: Problems, env: Mapping[str, str], base_dir: Path
-) -> Secret | None:
-    expanded = Path(os.path.expandvars(value)).expanduser()
-    if not expanded.is_absolute():
-        expanded = Path(os.path.normpath(
-            Path(env.get("CREDENTIALS_DIRECTORY") or base_dir) / expanded))
-    try:
-        text = expanded.read_text().strip()
-    except OSError as exc:
-        problems.add(f"{origin}: can't read secret file {expanded}: {exc.strerror or exc}")
-        return None
-    if not text:
-        problems.add(f"{origin}: secret file {expanded} is empty")
-        return None
-    return Secret(text, str(expanded))
-
-
 def _check_backoff(pubsub: dict[str, Any], problems: Problems) -> None:
     low, high = pubsub.get("backoff_initial_s"), pubsub.get("backoff_max_s")
     if low is not None and high is not None and high < low:
@@ -293,14 +242,15 @@ def _check_backoff(pubsub: dict[str, Any], problems: Problems) -> None:
 
 
 def _check_mode(
-    auth: dict[str, Any], secrets: dict[str, Secret | None], problems: Problems
+    auth: dict[str, Any], secrets: dict[str, Secret | None], problems: Problems,
+    given: Mapping[str, Any],
 ) -> None:
     mode = auth.get("mode")
     if mode not in REQUIRED_BY_MODE:
         return  # a missing or wrong mode was already reported
     for key in REQUIRED_BY_MODE[mode]:
-        if any(p.startswith(f"auth.{key}: given twice") for p in problems.items):
-            continue  # already reported, with both sources
+        if key in SECRET_KEYS and f"{key}_file" in given:
+            continue  # given; if it could not be read, load_secrets said why
         present = secrets.get(key) is not None if key in SECRET_KEYS else bool(auth.get(key))
         if not present:
             how = (f" (set auth.{key}_file or {ENV_PREFIX}AUTH_{key.upper()})"

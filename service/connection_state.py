@@ -9,7 +9,10 @@ The state is written to ``STATE/connection.json`` on every change and every fail
 (a small file replaced by rename, no fsync: losing it in a crash loses nothing but a status
 line), so ``lifecycle-sync status`` can say whether a running daemon is connected, since
 when, and what failed last. A topic is *connected* from the first sign that the whole path
-works (GetTopic answered with a session, a keepalive, a batch) until an attempt fails.
+works (GetTopic answered with a session, a Subscribe stream open, a keepalive, a batch) until
+an attempt fails. A stream counts as open once its first FetchRequest went out on a connected
+channel (a call that cannot connect or complete TLS fails instead); the server may still
+reject it (e.g. an expired session, then refreshed), which is a failure like any other.
 """
 
 from __future__ import annotations
@@ -44,10 +47,28 @@ class TopicConnection:
     kinds: set[str] = field(default_factory=set)  # failure kinds already logged this episode
 
 
+# While logins back off, the session provider reports its last failure wrapped in a count
+# and its own retry time; the cause inside is what the operator needs, and what is compared.
+_LOGIN_BACKOFF = re.compile(r"login failed \d+ time\(s\) in a row \(last: (?P<last>.*)\); "
+                            r"next attempt in (?P<wait_s>\d+(?:\.\d+)?)s")
+
+
+def underlying_cause(reason: str) -> tuple[str, float]:
+    """``reason`` with a login-backoff wrapper replaced by the failure inside it, and how
+    long that backoff still holds (0.0 without one): the first failed login and the backoff
+    reports after it are the same failure."""
+    found = _LOGIN_BACKOFF.search(reason)
+    if found is None:
+        return reason, 0.0
+    cause = reason[:found.start()] + found["last"] + reason[found.end():]
+    return cause, float(found["wait_s"])
+
+
 def failure_kind(reason: str) -> str:
-    """``reason`` with its numbers blanked: "login failed 3 time(s)…in 1.5s" and "…4 time(s)…
-    in 2.0s" are the same kind of failure and are logged once."""
-    return re.sub(r"\d+(?:\.\d+)?", "#", reason)
+    """The cause of ``reason`` with its numbers blanked: "connection refused after 1.5 s"
+    and "…after 2.0 s" (or a first failed login and the backoff after it) are the same kind
+    of failure and are logged once."""
+    return re.sub(r"\d+(?:\.\d+)?", "#", underlying_cause(reason)[0])
 
 
 def _iso(epoch_s: float | None) -> str | None:
@@ -85,22 +106,25 @@ class ConnectionTracker:
             self._save_locked()
 
     def failed(self, topic: str, reason: str, delay_s: float) -> None:
-        """An attempt on ``topic`` failed; it is retried in ``delay_s``."""
+        """An attempt on ``topic`` failed; it is retried in ``delay_s`` (later if the login
+        is backing off: the reason then says until when)."""
+        cause, login_wait_s = underlying_cause(reason)
+        next_s = max(delay_s, login_wait_s)
         with self._lock:
             current = self._topic_locked(topic)
             now = self._clock()
             if current.state != FAILING:
                 current.state, current.since = FAILING, now
             current.failures += 1
-            current.last_error, current.last_error_at = reason, now
-            kind = failure_kind(reason)
+            current.last_error, current.last_error_at = cause, now
+            kind = failure_kind(cause)
             if kind in current.kinds:
-                log.debug("%s: still failing: %s; retrying in %.1f s", topic, reason, delay_s)
+                log.debug("%s: still failing: %s; next attempt in %.1f s", topic, cause, next_s)
             else:
                 current.kinds.add(kind)
-                log.warning("%s: not connected since %s: %s; retrying with backoff (next in "
-                            "%.1f s), logged again only if the failure changes", topic,
-                            _iso(current.since), reason, delay_s)
+                log.warning("%s: not connected since %s: %s (retrying with backoff, next "
+                            "attempt in %.1f s; logged again only if the failure changes)",
+                            topic, _iso(current.since), cause, next_s)
             self._save_locked()
 
     def snapshot(self) -> dict[str, Any]:

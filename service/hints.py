@@ -1,13 +1,20 @@
-"""What to check when Salesforce rejects a login, by its OAuth ``error`` code and flow.
+"""What to check when a login fails: rejected (by OAuth ``error`` code and flow) or never
+answered (by the network cause: certificate, refused, unresolvable).
 
-Salesforce's own descriptions (``invalid assertion``, ``authentication failure``) name the
-symptom, not the setting to fix; these hints name the settings. Used by ``check-config`` and
-by ``run`` when a login rejection stops the daemon.
+Salesforce's own descriptions (``invalid assertion``, ``authentication failure``) and the
+network's (``certificate verify failed``) name the symptom, not the setting to fix; these
+hints name the settings. Used by ``check-config`` and by ``run`` (a rejection stops the
+daemon; an unreachable login is retried, and :class:`HintedLogin` says what to check).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from service.config import AuthConfig
+from subscriber.auth import Session, TokenSource
+from subscriber.errors import RetryLater
 
 _JWT_GRANT = (
     "check that the key in auth.private_key_file belongs to the certificate uploaded to the "
@@ -43,3 +50,37 @@ def login_failure(error_code: str, cfg: AuthConfig) -> str:
     if hint is None:
         return ""
     return "; " + hint.format(client_id=cfg.client_id, username=cfg.username, mode=cfg.mode)
+
+
+def unreachable_login(message: str, ca_file: Path | None) -> str:
+    """``"; <what to check>"`` for a login request that got no answer, or "" (no hint)."""
+    where = ("auth.login_url" if "/services/oauth2/token failed" in message
+             else "the instance URL the login named")
+    if "certificate verify failed" in message:
+        if ca_file is None:
+            return ("; the system's CA roots do not trust that server: set pubsub.ca_file to "
+                    "the CA that signed it")
+        return f"; is pubsub.ca_file ({ca_file}) the CA that signed the server at {where}?"
+    if any(cause in message for cause in ("connection refused", "cannot resolve",
+                                          "timed out", "no route to host")):
+        return f"; is {where} right (host and port), and reachable from here?"
+    return ""
+
+
+@dataclass(frozen=True)
+class HintedLogin:
+    """A token source whose unreachable-login errors name the setting to check, as
+    ``check-config`` does; rejections (:class:`Fatal`) get theirs where they stop the daemon."""
+
+    source: TokenSource
+    ca_file: Path | None
+
+    def fetch(self) -> Session:
+        try:
+            return self.source.fetch()
+        except RetryLater as exc:
+            hint = unreachable_login(str(exc), self.ca_file)
+            if not hint:
+                raise
+            raise RetryLater(f"{exc}{hint}", error_code=exc.error_code,
+                             rpc_id=exc.rpc_id) from None

@@ -61,6 +61,12 @@ class DaemonHooks(IntakeHooks):
         self._touch(topic)
         self.connection.connected(topic)
 
+    def subscribed(self, topic: str) -> None:
+        # After a reconnect this is the first sign the stream is back: without it a quiet
+        # topic stayed "failing" until its keepalive, up to 270 s later.
+        self._touch(topic)
+        self.connection.connected(topic)
+
     def keepalive(self, topic: str, replay_id: bytes) -> None:
         self._touch(topic)
         self.connection.connected(topic)

@@ -21,13 +21,22 @@ from subscriber.errors import Fatal, SubscriberError
 CONNECT_TIMEOUT_S = 10.0
 
 
-def tls_problem(host: str, port: int, ca_file: Path | None, what: str) -> str | None:
-    """Connect to ``host:port`` and complete a verified TLS handshake; why not, or None."""
+def tls_problem(host: str, port: int, ca_file: Path | None, what: str,
+                grpc: bool = False) -> str | None:
+    """Connect to ``host:port`` and complete a verified TLS handshake; why not, or None.
+    ``grpc``: the server must also agree to HTTP/2 (ALPN ``h2``), as gRPC needs; an HTTPS
+    port that only speaks HTTP/1.1 (e.g. the REST port) fails here, with a hint."""
     target = f"{host}:{port}"
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if grpc:
+        context.set_alpn_protocols(["h2"])
     try:
         with (socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as raw,
-              context.wrap_socket(raw, server_hostname=host)):
+              context.wrap_socket(raw, server_hostname=host) as tls):
+            if grpc and tls.selected_alpn_protocol() != "h2":
+                return (f"{target} completed the TLS handshake but does not speak HTTP/2 "
+                        f"(no ALPN h2), so it is no gRPC server; is {what} the Pub/Sub port, "
+                        "not an HTTPS/REST one?")
             return None
     except socket.gaierror as exc:
         return f"cannot resolve {host} ({what}): {exc.strerror}; check the host name and DNS"
@@ -61,23 +70,24 @@ def url_problem(url: str, ca_file: Path | None, what: str) -> str | None:
     return tls_problem(host, parts.port or 443, ca_file, what)
 
 
-def remote_checks(config: Config) -> list[tuple[str, str | None]]:
+def remote_checks(config: Config, login: bool = True) -> list[tuple[str, str | None]]:
     """(what was checked, problem or None) for every network check, in order; a check whose
-    prerequisite failed is not attempted."""
+    prerequisite failed is not attempted. ``login=False``: the connections only (the
+    credentials are known to be unusable)."""
     results: list[tuple[str, str | None]] = []
     ca = config.pubsub.ca_file
     host, _, port = config.pubsub.endpoint.rpartition(":")
-    pubsub = tls_problem(host, int(port), ca, "pubsub.endpoint")
+    pubsub = tls_problem(host, int(port), ca, "pubsub.endpoint", grpc=True)
     results.append((f"TLS to Pub/Sub endpoint {config.pubsub.endpoint}", pubsub))
     if config.auth.mode == "static_token":
         instance = url_problem(config.auth.instance_url, ca, "auth.instance_url")
         results.append((f"TLS to instance {config.auth.instance_url}", instance))
-        if pubsub is None and instance is None:  # GetTopic proves the token too
+        if pubsub is None and instance is None and login:  # GetTopic proves the token too
             results.extend(_topic_checks(config, _static_session(config)))
         return results
-    login = url_problem(config.auth.login_url, ca, "auth.login_url")
-    results.append((f"TLS to login URL {config.auth.login_url}", login))
-    if login is not None:
+    reached = url_problem(config.auth.login_url, ca, "auth.login_url")
+    results.append((f"TLS to login URL {config.auth.login_url}", reached))
+    if reached is not None or not login:
         return results
     session, problem = _login(config)
     results.append((f"{config.auth.mode} login as {config.auth.username or config.auth.client_id}",
@@ -127,11 +137,19 @@ def _topic_checks(config: Config, session: auth.Session) -> list[tuple[str, str 
                     problem = (f"the integration user may not subscribe to {topic}: grant "
                                "the permission set that allows it")
             except SubscriberError as exc:
-                unknown = "topic.not.found" in exc.error_code or "NOT_FOUND" in str(exc)
-                problem = f"{exc}" + ("; is the topic name right and its metadata deployed "
-                                      "to this org?" if unknown else "")
+                problem = _get_topic_problem(topic, exc)
             results.append((f"GetTopic {topic}", problem))
     finally:
         client.close()
         channel.close()
     return results
+
+
+def _get_topic_problem(topic: str, exc: SubscriberError) -> str:
+    """The GetTopic failure without repeating the check's own label, plus what to check."""
+    message = str(exc).removeprefix(f"GetTopic {topic} failed: ")
+    if "topic.not.found" in exc.error_code or "NOT_FOUND" in message:
+        return f"{message}; is the topic name right and its metadata deployed to this org?"
+    if "ALPN" in message:
+        return f"{message}; is pubsub.endpoint the Pub/Sub port (gRPC), not an HTTPS/REST one?"
+    return message

@@ -38,18 +38,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--state", type=Path, required=True, metavar="DIR", help="state directory")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout instead of text")
-    p.add_argument("--recent", type=int, default=0, metavar="N",
+    p.add_argument("--recent", type=_count, default=0, metavar="N",
                    help="also list the N most recently landed inbox entries (topic, type, "
                         "workspace ID, replay ID, state; never the email)")
     p.add_argument("--max-disconnected-s", type=float, default=DEFAULT_MAX_DISCONNECTED_S,
                    metavar="S",
                    help=f"exit {EX_NOT_CONNECTED} when the daemon runs but a topic has not "
-                        "been connected for longer than this (default: %(default)s s; after a "
-                        "reconnect the first response can take up to keepalive_s = 270 s)")
+                        "been connected for longer than this (default: %(default)s s; a "
+                        "topic counts as connected again as soon as its stream is open)")
     p.epilog = (f"exit codes: 0 ok (or no daemon running), 1 no state directory or no "
                 f"readable inbox, {EX_NOT_CONNECTED} the daemon runs but a topic has not been "
                 "connected for longer than --max-disconnected-s")
     p.set_defaults(func=_status)
+
+
+def _count(text: str) -> int:
+    """``--recent N``: a whole number, 0 or more (a negative one is a typo, not "none")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more entries")
+    return value
 
 
 def collect_status(state_dir: Path) -> dict[str, Any]:
@@ -198,6 +209,10 @@ def _why_no_inbox(state_dir: Path) -> str:
         return (f". This state directory held an inbox ({marker} records it): it was lost or "
                 "moved. Restore it from a backup; `run` refuses to start without it (exit "
                 "78) unless told to start afresh with `run --reset-inbox`")
+    if inbox_path(state_dir).exists():
+        # There is a file, and it is damaged: the error says so; who created it is moot.
+        return (". Restore it from a backup with the daemon stopped (docs/deployment.md, "
+                "\"A lost or damaged inbox\")")
     if marker.exists():
         return f" (this state directory's inbox is recorded in {marker})"
     return f" (no daemon has run with --state {state_dir} yet, or it never got that far)"

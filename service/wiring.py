@@ -19,7 +19,7 @@ from handlers.gateway import GatewaySettings, SalesforceGateway
 from handlers.sf_client import ClientSettings, SalesforceClient
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
-from service.hints import login_failure
+from service.hints import HintedLogin, login_failure
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
@@ -122,7 +122,8 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> 
 
 
 def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
-    sessions = auth.SessionProvider(token_source(config.auth, config.pubsub.ca_file),
+    login = HintedLogin(token_source(config.auth, config.pubsub.ca_file), config.pubsub.ca_file)
+    sessions = auth.SessionProvider(login,
                                     backoff_initial_s=config.pubsub.backoff_initial_s,
                                     backoff_max_s=config.pubsub.backoff_max_s)
     applier = apply_loop(config, sessions, inbox)

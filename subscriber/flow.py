@@ -50,11 +50,17 @@ class Credit:
 
 
 class RequestQueue(Generic[T]):
-    """The request side of a streaming call: iterate it in gRPC, feed it with :meth:`put`."""
+    """The request side of a streaming call: iterate it in gRPC, feed it with :meth:`put`.
 
-    def __init__(self, first: T) -> None:
+    ``on_first_sent`` runs once, when gRPC asks for the second request: it does so only after
+    the first went out on a connected transport (a call that cannot connect fails instead),
+    so it marks the stream as open before the server has answered anything.
+    """
+
+    def __init__(self, first: T, on_first_sent: Callable[[], None] | None = None) -> None:
         self._queue: queue.SimpleQueue[T | None] = queue.SimpleQueue()
         self._queue.put(first)
+        self._on_first_sent = on_first_sent
 
     def put(self, item: T) -> None:
         self._queue.put(item)
@@ -64,8 +70,12 @@ class RequestQueue(Generic[T]):
         self._queue.put(None)
 
     def __iter__(self) -> Iterator[T]:
+        first = True
         while (item := self._queue.get()) is not None:
             yield item
+            if first and self._on_first_sent is not None:
+                self._on_first_sent()
+            first = False
 
 
 class Watchdog:

@@ -25,6 +25,11 @@ class IntakeHooks:
         """GetTopic answered with a valid session and the topic allows subscribing: the
         endpoint, TLS, login and permission all work (once per stream, before Subscribe)."""
 
+    def subscribed(self, topic: str) -> None:
+        """A Subscribe stream is open: its first FetchRequest went out on a connected channel
+        (on every attempt; the server answers only with events or its keepalive, which on a
+        quiet topic comes up to ``keepalive_s`` later). Called on gRPC's request thread."""
+
     def keepalive(self, topic: str, replay_id: bytes) -> None:
         """The server sent an empty keepalive response (the stream is alive)."""
 

@@ -10,6 +10,8 @@ are sent, never logged; error messages carry only Salesforce's ``error`` and des
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +66,7 @@ class OAuthEndpoint:
                 method, url, timeout=self.timeout_s, verify=verify, **kwargs
             )
         except requests.RequestException as exc:
-            raise RetryLater(f"{method} {url} failed: {type(exc).__name__}") from None
+            raise RetryLater(f"{method} {url} failed: {network_reason(exc)}") from None
         body = _json(response)
         if response.status_code >= 500 or response.status_code == 429:
             raise RetryLater(f"{method} {url}: HTTP {response.status_code}")
@@ -162,3 +164,34 @@ def _json(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def network_reason(exc: BaseException) -> str:
+    """``requests``' exception class and why it failed underneath (``ConnectionError:
+    connection refused``, ``SSLError: certificate verify failed (...)``): the cause's own
+    words, never the request, its URL or its body, so nothing secret can reach a log line."""
+    cause = _cause(exc)
+    return f"{type(exc).__name__}: {cause}" if cause else type(exc).__name__
+
+
+def _cause(exc: BaseException) -> str:
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        cause = stack.pop()
+        if not isinstance(cause, BaseException) or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"certificate verify failed ({cause.verify_message})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed ({cause.reason or type(cause).__name__})"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve the host ({cause.strerror})"
+        if isinstance(cause, OSError) and cause.errno is not None and cause.strerror:
+            return cause.strerror.lower()  # e.g. "connection refused", "no route to host"
+        if isinstance(cause, requests.Timeout):
+            return "timed out"
+        stack.extend([cause.__cause__, cause.__context__, getattr(cause, "reason", None),
+                      *cause.args])
+    return ""

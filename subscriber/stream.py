@@ -129,7 +129,8 @@ class TopicStream:
         call_hook("topic_ready", lambda: self._hooks.topic_ready(self.topic))
 
     def _subscribe(self) -> None:
-        requests = RequestQueue(self._first_request())
+        requests = RequestQueue(self._first_request(), on_first_sent=lambda: call_hook(
+            "subscribed", lambda: self._hooks.subscribed(self.topic)))
         session = self._sessions.current(self._halt)
         self._token = session.access_token
         call = self._client.subscribe(iter(requests), session)

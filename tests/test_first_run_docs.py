@@ -64,3 +64,14 @@ def test_version_option_prints_the_version() -> None:
                           text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0
     assert re.fullmatch(r"lifecycle-sync \d+\.\d+\.\d+\S*\n", done.stdout), done.stdout
+
+
+def test_pre_enable_check_gets_the_units_state_directory() -> None:
+    """A fresh host has no /var/lib/lifecycle-sync, and the dynamic user cannot create it:
+    the documented check must get it the way the unit does (StateDirectory=)."""
+    [unit_dir] = re.findall(r"^StateDirectory=(\S+)$", UNIT, re.MULTILINE)
+    start = DEPLOYMENT.index("systemd-run --pipe")
+    command = DEPLOYMENT[start:DEPLOYMENT.index("```", start)]
+    assert "-p DynamicUser=yes" in command
+    assert f"-p StateDirectory={unit_dir}" in command  # was: missing, so check-config said 78
+    assert f'state_dir = "/var/lib/{unit_dir}"' in EXAMPLE

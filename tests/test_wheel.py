@@ -24,9 +24,14 @@ LEFTOVERS = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info
                                    "node_modules", "*-state", "state")
 
 
-def _build_wheel(tmp_path: Path) -> Path:
+def _build_wheel(tmp_path: Path, stale: tuple[str, ...] = ()) -> Path:
+    """Build from a clean copy of the sources; ``stale`` files are planted in ``build/lib``
+    first, as an earlier build (or an older checkout) leaves them."""
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=LEFTOVERS)
+    for name in stale:
+        (source / "build" / "lib" / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / "build" / "lib" / name).write_text("# left over from an earlier build\n")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w",
                     str(tmp_path / "dist"), str(source)], check=True, timeout=170)
     [wheel] = (tmp_path / "dist").glob("lifecycle_sync-*.whl")
@@ -77,3 +82,14 @@ def test_wheel_is_self_contained_and_runs_from_a_clean_venv(tmp_path: Path) -> N
     finally:
         emulator.send_signal(signal.SIGTERM)
         emulator.communicate(timeout=30)
+
+
+def test_stale_build_dir_cannot_put_files_into_the_wheel(tmp_path: Path) -> None:
+    """setuptools packs whatever is in build/lib: a build from before benchmarks/ was
+    excluded (or a module since deleted) must not ride along."""
+    wheel = _build_wheel(tmp_path, stale=("benchmarks/__init__.py", "benchmarks/rig.py",
+                                          "service/removed_module.py"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in names if n.startswith("benchmarks/")], names  # was: packed
+    assert "service/removed_module.py" not in names
+    assert "service/cli.py" in names

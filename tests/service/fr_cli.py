@@ -6,9 +6,13 @@ Subprocesses get only PATH plus what a test sets, never the developer's environm
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +23,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
-    """``lifecycle-sync ARGS`` as ``python -m service``, in ``cwd`` (default: the checkout)."""
-    return subprocess.run([sys.executable, "-m", "service", *args], capture_output=True,
+        timeout_s: float = 120.0, prefix: tuple[str, ...] = ()
+        ) -> subprocess.CompletedProcess[str]:
+    """``lifecycle-sync ARGS`` as ``python -m service``, in ``cwd`` (default: the checkout);
+    ``prefix`` runs it through another command (e.g. :data:`AS_NOBODY`)."""
+    return subprocess.run([*prefix, sys.executable, "-m", "service", *args], capture_output=True,
                           text=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                                           **(env or {})},
                           cwd=cwd or ROOT, timeout=timeout_s)
+
+
+NOBODY = 65534
+# As an unprivileged user, like the unit's dynamic user (root passes every permission check).
+AS_NOBODY = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+
+
+def can_switch_to_nobody() -> bool:
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None
 
 
 def jwt_toml(info: dict[str, Any], *, state: str = "state", endpoint: str | None = None,
@@ -55,9 +70,12 @@ def write_config(folder: Path, text: str, name: str = "config.toml") -> Path:
 
 
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports nothing listens on (bound together, then released)."""
-    import socket
+    """``count`` distinct ports for a server to bind next (bound together, then released).
 
+    Only for a server started right after (the emulator on fixed ports): between release and
+    its bind another process could take one, and its start then fails loudly. For a port that
+    must refuse connections use :func:`refused_port`, which never lets go of it.
+    """
     socks = [socket.socket() for _ in range(count)]
     try:
         for sock in socks:
@@ -68,9 +86,13 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def free_port() -> int:
-    """A port nothing listens on (bound, then released: refused from then on)."""
-    return free_ports(1)[0]
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections for as long as the block runs: bound by
+    this socket (so no other process can take it and start answering) but not listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 def rsa_pem(password: bytes | None = None) -> str:
@@ -80,6 +102,42 @@ def rsa_pem(password: bytes | None = None) -> str:
         else serialization.NoEncryption())
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              encryption).decode()
+
+
+def rsa_der() -> bytes:
+    """An unencrypted RSA private key as DER (what keystores and Windows tools export)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def rsa_p12(password: bytes = b"secret") -> bytes:
+    """An RSA private key in a password-protected PKCS#12 bundle (.p12/.pfx)."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return pkcs12.serialize_key_and_certificates(
+        b"jwt", key, None, None, serialization.BestAvailableEncryption(password))
+
+
+def other_ca_pem() -> str:
+    """A self-signed CA certificate that signed nothing the emulator serves (a wrong CA)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "some other CA")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def ec_pem() -> str:

@@ -14,7 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fr_cli import ROOT, cli, ec_pem, free_port, jwt_toml, rsa_pem, write_config
+from fr_cli import (
+    ROOT,
+    cli,
+    ec_pem,
+    jwt_toml,
+    refused_port,
+    rsa_der,
+    rsa_p12,
+    rsa_pem,
+    write_config,
+)
 
 from emulator.server import Emulator
 
@@ -42,9 +52,9 @@ def test_a_correct_config_passes_every_check(tmp_path: Path, info: dict[str, Any
 
 
 def test_wrong_pubsub_port_fails_and_names_the_key(tmp_path: Path, info: dict[str, Any]) -> None:
-    port = free_port()
-    config = write_config(tmp_path, jwt_toml(info, endpoint=f"127.0.0.1:{port}"))
-    done = cli("check-config", "--config", str(config))
+    with refused_port() as port:
+        config = write_config(tmp_path, jwt_toml(info, endpoint=f"127.0.0.1:{port}"))
+        done = cli("check-config", "--config", str(config))
     assert done.returncode == EX_UNAVAILABLE
     [failure] = _failures(done.stderr)
     assert f"TCP connection to 127.0.0.1:{port} refused" in failure
@@ -52,9 +62,9 @@ def test_wrong_pubsub_port_fails_and_names_the_key(tmp_path: Path, info: dict[st
 
 
 def test_wrong_login_port_fails_before_any_login(tmp_path: Path, info: dict[str, Any]) -> None:
-    port = free_port()
-    config = write_config(tmp_path, jwt_toml(info, login_url=f"https://127.0.0.1:{port}"))
-    done = cli("check-config", "--config", str(config))
+    with refused_port() as port:
+        config = write_config(tmp_path, jwt_toml(info, login_url=f"https://127.0.0.1:{port}"))
+        done = cli("check-config", "--config", str(config))
     assert done.returncode == EX_UNAVAILABLE
     [failure] = _failures(done.stderr)
     assert f"127.0.0.1:{port} refused" in failure
@@ -117,6 +127,79 @@ def test_unusable_key_is_explained_by_check_config_and_run(
     assert not (tmp_path / "state").exists()  # refused before touching the state
 
 
+@pytest.mark.parametrize(("content", "reason"), [
+    (rsa_der(), "is a DER (binary) private key, not PEM: convert it with `openssl pkey "
+                "-inform DER"),
+    (rsa_p12(), "is a PKCS#12 bundle (.p12/.pfx), not a PEM private key: extract the key "
+                "with `openssl pkcs12"),
+    (b"\x00\xff\xfe binary", "is binary, not text"),
+], ids=["der", "pkcs12", "binary"])
+def test_binary_key_file_is_explained_not_a_traceback(
+    tmp_path: Path, info: dict[str, Any], content: bytes, reason: str
+) -> None:
+    key = tmp_path / "key.bin"
+    key.write_bytes(content)
+    config = write_config(tmp_path, jwt_toml(info, key_file=str(key)))
+    for command in ("check-config", "run"):
+        done = cli(command, "--config", str(config))
+        assert done.returncode == EX_CONFIG, done.stderr  # was: 1, UnicodeDecodeError
+        assert "Traceback" not in done.stderr
+        assert f"auth.private_key_file: secret file {key} {reason}" in done.stderr
+        assert "required when" not in done.stderr  # it was given, just unusable
+    assert not (tmp_path / "state").exists()
+
+
+def test_key_file_that_is_a_directory_says_so(tmp_path: Path, info: dict[str, Any]) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    config = write_config(tmp_path, jwt_toml(info, key_file=str(keys)))
+    done = cli("check-config", "--offline", "--config", str(config))
+    assert done.returncode == EX_CONFIG
+    assert f"auth.private_key_file: {keys} is a directory, not a secret file" in done.stderr
+    assert "required when" not in done.stderr  # was: "set auth.private_key_file", as it was
+
+
+def test_ca_file_without_a_pem_certificate_is_named(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    ca = tmp_path / "ca.der"
+    ca.write_bytes(b"0\x82\x01\x0a not a PEM certificate")
+    config = write_config(tmp_path, jwt_toml(info, ca_file=str(ca)))
+    done = cli("check-config", "--offline", "--config", str(config))
+    assert done.returncode == EX_CONFIG
+    [failure] = _failures(done.stderr)
+    assert f"FAILED: CA file {ca}: pubsub.ca_file {ca} holds no PEM certificate" in failure
+    assert "cannot be read" not in failure  # was: the OSError branch caught the SSLError
+
+
+def test_network_checks_run_when_a_local_check_fails(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    config = write_config(tmp_path, jwt_toml(info, state=str(tmp_path / "a-file" / "state")))
+    done = cli("check-config", "--config", str(config))
+    assert done.returncode == EX_CONFIG
+    [failure] = _failures(done.stderr)
+    assert failure.startswith(f"FAILED: state directory {tmp_path / 'a-file' / 'state'}: ")
+    for what in ("TLS to Pub/Sub endpoint", "TLS to login URL", "jwt login as",
+                 "GetTopic /event/SelfServeTrialEvent__e"):
+        assert f"ok: {what}" in done.stderr, done.stderr  # was: none tried
+
+
+def test_an_unusable_key_skips_only_the_login(tmp_path: Path, info: dict[str, Any]) -> None:
+    key = tmp_path / "key.pem"
+    key.write_text(ec_pem())
+    with refused_port() as port:
+        done = cli("check-config", "--config", str(write_config(tmp_path, jwt_toml(
+            info, key_file=str(key), login_url=f"https://127.0.0.1:{port}"))))
+    assert done.returncode == EX_CONFIG
+    failures = _failures(done.stderr)
+    assert failures[0].startswith("FAILED: JWT private key: ")
+    assert "FAILED: TLS to login URL" in failures[1]  # still tried, and still reported
+    assert "ok: TLS to Pub/Sub endpoint" in done.stderr
+    assert "skipped: login and GetTopic: they need the private key" in done.stderr
+
+
 def test_printed_config_can_be_fed_back(tmp_path: Path, info: dict[str, Any]) -> None:
     first = cli("check-config", "--offline", "--config",
                 str(write_config(tmp_path / "a", jwt_toml(info))))
@@ -177,6 +260,31 @@ def test_check_config_into_a_closed_pipe_exits_without_traceback(
     assert "BrokenPipeError" not in done.stderr
 
 
+def test_failures_piped_into_head_still_show_and_set_the_exit_code(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    config = write_config(tmp_path, jwt_toml(info, state=str(tmp_path / "a-file")))
+    command = [sys.executable, "-m", "service", "check-config", "--offline", "--config",
+               str(config)]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written: deterministic EPIPE
+    try:
+        closed = subprocess.run(command, stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                cwd=ROOT, env=env, timeout=60)
+    finally:
+        os.close(write_end)
+    piped = subprocess.run(  # what an admin types; racy before the fix (141 or 78)
+        ["bash", "-c", '"$@" | head -1; exit "${PIPESTATUS[0]}"', "bash", *command],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    for done in (closed, piped):
+        assert done.returncode == EX_CONFIG, done.stderr  # was: 141, no FAILED line
+        assert f"FAILED: state directory {tmp_path / 'a-file'}: " in done.stderr
+        assert "Traceback" not in done.stderr
+    assert piped.stdout.startswith("# effective configuration from ")
+
+
 def test_static_token_is_checked_with_get_topic(tmp_path: Path, info: dict[str, Any]) -> None:
     token = tmp_path / "token"
     token.write_text(info["access_token"])
@@ -210,3 +318,18 @@ def test_unknown_topic_fails_get_topic_and_says_what_to_check(
     [failure] = _failures(done.stderr)
     assert failure.startswith("FAILED: GetTopic /event/Nope__e: ")
     assert "is the topic name right" in failure
+    assert "GetTopic /event/Nope__e failed" not in failure  # the label says it once
+
+
+def test_pubsub_endpoint_at_the_rest_port_asks_for_the_pubsub_port(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    rest = info["login_url"].removeprefix("https://")
+    config = write_config(tmp_path, jwt_toml(info, endpoint=rest))
+    done = cli("check-config", "--config", str(config))
+    assert done.returncode == EX_UNAVAILABLE
+    [failure] = _failures(done.stderr)  # was: one ALPN error per topic, no hint
+    assert failure.startswith(f"FAILED: TLS to Pub/Sub endpoint {rest}: ")
+    assert "does not speak HTTP/2" in failure
+    assert "is pubsub.endpoint the Pub/Sub port" in failure
+    assert "GetTopic" not in done.stderr  # not attempted on a port that cannot answer it

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import grpc
-from fr_cli import RunningDaemon, cli, free_port, jwt_toml, log_lines, write_config
-from svc_rig import Rig
+from fr_cli import RunningDaemon, cli, jwt_toml, log_lines, refused_port, write_config
+from svc_rig import Rig, RigFactory
 from svc_waiting import wait_until
 
 from emulator.pubsub.faults import AbortPlan
+from emulator.pubsub.subscribe import StreamSettings
 from emulator.server import Emulator
 from service.connection_state import read_connection_state
 
@@ -36,10 +38,10 @@ def test_unreachable_endpoint_is_logged_once_and_status_says_not_connected(
     tmp_path: Path, emulator: Emulator
 ) -> None:
     info: dict[str, Any] = emulator.info()
-    port = free_port()
-    config = write_config(tmp_path, jwt_toml(info, endpoint=f"127.0.0.1:{port}"))
     state = tmp_path / "state"
-    with RunningDaemon("--config", str(config), log_file=tmp_path / "run.log") as daemon:
+    with (refused_port() as port,
+          RunningDaemon("--config", str(write_config(tmp_path, jwt_toml(
+              info, endpoint=f"127.0.0.1:{port}"))), log_file=tmp_path / "run.log") as daemon):
         for topic in (TRIAL, "/data/LeadChangeEvent"):
             wait_until(lambda t=topic: _failures(state, t) >= 5, 60, what=f"5 failures on {topic}")
         strict = cli("status", "--state", str(state), "--max-disconnected-s", "0")
@@ -87,6 +89,30 @@ def test_reconnect_is_logged_once_and_recovery_once(rig: Rig) -> None:
     assert re.search(r"connected again after [\d.]+ s of failures \(1 attempt", trial_lines[3])
     assert status.returncode == 0, status.stdout  # connected again: under any threshold
     assert f"  {TRIAL}: connected since " in status.stdout
+
+
+def test_after_a_cut_connection_status_says_connected_before_any_event(
+    make_rig: RigFactory,
+) -> None:
+    """A quiet topic answers a resubscribe only with its keepalive (Salesforce: 270 s later);
+    the open stream alone must count as connected again."""
+    rig = make_rig(stream=StreamSettings(keepalive_s=120.0, idle_timeout_s=300.0))
+    daemon = rig.daemon(LIFECYCLE_SYNC_PUBSUB_KEEPALIVE_S="150")
+    both = {TRIAL: "connected", "/data/LeadChangeEvent": "connected"}
+    wait_until(lambda: _states(rig.state) == both, 60, what="both topics connected")
+    admin = json.loads(rig.info_file.read_text())["admin_url"]
+    request = urllib.request.Request(f"{admin}/faults/pubsub/cut", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:  # the emulator's admin API
+        assert json.loads(answer.read())["cut"] >= 1
+    wait_until(lambda: daemon.log_text().count("connected again") == 2, 30,
+               what="both topics connected again, no event published, no keepalive due")
+    status = cli("status", "--state", str(rig.state), "--max-disconnected-s", "0")
+    assert daemon.terminate() == 0
+    assert status.returncode == 0, status.stdout  # was: 3 ("failing") for up to 270 s
+    for topic in both:
+        assert f"  {topic}: connected since " in status.stdout
+    assert rig.stored() == 0
 
 
 def test_rejected_login_is_logged_once_with_what_to_check(

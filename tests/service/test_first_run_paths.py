@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fr_cli import RunningDaemon, cli, jwt_toml, write_config
+from fr_cli import (
+    AS_NOBODY,
+    NOBODY,
+    RunningDaemon,
+    can_switch_to_nobody,
+    cli,
+    jwt_toml,
+    write_config,
+)
 from svc_waiting import wait_until
 
 from emulator.server import Emulator
@@ -70,18 +81,37 @@ def _under_file(tmp_path: Path) -> Path:
 
 
 def _read_only(tmp_path: Path) -> Path:
-    if os.geteuid() == 0:
-        pytest.skip("root writes to read-only directories")
+    """A directory this user cannot write in. Root passes permission bits, so as root it is
+    made immutable (chattr +i), which stops root too (and defeats an os.access check)."""
     folder = tmp_path / "ro"
     folder.mkdir(mode=0o500)
+    if os.geteuid() == 0:
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True,
+                                   check=False)
+        if immutable.returncode != 0:
+            pytest.skip(f"chattr +i not possible here: {immutable.stderr!r}")
     return folder
 
 
+def _in_proc(tmp_path: Path) -> Path:
+    return Path("/proc/lifecycle-sync-nope")  # no one, not even root, can create it
+
+
+@pytest.fixture
+def mutable(tmp_path: Path) -> Iterator[None]:
+    """Undo chattr +i, or pytest could not remove the test's folder."""
+    yield
+    if (tmp_path / "ro").exists() and os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(tmp_path / "ro")], check=False)
+
+
+@pytest.mark.usefixtures("mutable")
 @pytest.mark.parametrize(("make", "reason"), [
     (_file, "exists but is not a directory"),
     (_under_file, "cannot be created"),
     (_read_only, "is not writable by this user"),
-], ids=["is-a-file", "cannot-be-created", "read-only"])
+    (_in_proc, "does not exist and cannot be created"),
+], ids=["is-a-file", "cannot-be-created", "read-only", "in-proc"])
 def test_state_dir_problems_are_explained_not_tracebacks(
     tmp_path: Path, info: dict[str, Any], make: Any, reason: str
 ) -> None:
@@ -96,3 +126,54 @@ def test_state_dir_problems_are_explained_not_tracebacks(
     assert "Traceback" not in ran.stderr
     assert f"cannot start: service.state_dir {state}" in ran.stderr
     assert reason in ran.stderr
+
+
+@pytest.fixture
+def world_readable() -> Iterator[Path]:
+    """A folder outside pytest's root-only tmp tree, so another user can read a config."""
+    folder = Path(tempfile.mkdtemp(prefix="fr-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_pre_enable_check_as_a_dynamic_user_names_state_directory(
+    world_readable: Path, info: dict[str, Any]
+) -> None:
+    """docs/deployment.md's check runs as a dynamic user, who cannot create a state directory
+    in /var/lib: the failure must point at StateDirectory=, and once that directory exists
+    (owned by the user, as systemd makes it) the check passes."""
+    if not can_switch_to_nobody():
+        pytest.skip("needs root and setpriv to act as an unprivileged user")
+    var_lib = world_readable / "var-lib"
+    var_lib.mkdir(mode=0o755)  # root's, like /var/lib
+    for name in ("private_key", "ca_cert"):
+        shutil.copy(info[name], world_readable / Path(info[name]).name)
+        (world_readable / Path(info[name]).name).chmod(0o644)
+    state = var_lib / "lifecycle-sync"
+    config = write_config(world_readable, jwt_toml(
+        info, state=str(state), key_file=Path(info["private_key"]).name,
+        ca_file=Path(info["ca_cert"]).name))
+    config.chmod(0o644)
+    fresh = cli("check-config", "--config", str(config), prefix=AS_NOBODY)
+    assert fresh.returncode == EX_CONFIG, fresh.stderr
+    assert f"FAILED: state directory {state}: " in fresh.stderr
+    assert "does not exist and cannot be created" in fresh.stderr
+    assert "-p StateDirectory=lifecycle-sync" in fresh.stderr
+    assert "ok: jwt login as" in fresh.stderr  # the network checks still ran
+    state.mkdir(mode=0o700)
+    os.chown(state, NOBODY, NOBODY)  # what StateDirectory= does for the dynamic user
+    provided = cli("check-config", "--config", str(config), prefix=AS_NOBODY)
+    assert provided.returncode == 0, provided.stderr
+    assert sorted(os.listdir(state)) == []  # checked, not written
+
+
+def test_check_config_leaves_a_missing_state_dir_missing(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    state = tmp_path / "new" / "deeper" / "state"
+    config = write_config(tmp_path / "etc", jwt_toml(info, state=str(state)))
+    done = cli("check-config", "--offline", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert f"ok: state directory {state}" in done.stderr
+    assert not (tmp_path / "new").exists()  # created to prove it can be, then removed
