@@ -7,11 +7,13 @@ from its place here (``auth.client_id`` → ``LIFECYCLE_SYNC_AUTH_CLIENT_ID``).
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "LIFECYCLE_SYNC_"
 DEFAULT_TOPICS = ("/event/SelfServeTrialEvent__e", "/data/LeadChangeEvent")
@@ -159,6 +161,34 @@ def _path(value: Any) -> Path:
     return Path(_text(value)).expanduser()
 
 
+def _clock_time(value: Any) -> dt.time:
+    text = _text(value)
+    try:
+        parsed = dt.time.fromisoformat(text)
+    except ValueError:
+        _fail(f"expected a time of day like 09:00, got {value!r}")
+    return parsed.replace(second=0, microsecond=0)
+
+
+def _zone(value: Any) -> str:
+    text = _text(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        _fail(f"unknown time zone {text!r} (use an IANA name like Europe/Paris)")
+    return text
+
+
+def _days_list(value: Any) -> tuple[int, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        _fail("expected a non-empty list of whole days, like [7, 1]")
+    days = tuple(_number(int, 0, 365)(v) for v in items)
+    if len(set(days)) != len(days):
+        _fail("a threshold is listed twice")
+    return tuple(sorted(days, reverse=True))
+
+
 def _topics(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not items:
@@ -212,6 +242,24 @@ SPEC: dict[str, dict[str, Field]] = {
         "batch_size": Field(_number(int, 1, 200), 200),  # 200: one sObject Collections call
         "limit_pause_s": Field(_number(float, 1, 86400), 300.0),
         "create_opportunity": Field(_bool, False),
+    },
+    "scheduler": {  # scheduler/ (README "Scheduled jobs")
+        "enabled": Field(_bool, True),
+        "misfire_grace_s": Field(_number(float, 1, 7 * 86400), 6 * 3600.0),
+        "retry_interval_min": Field(_number(float, 0.1, 1440), 5.0),
+        "retry_max_attempts": Field(_number(int, 1, 1000), 8),
+        "retry_backoff_initial_min": Field(_number(float, 0.1, 1440), 5.0),
+        "retry_backoff_max_min": Field(_number(float, 0.1, 43200), 1440.0),
+    },
+    "alerts": {
+        "time": Field(_clock_time, dt.time(9, 0)),
+        "timezone": Field(_zone, "UTC"),
+        "thresholds_days": Field(_days_list, (7, 1)),
+    },
+    "retention": {
+        "completed_days": Field(_number(float, 1, 3650), 30.0),
+        "error_redact_days": Field(_number(float, 1, 3650), 90.0),
+        "time": Field(_clock_time, dt.time(3, 30)),
     },
 }
 # Keys that only the environment may set (secrets); the config loader reads them separately.

@@ -1,0 +1,145 @@
+"""retry-parked: re-apply ``Event_Cache__c`` rows that are New or Error and due.
+
+Each cycle reads up to ``batch_size`` due rows in one query, ordered per Workspace by event
+time, rebuilds their events and runs them through the apply side's own cycle
+(:func:`handlers.cycle.run_cycle`: the same rules, the same gateway, the same batching),
+then records every row's attempt in one sObject Collections upsert by ``Event_Uuid__c``:
+Completed when it applied; otherwise ``Retry_Count__c`` + 1, ``Next_Attempt_At__c`` pushed
+out exponentially and a line in ``Processing_Notes__c``; past ``max_attempts`` the row is
+flagged ``Needs_Review__c`` with the reason. Completed rows stay for audit until retention
+purges them. A crash between the re-apply and the bookkeeping repeats the attempt, which the
+idempotent rules turn into no writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.cycle import CycleResult, run_cycle
+from handlers.gateway_api import Gateway
+from handlers.plan import NOTES_MAX_CHARS, sf_datetime
+from handlers.soql import datetime_literal
+from scheduler.settings import RetrySettings
+from scheduler.sf_ops import JobsSalesforce
+from subscriber.events import EntryKind, EntryStatus, InboxEntry
+
+TRIAL_TOPIC = "/event/SelfServeTrialEvent__e"
+FIELDS = ("Id", "Event_Uuid__c", "Event_Type__c", "Workspace_ID__c", "Replay_Id__c",
+          "Event_Data__c", "Original_Timestamp__c", "Processing_Status__c", "Retry_Count__c",
+          "Processing_Notes__c")
+MAX_CYCLES_PER_RUN = 10
+EmailLookup = Callable[[Iterable[str]], dict[str, str]]
+
+
+@dataclass
+class RetryTotals:
+    completed: int = 0
+    waiting: int = 0
+    review: int = 0
+    failed_writes: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.completed} completed, {self.waiting} still waiting, {self.review} "
+                f"flagged for review, {self.failed_writes} bookkeeping writes refused")
+
+
+def due_query(now: dt.datetime, settings: RetrySettings) -> str:
+    """The due rows, oldest first per Workspace (no value here comes from an event)."""
+    return (f"SELECT {', '.join(FIELDS)} FROM Event_Cache__c "
+            "WHERE Processing_Status__c IN ('New', 'Error') "
+            f"AND (Retry_Count__c = null OR Retry_Count__c < {int(settings.max_attempts)}) "
+            f"AND (Next_Attempt_At__c = null OR Next_Attempt_At__c <= {datetime_literal(now)}) "
+            "ORDER BY Workspace_ID__c, Original_Timestamp__c, Event_Uuid__c "
+            f"LIMIT {int(settings.batch_size)}")
+
+
+def retry_parked(now: dt.datetime, sf: JobsSalesforce, gateway: Gateway,
+                 settings: RetrySettings, emails: EmailLookup, client_name: str) -> str:
+    totals = RetryTotals()
+    for _ in range(MAX_CYCLES_PER_RUN):
+        rows = sf.query(due_query(now, settings))
+        if not rows:
+            break
+        _cycle(rows, now, sf, gateway, settings, emails, client_name, totals)
+        if len(rows) < settings.batch_size:
+            break
+    return totals.summary()
+
+
+def _cycle(rows: list[dict[str, Any]], now: dt.datetime, sf: JobsSalesforce, gateway: Gateway,
+           settings: RetrySettings, emails: EmailLookup, client_name: str,
+           totals: RetryTotals) -> None:
+    found = emails(str(r["Event_Uuid__c"]) for r in rows if r.get("Event_Type__c") == "Trial")
+    entries = {n: entry_of(n, row, now, found) for n, row in enumerate(rows, 1)}
+    retryable = {n: e for n, e in entries.items() if e is not None}
+    result = (run_cycle(list(retryable.values()), gateway, client_name) if retryable
+              else CycleResult())
+    updates = [_bookkeeping(row, n in retryable, result, n, now, settings, totals)
+               for n, row in enumerate(rows, 1)]
+    refused = sf.upsert("Event_Cache__c", "Event_Uuid__c", updates)
+    totals.failed_writes += len(refused)
+
+
+def entry_of(n: int, row: dict[str, Any], now: dt.datetime, emails: dict[str, str]
+             ) -> InboxEntry | None:
+    """The parked event as the inbox entry it came from; None for a Trial whose email is
+    no longer known (the cache row does not keep it)."""
+    uuid = str(row["Event_Uuid__c"])
+    email = emails.get(uuid)
+    if row.get("Event_Type__c") == "Trial" and email is None:
+        return None
+    payload = {"Event_Type__c": row.get("Event_Type__c"),
+               "Workspace_ID__c": row.get("Workspace_ID__c"),
+               "Event_Data__c": row.get("Event_Data__c"), "Email__c": email,
+               "Event_Timestamp__c": row.get("Original_Timestamp__c")}
+    try:
+        replay = bytes.fromhex(str(row.get("Replay_Id__c") or ""))
+    except ValueError:
+        replay = b""
+    return InboxEntry(id=n, topic=TRIAL_TOPIC, kind=EntryKind.EVENT,
+                      status=EntryStatus.PENDING, replay_id=replay, event_id=uuid,
+                      schema_id="", dedupe_key=uuid, received_at=now, payload=payload)
+
+
+def _bookkeeping(row: dict[str, Any], tried: bool, result: CycleResult, n: int,
+                 now: dt.datetime, settings: RetrySettings, totals: RetryTotals
+                 ) -> dict[str, Any]:
+    uuid = str(row["Event_Uuid__c"])
+    attempt = int(row.get("Retry_Count__c") or 0) + 1
+    trace = f"event {uuid}, replay {row.get('Replay_Id__c') or '?'}"
+    if tried and n in result.applied:
+        totals.completed += 1
+        return {"Event_Uuid__c": uuid, "Processing_Status__c": "Completed",
+                "Retry_Count__c": attempt, "Next_Attempt_At__c": None,
+                "Processing_Notes__c": _notes(row, now, f"retry {attempt}: applied ({trace})")}
+    if not tried:
+        why = "a Trial cannot be re-applied without its email, no longer in the local inbox"
+    else:
+        why = result.parked.get(n) or result.retry.get(n) or "not applied"
+    body: dict[str, Any] = {"Event_Uuid__c": uuid, "Retry_Count__c": attempt}
+    if attempt >= settings.max_attempts:
+        totals.review += 1
+        reason = f"gave up after {attempt} retries: {why}"
+        body.update(Processing_Status__c="Error", Needs_Review__c=True,
+                    Review_Reason__c=reason[:255], Next_Attempt_At__c=None)
+        body["Processing_Notes__c"] = _notes(row, now, f"retry {attempt}: {reason} ({trace})")
+        return body
+    totals.waiting += 1
+    body["Next_Attempt_At__c"] = sf_datetime(now + backoff(attempt, settings))
+    body["Processing_Notes__c"] = _notes(row, now, f"retry {attempt}: {why} ({trace})")
+    return body
+
+
+def backoff(attempt: int, settings: RetrySettings) -> dt.timedelta:
+    """``backoff_initial_min`` * 2^(attempt-1), at most ``backoff_max_min``."""
+    minutes = min(settings.backoff_max_min, settings.backoff_initial_min * 2 ** (attempt - 1))
+    return dt.timedelta(minutes=minutes)
+
+
+def _notes(row: dict[str, Any], now: dt.datetime, line: str) -> str:
+    text = f"{row.get('Processing_Notes__c') or ''}\n{sf_datetime(now)} {line}".strip()
+    return text[-NOTES_MAX_CHARS:]
