@@ -29,6 +29,8 @@ POOL_THREADS = 3  # one per job: a slow alert run never delays a retry cycle
 def build_scheduler(runner: JobRunner, store: RunStore, settings: SchedulerSettings,
                     clock: Clock = utc_now) -> BackgroundScheduler:
     """The scheduler with every job added (not started)."""
+    # APScheduler logs every run at INFO; the runner logs each run's result once, itself.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(POOL_THREADS)},
         job_defaults={"coalesce": True, "max_instances": 1,

@@ -246,7 +246,7 @@ SPEC: dict[str, dict[str, Field]] = {
     "scheduler": {  # scheduler/ (README "Scheduled jobs")
         "enabled": Field(_bool, True),
         "misfire_grace_s": Field(_number(float, 1, 7 * 86400), 6 * 3600.0),
-        "retry_interval_min": Field(_number(float, 0.1, 1440), 5.0),
+        "retry_interval_min": Field(_number(float, 0.01, 1440), 5.0),
         "retry_max_attempts": Field(_number(int, 1, 1000), 8),
         "retry_backoff_initial_min": Field(_number(float, 0.1, 1440), 5.0),
         "retry_backoff_max_min": Field(_number(float, 0.1, 43200), 1440.0),
