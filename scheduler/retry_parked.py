@@ -13,8 +13,10 @@ idempotent rules turn into no writes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,7 @@ from handlers.plan import NOTES_MAX_CHARS, sf_datetime
 from handlers.soql import datetime_literal
 from scheduler.settings import RetrySettings
 from scheduler.sf_ops import JobsSalesforce
+from service.apply_batches import claim_keys
 from subscriber.events import EntryKind, EntryStatus, InboxEntry
 
 TRIAL_TOPIC = "/event/SelfServeTrialEvent__e"
@@ -32,6 +35,15 @@ FIELDS = ("Id", "Event_Uuid__c", "Event_Type__c", "Workspace_ID__c", "Replay_Id_
           "Processing_Notes__c")
 MAX_CYCLES_PER_RUN = 10
 EmailLookup = Callable[[Iterable[str]], dict[str, str]]
+# Claims Workspace/email keys from the apply loop for the body (ApplyLoop.holding), so a
+# Workspace is never in an apply cycle and a retry cycle at once.
+Hold = Callable[[frozenset[str]], AbstractContextManager[None]]
+
+
+def no_hold(keys: frozenset[str]) -> AbstractContextManager[None]:
+    """``jobs run`` with the daemon stopped: no apply loop to share Workspaces with."""
+    del keys
+    return contextlib.nullcontext()
 
 
 @dataclass
@@ -58,29 +70,42 @@ def due_query(now: dt.datetime, settings: RetrySettings) -> str:
 
 
 def retry_parked(now: dt.datetime, sf: JobsSalesforce, gateway: Gateway,
-                 settings: RetrySettings, emails: EmailLookup, client_name: str) -> str:
+                 settings: RetrySettings, emails: EmailLookup, client_name: str,
+                 hold: Hold = no_hold) -> str:
     totals = RetryTotals()
     for _ in range(MAX_CYCLES_PER_RUN):
         rows = sf.query(due_query(now, settings))
         if not rows:
             break
-        _cycle(rows, now, sf, gateway, settings, emails, client_name, totals)
+        _cycle(rows, now, _Deps(sf, gateway, settings, emails, client_name, hold), totals)
         if len(rows) < settings.batch_size:
             break
     return totals.summary()
 
 
-def _cycle(rows: list[dict[str, Any]], now: dt.datetime, sf: JobsSalesforce, gateway: Gateway,
-           settings: RetrySettings, emails: EmailLookup, client_name: str,
-           totals: RetryTotals) -> None:
-    found = emails(str(r["Event_Uuid__c"]) for r in rows if r.get("Event_Type__c") == "Trial")
+@dataclass(frozen=True)
+class _Deps:
+    sf: JobsSalesforce
+    gateway: Gateway
+    settings: RetrySettings
+    emails: EmailLookup
+    client_name: str
+    hold: Hold
+
+
+def _cycle(rows: list[dict[str, Any]], now: dt.datetime, deps: _Deps, totals: RetryTotals
+           ) -> None:
+    found = deps.emails(str(r["Event_Uuid__c"]) for r in rows
+                        if r.get("Event_Type__c") == "Trial")
     entries = {n: entry_of(n, row, now, found) for n, row in enumerate(rows, 1)}
     retryable = {n: e for n, e in entries.items() if e is not None}
-    result = (run_cycle(list(retryable.values()), gateway, client_name) if retryable
-              else CycleResult())
-    updates = [_bookkeeping(row, n in retryable, result, n, now, settings, totals)
-               for n, row in enumerate(rows, 1)]
-    refused = sf.upsert("Event_Cache__c", "Event_Uuid__c", updates)
+    keys = frozenset(k for e in retryable.values() for k in claim_keys(e) or ())
+    with deps.hold(keys):
+        result = (run_cycle(list(retryable.values()), deps.gateway, deps.client_name)
+                  if retryable else CycleResult())
+        updates = [_bookkeeping(row, n in retryable, result, n, now, deps.settings, totals)
+                   for n, row in enumerate(rows, 1)]
+        refused = deps.sf.upsert("Event_Cache__c", "Event_Uuid__c", updates)
     totals.failed_writes += len(refused)
 
 

@@ -20,12 +20,13 @@ cannot be written) stops the loop and is re-raised by :meth:`ApplyLoop.run`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from handlers.cycle import CycleResult, run_cycle
@@ -107,6 +108,29 @@ class ApplyLoop:
                 jobs.put(None)  # workers finish their cycle and leave; none is awaited
         if self._fatal is not None:
             raise self._fatal
+
+    @contextlib.contextmanager
+    def holding(self, keys: frozenset[str], timeout_s: float = 60.0) -> Iterator[None]:
+        """Work on these Workspace/email keys outside the loop (the retry-parked job): waits
+        until no cycle holds them, then counts as a running cycle, so no cycle takes them
+        (nor an exclusive Lead-change cycle starts) until the body is done."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                if not (keys & self._busy) and not self._exclusive:
+                    self._busy |= keys
+                    self._running += 1
+                    break
+            if time.monotonic() >= deadline:
+                raise RetryLater("apply cycles kept these Workspaces busy; trying next run")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= keys
+                self._running -= 1
+            self._wake.set()
 
     def run_once(self) -> bool:
         """One cycle now, on this thread (tests); True when it settled its entries."""

@@ -15,7 +15,7 @@ from handlers.gateway import GatewaySettings, SalesforceGateway
 from handlers.sf_client import ClientSettings, SalesforceClient, SessionSource
 from scheduler import local_inbox
 from scheduler.retention import retention
-from scheduler.retry_parked import retry_parked
+from scheduler.retry_parked import Hold, no_hold, retry_parked
 from scheduler.runner import Clock, JobFunc, JobRunner, utc_now
 from scheduler.runs import RunStore, jobs_path
 from scheduler.sf_ops import JobsSalesforce
@@ -30,8 +30,8 @@ def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
         ca_file=config.pubsub.ca_file)))
 
 
-def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore
-                  ) -> dict[str, JobFunc]:
+def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
+                  hold: Hold = no_hold) -> dict[str, JobFunc]:
     s = config.scheduler
     inbox_file = inbox.path
     gateway = SalesforceGateway(
@@ -47,7 +47,7 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
     return {
         "retry-parked": functools.partial(
             retry_parked, sf=salesforce(config, sessions), gateway=gateway, settings=s.retry,
-            emails=emails, client_name="lifecycle-sync"),
+            emails=emails, client_name="lifecycle-sync", hold=hold),
         "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions),
                                           settings=s.alerts, usage=usage),
         "retention": functools.partial(retention, sf=salesforce(config, sessions),
@@ -60,6 +60,7 @@ def open_runs(state_dir: Path) -> RunStore:
 
 
 def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
-               clock: Clock = utc_now) -> JobRunner:
-    return JobRunner(job_functions(config, sessions, inbox, runs), triggers(config.scheduler),
-                     runs, clock)
+               hold: Hold = no_hold, clock: Clock = utc_now) -> JobRunner:
+    """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle)."""
+    return JobRunner(job_functions(config, sessions, inbox, runs, hold),
+                     triggers(config.scheduler), runs, clock)

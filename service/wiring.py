@@ -138,7 +138,8 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
                         state_dir=config.service.state_dir, on_stored=applier.wake)
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     runs = open_runs(config.service.state_dir)
-    jobs = build_scheduler(job_runner(config, sessions, inbox, runs), runs, config.scheduler)
+    jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding),
+                           runs, config.scheduler)
     failure: list[BaseException] = []
     worker = threading.Thread(target=_guarded, args=(intake, stop, failure), name="intake",
                               daemon=True)

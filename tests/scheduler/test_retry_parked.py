@@ -162,3 +162,30 @@ def test_restart_in_the_middle_of_a_retry_cycle(org: OrgRig, tmp_path: Path) -> 
     assert len(after["leads"]) == 1  # nothing created twice
     assert org.cache_rows()["churn-r"]["Retry_Count__c"] == 1
     assert store.state("retry-parked").last_result == "ok"
+
+
+def test_a_retry_cycle_holds_its_workspaces_from_the_apply_loop(org: OrgRig,
+                                                                  tmp_path: Path) -> None:
+    from service.apply_loop import ApplyLoop, ApplySettings
+    from subscriber.events import DecodedEvent, EntryKind
+    from subscriber.inbox import Inbox
+
+    org.apply(entry("Conversion", "ws-h", CONVERSION, T0_MS, uuid="c-h"))
+    with Inbox(tmp_path / "inbox.db") as inbox:
+        payload = entry("Churn", "ws-h", CHURN, T0_MS + 5, uuid="churn-h").payload or {}
+        inbox.store_batch("/event/SelfServeTrialEvent__e", [DecodedEvent(
+            "/event/SelfServeTrialEvent__e", b"\x01", "churn-h", "s", EntryKind.EVENT,
+            payload)], b"\x01")
+        loop = ApplyLoop(inbox, [org.gateway], ApplySettings())
+        seen: list[bool] = []
+
+        def hold(keys: frozenset[str]):  # type: ignore[no-untyped-def]
+            seen.append("ws:ws-h" in keys)
+            return loop.holding(keys)
+
+        with loop.holding(frozenset({"ws:ws-h"})):
+            assert loop.run_once() is False  # the apply loop waits for the retry cycle
+        retry_parked(_now(), org.sf, org.gateway, SETTINGS, lambda ids: {}, "lifecycle-sync",
+                     hold=hold)
+        assert seen == [True]
+        assert loop.run_once() is True  # released
