@@ -189,3 +189,57 @@ def test_a_retry_cycle_holds_its_workspaces_from_the_apply_loop(org: OrgRig,
                      hold=hold)
         assert seen == [True]
         assert loop.run_once() is True  # released
+
+
+def test_jobs_run_killed_mid_retry_cycle_then_run_again(org: OrgRig, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """``jobs run retry-parked`` as a process, SIGKILLed after Salesforce committed the
+    re-applied write and before the job saw the answer or wrote its bookkeeping."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from emulator.org import rest
+
+    org.apply(entry("Trial", "ws-k", {"trial_expiration": "2026-12-31"}, T0_MS, uuid="t-k"))
+    _refuse_workspace_writes(org)
+    org.apply(entry("Churn", "ws-k", CHURN, T0_MS + 1000, uuid="churn-k"))
+    committed, release = threading.Event(), threading.Event()
+    real = rest.respond
+
+    def respond(reply: Any, limit_info: str | None) -> Any:
+        answers = reply.body.get("compositeResponse") if isinstance(reply.body, dict) else None
+        if answers and any(str(a.get("referenceId")).startswith("Workspace__c_")
+                           for a in answers) and not committed.is_set():
+            committed.set()
+            release.wait(60)
+        return real(reply, limit_info)
+
+    monkeypatch.setattr(rest, "respond", respond)
+    state = tmp_path / "state"
+    argv = [sys.executable, "-m", "service", "jobs", "run", "retry-parked",
+            "--emulator-info", str(org.info_file), "--state", str(state)]
+    with (tmp_path / "killed.log").open("wb") as log:
+        job = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    try:
+        assert committed.wait(60), (tmp_path / "killed.log").read_text()
+        job.send_signal(signal.SIGKILL)
+        assert job.wait(30) == -signal.SIGKILL
+    finally:
+        release.set()
+        if job.poll() is None:
+            job.kill()
+            job.wait(30)
+    assert org.cache_rows()["churn-k"]["Processing_Status__c"] == "Error"  # not recorded
+    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "1 completed" in rerun.stdout
+    row = org.cache_rows()["churn-k"]
+    assert (row["Processing_Status__c"], row["Retry_Count__c"]) == ("Completed", 1)
+    [ws] = org.query("SELECT Self_Serve_Status__c, Trial_History__c FROM Workspace__c")
+    assert ws["Self_Serve_Status__c"] == "Churned"
+    assert ws["Trial_History__c"].count("id=churn-k") == 1
+    assert len(org.query("SELECT Id FROM Lead")) == 1
