@@ -18,14 +18,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from handlers.emails import InvalidEmail, normalise_email
 from scheduler.runs import RunStore, jobs_path
 from scheduler.settings import JOB_NAMES
 from scheduler.timing import describe, first_run_at, triggers
+from service.apply_reports import scrub
 from service.config import Config, ConfigError
 from service.lifecycle import AlreadyRunning, lock_holder, state_lock
 from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_config
 
 EX_FAILED = 1
+EX_USAGE = 64
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,8 +53,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "lists the Salesforce Leads, Contacts and Workspaces that still hold it "
                     "for your own erasure process. The erasure is recorded with a SHA-256 of "
                     "the address, never the address. The daemon must be stopped.",
-        epilog="exit codes: 0 done, 1 failed or not confirmed, 75 the daemon is running, "
-               "78 invalid configuration")
+        epilog="exit codes: 0 done, 1 failed or not confirmed, 64 not an email address, 75 the "
+               "daemon is running, 78 invalid configuration")
     forget.add_argument("--email", required=True, metavar="ADDRESS")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     config_source_args(forget)
@@ -137,6 +140,11 @@ def _locked(config: Config) -> Iterator[bool]:
 
 
 def _forget(args: argparse.Namespace) -> int:
+    try:  # "forget --email a" must not erase every "a": only a valid address is accepted
+        normalise_email(args.email)
+    except InvalidEmail as exc:
+        print(f"lifecycle-sync: forget --email: not an email address ({exc})", file=sys.stderr)
+        return EX_USAGE
     config = _config(args)
     if config is None:
         return EX_CONFIG
@@ -151,7 +159,8 @@ def _forget(args: argparse.Namespace) -> int:
         try:
             report = run_forget(config, args.email)
         except Exception as exc:  # noqa: BLE001 - one line, never the address
-            print(f"lifecycle-sync: forget failed: {type(exc).__name__}", file=sys.stderr)
+            print(f"lifecycle-sync: forget failed: {type(exc).__name__}: {scrub(str(exc))}. "
+                  "It can be run again (what was erased stays erased)", file=sys.stderr)
             return EX_FAILED
     print(report.summary())
     for obj, ids in report.still_holding.items():

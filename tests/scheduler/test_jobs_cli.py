@@ -59,6 +59,9 @@ def test_jobs_run_refuses_while_the_daemon_holds_the_state(org: OrgRig, tmp_path
     assert done.returncode == 75
     assert "runs the jobs on schedule" in done.stderr
     assert forget.returncode == 75
+    not_an_address = _cli(org, state, "forget", "--email", "a", "--yes")
+    assert not_an_address.returncode == 64
+    assert "not an email address" in not_an_address.stderr
 
 
 def test_status_shows_job_runs_and_failures(tmp_path: Path) -> None:
