@@ -217,3 +217,29 @@ def test_jobs_run_killed_mid_retry_cycle_then_run_again(org: OrgRig, tmp_path: P
     assert ws["Self_Serve_Status__c"] == "Churned"
     assert ws["Trial_History__c"].count("id=churn-k") == 1
     assert len(org.query("SELECT Id FROM Lead")) == 1
+
+
+def test_rows_that_cannot_be_rebuilt_are_set_aside_once_keeping_their_reason(
+        org: OrgRig) -> None:
+    bad = entry("Conversion", "ws-bad", {"plan_type": "Team"}, T0_MS, uuid="bad-1")  # no mrr
+    org.apply(bad)
+    _refuse_workspace_writes(org)
+    org.apply(entry("Trial", "ws-t2", {"trial_expiration": "2026-12-31"}, T0_MS,
+                    uuid="trial-noemail"))
+    org.create("Event_Cache__c", Event_Uuid__c="overflow-1", Event_Type__c="GAP_OVERFLOW",
+               Processing_Status__c="Error", Needs_Review__c=True,
+               Review_Reason__c="reconcile: GAP_OVERFLOW")
+    before = org.cache_rows()
+    assert before["bad-1"]["Review_Reason__c"] == "bad mrr"
+    summary = _retry(org, _now())
+    assert summary.startswith("0 completed, 0 still waiting, 2 flagged for review")
+    rows = org.cache_rows()
+    for uuid in ("bad-1", "trial-noemail"):
+        assert (rows[uuid]["Retry_Count__c"], rows[uuid]["Needs_Review__c"]) == (3, True)
+        assert "not retried automatically: " in rows[uuid]["Processing_Notes__c"]
+    assert rows["bad-1"]["Review_Reason__c"] == "bad mrr"  # kept
+    assert (rows["overflow-1"]["Retry_Count__c"], rows["overflow-1"]["Processing_Notes__c"]) == (
+        0, None)  # not a lifecycle event: untouched
+    before = org.calls()
+    assert _retry(org, _now() + dt.timedelta(days=3)).startswith("0 completed, 0 still")
+    assert org.calls() - before == 1
