@@ -4,7 +4,8 @@ A ``BackgroundScheduler`` with an in-memory job store (the definitions come from
 at every start; what persists is :mod:`scheduler.runs`) and a small thread pool of its own,
 so jobs never run on the intake or apply threads and never block them. Every job has
 ``coalesce=True`` (missed fire times collapse into one run), ``max_instances=1`` and no
-``misfire_grace_time`` limit (a run missed by any amount runs once); its first run after a start is computed by
+``misfire_grace_time`` limit (a run missed by any amount runs once); its first run after a
+start is computed by
 :func:`scheduler.timing.first_run_at` from the recorded last run, so a run missed while the
 daemon was down happens once, at start.
 """
