@@ -181,9 +181,13 @@ def _bookkeeping(row: dict[str, Any], result: CycleResult, n: int, now: dt.datet
     trace = f"event {uuid}, replay {row.get('Replay_Id__c') or '?'}"
     if n in result.applied:
         totals.completed += 1
+        line = f"retry {attempt}: applied ({trace})"
+        if row.get("Needs_Review__c"):  # out of the reviewers' queue, saying why
+            line += (f"; review no longer needed (was: {row.get('Review_Reason__c') or '?'})")
         return {"Event_Uuid__c": uuid, "Processing_Status__c": "Completed",
                 "Retry_Count__c": attempt, "Next_Attempt_At__c": None,
-                "Processing_Notes__c": _notes(row, now, f"retry {attempt}: applied ({trace})")}
+                "Needs_Review__c": False, "Review_Reason__c": None,
+                "Processing_Notes__c": _notes(row, now, line)}
     why = result.parked.get(n) or result.retry.get(n) or "not applied"
     body: dict[str, Any] = {"Event_Uuid__c": uuid, "Retry_Count__c": attempt}
     if attempt >= settings.max_attempts:

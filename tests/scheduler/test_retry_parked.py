@@ -86,6 +86,9 @@ def test_refused_event_is_reapplied_once_salesforce_accepts_it(org: OrgRig) -> N
     row = org.cache_rows()["churn-1"]
     assert (row["Processing_Status__c"], row["Retry_Count__c"]) == ("Completed", 1)
     assert "applied (event churn-1, replay " in row["Processing_Notes__c"]
+    # out of the reviewers' queue, the resolution noted
+    assert (row["Needs_Review__c"], row["Review_Reason__c"]) == (False, None)
+    assert "review no longer needed" in row["Processing_Notes__c"]
     ws = org.query("SELECT Self_Serve_Status__c, Churn_Date__c FROM Workspace__c")
     assert ws == [{"Self_Serve_Status__c": "Churned", "Churn_Date__c": "2027-02-01"}]
 
