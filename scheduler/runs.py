@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from subscriber.errors import Fatal
+
 JOBS_FILE = "jobs.db"
 SUMMARY_MAX_CHARS = 500
 _DDL = """
@@ -54,10 +56,31 @@ class JobState:
     failures: int = 0
 
 
+class DamagedJobsFile(Fatal):
+    """``STATE/jobs.db`` cannot be read as a database. It holds only job-run records and the
+    erasure log (hashes), nothing a restart needs to stay correct (trial-alerts' markers are
+    in Salesforce), so the safe recovery is for the admin to move it aside: the next start
+    creates a new one and the old one is kept for the audit."""
+
+    def __init__(self, path: Path, cause: Exception) -> None:
+        aside = path.with_name(path.name + ".damaged")
+        super().__init__(
+            f"{path} is damaged ({cause}). It only holds job-run records and erasure hashes: "
+            f"stop lifecycle-sync, move it aside (mv {path} {aside}) and start again; a new "
+            "one is created, the old one is kept for the erasure audit")
+
+
 class RunStore:
-    """Thread-safe access to ``STATE/jobs.db``; one connection guarded by a lock."""
+    """Thread-safe access to ``STATE/jobs.db``; one connection guarded by a lock.
+    :class:`DamagedJobsFile` when the file is not a readable database."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        try:
+            self._open(path, readonly)
+        except sqlite3.DatabaseError as exc:
+            raise DamagedJobsFile(path, exc) from None
+
+    def _open(self, path: Path, readonly: bool) -> None:
         self.path = path
         self._lock = threading.Lock()
         if readonly:
@@ -73,6 +96,7 @@ class RunStore:
                     if statement.strip():
                         db.execute(statement)
         self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # damaged: raises
 
     def close(self) -> None:
         with self._lock:

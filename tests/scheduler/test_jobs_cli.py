@@ -110,3 +110,21 @@ def test_the_daemon_runs_scheduled_jobs(org: OrgRig, tmp_path: Path) -> None:
     finally:
         daemon.stop_quietly()
     assert "job retry-parked: 0 completed" in (tmp_path / "daemon.log").read_text()
+
+
+def test_a_damaged_jobs_file_is_reported_not_a_traceback(org: OrgRig, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    Inbox(state / "inbox.db").close()
+    (state / "jobs.db").write_bytes(b"this is not a SQLite database, it was overwritten" * 50)
+    listed = _cli(org, state, "jobs", "list")
+    ran = _cli(org, state, "jobs", "run", "retention")
+    status = subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    daemon = _cli(org, state, "run")
+    for done, code in ((listed, 1), (status, 1), (ran, 78), (daemon, 78)):
+        assert done.returncode == code, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "jobs.db is damaged" in done.stderr
+        assert "move it aside" in done.stderr
+    assert "refusing to run" in ran.stderr
