@@ -39,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "the daemon runs). run NAME: run one job now, in this process; the daemon "
                     "must be stopped (this takes its state lock). Jobs: "
                     + ", ".join(JOB_NAMES),
-        epilog="exit codes: 0 ok, 1 the job failed (list: STATE/jobs.db is damaged), 75 the "
+        epilog="exit codes: 0 ok, 1 the job failed (list: STATE/jobs.db is damaged), 64 run "
+               "without a job name, 75 the "
                "daemon is running (stop it, or let it run the job on schedule), 78 invalid "
                "configuration, or run refused because STATE/jobs.db is damaged (the message "
                "says how to recover: move it aside)")
@@ -83,9 +84,9 @@ def _jobs(args: argparse.Namespace) -> int:
             return EX_FAILED
         sys.stdout.write(json.dumps({"jobs": rows}) + "\n" if args.json else render(rows))
         return 0
-    if args.name is None:
+    if args.name is None:  # a usage error, like forget's (64), not a configuration one
         print("lifecycle-sync: jobs run: name a job: " + ", ".join(JOB_NAMES), file=sys.stderr)
-        return EX_CONFIG
+        return EX_USAGE
     with _locked(config) as ok:
         if not ok:
             return EX_TEMPFAIL
@@ -144,9 +145,23 @@ def _locked(config: Config) -> Iterator[bool]:
         with state_lock(config.service.state_dir):
             yield True
     except AlreadyRunning as exc:
-        print(f"lifecycle-sync: {exc}. A running daemon runs the jobs on schedule; stop it "
-              "to run one now", file=sys.stderr)
+        if _is_other_command(exc.pid):  # another `jobs run` or `forget`: no daemon claimed
+            print(f"lifecycle-sync: {exc}. Another jobs run or forget is in progress; run "
+                  "this again when it has finished", file=sys.stderr)
+        else:
+            print(f"lifecycle-sync: {exc}. A running daemon runs the jobs on schedule; stop "
+                  "it to run one now", file=sys.stderr)
         yield False
+
+
+def _is_other_command(pid: int | None) -> bool:
+    """True when the lock holder is a ``jobs`` or ``forget`` command (Linux: its command
+    line), not the daemon."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return False
+    return pid is not None and any(a in (b"jobs", b"forget") for a in argv)
 
 
 def _forget(args: argparse.Namespace) -> int:
