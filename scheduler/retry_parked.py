@@ -30,6 +30,7 @@ from handlers.gateway_api import Gateway
 from handlers.parse import parse_entry
 from handlers.plan import NOTES_MAX_CHARS, sf_datetime
 from handlers.soql import datetime_literal
+from scheduler.runner import Idle
 from scheduler.settings import RetrySettings
 from scheduler.sf_ops import JobsSalesforce
 from service.apply_batches import claim_keys
@@ -61,6 +62,8 @@ class RetryTotals:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        if not (self.completed or self.waiting or self.review or self.failed_writes):
+            return Idle("0 completed, nothing due")  # every 5 min: logged at DEBUG only
         return (f"{self.completed} completed, {self.waiting} still waiting, {self.review} "
                 f"flagged for review, {self.failed_writes} bookkeeping writes refused")
 

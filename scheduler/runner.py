@@ -31,6 +31,13 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class Idle(str):
+    """A job's summary when it found nothing to do: recorded like any other, but logged at
+    DEBUG (a retry cycle every 5 minutes with nothing due is no news at INFO)."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     job: str
@@ -78,7 +85,8 @@ class JobRunner:
         try:
             summary = self.jobs[name](now)
             ok = True
-            log.info("job %s: %s", name, summary)
+            log.log(logging.DEBUG if isinstance(summary, Idle) else logging.INFO,
+                    "job %s: %s", name, summary)
         except Exception as exc:  # noqa: BLE001 - a failing job never kills the daemon
             error_class = getattr(exc, "error_class", type(exc).__name__)
             summary = scrub(f"{error_class}: {exc}")

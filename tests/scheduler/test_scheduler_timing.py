@@ -351,3 +351,19 @@ def test_a_last_run_stamped_in_the_future_does_not_stall_the_job(
     assert scheduler.get_job("retry-parked").next_run_time == dt.datetime(
         2026, 11, 30, 9, 10, tzinfo=UTC)
     assert realign(scheduler, triggers(SETTINGS), clock()) == []
+
+
+def test_a_run_with_nothing_to_do_logs_at_debug_only(
+        tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    from scheduler.retry_parked import RetryTotals
+
+    store = RunStore(tmp_path / "jobs.db")
+    runner = JobRunner({"retry-parked": lambda now: RetryTotals().summary(),
+                        "retention": lambda now: RetryTotals(completed=2).summary()},
+                       triggers(SETTINGS), store, clock)
+    with caplog.at_level(logging.DEBUG, logger="lifecycle_sync.jobs"):
+        runner.run("retry-parked")
+        runner.run("retention")
+    levels = {r.getMessage().split(":")[0]: r.levelno for r in caplog.records}
+    assert levels == {"job retry-parked": logging.DEBUG, "job retention": logging.INFO}
+    assert store.state("retry-parked").last_summary == "0 completed, nothing due"
