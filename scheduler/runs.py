@@ -7,7 +7,8 @@ runs next, so a restart knows whether a run was missed (and runs it once) and ``
 beside the inbox (WAL, ``synchronous=FULL``), rather than APScheduler's SQLAlchemyJobStore,
 which pickles job callables and would need SQLAlchemy for three rows (README, "Scheduled jobs").
 
-The erasure log holds a SHA-256 of each forgotten address, never the address itself.
+The erasure log holds a keyed hash (HMAC-SHA-256, :mod:`scheduler.erasure`) of each forgotten
+address, never the address itself (the column keeps its first name, ``email_sha256``).
 """
 
 from __future__ import annotations
