@@ -18,6 +18,8 @@ from handlers.plan import Plan, invalid_row
 from handlers.snapshot import Snapshot
 from handlers.view import View
 
+AUDIT_MAX_CHARS = 64  # Workspace__c.Last_Event_Uuid__c, Last_Replay_Id__c
+
 
 def decide(events: Sequence[Parsed], snap: Snapshot) -> Plan:
     """What to write for ``events`` given ``snap``; deterministic and free of side effects."""
@@ -40,8 +42,23 @@ def decide(events: Sequence[Parsed], snap: Snapshot) -> Plan:
     for key, view in views.items():
         body = view.changes()
         if body:
-            plan.workspace_writes[key] = body
+            plan.workspace_writes[key] = {**body, **_audit(by_workspace.get(key), events)}
     return plan
+
+
+def _audit(own: list[Lifecycle] | None, events: Sequence[Parsed]) -> dict[str, str]:
+    """Which event changed the Workspace (written only with a change, so a re-applied event
+    writes nothing): its newest lifecycle event of the cycle, else the cycle's last Lead
+    change (Lead-change cycles run alone: README, "Applying events")."""
+    if own:
+        source = max(own, key=lambda e: (e.at, e.source.event_uuid)).source
+    else:
+        others = [e for e in events if not isinstance(e, Lifecycle)]
+        if not others:
+            return {}
+        source = others[-1].source
+    return {"Last_Event_Uuid__c": source.event_uuid[:AUDIT_MAX_CHARS],
+            "Last_Replay_Id__c": source.replay_hex[:AUDIT_MAX_CHARS]}
 
 
 def _other(event: Parsed, snap: Snapshot, views: dict[str, View],

@@ -9,6 +9,7 @@ many or however odd the values.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -113,3 +114,15 @@ def _halves(conditions: Sequence[Condition], cut: int) -> tuple[list[Condition],
         first.append(Condition(c.field, c.values[:take], c.like))
         second.append(Condition(c.field, c.values[take:], c.like))
     return first, second
+
+
+def datetime_literal(at: dt.datetime) -> str:
+    """A SOQL dateTime literal (``2026-11-30T09:00:00Z``, unquoted) from an aware datetime."""
+    if at.tzinfo is None:
+        raise ValueError("a SOQL dateTime literal needs an aware datetime")
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def date_literal(day: dt.date) -> str:
+    """A SOQL date literal (``2026-11-30``, unquoted)."""
+    return day.isoformat()

@@ -20,12 +20,13 @@ cannot be written) stops the loop and is re-raised by :meth:`ApplyLoop.run`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from handlers.cycle import CycleResult, run_cycle
@@ -73,7 +74,8 @@ class ApplyLoop:
         self._lock = threading.RLock()
         self._busy: set[str] = set()
         self._in_flight: set[int] = set()
-        self._running = 0
+        self._running = 0  # apply cycles in flight (at most one per gateway)
+        self._holds = 0  # retry cycles holding keys: no apply slot, but no exclusive cycle
         self._exclusive = False
         self._hold_until = 0.0
         self._failures = 0
@@ -109,6 +111,30 @@ class ApplyLoop:
         if self._fatal is not None:
             raise self._fatal
 
+    @contextlib.contextmanager
+    def holding(self, keys: frozenset[str], timeout_s: float = 60.0) -> Iterator[None]:
+        """Work on these Workspace/email keys outside the loop (the retry-parked job): waits
+        until no cycle holds them, then holds them, so no cycle takes them (nor an exclusive
+        Lead-change cycle starts) until the body is done. A hold takes no apply worker slot:
+        with one gateway, other Workspaces keep applying meanwhile."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                if not (keys & self._busy) and not self._exclusive:
+                    self._busy |= keys
+                    self._holds += 1
+                    break
+            if time.monotonic() >= deadline:
+                raise RetryLater("apply cycles kept these Workspaces busy; trying next run")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= keys
+                self._holds -= 1
+            self._wake.set()
+
     def run_once(self) -> bool:
         """One cycle now, on this thread (tests); True when it settled its entries."""
         batch = self._claim(ignore_hold=True)
@@ -135,7 +161,8 @@ class ApplyLoop:
             pending = self._inbox.pending(self._settings.batch_size * 3,
                                           exclude=self._in_flight | waiting)
             pending = self._settle_own_changes(pending)
-            batch = next_batch(pending, self._busy, self._running, self._settings.batch_size)
+            batch = next_batch(pending, self._busy, self._running + self._holds,
+                               self._settings.batch_size)
             if batch is None:
                 return None
             self._busy |= batch.keys
@@ -161,7 +188,7 @@ class ApplyLoop:
         entries = self._splits.pop()
         exclusive = entries[0].change is not None
         keys = frozenset(k for e in entries for k in (claim_keys(e) or ()))
-        if (exclusive and self._running) or keys & self._busy:
+        if (exclusive and (self._running or self._holds)) or keys & self._busy:
             self._splits.append(entries)
             return None
         self._busy |= keys

@@ -7,7 +7,7 @@ import os
 import sys
 from importlib import metadata
 
-from service import check_cmd, emulator_cmd, run_cmd, status_cmd
+from service import check_cmd, emulator_cmd, jobs_cmd, run_cmd, status_cmd
 
 DIST_NAME = "lifecycle-sync"
 EX_SIGPIPE = 141  # what a shell reports for a tool killed by SIGPIPE (`... | head`)
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd.add_parser(sub)
     status_cmd.add_parser(sub)
     emulator_cmd.add_parser(sub)
+    jobs_cmd.add_parser(sub)
     return parser
 
 

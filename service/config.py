@@ -21,6 +21,7 @@ Precedence, one rule per question (README "Configuration precedence"):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -28,6 +29,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from scheduler.settings import (
+    AlertSettings,
+    RetentionSettings,
+    RetrySettings,
+    SchedulerSettings,
+)
 from service.config_schema import (
     AUTH_MODES,
     DEFAULT_TOPICS,
@@ -143,6 +150,7 @@ class Config:
     inbox: InboxConfig
     source: str = ""
     apply: ApplyConfig = ApplyConfig()
+    scheduler: SchedulerSettings = dataclasses.field(default_factory=SchedulerSettings)
 
     def secrets(self) -> list[str]:
         """Secret values, for the log scrubber to mask wherever they appear."""
@@ -208,8 +216,24 @@ def build_config(
         pubsub=PubSubConfig(**values["pubsub"]),
         inbox=InboxConfig(**values["inbox"]),
         apply=ApplyConfig(**values["apply"]),
+        scheduler=scheduler_settings(values),
         source=source,
     )
+
+
+def scheduler_settings(values: dict[str, dict[str, Any]]) -> SchedulerSettings:
+    """The ``[scheduler]``, ``[alerts]`` and ``[retention]`` sections as scheduler settings."""
+    s, a, r = values["scheduler"], values["alerts"], values["retention"]
+    return SchedulerSettings(
+        enabled=s["enabled"], misfire_grace_s=s["misfire_grace_s"],
+        retry=RetrySettings(interval_min=s["retry_interval_min"],
+                            max_attempts=s["retry_max_attempts"],
+                            backoff_initial_min=s["retry_backoff_initial_min"],
+                            backoff_max_min=s["retry_backoff_max_min"]),
+        alerts=AlertSettings(at=a["time"], timezone=a["timezone"],
+                             thresholds_days=a["thresholds_days"]),
+        retention=RetentionSettings(completed_days=r["completed_days"],
+                                    error_redact_days=r["error_redact_days"], at=r["time"]))
 
 
 def _merge(
@@ -265,6 +289,18 @@ def redacted(config: Config) -> dict[str, dict[str, Any]]:
         table = getattr(config, section)
         values = ((f.name, getattr(table, f.name)) for f in fields(table))
         out[section] = {key: _plain(value) for key, value in values if value not in (None, "")}
+    sched = config.scheduler
+    out["scheduler"] = {"enabled": sched.enabled, "misfire_grace_s": sched.misfire_grace_s,
+                        "retry_interval_min": sched.retry.interval_min,
+                        "retry_max_attempts": sched.retry.max_attempts,
+                        "retry_backoff_initial_min": sched.retry.backoff_initial_min,
+                        "retry_backoff_max_min": sched.retry.backoff_max_min}
+    out["alerts"] = {"time": sched.alerts.at.strftime("%H:%M"),
+                     "timezone": sched.alerts.timezone,
+                     "thresholds_days": list(sched.alerts.thresholds_days)}
+    out["retention"] = {"completed_days": sched.retention.completed_days,
+                        "error_redact_days": sched.retention.error_redact_days,
+                        "time": sched.retention.at.strftime("%H:%M")}
     return out
 
 

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scheduler.runs import DamagedJobsFile, RunStore, jobs_path
+from scheduler.settings import JOB_NAMES
 from service.config import inbox_path
 from service.connection_state import CONNECTED, read_connection_state
 from service.event_labels import event_type, workspace_id
@@ -46,9 +48,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help=f"exit {EX_NOT_CONNECTED} when the daemon runs but a topic has not "
                         "been connected for longer than this (default: %(default)s s; a "
                         "topic counts as connected again as soon as its stream is open)")
-    p.epilog = (f"exit codes: 0 ok (or no daemon running), 1 no state directory or no "
-                f"readable inbox, {EX_NOT_CONNECTED} the daemon runs but a topic has not been "
-                "connected for longer than --max-disconnected-s")
+    p.epilog = (f"exit codes: 0 ok (or no daemon running), 1 no state directory, no "
+                f"readable inbox or a damaged jobs.db, {EX_NOT_CONNECTED} the daemon runs but a "
+                "topic has not been connected for longer than --max-disconnected-s")
     p.set_defaults(func=_status)
 
 
@@ -85,7 +87,33 @@ def collect_status(state_dir: Path) -> dict[str, Any]:
         apply = _apply_state(inbox)
     pid = lock_holder(state_dir)
     return {"state_dir": str(state_dir), "inbox": str(path), "daemon_pid": pid,
-            "connection": _connection(state_dir, pid), "topics": topics, "apply": apply}
+            "connection": _connection(state_dir, pid), "topics": topics, "apply": apply,
+            "jobs": _jobs(state_dir)}
+
+
+def _jobs(state_dir: Path) -> dict[str, Any]:
+    """Each scheduled job's last run, result and next run, from ``STATE/jobs.db``."""
+    path = jobs_path(state_dir)
+    if not path.exists():
+        return {}
+    try:
+        store = RunStore(path, readonly=True)
+    except DamagedJobsFile as exc:  # said clearly, exit 1; the rest of the status still shows
+        return {"damaged": str(exc)}
+    try:
+        out = {}
+        for name in JOB_NAMES:
+            st = store.state(name)
+            out[name] = {
+                "last_run": st.last_started_at.isoformat(timespec="seconds")
+                if st.last_started_at else None,
+                "result": st.last_result, "summary": st.last_summary, "runs": st.runs,
+                "failures": st.failures,
+                "next_run": st.next_run_at.isoformat(timespec="seconds")
+                if st.next_run_at else None}
+        return out
+    finally:
+        store.close()
 
 
 def _connection(state_dir: Path, pid: int | None) -> dict[str, Any] | None:
@@ -158,6 +186,14 @@ def render_text(report: dict[str, Any]) -> str:
         last = a["last_error_class"] or "none"
         lines.append(f"apply: applied {a['applied']}, parked {a['parked']}, waiting "
                      f"{a['waiting']}{paused}, last error class: {last}")
+    for name, j in (report.get("jobs") or {}).items():
+        if name == "damaged":
+            lines.append("jobs: STATE/jobs.db is damaged (see the message on stderr)")
+            continue
+        result = j["result"] or "never run"
+        detail = f" ({j['summary']})" if j["summary"] else ""
+        lines.append(f"job {name}: {result}{detail}; last run {j['last_run'] or '-'}, next "
+                     f"{j['next_run'] or '-'}, {j['runs']} run(s), {j['failures']} failed")
     return "\n".join(lines) + "\n"
 
 
@@ -199,6 +235,10 @@ def _status(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(report))
         if "recent" in report:
             sys.stdout.write(render_recent(report["recent"]))
+    damaged = (report.get("jobs") or {}).get("damaged")
+    if damaged:
+        print(f"lifecycle-sync: {damaged}", file=sys.stderr)
+        return 1
     return EX_NOT_CONNECTED if not_connected(report, args.max_disconnected_s) else 0
 
 

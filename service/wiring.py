@@ -3,7 +3,8 @@
 The only place that knows both the configuration and the subscriber's classes: everything is
 built here and passed down, so nothing else reads settings or creates clients on its own.
 Two threads do the work: the intake fills the inbox; the apply loop empties it into Salesforce,
-woken by the intake after each commit. Both share one session provider (one login, refreshed
+woken by the intake after each commit. Scheduled jobs (:mod:`scheduler`) run on APScheduler's
+own threads. Both share one session provider (one login, refreshed
 single-flight for gRPC and REST alike).
 """
 
@@ -17,9 +18,11 @@ from pathlib import Path
 
 from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
 from handlers.sf_client import ClientSettings, SalesforceClient
+from scheduler.registry import build_scheduler
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
 from service.hints import HintedLogin, login_failure
+from service.jobs_wiring import job_runner, open_runs
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
@@ -122,15 +125,22 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> 
                                                      limit_pause_s=a.limit_pause_s))
 
 
-def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
+def session_provider(config: Config) -> auth.SessionProvider:
+    """One login for everything (gRPC, REST, SOAP), refreshed single-flight."""
     login = HintedLogin(token_source(config.auth, config.pubsub.ca_file), config.pubsub.ca_file)
-    sessions = auth.SessionProvider(login,
-                                    backoff_initial_s=config.pubsub.backoff_initial_s,
-                                    backoff_max_s=config.pubsub.backoff_max_s)
+    return auth.SessionProvider(login, backoff_initial_s=config.pubsub.backoff_initial_s,
+                                backoff_max_s=config.pubsub.backoff_max_s)
+
+
+def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
+    sessions = session_provider(config)
     applier = apply_loop(config, sessions, inbox)
     hooks = DaemonHooks(config.pubsub.topics, stale_after_s=_stale_after_s(config),
                         state_dir=config.service.state_dir, on_stored=applier.wake)
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
+    runs = open_runs(config.service.state_dir)
+    jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding),
+                           runs, config.scheduler)
     failure: list[BaseException] = []
     worker = threading.Thread(target=_guarded, args=(intake, stop, failure), name="intake",
                               daemon=True)
@@ -139,6 +149,8 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
     try:
         worker.start()
         apply_thread.start()
+        if config.scheduler.enabled:  # its own threads: jobs never block intake or apply
+            jobs.start()
         log.info("started: state %s, auth %s, endpoint %s, topics %s",
                  config.service.state_dir, config.auth.mode, config.pubsub.endpoint,
                  ", ".join(config.pubsub.topics))
@@ -151,6 +163,9 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
         apply_thread.join(min(2.0, config.service.shutdown_timeout_s))
         return code
     finally:
+        if jobs.running:
+            jobs.shutdown(wait=False)  # a job in flight is abandoned like an apply cycle
+        runs.close()
         inbox.close()
 
 

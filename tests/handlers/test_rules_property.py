@@ -46,7 +46,9 @@ def _state(org):
     cache = {u: r.get("Processing_Status__c") for u, r in org.cache.items()
              if r.get("Processing_Status__c") != "Completed"}
     linked = (bool(ws.get("Lead__c")), bool(ws.get("Account__c")), bool(ws.get("Contact__c")))
-    for name in ("Lead__c", "Contact__c", "Account__c"):
+    # Which event last changed the Workspace depends on delivery order by design (audit).
+    for name in ("Lead__c", "Contact__c", "Account__c", "Last_Event_Uuid__c",
+                 "Last_Replay_Id__c"):
         fields.pop(name, None)
     return fields, leads, cache, linked, len(org.contacts)
 

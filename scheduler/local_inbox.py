@@ -1,0 +1,73 @@
+"""Reads of the local inbox the jobs need (its own read-only SQLite connection, safe beside
+the daemon's): the email of a parked event, and the usage figures a Workspace's latest event
+carried. Neither costs an API call."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+KNOWN_DATA_KEYS = frozenset({"trial_expiration", "subscription_id", "plan_type", "mrr",
+                             "churn_date", "churn_reason"})
+_CHUNK = 500  # SQLite's variable limit is far above; keeps statements short
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+
+
+def _payloads(path: Path, column: str, values: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(key, payload) of platform-event entries whose ``column`` is one of ``values``."""
+    if not values or not path.exists():
+        return []
+    out: list[tuple[str, dict[str, Any]]] = []
+    key_sql = {"event_id": "event_id",
+               "workspace": "lower(json_extract(payload, '$.Workspace_ID__c'))"}[column]
+    with closing(_connect(path)) as db:
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start:start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = db.execute(f"SELECT {key_sql}, payload FROM entries "  # noqa: S608
+                              f"WHERE payload IS NOT NULL AND {key_sql} IN ({marks})", chunk)
+            for key, payload in rows:
+                try:
+                    out.append((str(key), dict(json.loads(payload))))
+                except (ValueError, TypeError):
+                    continue
+    return out
+
+
+def emails_by_event(path: Path, event_ids: Iterable[str]) -> dict[str, str]:
+    """``Email__c`` of the events still in the inbox, by event UUID."""
+    found = _payloads(path, "event_id", sorted(set(event_ids)))
+    return {key: str(p["Email__c"]) for key, p in found
+            if isinstance(p.get("Email__c"), str) and p["Email__c"].strip()}
+
+
+def latest_usage(path: Path, workspace_ids: Iterable[str]) -> dict[str, dict[str, float]]:
+    """The numeric ``Event_Data__c`` values other than the lifecycle fields (seats, projects,
+    …) of each Workspace's latest event (by ``Event_Timestamp__c``), by lower-case ID."""
+    latest: dict[str, tuple[float, dict[str, Any]]] = {}
+    for key, payload in _payloads(path, "workspace", sorted({w.lower() for w in workspace_ids})):
+        stamp = payload.get("Event_Timestamp__c")
+        at = float(stamp) if isinstance(stamp, int | float) else 0.0
+        if key not in latest or at >= latest[key][0]:
+            latest[key] = (at, payload)
+    return {key: figures(payload.get("Event_Data__c")) for key, (_, payload) in latest.items()}
+
+
+def figures(raw: object) -> dict[str, float]:
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    nested = data.get("usage")
+    usage: dict[str, Any] = nested if isinstance(nested, dict) else data
+    return {str(k)[:40]: v for k, v in usage.items() if k not in KNOWN_DATA_KEYS
+            and isinstance(v, int | float) and not isinstance(v, bool)}

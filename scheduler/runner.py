@@ -1,0 +1,106 @@
+"""Runs one job: at most one at a time per job, recorded, and never allowed to crash anything.
+
+Each job is a plain function ``(now) -> summary``. The runner takes ``now`` from the injected
+clock, refuses a scheduled fire that is not due (see :mod:`scheduler.timing`), records the
+start before the work and the result after it (a run killed half-way shows as ``running``
+until the next one), and turns any exception into a logged, recorded failure: a failing job
+is reported (once per error class at WARNING, the last one in ``status``) and the daemon goes
+on. ``force`` (``jobs run NAME``) runs whatever the schedule says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from apscheduler.triggers.base import BaseTrigger
+
+from scheduler.runs import RunStore
+from scheduler.timing import is_due, next_fire, retry_at
+from service.apply_reports import scrub
+
+log = logging.getLogger("lifecycle_sync.jobs")
+Clock = Callable[[], dt.datetime]
+JobFunc = Callable[[dt.datetime], str]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Idle(str):
+    """A job's summary when it found nothing to do: recorded like any other, but logged at
+    DEBUG (a retry cycle every 5 minutes with nothing due is no news at INFO)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    job: str
+    ran: bool
+    ok: bool
+    summary: str
+
+
+class JobRunner:
+    """Thread-safe: APScheduler's worker threads and ``jobs run`` call :meth:`run`."""
+
+    def __init__(self, jobs: Mapping[str, JobFunc], triggers: Mapping[str, BaseTrigger],
+                 store: RunStore, clock: Clock = utc_now) -> None:
+        self.jobs = dict(jobs)
+        self._triggers = dict(triggers)
+        self._store = store
+        self._clock = clock
+        self._locks = {name: threading.Lock() for name in jobs}
+        self._reported: set[str] = set()
+        # Set by the scheduler: a failed run asks for an extra fire at its retry time.
+        self.on_retry: Callable[[str, dt.datetime], None] | None = None
+
+    def fire(self, name: str) -> RunOutcome:
+        """A scheduled fire: runs only when due (a clock jump back or a duplicate fire is a
+        no-op)."""
+        return self.run(name, force=False)
+
+    def run(self, name: str, *, force: bool = True) -> RunOutcome:
+        lock = self._locks[name]
+        if not lock.acquire(blocking=False):  # max_instances=1, also against `jobs run`
+            return RunOutcome(name, False, True, "already running")
+        try:
+            now = self._clock()
+            state = self._store.state(name)
+            if not force and state.last_started_at is not None and not is_due(
+                    self._triggers[name], state.last_started_at, now, state.last_result):
+                log.debug("job %s: not due (last run %s); skipped", name, state.last_started_at)
+                return RunOutcome(name, False, True, "not due")
+            return self._run(name, now)
+        finally:
+            lock.release()
+
+    def _run(self, name: str, now: dt.datetime) -> RunOutcome:
+        run_id = self._store.started(name, now)
+        try:
+            summary = self.jobs[name](now)
+            ok = True
+            log.log(logging.DEBUG if isinstance(summary, Idle) else logging.INFO,
+                    "job %s: %s", name, summary)
+        except Exception as exc:  # noqa: BLE001 - a failing job never kills the daemon
+            error_class = getattr(exc, "error_class", type(exc).__name__)
+            summary = scrub(f"{error_class}: {exc}")
+            ok = False
+            first = error_class not in self._reported
+            self._reported.add(error_class)
+            log.log(logging.WARNING if first else logging.DEBUG, "job %s failed: %s%s", name,
+                    summary, " (reported once per error class)" if first else "")
+        self._store.finished(run_id, name, self._clock(), ok, summary)
+        upcoming = next_fire(self._triggers[name], max(now, self._clock()))
+        retry = None if ok else retry_at(now, "failed")
+        if retry is not None and (upcoming is None or retry < upcoming):
+            upcoming = retry
+            if self.on_retry is not None:
+                self.on_retry(name, retry)
+        self._store.set_next(name, upcoming)
+        return RunOutcome(name, True, ok, summary)

@@ -1,0 +1,66 @@
+"""Builds the scheduled jobs from the configuration (the daemon and ``jobs run`` share it).
+
+Each job gets its own Salesforce client and gateway (clients are not shared between
+threads), the shared session provider, the inbox and the run store; the job functions are
+bound here so :mod:`scheduler` never reads settings or creates clients itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+
+from handlers.gateway import GatewaySettings, SalesforceGateway
+from handlers.sf_client import ClientSettings, SalesforceClient, SessionSource
+from scheduler import local_inbox
+from scheduler.retention import retention
+from scheduler.retry_parked import Hold, no_hold, retry_parked
+from scheduler.runner import Clock, JobFunc, JobRunner, utc_now
+from scheduler.runs import RunStore, jobs_path
+from scheduler.sf_ops import JobsSalesforce
+from scheduler.timing import triggers
+from scheduler.trial_alerts import trial_alerts
+from scheduler.usage import usage_lookup
+from service.config import Config
+from subscriber.inbox import Inbox
+
+
+def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
+    return JobsSalesforce(SalesforceClient(sessions, ClientSettings(
+        ca_file=config.pubsub.ca_file)))
+
+
+def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
+                  hold: Hold = no_hold) -> dict[str, JobFunc]:
+    s = config.scheduler
+    inbox_file = inbox.path
+    gateway = SalesforceGateway(
+        SalesforceClient(sessions, ClientSettings(ca_file=config.pubsub.ca_file)),
+        GatewaySettings(create_opportunity=config.apply.create_opportunity))
+
+    def emails(ids: Iterable[str]) -> dict[str, str]:
+        return local_inbox.emails_by_event(inbox_file, ids)
+
+    return {
+        "retry-parked": functools.partial(
+            retry_parked, sf=salesforce(config, sessions), gateway=gateway, settings=s.retry,
+            emails=emails, client_name="lifecycle-sync", hold=hold),
+        "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions),
+                                          settings=s.alerts,
+                                          usage=usage_lookup(inbox_file, salesforce(config,
+                                                                                    sessions))),
+        "retention": functools.partial(retention, sf=salesforce(config, sessions),
+                                       settings=s.retention, inbox=inbox, runs=runs),
+    }
+
+
+def open_runs(state_dir: Path) -> RunStore:
+    return RunStore(jobs_path(state_dir))
+
+
+def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
+               hold: Hold = no_hold, clock: Clock = utc_now) -> JobRunner:
+    """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle)."""
+    return JobRunner(job_functions(config, sessions, inbox, runs, hold),
+                     triggers(config.scheduler), runs, clock)
