@@ -119,7 +119,9 @@ def test_a_cycle_is_batched_calls_do_not_grow_with_rows(org: OrgRig) -> None:
     summary = _retry(org, _now() + dt.timedelta(minutes=6))  # the 3 again, and the 60
     many = org.calls() - before
     assert summary.startswith("0 completed, 63 still waiting")
-    assert many == few <= 4  # query, lookup, write (Workspaces), bookkeeping upsert
+    # query, lookup, a second lookup for the Contacts of the Workspaces' stored emails (these
+    # Conversions carry none), write (Workspaces), bookkeeping upsert
+    assert many == few <= 5
 
 
 class Killed(BaseException):

@@ -39,7 +39,13 @@ AS_NOBODY = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-group
 
 
 def can_switch_to_nobody() -> bool:
-    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+    """Root with setpriv, and a checkout the unprivileged user can import the product from
+    (a clone under a 0700 directory such as ``mktemp -d`` cannot be read by it)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return False
+    probe = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import service.cli"],
+                           cwd=ROOT, capture_output=True, timeout=60, check=False)
+    return probe.returncode == 0
 
 
 def jwt_toml(info: dict[str, Any], *, state: str = "state", endpoint: str | None = None,

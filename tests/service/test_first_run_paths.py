@@ -144,7 +144,7 @@ def test_pre_enable_check_as_a_dynamic_user_names_state_directory(
     in /var/lib: the failure must point at StateDirectory=, and once that directory exists
     (owned by the user, as systemd makes it) the check passes."""
     if not can_switch_to_nobody():
-        pytest.skip("needs root and setpriv to act as an unprivileged user")
+        pytest.skip("needs root, setpriv and a checkout an unprivileged user can read")
     var_lib = world_readable / "var-lib"
     var_lib.mkdir(mode=0o755)  # root's, like /var/lib
     for name in ("private_key", "ca_cert"):
