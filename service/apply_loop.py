@@ -64,7 +64,9 @@ class ApplyLoop:
     """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
 
     def __init__(self, inbox: Inbox, gateways: Sequence[Gateway], settings: ApplySettings,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_report: Callable[[str, str], None] | None = None) -> None:
+        """``on_report(error_class, message)``: each error class once, for Sentry."""
         self._inbox = inbox
         self._gateways = list(gateways)
         self._settings = settings
@@ -79,7 +81,7 @@ class ApplyLoop:
         self._failures = 0
         self._attempts: dict[int, int] = {}
         self._retry_at: dict[int, float] = {}
-        self._reporter = Reporter(inbox)
+        self._reporter = Reporter(inbox, on_report)
         self._fatal: BaseException | None = None
         self._splits: list[list[InboxEntry]] = []  # halves of batches Salesforce refused
         self.cycles = 0

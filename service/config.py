@@ -50,6 +50,7 @@ from service.config_schema import (
     unknown_keys,
 )
 from service.config_secrets import load_secrets, reject_plain_secrets
+from service.sentry_setup import SentrySettings
 
 INBOX_FILE = "inbox.db"
 
@@ -151,6 +152,7 @@ class Config:
     source: str = ""
     apply: ApplyConfig = ApplyConfig()
     scheduler: SchedulerSettings = dataclasses.field(default_factory=SchedulerSettings)
+    sentry: SentrySettings = dataclasses.field(default_factory=SentrySettings)
 
     def secrets(self) -> list[str]:
         """Secret values, for the log scrubber to mask wherever they appear."""
@@ -217,6 +219,7 @@ def build_config(
         inbox=InboxConfig(**values["inbox"]),
         apply=ApplyConfig(**values["apply"]),
         scheduler=scheduler_settings(values),
+        sentry=SentrySettings(**{"environment": "production", **values["sentry"]}),
         source=source,
     )
 
@@ -301,7 +304,15 @@ def redacted(config: Config) -> dict[str, dict[str, Any]]:
     out["retention"] = {"completed_days": sched.retention.completed_days,
                         "error_redact_days": sched.retention.error_redact_days,
                         "time": sched.retention.at.strftime("%H:%M")}
+    out["sentry"] = {"dsn": _dsn_host(config.sentry.dsn), "crons": config.sentry.crons,
+                     **{k: v for k in ("environment", "release")
+                        if (v := getattr(config.sentry, k))}}
     return out
+
+
+def _dsn_host(dsn: str) -> str:
+    """Where events go, without the DSN's key."""
+    return dsn.rpartition("@")[2] if dsn else "(off unless SENTRY_DSN is set)"
 
 
 def _plain(value: object) -> Any:

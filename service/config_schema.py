@@ -256,6 +256,12 @@ SPEC: dict[str, dict[str, Field]] = {
         "timezone": Field(_zone, "UTC"),
         "thresholds_days": Field(_days_list, (7, 1)),
     },
+    "sentry": {  # service/sentry_setup.py; empty dsn: SENTRY_DSN, else off
+        "dsn": Field(_url),
+        "environment": Field(_text),
+        "release": Field(_text),
+        "crons": Field(_bool, True),
+    },
     "retention": {
         "completed_days": Field(_number(float, 1, 3650), 30.0),
         "error_redact_days": Field(_number(float, 1, 3650), 90.0),

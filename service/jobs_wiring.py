@@ -22,6 +22,7 @@ from scheduler.sf_ops import JobsSalesforce
 from scheduler.timing import triggers
 from scheduler.trial_alerts import trial_alerts
 from service.config import Config
+from service.sentry_setup import monitor_configs, monitored
 from subscriber.inbox import Inbox
 
 
@@ -60,7 +61,11 @@ def open_runs(state_dir: Path) -> RunStore:
 
 
 def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
-               hold: Hold = no_hold, clock: Clock = utc_now) -> JobRunner:
-    """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle)."""
-    return JobRunner(job_functions(config, sessions, inbox, runs, hold),
-                     triggers(config.scheduler), runs, clock)
+               hold: Hold = no_hold, clock: Clock = utc_now, crons: bool = False) -> JobRunner:
+    """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle).
+    ``crons``: each run sends Sentry Cron check-ins (a no-op while Sentry is off)."""
+    jobs = job_functions(config, sessions, inbox, runs, hold)
+    if crons:
+        configs = monitor_configs(config.scheduler)
+        jobs = {name: monitored(name, job, configs[name]) for name, job in jobs.items()}
+    return JobRunner(jobs, triggers(config.scheduler), runs, clock)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -27,6 +28,9 @@ from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, s
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
 from service.progress import DaemonHooks
+from service.sentry_setup import flush as flush_sentry
+from service.sentry_setup import from_env, init_sentry
+from service.sentry_setup import report as report_to_sentry
 from service.state_guard import open_inbox
 from subscriber import auth, oauth
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
@@ -85,6 +89,15 @@ def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
     stop = threading.Event()
     install_stop_handlers(stop)  # first: a SIGTERM during start-up is still a clean stop
     configure_logging(config.service.log_level, config.secrets())
+    sentry_on = init_sentry(from_env(config.sentry, os.environ), config.secrets())
+    try:
+        return _run_checked(config, stop, reset_inbox)
+    finally:
+        if sentry_on:
+            flush_sentry()
+
+
+def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool) -> int:
     problems = startup_problems(config)
     for problem in problems:  # an operator's mistake: say what to fix, no traceback
         log.error("cannot start: %s", problem)
@@ -121,7 +134,9 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> 
     gateways = [SalesforceGateway(SalesforceClient(sessions, client), gateway)
                 for _ in range(a.workers)]
     return ApplyLoop(inbox, gateways, ApplySettings(batch_size=a.batch_size,
-                                                     limit_pause_s=a.limit_pause_s))
+                                                     limit_pause_s=a.limit_pause_s),
+                     on_report=lambda error_class, message: report_to_sentry(
+                         "apply", error_class, message))
 
 
 def session_provider(config: Config) -> auth.SessionProvider:
@@ -138,7 +153,8 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
                         state_dir=config.service.state_dir, on_stored=applier.wake)
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     runs = open_runs(config.service.state_dir)
-    jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding),
+    jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding,
+                                      crons=config.sentry.crons),
                            runs, config.scheduler)
     failure: list[BaseException] = []
     worker = threading.Thread(target=_guarded, args=(intake, stop, failure), name="intake",
