@@ -82,13 +82,14 @@ def _reveal(value: Secret | None) -> str:
     return value.reveal()
 
 
-def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
+def run_daemon(config: Config, *, reset_inbox: bool = False, log_format: str = "text") -> int:
     """Hold the state lock and run the intake until SIGTERM/SIGINT; returns the exit code.
 
-    ``reset_inbox``: accept a missing or replaced inbox (see :mod:`service.state_guard`)."""
+    ``reset_inbox``: accept a missing or replaced inbox (see :mod:`service.state_guard`).
+    ``log_format``: ``text`` (stderr) or ``json`` (stdout, one object per line)."""
     stop = threading.Event()
     install_stop_handlers(stop)  # first: a SIGTERM during start-up is still a clean stop
-    configure_logging(config.service.log_level, config.secrets())
+    configure_logging(config.service.log_level, config.secrets(), log_format)
     sentry_on = init_sentry(from_env(config.sentry, os.environ), config.secrets())
     try:
         return _run_checked(config, stop, reset_inbox)
