@@ -7,8 +7,12 @@ then records every row's attempt in one sObject Collections upsert by ``Event_Uu
 Completed when it applied; otherwise ``Retry_Count__c`` + 1, ``Next_Attempt_At__c`` pushed
 out exponentially and a line in ``Processing_Notes__c``; past ``max_attempts`` the row is
 flagged ``Needs_Review__c`` with the reason. Completed rows stay for audit until retention
-purges them. A crash between the re-apply and the bookkeeping repeats the attempt, which the
-idempotent rules turn into no writes.
+purges them. A row that cannot be rebuilt into a valid event (invalid event data, a Trial
+whose email is no longer known) is set aside at once (no attempts left, flagged, its own
+review reason kept): retrying it could only overwrite that reason. Lead-change rows
+(``GAP_OVERFLOW``) are not lifecycle events and are left to the reviewer. A crash between
+the re-apply and the bookkeeping repeats the attempt, which the idempotent rules turn into
+no writes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.cycle import CycleResult, run_cycle
+from handlers.events import Invalid
 from handlers.gateway_api import Gateway
+from handlers.parse import parse_entry
 from handlers.plan import NOTES_MAX_CHARS, sf_datetime
 from handlers.soql import datetime_literal
 from scheduler.settings import RetrySettings
@@ -32,7 +38,7 @@ from subscriber.events import EntryKind, EntryStatus, InboxEntry
 TRIAL_TOPIC = "/event/SelfServeTrialEvent__e"
 FIELDS = ("Id", "Event_Uuid__c", "Event_Type__c", "Workspace_ID__c", "Replay_Id__c",
           "Event_Data__c", "Original_Timestamp__c", "Processing_Status__c", "Retry_Count__c",
-          "Processing_Notes__c")
+          "Processing_Notes__c", "Needs_Review__c", "Review_Reason__c")
 MAX_CYCLES_PER_RUN = 10
 EmailLookup = Callable[[Iterable[str]], dict[str, str]]
 # Claims Workspace/email keys from the apply loop for the body (ApplyLoop.holding), so a
@@ -63,6 +69,7 @@ def due_query(now: dt.datetime, settings: RetrySettings) -> str:
     """The due rows, oldest first per Workspace (no value here comes from an event)."""
     return (f"SELECT {', '.join(FIELDS)} FROM Event_Cache__c "
             "WHERE Processing_Status__c IN ('New', 'Error') "
+            "AND Event_Type__c IN ('Trial', 'Conversion', 'Churn') "
             f"AND (Retry_Count__c = null OR Retry_Count__c < {int(settings.max_attempts)}) "
             f"AND (Next_Attempt_At__c = null OR Next_Attempt_At__c <= {datetime_literal(now)}) "
             "ORDER BY Workspace_ID__c, Original_Timestamp__c, Event_Uuid__c "
@@ -97,16 +104,37 @@ def _cycle(rows: list[dict[str, Any]], now: dt.datetime, deps: _Deps, totals: Re
            ) -> None:
     found = deps.emails(str(r["Event_Uuid__c"]) for r in rows
                         if r.get("Event_Type__c") == "Trial")
-    entries = {n: entry_of(n, row, now, found) for n, row in enumerate(rows, 1)}
-    retryable = {n: e for n, e in entries.items() if e is not None}
+    retryable: dict[int, InboxEntry] = {}
+    unusable: dict[int, str] = {}
+    for n, row in enumerate(rows, 1):
+        entry, why_not = rebuild(n, row, now, found, deps.client_name)
+        if entry is None:
+            unusable[n] = why_not
+        else:
+            retryable[n] = entry
     keys = frozenset(k for e in retryable.values() for k in claim_keys(e) or ())
     with deps.hold(keys):
         result = (run_cycle(list(retryable.values()), deps.gateway, deps.client_name)
                   if retryable else CycleResult())
-        updates = [_bookkeeping(row, n in retryable, result, n, now, deps.settings, totals)
+        updates = [_set_aside(row, unusable[n], now, deps.settings, totals) if n in unusable
+                   else _bookkeeping(row, result, n, now, deps.settings, totals)
                    for n, row in enumerate(rows, 1)]
         refused = deps.sf.upsert("Event_Cache__c", "Event_Uuid__c", updates)
     totals.failed_writes += len(refused)
+
+
+def rebuild(n: int, row: dict[str, Any], now: dt.datetime, emails: dict[str, str],
+            client_name: str) -> tuple[InboxEntry | None, str]:
+    """The parked event as the inbox entry it came from, or why it cannot be re-applied
+    (the row does not hold what the event needs: a Trial's email, valid event data)."""
+    entry = entry_of(n, row, now, emails)
+    if entry is None:
+        return None, ("a Trial cannot be re-applied without its email, which the row does not "
+                      "keep and the local inbox no longer holds")
+    parsed = parse_entry(entry, client_name)
+    if isinstance(parsed, Invalid):
+        return None, f"the parked event cannot be re-applied as it is: {parsed.note}"
+    return entry, ""
 
 
 def entry_of(n: int, row: dict[str, Any], now: dt.datetime, emails: dict[str, str]
@@ -130,21 +158,33 @@ def entry_of(n: int, row: dict[str, Any], now: dt.datetime, emails: dict[str, st
                       schema_id="", dedupe_key=uuid, received_at=now, payload=payload)
 
 
-def _bookkeeping(row: dict[str, Any], tried: bool, result: CycleResult, n: int,
-                 now: dt.datetime, settings: RetrySettings, totals: RetryTotals
-                 ) -> dict[str, Any]:
+def _set_aside(row: dict[str, Any], why: str, now: dt.datetime, settings: RetrySettings,
+               totals: RetryTotals) -> dict[str, Any]:
+    """A row retrying cannot help: no more attempts, flagged for review, its existing review
+    reason kept (e.g. "reconcile: GAP_OVERFLOW" or the validation error)."""
+    totals.review += 1
+    uuid = str(row["Event_Uuid__c"])
+    body: dict[str, Any] = {
+        "Event_Uuid__c": uuid, "Retry_Count__c": settings.max_attempts,
+        "Next_Attempt_At__c": None, "Needs_Review__c": True,
+        "Processing_Notes__c": _notes(row, now, f"not retried automatically: {why} "
+                                      f"(event {uuid}, replay {row.get('Replay_Id__c') or '?'})")}
+    if not row.get("Review_Reason__c"):
+        body["Review_Reason__c"] = why[:255]
+    return body
+
+
+def _bookkeeping(row: dict[str, Any], result: CycleResult, n: int, now: dt.datetime,
+                 settings: RetrySettings, totals: RetryTotals) -> dict[str, Any]:
     uuid = str(row["Event_Uuid__c"])
     attempt = int(row.get("Retry_Count__c") or 0) + 1
     trace = f"event {uuid}, replay {row.get('Replay_Id__c') or '?'}"
-    if tried and n in result.applied:
+    if n in result.applied:
         totals.completed += 1
         return {"Event_Uuid__c": uuid, "Processing_Status__c": "Completed",
                 "Retry_Count__c": attempt, "Next_Attempt_At__c": None,
                 "Processing_Notes__c": _notes(row, now, f"retry {attempt}: applied ({trace})")}
-    if not tried:
-        why = "a Trial cannot be re-applied without its email, no longer in the local inbox"
-    else:
-        why = result.parked.get(n) or result.retry.get(n) or "not applied"
+    why = result.parked.get(n) or result.retry.get(n) or "not applied"
     body: dict[str, Any] = {"Event_Uuid__c": uuid, "Retry_Count__c": attempt}
     if attempt >= settings.max_attempts:
         totals.review += 1

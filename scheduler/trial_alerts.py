@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from handlers.errors import CallRejected
 from handlers.soql import date_literal
 from scheduler.settings import AlertSettings
 from scheduler.sf_ops import JobsSalesforce
@@ -145,10 +146,12 @@ def _send(alerts: list[Alert], usage: dict[str, dict[str, float]], sf: JobsSales
     while queue and len(refused) < MAX_REFUSALS_PER_RUN:
         batch, queue = queue[:PAIRS_PER_COMPOSITE], queue[PAIRS_PER_COMPOSITE:]
         answers = sf.composite(_pairs(batch, usage, sf.api_path), all_or_none=True)
-        failed = _failed_pair(answers)
-        if failed is None:
+        if all(int(a.get("httpStatusCode", 500)) < 300 for a in answers) and answers:
             sent += len(batch)
             continue
+        failed = _failed_pair(answers)
+        if failed is None or failed >= len(batch):  # refused as a whole: nothing written
+            raise CallRejected(f"the alert Composite was refused: {_error_text(answers)}")
         bad = batch[failed]
         refused.append(f"{bad.workspace.get('Workspace_ID__c')}: {_error_text(answers)}")
         queue = [a for a in batch if a is not bad] + queue

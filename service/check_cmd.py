@@ -30,7 +30,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from service.config import Config, ConfigError, Secret
+from service.config import Config, ConfigError, Secret, redacted
 from service.local_checks import ca_file_problem, private_key_problem, state_dir_problem
 from service.run_cmd import EX_CONFIG, config_source_args, resolve_config
 
@@ -148,6 +148,8 @@ def effective_tables(config: Config) -> dict[str, dict[str, Any]]:
                 out[section].update(_secret_entry(f.name, value))
             else:
                 out[section][f.name] = _plain(value)
+    plain = redacted(config)  # the scheduled jobs' sections, with times as "HH:MM"
+    out.update({section: plain[section] for section in ("scheduler", "alerts", "retention")})
     return out
 
 

@@ -7,6 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +120,40 @@ class OrgRig:
     def user(self, last_name: str) -> str:
         return self.create("User", Username=f"{last_name.lower()}@reps.example.com",
                            LastName=last_name, Email=f"{last_name.lower()}@reps.example.com")
+
+
+Answers = list[dict[str, Any]]
+
+
+def kill_after_commit(monkeypatch: Any, argv: list[str], env: dict[str, str], log_file: Path,
+                      committed_by: Callable[[Answers], bool],
+                      while_held: Callable[[], None] = lambda: None) -> None:
+    """Run ``argv`` as a process and SIGKILL it once the emulator has committed a Composite
+    whose answers ``committed_by`` recognises, before the answer is sent: the moment between
+    Salesforce's commit and the job seeing (and recording) it. ``while_held`` runs then."""
+    from emulator.org import rest
+
+    committed, release = threading.Event(), threading.Event()
+    real = rest.respond
+
+    def respond(reply: Any, limit_info: str | None) -> Any:
+        body = reply.body if isinstance(reply.body, dict) else {}
+        answers = body.get("compositeResponse")
+        if answers and committed_by(answers) and not committed.is_set():
+            committed.set()  # the transaction is committed
+            release.wait(60)  # hold the answer until the process has been killed
+        return real(reply, limit_info)
+
+    monkeypatch.setattr(rest, "respond", respond)
+    with log_file.open("wb") as log:
+        job = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert committed.wait(60), log_file.read_text()
+        while_held()
+        job.send_signal(signal.SIGKILL)
+        assert job.wait(30) == -signal.SIGKILL
+    finally:
+        release.set()
+        if job.poll() is None:
+            job.kill()
+            job.wait(30)

@@ -4,11 +4,14 @@ backoff and review, batching (calls do not grow with rows), and a restart mid-cy
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sched_rig import T0_MS, FakeClock, OrgRig, entry
+from sched_rig import T0_MS, FakeClock, OrgRig, entry, kill_after_commit
 
 from emulator.org.faults import FaultRule
 from handlers.gateway import SalesforceGateway
@@ -196,43 +199,14 @@ def test_jobs_run_killed_mid_retry_cycle_then_run_again(org: OrgRig, tmp_path: P
                                                         ) -> None:
     """``jobs run retry-parked`` as a process, SIGKILLed after Salesforce committed the
     re-applied write and before the job saw the answer or wrote its bookkeeping."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import threading
-
-    from emulator.org import rest
-
     org.apply(entry("Trial", "ws-k", {"trial_expiration": "2026-12-31"}, T0_MS, uuid="t-k"))
     _refuse_workspace_writes(org)
     org.apply(entry("Churn", "ws-k", CHURN, T0_MS + 1000, uuid="churn-k"))
-    committed, release = threading.Event(), threading.Event()
-    real = rest.respond
-
-    def respond(reply: Any, limit_info: str | None) -> Any:
-        answers = reply.body.get("compositeResponse") if isinstance(reply.body, dict) else None
-        if answers and any(str(a.get("referenceId")).startswith("Workspace__c_")
-                           for a in answers) and not committed.is_set():
-            committed.set()
-            release.wait(60)
-        return real(reply, limit_info)
-
-    monkeypatch.setattr(rest, "respond", respond)
-    state = tmp_path / "state"
     argv = [sys.executable, "-m", "service", "jobs", "run", "retry-parked",
-            "--emulator-info", str(org.info_file), "--state", str(state)]
-    with (tmp_path / "killed.log").open("wb") as log:
-        job = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-    try:
-        assert committed.wait(60), (tmp_path / "killed.log").read_text()
-        job.send_signal(signal.SIGKILL)
-        assert job.wait(30) == -signal.SIGKILL
-    finally:
-        release.set()
-        if job.poll() is None:
-            job.kill()
-            job.wait(30)
+            "--emulator-info", str(org.info_file), "--state", str(tmp_path / "state")]
+    kill_after_commit(monkeypatch, argv, dict(os.environ), tmp_path / "killed.log",
+                      lambda answers: any(str(a.get("referenceId")).startswith("Workspace__c_")
+                                          for a in answers))
     assert org.cache_rows()["churn-k"]["Processing_Status__c"] == "Error"  # not recorded
     rerun = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
@@ -243,3 +217,29 @@ def test_jobs_run_killed_mid_retry_cycle_then_run_again(org: OrgRig, tmp_path: P
     assert ws["Self_Serve_Status__c"] == "Churned"
     assert ws["Trial_History__c"].count("id=churn-k") == 1
     assert len(org.query("SELECT Id FROM Lead")) == 1
+
+
+def test_rows_that_cannot_be_rebuilt_are_set_aside_once_keeping_their_reason(
+        org: OrgRig) -> None:
+    bad = entry("Conversion", "ws-bad", {"plan_type": "Team"}, T0_MS, uuid="bad-1")  # no mrr
+    org.apply(bad)
+    _refuse_workspace_writes(org)
+    org.apply(entry("Trial", "ws-t2", {"trial_expiration": "2026-12-31"}, T0_MS,
+                    uuid="trial-noemail"))
+    org.create("Event_Cache__c", Event_Uuid__c="overflow-1", Event_Type__c="GAP_OVERFLOW",
+               Processing_Status__c="Error", Needs_Review__c=True,
+               Review_Reason__c="reconcile: GAP_OVERFLOW")
+    before = org.cache_rows()
+    assert before["bad-1"]["Review_Reason__c"] == "bad mrr"
+    summary = _retry(org, _now())
+    assert summary.startswith("0 completed, 0 still waiting, 2 flagged for review")
+    rows = org.cache_rows()
+    for uuid in ("bad-1", "trial-noemail"):
+        assert (rows[uuid]["Retry_Count__c"], rows[uuid]["Needs_Review__c"]) == (3, True)
+        assert "not retried automatically: " in rows[uuid]["Processing_Notes__c"]
+    assert rows["bad-1"]["Review_Reason__c"] == "bad mrr"  # kept
+    assert (rows["overflow-1"]["Retry_Count__c"], rows["overflow-1"]["Processing_Notes__c"]) == (
+        0, None)  # not a lifecycle event: untouched
+    before = org.calls()
+    assert _retry(org, _now() + dt.timedelta(days=3)).startswith("0 completed, 0 still")
+    assert org.calls() - before == 1

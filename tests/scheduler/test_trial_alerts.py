@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sched_rig import OrgRig
+from sched_rig import OrgRig, kill_after_commit
 
-from emulator.org import rest
 from emulator.org.faults import FaultRule
 from scheduler.runs import RunStore
 from scheduler.settings import AlertSettings
@@ -140,34 +137,18 @@ def test_kill_between_task_creation_and_its_record_still_one_task(
     the Composite that creates the Task, before the job saw the answer or recorded its run."""
     today = dt.datetime.now(dt.UTC).date()
     ws = _workspace(org, "ws-kill", "Trial", _day(1, today))
-    committed, release = threading.Event(), threading.Event()
-    real = rest.respond
-
-    def respond(reply: Any, limit_info: str | None) -> Any:
-        answers = reply.body.get("compositeResponse") if isinstance(reply.body, dict) else None
-        if answers and any(a.get("referenceId") == "task0" and a.get("httpStatusCode") == 201
-                           for a in answers) and not committed.is_set():
-            committed.set()  # the transaction is committed: the Task exists
-            release.wait(60)  # hold the answer until the job has been killed
-        return real(reply, limit_info)
-
-    monkeypatch.setattr(rest, "respond", respond)
     state = tmp_path / "state"
     argv = [sys.executable, "-m", "service", "jobs", "run", "trial-alerts",
             "--emulator-info", str(org.info_file), "--state", str(state)]
     env = {**os.environ, "LIFECYCLE_SYNC_ALERTS_TIMEZONE": "UTC"}
-    with (tmp_path / "killed-job.log").open("wb") as log:
-        job = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        assert committed.wait(60), "the Task was never created"
+
+    def one_task_exists() -> None:
         assert len(_tasks(org)) == 1
-        job.send_signal(signal.SIGKILL)
-        assert job.wait(30) == -signal.SIGKILL
-    finally:
-        release.set()
-        if job.poll() is None:
-            job.kill()
-            job.wait(30)
+
+    kill_after_commit(monkeypatch, argv, env, tmp_path / "killed-job.log",
+                      lambda answers: any(a.get("referenceId") == "task0"
+                                          and a.get("httpStatusCode") == 201 for a in answers),
+                      one_task_exists)
     killed = RunStore(state / "jobs.db", readonly=True)
     assert killed.state("trial-alerts").last_result == "running"  # its end never recorded
     killed.close()

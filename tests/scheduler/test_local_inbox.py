@@ -1,0 +1,36 @@
+"""The jobs' reads of the local inbox: a parked Trial's email, a Workspace's latest usage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scheduler.local_inbox import emails_by_event, latest_usage
+from subscriber.events import DecodedEvent, EntryKind
+from subscriber.inbox import Inbox
+
+TOPIC = "/event/SelfServeTrialEvent__e"
+
+
+def _event(n: int, workspace: str, data: dict, at_ms: int) -> DecodedEvent:
+    payload = {"Event_Type__c": "Trial", "Workspace_ID__c": workspace,
+               "Email__c": f"user{n}@acme.co.uk", "Event_Data__c": json.dumps(data),
+               "Event_Timestamp__c": at_ms}
+    return DecodedEvent(TOPIC, n.to_bytes(2, "big"), f"uuid-{n}", "s", EntryKind.EVENT, payload)
+
+
+def test_emails_and_latest_usage(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.db"
+    with Inbox(path) as inbox:
+        inbox.store_batch(TOPIC, [
+            _event(1, "WS-1", {"trial_expiration": "2026-12-31", "seats": 3, "plan": "x"}, 2000),
+            _event(2, "ws-1", {"trial_expiration": "2026-12-31", "seats": 9,
+                               "usage": {"projects": 4, "active": True}}, 1000),  # older
+            _event(3, "ws-2", {"trial_expiration": "2026-12-31", "usage": {"projects": 7}},
+                   5000),
+        ], b"\x03")
+    assert emails_by_event(path, ["uuid-1", "uuid-3", "uuid-9"]) == {
+        "uuid-1": "user1@acme.co.uk", "uuid-3": "user3@acme.co.uk"}
+    assert latest_usage(path, ["ws-1", "WS-2", "ws-3"]) == {
+        "ws-1": {"seats": 3}, "ws-2": {"projects": 7}}
+    assert latest_usage(tmp_path / "missing.db", ["ws-1"]) == {}
