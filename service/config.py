@@ -142,6 +142,16 @@ class ApplyConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """``port``: /metrics, /healthz and /readyz on 127.0.0.1:port; 0 (default) is off.
+    ``apply_stuck_s``: pending entries this old with no apply cycle finishing meanwhile (and
+    no deliberate pause) make the daemon not ready and stop the watchdog pings."""
+
+    port: int = 0
+    apply_stuck_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything :mod:`service.wiring` needs to build the daemon."""
 
@@ -153,6 +163,7 @@ class Config:
     apply: ApplyConfig = ApplyConfig()
     scheduler: SchedulerSettings = dataclasses.field(default_factory=SchedulerSettings)
     sentry: SentrySettings = dataclasses.field(default_factory=SentrySettings)
+    metrics: MetricsConfig = MetricsConfig()
 
     def secrets(self) -> list[str]:
         """Secret values, for the log scrubber to mask wherever they appear."""
@@ -220,6 +231,7 @@ def build_config(
         apply=ApplyConfig(**values["apply"]),
         scheduler=scheduler_settings(values),
         sentry=SentrySettings(**{"environment": "production", **values["sentry"]}),
+        metrics=MetricsConfig(**values["metrics"]),
         source=source,
     )
 
@@ -288,7 +300,7 @@ def _check_mode(
 def redacted(config: Config) -> dict[str, dict[str, Any]]:
     """The effective settings as plain values, with each secret shown only by its origin."""
     out: dict[str, dict[str, Any]] = {}
-    for section in ("service", "auth", "pubsub", "inbox", "apply"):
+    for section in ("service", "auth", "pubsub", "inbox", "apply", "metrics"):
         table = getattr(config, section)
         values = ((f.name, getattr(table, f.name)) for f in fields(table))
         out[section] = {key: _plain(value) for key, value in values if value not in (None, "")}

@@ -256,6 +256,10 @@ SPEC: dict[str, dict[str, Field]] = {
         "timezone": Field(_zone, "UTC"),
         "thresholds_days": Field(_days_list, (7, 1)),
     },
+    "metrics": {  # service/metrics.py, service/health.py; port 0: no HTTP server
+        "port": Field(_number(int, 0, 65535), 0),
+        "apply_stuck_s": Field(_number(float, 10, 86400), 300.0),
+    },
     "sentry": {  # service/sentry_setup.py; empty dsn: SENTRY_DSN, else off
         "dsn": Field(_url),
         "environment": Field(_text),

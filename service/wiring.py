@@ -15,25 +15,30 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from handlers.cycle import CycleResult
 from handlers.gateway import GatewaySettings, SalesforceGateway
 from handlers.sf_client import ClientSettings, SalesforceClient
 from scheduler.registry import build_scheduler
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
+from service.health import Health, HealthServer, status_line
 from service.hints import HintedLogin, login_failure
 from service.jobs_wiring import job_runner, open_runs
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
-from service.progress import DaemonHooks
+from service.metrics import Metrics
+from service.observed_hooks import ObservedHooks
 from service.sentry_setup import flush as flush_sentry
 from service.sentry_setup import from_env, init_sentry
 from service.sentry_setup import report as report_to_sentry
 from service.state_guard import open_inbox
 from subscriber import auth, oauth
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
+from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
 from subscriber.intake import Intake
 from subscriber.settings import IntakeSettings, ReplayPolicy, StartFrom
@@ -126,18 +131,34 @@ def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool) -> in
         return 1
 
 
-def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> ApplyLoop:
+def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
+               metrics: Metrics | None = None) -> ApplyLoop:
     """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
     latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
     a = config.apply
-    client = ClientSettings(ca_file=config.pubsub.ca_file)
+    settings = ClientSettings(ca_file=config.pubsub.ca_file)
     gateway = GatewaySettings(create_opportunity=a.create_opportunity)
-    gateways = [SalesforceGateway(SalesforceClient(sessions, client), gateway)
-                for _ in range(a.workers)]
-    return ApplyLoop(inbox, gateways, ApplySettings(batch_size=a.batch_size,
-                                                     limit_pause_s=a.limit_pause_s),
+    clients = [SalesforceClient(sessions, settings) for _ in range(a.workers)]
+    on_settled = None
+    if metrics is not None:
+        for client in clients:
+            client.on_response(lambda r: metrics.limit_info(r.headers.get("Sforce-Limit-Info")))
+        on_settled = _observe_cycles(metrics)
+    return ApplyLoop(inbox, [SalesforceGateway(c, gateway) for c in clients],
+                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s),
                      on_report=lambda error_class, message: report_to_sentry(
-                         "apply", error_class, message))
+                         "apply", error_class, message),
+                     on_settled=on_settled)
+
+
+def _observe_cycles(metrics: Metrics) -> Callable[[Sequence[InboxEntry], CycleResult], None]:
+    def observe(entries: Sequence[InboxEntry], result: CycleResult) -> None:
+        try:
+            metrics.settled(entries, result.applied, result.parked)
+        except Exception:  # metrics must never stop applying
+            log.exception("recording apply metrics failed")
+
+    return observe
 
 
 def session_provider(config: Config) -> auth.SessionProvider:
@@ -149,14 +170,20 @@ def session_provider(config: Config) -> auth.SessionProvider:
 
 def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
     sessions = session_provider(config)
-    applier = apply_loop(config, sessions, inbox)
-    hooks = DaemonHooks(config.pubsub.topics, stale_after_s=_stale_after_s(config),
-                        state_dir=config.service.state_dir, on_stored=applier.wake)
+    metrics = Metrics(config.pubsub.topics, inbox.path)
+    applier = apply_loop(config, sessions, inbox, metrics)
+    hooks = ObservedHooks(config.pubsub.topics, metrics, stale_after_s=_stale_after_s(config),
+                          state_dir=config.service.state_dir, on_stored=applier.wake)
+    health = Health(config.pubsub.topics, inbox.path, applier, hooks.alive,
+                    config.metrics.apply_stuck_s)
+    hooks.health = health
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     runs = open_runs(config.service.state_dir)
     jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding,
-                                      crons=config.sentry.crons),
+                                      crons=config.sentry.crons, metrics=metrics),
                            runs, config.scheduler)
+    server = (HealthServer(config.metrics.port, metrics.registry, health).start()
+              if config.metrics.port else None)
     failure: list[BaseException] = []
     worker = threading.Thread(target=_guarded, args=(intake, stop, failure), name="intake",
                               daemon=True)
@@ -171,7 +198,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
                  config.service.state_dir, config.auth.mode, config.pubsub.endpoint,
                  ", ".join(config.pubsub.topics))
         notifier.ready("receiving " + ", ".join(config.pubsub.topics))
-        _supervise(stop, notifier, hooks, inbox)
+        _supervise(stop, notifier, hooks, health, inbox)
         _add_hint(failure, config)
         code = _finish(worker, notifier, hooks, failure, config.service.shutdown_timeout_s)
         # A cycle still in flight is abandoned, not awaited: nothing was marked applied for
@@ -179,6 +206,8 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
         apply_thread.join(min(2.0, config.service.shutdown_timeout_s))
         return code
     finally:
+        if server is not None:
+            server.close()
         if jobs.running:
             jobs.shutdown(wait=False)  # a job in flight is abandoned like an apply cycle
         runs.close()
@@ -205,14 +234,23 @@ def _guarded(part: Intake | ApplyLoop, stop: threading.Event, failure: list[Base
         stop.set()
 
 
-def _supervise(stop: threading.Event, notifier: Notifier, hooks: DaemonHooks, inbox: Inbox
-               ) -> None:
-    """Until stop: ping systemd's watchdog while every topic shows life, prune the inbox."""
+def _supervise(stop: threading.Event, notifier: Notifier, hooks: ObservedHooks,
+               health: Health, inbox: Inbox) -> None:
+    """Until stop: ping systemd's watchdog while every topic shows life and apply is not
+    stuck (progressing, idle, or holding back on purpose); keep STATUS= current; prune."""
     tick_s = min(notifier.watchdog_interval_s or 5.0, 5.0)
     next_prune = time.monotonic()
+    last_status = ""
     while not stop.wait(tick_s):
-        if hooks.alive():
+        stuck = health.apply_stuck()
+        if hooks.alive() and not stuck:
             notifier.watchdog()
+        elif stuck:
+            log.warning("%s; not feeding the watchdog", stuck)
+        status = status_line(hooks.totals(), inbox.path, health.problems())
+        if status != last_status:
+            notifier.status(status)
+            last_status = status
         if time.monotonic() >= next_prune:
             next_prune = time.monotonic() + PRUNE_EVERY_S
             _prune(inbox)
@@ -228,7 +266,7 @@ def _prune(inbox: Inbox) -> None:
         log.info("pruned %d applied inbox entries past retention", removed)
 
 
-def _finish(worker: threading.Thread, notifier: Notifier, hooks: DaemonHooks,
+def _finish(worker: threading.Thread, notifier: Notifier, hooks: ObservedHooks,
             failure: list[BaseException], timeout_s: float) -> int:
     notifier.stopping()
     worker.join(timeout_s)
