@@ -127,6 +127,12 @@ class Inbox:
             self._write_checkpoint(db, topic, replay_id, self._clock())
         return True
 
+    def set_checkpoint(self, topic: str, replay_id: bytes) -> None:
+        """Put the checkpoint at ``replay_id`` (``lifecycle-sync replay``); clears any
+        pending jump, as every checkpoint write does."""
+        with self._transaction() as db:
+            self._write_checkpoint(db, topic, replay_id, self._clock())
+
     def checkpoint(self, topic: str) -> Checkpoint:
         """Where ``topic`` resumes: (replay ID, time written), or (None, None) if never."""
         found = self._read(
