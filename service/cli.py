@@ -14,6 +14,7 @@ from service import (
     jobs_cmd,
     publish_cmd,
     replay_cmd,
+    review_cmd,
     run_cmd,
     status_cmd,
 )
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_cmd.add_parser(sub)
     publish_cmd.add_parser(sub)
     replay_cmd.add_parser(sub)
+    review_cmd.add_parser(sub)
     return parser
 
 

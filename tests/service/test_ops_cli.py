@@ -69,3 +69,38 @@ def test_replay_refuses_while_the_daemon_runs_then_moves_with_confirmation(rig: 
                    ).returncode == 64
     assert cli(rig, "replay", "--topic", "/event/Nope__e", "--from", "latest", "--yes"
                ).returncode == 64
+
+
+def _pending(rig: Rig) -> int:
+    from service.config import inbox_path
+    from subscriber.events import EntryStatus
+    from subscriber.inbox import Inbox
+
+    with Inbox.open_readonly(inbox_path(rig.state)) as inbox:
+        return len(inbox.entries(EntryStatus.PENDING, limit=1000, topic=TRIAL_TOPIC))
+
+
+def test_review_lists_shows_retries_and_dismisses_parked_events(rig: Rig) -> None:
+    daemon = rig.daemon()
+    rig.publisher.publish(3)  # Trial, Conversion, Churn with invalid Event_Data__c
+    wait_until(lambda: rig.stored() == 3 and _pending(rig) == 0, 60, what="3 parked")
+    assert daemon.terminate(20) == 0
+    listed = cli(rig, "review", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "3 need review" in listed.stdout
+    uuids = [line.split()[0] for line in listed.stdout.splitlines()[1:4]]
+    shown = cli(rig, "review", "show", uuids[0])
+    assert shown.returncode == 0, shown.stderr
+    assert f"Event_Uuid__c: {uuids[0]}" in shown.stdout
+    assert "what to do: the producer sent invalid data" in shown.stdout
+    retried = cli(rig, "review", "retry", uuids[0])
+    assert retried.returncode == 0, retried.stderr
+    assert "handed back to retry-parked" in retried.stdout
+    dismissed = cli(rig, "review", "dismiss", uuids[1])
+    assert dismissed.returncode == 0, dismissed.stderr
+    after = cli(rig, "review", "list")
+    assert "1 need review" in after.stdout
+    assert uuids[2] in after.stdout
+    assert cli(rig, "review", "show", uuids[1]).returncode == 1  # no longer needs review
+    assert cli(rig, "review", "show", "it's'; DROP").returncode == 1  # escaped, not found
+    assert cli(rig, "review", "retry").returncode == 64
