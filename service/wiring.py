@@ -11,6 +11,7 @@ single-flight for gRPC and REST alike).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -32,10 +33,11 @@ from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
 from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
+from service.sentry_setup import SentrySettings, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
-from service.sentry_setup import from_env, init_sentry
 from service.sentry_setup import report as report_to_sentry
 from service.state_guard import open_inbox
+from service.status_cmd import OPS_KEY
 from subscriber import auth, oauth
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
 from subscriber.events import InboxEntry
@@ -95,15 +97,17 @@ def run_daemon(config: Config, *, reset_inbox: bool = False, log_format: str = "
     stop = threading.Event()
     install_stop_handlers(stop)  # first: a SIGTERM during start-up is still a clean stop
     configure_logging(config.service.log_level, config.secrets(), log_format)
-    sentry_on = init_sentry(from_env(config.sentry, os.environ), config.secrets())
+    sentry = from_env(config.sentry, os.environ)
+    sentry_on = init_sentry(sentry, config.secrets())
     try:
-        return _run_checked(config, stop, reset_inbox)
+        return _run_checked(config, stop, reset_inbox, sentry)
     finally:
         if sentry_on:
             flush_sentry()
 
 
-def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool) -> int:
+def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool,
+                 sentry: SentrySettings) -> int:
     problems = startup_problems(config)
     for problem in problems:  # an operator's mistake: say what to fix, no traceback
         log.error("cannot start: %s", problem)
@@ -119,6 +123,7 @@ def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool) -> in
                 return EX_CONFIG
             inbox = open_inbox(config.service.state_dir, reset=reset_inbox,
                                retention_s=config.inbox.retention_days * 86400.0)
+            _record_ops(inbox, config, sentry)
             return _run_locked(config, stop, Notifier(), inbox)
     except AlreadyRunning as exc:
         log.error("refusing to start: %s", exc)
@@ -129,6 +134,15 @@ def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool) -> in
     except SubscriberError as exc:  # e.g. the inbox cannot be read at start-up
         log.error("cannot start: %s: %s", type(exc).__name__, exc)
         return 1
+
+
+def _record_ops(inbox: Inbox, config: Config, sentry: SentrySettings) -> None:
+    """What ``status`` shows of Sentry and metrics (never the DSN's key)."""
+    inbox.set_meta(OPS_KEY, json.dumps({
+        "sentry": {"on": sentry.enabled, "environment": sentry.environment,
+                   "release": sentry.release, "host": sentry.dsn.rpartition("@")[2],
+                   "crons": sentry.crons},
+        "metrics_port": config.metrics.port}))
 
 
 def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
