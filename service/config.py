@@ -79,6 +79,7 @@ class ServiceConfig:
 
     state_dir: Path
     log_level: str = "INFO"
+    mode: str = "live"  # "shadow": decide everything, write nothing (service/shadow.py)
     shutdown_timeout_s: float = 8.0
 
 
@@ -246,7 +247,8 @@ def scheduler_settings(values: dict[str, dict[str, Any]]) -> SchedulerSettings:
                             backoff_initial_min=s["retry_backoff_initial_min"],
                             backoff_max_min=s["retry_backoff_max_min"]),
         alerts=AlertSettings(at=a["time"], timezone=a["timezone"],
-                             thresholds_days=a["thresholds_days"]),
+                             thresholds_days=a["thresholds_days"],
+                             owner_allowlist=a["owner_allowlist"]),
         retention=RetentionSettings(completed_days=r["completed_days"],
                                     error_redact_days=r["error_redact_days"], at=r["time"]))
 
@@ -313,6 +315,8 @@ def redacted(config: Config) -> dict[str, dict[str, Any]]:
     out["alerts"] = {"time": sched.alerts.at.strftime("%H:%M"),
                      "timezone": sched.alerts.timezone,
                      "thresholds_days": list(sched.alerts.thresholds_days)}
+    if sched.alerts.owner_allowlist:
+        out["alerts"]["owner_allowlist"] = list(sched.alerts.owner_allowlist)
     out["retention"] = {"completed_days": sched.retention.completed_days,
                         "error_redact_days": sched.retention.error_redact_days,
                         "time": sched.retention.at.strftime("%H:%M")}

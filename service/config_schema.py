@@ -189,6 +189,17 @@ def _days_list(value: Any) -> tuple[int, ...]:
     return tuple(sorted(days, reverse=True))
 
 
+def _ids(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        _fail("expected a list of Salesforce User IDs, like [\"005000000000001AAA\"]")
+    ids = tuple(_text(v) for v in items)
+    for one in ids:
+        if len(one) not in (15, 18) or not one.startswith("005") or not one.isalnum():
+            _fail(f"{one!r} is not a User ID (15 or 18 characters starting 005)")
+    return ids
+
+
 def _topics(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not items:
@@ -206,6 +217,7 @@ SPEC: dict[str, dict[str, Field]] = {
     "service": {
         "state_dir": Field(_path, required=True),
         "log_level": Field(_choice(LOG_LEVELS, upper=True), "INFO"),
+        "mode": Field(_choice(("live", "shadow")), "live"),
         "shutdown_timeout_s": Field(_number(float, 1, 600), 8.0),
     },
     "auth": {
@@ -255,6 +267,7 @@ SPEC: dict[str, dict[str, Field]] = {
         "time": Field(_clock_time, dt.time(9, 0)),
         "timezone": Field(_zone, "UTC"),
         "thresholds_days": Field(_days_list, (7, 1)),
+        "owner_allowlist": Field(_ids, ()),
     },
     "metrics": {  # service/metrics.py, service/health.py; port 0: no HTTP server
         "port": Field(_number(int, 0, 65535), 0),

@@ -114,6 +114,10 @@ class Metrics:
             self.api_used.set(used)
             self.api_remaining.set(max(0, limit - used))
 
+    def intended(self, operation: str, sobject: str) -> None:
+        """Shadow mode decided on a write it did not send."""
+        self.intended_writes.labels(operation, sobject).inc()
+
     def job(self, name: str, ok: bool) -> None:
         self.job_runs.labels(name).inc()
         if not ok:

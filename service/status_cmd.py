@@ -206,7 +206,9 @@ def _ops_lines(ops: dict[str, Any] | None) -> list[str]:
               if s.get("on") else "sentry: off (no DSN)")
     port = ops.get("metrics_port")
     metrics = f"metrics: http://127.0.0.1:{port}/metrics" if port else "metrics: off"
-    return [sentry, metrics]
+    mode = ("mode: SHADOW (nothing is written to Salesforce; pending entries are applied by "
+            "live mode)" if ops.get("mode") == "shadow" else "mode: live")
+    return [mode, sentry, metrics]
 
 
 def _connection_line(topic: str, state: dict[str, Any]) -> str:

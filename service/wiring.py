@@ -18,9 +18,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 from handlers.cycle import CycleResult
 from handlers.gateway import GatewaySettings, SalesforceGateway
+from handlers.gateway_api import Gateway
 from handlers.sf_client import ClientSettings, SalesforceClient
 from scheduler.registry import build_scheduler
 from service.apply_loop import ApplyLoop, ApplySettings
@@ -36,6 +38,7 @@ from service.observed_hooks import ObservedHooks
 from service.sentry_setup import SentrySettings, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
 from service.sentry_setup import report as report_to_sentry
+from service.shadow import ShadowGateway, ShadowInbox
 from service.state_guard import open_inbox
 from service.status_cmd import OPS_KEY
 from subscriber import auth, oauth
@@ -142,7 +145,7 @@ def _record_ops(inbox: Inbox, config: Config, sentry: SentrySettings) -> None:
         "sentry": {"on": sentry.enabled, "environment": sentry.environment,
                    "release": sentry.release, "host": sentry.dsn.rpartition("@")[2],
                    "crons": sentry.crons},
-        "metrics_port": config.metrics.port}))
+        "metrics_port": config.metrics.port, "mode": config.service.mode}))
 
 
 def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
@@ -150,15 +153,21 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
     """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
     latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
     a = config.apply
+    shadow = config.service.mode == "shadow"
     settings = ClientSettings(ca_file=config.pubsub.ca_file)
     gateway = GatewaySettings(create_opportunity=a.create_opportunity)
-    clients = [SalesforceClient(sessions, settings) for _ in range(a.workers)]
+    clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
     on_settled = None
     if metrics is not None:
         for client in clients:
             client.on_response(lambda r: metrics.limit_info(r.headers.get("Sforce-Limit-Info")))
         on_settled = _observe_cycles(metrics)
-    return ApplyLoop(inbox, [SalesforceGateway(c, gateway) for c in clients],
+    gateways: list[Gateway] = [SalesforceGateway(c, gateway) for c in clients]
+    if shadow:  # decide everything, write nothing; entries stay pending for live
+        count = metrics.intended if metrics is not None else (lambda op, obj: None)
+        gateways = [ShadowGateway(g, count) for g in gateways]
+        inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
+    return ApplyLoop(inbox, gateways,
                      ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s),
                      on_report=lambda error_class, message: report_to_sentry(
                          "apply", error_class, message),
@@ -206,7 +215,11 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
     try:
         worker.start()
         apply_thread.start()
-        if config.scheduler.enabled:  # its own threads: jobs never block intake or apply
+        if config.service.mode == "shadow":
+            log.warning("shadow mode: nothing is written to Salesforce; each intended write "
+                        "is logged (lifecycle_sync.shadow) and counted; scheduled jobs do "
+                        "not run")
+        elif config.scheduler.enabled:  # its own threads: jobs never block intake or apply
             jobs.start()
         log.info("started: state %s, auth %s, endpoint %s, topics %s",
                  config.service.state_dir, config.auth.mode, config.pubsub.endpoint,
