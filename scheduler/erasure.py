@@ -1,5 +1,8 @@
 """``forget --email``: erase one person's address from what the daemon keeps.
 
+- Whole addresses only (``ann@acme.co`` never matches inside ``joann@acme.co.uk``), in every
+  spelling a text may hold: as given, normalised Unicode, ASCII/IDNA (punycode) and
+  JSON-escaped (``\\u00fc``), any case.
 - Local inbox: every entry whose payload, change header, error or raw bytes mention the
   address (any case) gets it replaced by ``[erased]`` (raw Avro bytes cannot be edited, so
   they are dropped); then the WAL is checkpointed and truncated and the file VACUUMed with
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from handlers.soql import query_url, quote_literal
 from scheduler.runs import RunStore
 from scheduler.sf_ops import JobsSalesforce
@@ -45,31 +50,72 @@ class ErasureReport:
                 f"Event_Cache__c rows; Salesforce records still holding it: {held or 'none'}")
 
 
+# Whole addresses only: "ann@acme.co" must not match inside "joann@acme.co.uk". Before the
+# address no local-part character; after it no domain character (a sentence's full stop is
+# fine: "." not followed by a domain character).
+_BEFORE = r"(?<![\w.!#$%&'*+/=?^`{|}~-])"
+_AFTER = r"(?![\w-]|\.[\w-])"
+_BYTES_BEFORE = rb"(?<![A-Za-z0-9_.!#$%&'*+/=?^`{|}~\x80-\xff-])"
+_BYTES_AFTER = rb"(?![A-Za-z0-9_\x80-\xff-]|\.[A-Za-z0-9_\x80-\xff-])"
+
+
 def email_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
+def _canonical(email: str) -> str:
+    """The ASCII (IDNA) lower-case form the erasure record hashes."""
+    try:
+        valid = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return email.strip().lower()
+    return (valid.ascii_email or valid.normalized).lower()
+
+
+def address_forms(email: str) -> list[str]:
+    """Every spelling of the address that a stored text may hold, lower-cased: as given, the
+    normalised Unicode form (``ann@bücher.de``), the ASCII/IDNA form
+    (``ann@xn--bcher-kva.de``) and the JSON-escaped form (``ann@b\\u00fccher.de``: inbox
+    payloads and ``Event_Data__c`` are JSON with ASCII escaping)."""
+    given = email.strip().lower()
+    forms = [given]
+    try:
+        valid = validate_email(given, check_deliverability=False)
+        forms += [valid.normalized.lower(), (valid.ascii_email or valid.normalized).lower()]
+    except EmailNotValidError:
+        pass
+    forms += [json.dumps(form)[1:-1] for form in list(forms)]
+    return list(dict.fromkeys(forms))
+
+
 def forget(email: str, inbox_file: Path, sf: JobsSalesforce, runs: RunStore,
            now: dt.datetime) -> ErasureReport:
-    address = email.strip()
+    forms = address_forms(email)
     report = ErasureReport()
-    report.inbox_entries = erase_from_inbox(inbox_file, address)
-    report.cache_rows = _erase_from_cache(sf, address)
-    report.still_holding = _holders(sf, address)
-    runs.record_erasure(now, email_hash(address), report.summary())
+    report.inbox_entries = erase_from_inbox(inbox_file, forms)
+    report.cache_rows = _erase_from_cache(sf, forms)
+    report.still_holding = _holders(sf, forms)
+    runs.record_erasure(now, email_hash(_canonical(email)), report.summary())
     return report
 
 
-def _pattern(address: str) -> re.Pattern[str]:
-    return re.compile(re.escape(address), re.IGNORECASE)
+def _pattern(forms: list[str]) -> re.Pattern[str]:
+    spelled = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(f"{_BEFORE}(?:{spelled}){_AFTER}", re.IGNORECASE)
 
 
-def erase_from_inbox(path: Path, address: str) -> int:
-    """Rewrite the entries mentioning ``address``; returns how many changed."""
+def _bytes_pattern(forms: list[str]) -> re.Pattern[bytes]:
+    spelled = b"|".join(re.escape(f.encode()) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(_BYTES_BEFORE + b"(?:" + spelled + b")" + _BYTES_AFTER, re.IGNORECASE)
+
+
+def erase_from_inbox(path: Path, forms: list[str]) -> int:
+    """Rewrite the entries mentioning the address (any of its ``forms``); returns how many
+    changed."""
     if not path.exists():
         return 0
-    pattern = _pattern(address)
-    needle = address.lower().encode()
+    pattern = _pattern(forms)
+    needle = _bytes_pattern(forms)
     changed = 0
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.execute("PRAGMA busy_timeout=10000")
@@ -79,7 +125,7 @@ def erase_from_inbox(path: Path, address: str) -> int:
         for id_, payload, change, error, raw in rows:
             texts = [payload or "", change or "", error or ""]
             hit = any(pattern.search(t) for t in texts) or (raw is not None
-                                                            and needle in bytes(raw).lower())
+                                                            and needle.search(bytes(raw)))
             if not hit:
                 continue
             db.execute("UPDATE entries SET payload = ?, change = ?, error = ?, raw = NULL "
@@ -113,8 +159,8 @@ def _scrub_value(value: Any, pattern: re.Pattern[str]) -> Any:
     return value
 
 
-def _erase_from_cache(sf: JobsSalesforce, address: str) -> int:
-    pattern = _pattern(address)
+def _erase_from_cache(sf: JobsSalesforce, forms: list[str]) -> int:
+    pattern = _pattern(forms)
     rows = sf.query(f"SELECT Event_Uuid__c, {', '.join(CACHE_TEXT_FIELDS)} FROM Event_Cache__c")
     updates = []
     for row in rows:
@@ -133,11 +179,11 @@ class ErasureIncomplete(Exception):
     error_class = "erasure incomplete"
 
 
-def _holders(sf: JobsSalesforce, address: str) -> dict[str, list[str]]:
-    literal = quote_literal(address)
-    queries = {"Lead": f"SELECT Id FROM Lead WHERE Email = {literal}",
-               "Contact": f"SELECT Id FROM Contact WHERE Email = {literal}",
-               "Workspace__c": f"SELECT Id FROM Workspace__c WHERE Email__c = {literal}"}
+def _holders(sf: JobsSalesforce, forms: list[str]) -> dict[str, list[str]]:
+    literals = ", ".join(quote_literal(f) for f in forms if "\\" not in f)
+    queries = {"Lead": f"SELECT Id FROM Lead WHERE Email IN ({literals})",
+               "Contact": f"SELECT Id FROM Contact WHERE Email IN ({literals})",
+               "Workspace__c": f"SELECT Id FROM Workspace__c WHERE Email__c IN ({literals})"}
     subrequests = [{"method": "GET", "url": query_url(sf.api_path, q), "referenceId": obj}
                    for obj, q in queries.items()]
     answers = sf.composite(subrequests, all_or_none=False)

@@ -3,8 +3,9 @@
 A ``BackgroundScheduler`` with an in-memory job store (the definitions come from the config
 at every start; what persists is :mod:`scheduler.runs`) and a small thread pool of its own,
 so jobs never run on the intake or apply threads and never block them. Every job has
-``coalesce=True`` (missed fire times collapse into one run), ``max_instances=1`` and a
-``misfire_grace_time``; its first run after a start is computed by
+``coalesce=True`` (missed fire times collapse into one run), ``max_instances=1`` and no
+``misfire_grace_time`` limit (a run missed by any amount runs once); its first run after a
+start is computed by
 :func:`scheduler.timing.first_run_at` from the recorded last run, so a run missed while the
 daemon was down happens once, at start.
 """
@@ -33,8 +34,9 @@ def build_scheduler(runner: JobRunner, store: RunStore, settings: SchedulerSetti
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(POOL_THREADS)},
-        job_defaults={"coalesce": True, "max_instances": 1,
-                      "misfire_grace_time": int(settings.misfire_grace_s)},
+        # misfire_grace_time=None: a fire missed by any amount (a clock jump of hours) still
+        # runs, once (coalesce); our own "due" rule refuses a fire with nothing due.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=dt.UTC)
     now = clock()
     for name, trigger in triggers(settings).items():

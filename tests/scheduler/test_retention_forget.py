@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sched_rig import OrgRig
 
-from scheduler.erasure import email_hash
+from scheduler.erasure import email_hash, forget
 from scheduler.retention import REDACTED, retention
 from scheduler.runs import RunStore
 from scheduler.settings import RetentionSettings
@@ -133,3 +133,58 @@ def test_forget_end_to_end(org: OrgRig, tmp_path: Path) -> None:
         recorded = db.execute("SELECT email_sha256, summary FROM erasures").fetchall()
     assert recorded[0][0] == email_hash(ADDRESS)
     assert len(recorded) == 1
+
+
+def _forget_in_process(org: OrgRig, state: Path, address: str) -> None:
+    runs = RunStore(state / "jobs.db")
+    try:
+        forget(address, inbox_path(state), org.sf, runs, dt.datetime.now(dt.UTC))
+    finally:
+        runs.close()
+
+
+def test_forget_erases_whole_addresses_only(org: OrgRig, tmp_path: Path) -> None:
+    """ann@acme.co must not erase part of joann@acme.co.uk or ann@acme.co.uk."""
+    state = tmp_path / "state"
+    state.mkdir()
+    others = ("joann@acme.co.uk", "ann@acme.co.uk", "jo.ann@acme.co")
+    with Inbox(inbox_path(state)) as inbox:
+        inbox.store_batch(TOPIC, [_event(n, email) for n, email in
+                                  enumerate(("ann@acme.co", *others), start=1)], b"\x04")
+    _cache_row(org, "row-a", "New", json.dumps({"note": "from ann@acme.co."}),
+               notes="cc joann@acme.co.uk, ann@acme.co.uk and jo.ann@acme.co")
+    _forget_in_process(org, state, "ann@acme.co")
+    with Inbox.open_readonly(inbox_path(state)) as inbox:
+        emails = sorted(str((e.payload or {}).get("Email__c")) for e in inbox.recent(10))
+    assert emails == sorted(["[erased]", *others])
+    row = org.cache_rows()["row-a"]
+    assert row["Event_Data__c"] == json.dumps({"note": "from [erased]."})
+    assert row["Processing_Notes__c"] == "cc joann@acme.co.uk, ann@acme.co.uk and jo.ann@acme.co"
+
+
+def test_forget_an_international_address_in_every_spelling(org: OrgRig, tmp_path: Path
+                                                            ) -> None:
+    """Inbox payloads are JSON with ASCII escaping (b\\u00fccher); Salesforce holds the IDNA
+    form: after ``forget ann@bücher.de`` none of the UTF-8, escaped or punycode forms is left
+    in any state file nor in Event_Cache__c."""
+    state = tmp_path / "state"
+    state.mkdir()
+    address, puny = "ann@bücher.de", "ann@xn--bcher-kva.de"
+    with Inbox(inbox_path(state)) as inbox:
+        inbox.store_batch(TOPIC, [_event(1, address), _event(2, "bob@bücher.de"),
+                                  UndecodableEvent(TOPIC, b"\x03", "uuid-3", "schema",
+                                                   f"raw {address}".encode(), "bad")], b"\x03")
+    escaped = json.dumps(address)[1:-1]
+    assert _files_mention(state, escaped)
+    _cache_row(org, "row-a", "New", json.dumps({"note": f"from {address}"}),
+               notes=f"parked for {puny}")
+    _forget_in_process(org, state, "Ann@Bücher.de")
+    for form in (address, escaped, puny):
+        assert _files_mention(state, form) == [], form
+    row = org.cache_rows()["row-a"]
+    assert "[erased]" in row["Event_Data__c"]
+    assert "[erased]" in row["Processing_Notes__c"]
+    assert "bücher" not in json.dumps(row, ensure_ascii=False).replace("bob@", "")
+    with Inbox.open_readonly(inbox_path(state)) as inbox:
+        kept = [(e.payload or {}).get("Email__c") for e in inbox.recent(10)]
+    assert "bob@bücher.de" in kept

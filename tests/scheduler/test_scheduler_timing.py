@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from sched_rig import FakeClock
 
 from scheduler.registry import build_scheduler
@@ -113,8 +114,7 @@ def test_scheduler_job_options(tmp_path: Path, clock: FakeClock) -> None:
     scheduler.start(paused=True)
     try:
         for job in scheduler.get_jobs():
-            assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (
-                True, 1, int(SETTINGS.misfire_grace_s))
+            assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, None)
     finally:
         scheduler.shutdown(wait=False)
 
@@ -180,10 +180,8 @@ def test_is_due_never_before_the_first_fire() -> None:
     assert not is_due(retry, None, dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
 
 
-def test_apscheduler_coalesces_a_clock_jump_into_one_run(
-        tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real BackgroundScheduler, its wall clock replaced by the test's: an hour's jump
-    forward (twelve missed retry fires) runs the job once; a jump back runs nothing."""
+def _apscheduler_on(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """APScheduler's wall clock replaced by the test's."""
 
     class FakeDatetime(dt.datetime):
         @classmethod
@@ -192,6 +190,58 @@ def test_apscheduler_coalesces_a_clock_jump_into_one_run(
 
     monkeypatch.setattr("apscheduler.schedulers.base.datetime", FakeDatetime)
     monkeypatch.setattr("apscheduler.executors.base.datetime", FakeDatetime)
+
+
+def _nothing_pending(scheduler: BackgroundScheduler, clock: FakeClock) -> bool:
+    """Deterministic: no job has a fire time that has come (so none can start)."""
+    return all(job.next_run_time is None or job.next_run_time > clock()
+               for job in scheduler.get_jobs())
+
+
+def test_a_daily_job_missed_by_hours_in_a_forward_jump_runs_once(
+        tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real BackgroundScheduler: 08:59 -> 16:00 jumps over the 09:00 alert time by 7 h
+    (beyond any grace): the alert job still runs, once, and next runs tomorrow."""
+    _apscheduler_on(clock, monkeypatch)
+    utc = SchedulerSettings(alerts=AlertSettings(at=dt.time(9, 0), timezone="UTC"))
+    store = RunStore(tmp_path / "jobs.db")
+    ran = threading.Semaphore(0)
+    runs: list[dt.datetime] = []
+
+    def alerts(now: dt.datetime) -> str:
+        runs.append(now)
+        ran.release()
+        return "ok"
+
+    runner = JobRunner({"trial-alerts": alerts}, triggers(utc), store, clock)
+    clock.set(dt.datetime(2026, 11, 29, 9, 0, tzinfo=UTC))
+    runner.run("trial-alerts")  # yesterday's run
+    runs.clear()
+    clock.set(dt.datetime(2026, 11, 30, 8, 59, tzinfo=UTC))
+    scheduler = build_scheduler(runner, store, utc, clock)
+    scheduler.start()
+    try:
+        clock.set(dt.datetime(2026, 11, 30, 16, 0, tzinfo=UTC))
+        scheduler.wakeup()
+        assert ran.acquire(timeout=30)
+        scheduler.wakeup()
+        deadline = threading.Event()
+        for _ in range(300):  # APScheduler updates the job after submitting it
+            if _nothing_pending(scheduler, clock):
+                break
+            deadline.wait(0.01)
+        assert _nothing_pending(scheduler, clock)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert runs == [dt.datetime(2026, 11, 30, 16, 0, tzinfo=UTC)]
+    assert store.state("trial-alerts").next_run_at == dt.datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def test_apscheduler_coalesces_a_clock_jump_into_one_run(
+        tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real BackgroundScheduler, its wall clock replaced by the test's: an hour's jump
+    forward (twelve missed retry fires) runs the job once; a jump back runs nothing."""
+    _apscheduler_on(clock, monkeypatch)
     store = RunStore(tmp_path / "jobs.db")
     ran = threading.Semaphore(0)
     runs: list[dt.datetime] = []
@@ -211,7 +261,7 @@ def test_apscheduler_coalesces_a_clock_jump_into_one_run(
         scheduler.wakeup()  # nothing more is due: the next fire is in the future
         clock.advance(hours=-2)  # the clock goes back
         scheduler.wakeup()
-        assert not ran.acquire(timeout=0.5)  # bounded wait for a run that must not happen
+        assert _nothing_pending(scheduler, clock)  # no fire time has come: nothing can run
     finally:
         scheduler.shutdown(wait=True)
     assert runs == [dt.datetime(2026, 11, 30, 10, 0, tzinfo=UTC)]
