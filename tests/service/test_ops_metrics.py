@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from svc_rig import Rig
 from svc_waiting import wait_until
@@ -127,3 +128,35 @@ def test_limit_info_header_parsed() -> None:
     assert metrics.api_remaining._value.get() == 14975
     metrics.limit_info(None)
     assert metrics.api_used._value.get() == 25
+
+
+def test_job_runs_and_failures_are_counted(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from scheduler.runner import JobRunner
+    from scheduler.runs import RunStore
+    from scheduler.settings import SchedulerSettings
+    from scheduler.timing import triggers
+    from service.jobs_wiring import _counted
+
+    metrics = Metrics([TRIAL], tmp_path / "inbox.db")
+
+    def failing(now: dt.datetime) -> str:
+        raise RuntimeError("no")
+
+    jobs = {"retry-parked": _counted("retry-parked", lambda now: "ok", metrics),
+            "trial-alerts": _counted("trial-alerts", failing, metrics),
+            "retention": _counted("retention", lambda now: "ok", metrics)}
+    store = RunStore(tmp_path / "jobs.db")
+    try:
+        runner = JobRunner(jobs, triggers(SchedulerSettings()), store)
+        runner.run("retry-parked")
+        runner.run("trial-alerts")
+        runner.run("trial-alerts")
+    finally:
+        store.close()
+    text = generate_latest(metrics.registry).decode()
+    assert _value(text, "lifecycle_sync_job_runs_total", job="retry-parked") == 1
+    assert _value(text, "lifecycle_sync_job_runs_total", job="trial-alerts") == 2
+    assert _value(text, "lifecycle_sync_job_failures_total", job="trial-alerts") == 2
+    assert _value(text, "lifecycle_sync_job_failures_total", job="retry-parked") is None
