@@ -12,16 +12,19 @@
   ``Review_Reason__c`` are rewritten without it (200 per call).
 - Salesforce records that still hold the address (Leads, Contacts, Workspaces) are listed for
   the admin's own erasure process, not changed: they are the org's records.
-- The erasure is recorded in ``STATE/jobs.db`` with a SHA-256 of the address, never the
-  address.
+- The erasure is recorded in ``STATE/jobs.db`` with an HMAC-SHA-256 of the address under the
+  state directory's own random key (``STATE/erasure.key``, 0600), never the address.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
 import re
+import secrets
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ from scheduler.runs import RunStore
 from scheduler.sf_ops import JobsSalesforce
 
 ERASED = "[erased]"
+ERASURE_KEY_FILE = "erasure.key"
 CACHE_TEXT_FIELDS = ("Event_Data__c", "Processing_Notes__c", "Review_Reason__c")
 
 
@@ -59,8 +63,30 @@ _BYTES_BEFORE = rb"(?<![A-Za-z0-9_.!#$%&'*+/=?^`{|}~\x80-\xff-])"
 _BYTES_AFTER = rb"(?![A-Za-z0-9_\x80-\xff-]|\.[A-Za-z0-9_\x80-\xff-])"
 
 
-def email_hash(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+def erasure_key(state_dir: Path) -> bytes:
+    """The state directory's own random key for :func:`email_hash` (``STATE/erasure.key``,
+    0600, created on first use): an unsalted hash of an address could be reversed by hashing
+    candidate addresses; a keyed one only by someone who can read the key."""
+    path = state_dir / ERASURE_KEY_FILE
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # created meanwhile by another process
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+        out.flush()
+        os.fsync(out.fileno())
+    return key
+
+
+def email_hash(email: str, key: bytes) -> str:
+    """HMAC-SHA-256 of the canonical (ASCII, lower-case) address under ``key``."""
+    return hmac.new(key, _canonical(email).encode(), hashlib.sha256).hexdigest()
 
 
 def _canonical(email: str) -> str:
@@ -95,7 +121,8 @@ def forget(email: str, inbox_file: Path, sf: JobsSalesforce, runs: RunStore,
     report.inbox_entries = erase_from_inbox(inbox_file, forms)
     report.cache_rows = _erase_from_cache(sf, forms)
     report.still_holding = _holders(sf, forms)
-    runs.record_erasure(now, email_hash(_canonical(email)), report.summary())
+    key = erasure_key(runs.path.parent)
+    runs.record_erasure(now, email_hash(email, key), report.summary())
     return report
 
 

@@ -30,6 +30,7 @@ from handlers.gateway_api import Gateway
 from handlers.parse import parse_entry
 from handlers.plan import NOTES_MAX_CHARS, sf_datetime
 from handlers.soql import datetime_literal
+from scheduler.runner import Idle
 from scheduler.settings import RetrySettings
 from scheduler.sf_ops import JobsSalesforce
 from service.apply_batches import claim_keys
@@ -61,6 +62,8 @@ class RetryTotals:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        if not (self.completed or self.waiting or self.review or self.failed_writes):
+            return Idle("0 completed, nothing due")  # every 5 min: logged at DEBUG only
         return (f"{self.completed} completed, {self.waiting} still waiting, {self.review} "
                 f"flagged for review, {self.failed_writes} bookkeeping writes refused")
 
@@ -181,9 +184,13 @@ def _bookkeeping(row: dict[str, Any], result: CycleResult, n: int, now: dt.datet
     trace = f"event {uuid}, replay {row.get('Replay_Id__c') or '?'}"
     if n in result.applied:
         totals.completed += 1
+        line = f"retry {attempt}: applied ({trace})"
+        if row.get("Needs_Review__c"):  # out of the reviewers' queue, saying why
+            line += (f"; review no longer needed (was: {row.get('Review_Reason__c') or '?'})")
         return {"Event_Uuid__c": uuid, "Processing_Status__c": "Completed",
                 "Retry_Count__c": attempt, "Next_Attempt_At__c": None,
-                "Processing_Notes__c": _notes(row, now, f"retry {attempt}: applied ({trace})")}
+                "Needs_Review__c": False, "Review_Reason__c": None,
+                "Processing_Notes__c": _notes(row, now, line)}
     why = result.parked.get(n) or result.retry.get(n) or "not applied"
     body: dict[str, Any] = {"Event_Uuid__c": uuid, "Retry_Count__c": attempt}
     if attempt >= settings.max_attempts:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from apscheduler.triggers.base import BaseTrigger
 
 from scheduler.runs import RunStore
-from scheduler.timing import is_due, next_fire
+from scheduler.timing import is_due, next_fire, retry_at
 from service.apply_reports import scrub
 
 log = logging.getLogger("lifecycle_sync.jobs")
@@ -29,6 +29,13 @@ JobFunc = Callable[[dt.datetime], str]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class Idle(str):
+    """A job's summary when it found nothing to do: recorded like any other, but logged at
+    DEBUG (a retry cycle every 5 minutes with nothing due is no news at INFO)."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class JobRunner:
         self._clock = clock
         self._locks = {name: threading.Lock() for name in jobs}
         self._reported: set[str] = set()
+        # Set by the scheduler: a failed run asks for an extra fire at its retry time.
+        self.on_retry: Callable[[str, dt.datetime], None] | None = None
 
     def fire(self, name: str) -> RunOutcome:
         """A scheduled fire: runs only when due (a clock jump back or a duplicate fire is a
@@ -64,7 +73,7 @@ class JobRunner:
             now = self._clock()
             state = self._store.state(name)
             if not force and state.last_started_at is not None and not is_due(
-                    self._triggers[name], state.last_started_at, now):
+                    self._triggers[name], state.last_started_at, now, state.last_result):
                 log.debug("job %s: not due (last run %s); skipped", name, state.last_started_at)
                 return RunOutcome(name, False, True, "not due")
             return self._run(name, now)
@@ -76,7 +85,8 @@ class JobRunner:
         try:
             summary = self.jobs[name](now)
             ok = True
-            log.info("job %s: %s", name, summary)
+            log.log(logging.DEBUG if isinstance(summary, Idle) else logging.INFO,
+                    "job %s: %s", name, summary)
         except Exception as exc:  # noqa: BLE001 - a failing job never kills the daemon
             error_class = getattr(exc, "error_class", type(exc).__name__)
             summary = scrub(f"{error_class}: {exc}")
@@ -86,5 +96,11 @@ class JobRunner:
             log.log(logging.WARNING if first else logging.DEBUG, "job %s failed: %s%s", name,
                     summary, " (reported once per error class)" if first else "")
         self._store.finished(run_id, name, self._clock(), ok, summary)
-        self._store.set_next(name, next_fire(self._triggers[name], max(now, self._clock())))
+        upcoming = next_fire(self._triggers[name], max(now, self._clock()))
+        retry = None if ok else retry_at(now, "failed")
+        if retry is not None and (upcoming is None or retry < upcoming):
+            upcoming = retry
+            if self.on_retry is not None:
+                self.on_retry(name, retry)
+        self._store.set_next(name, upcoming)
         return RunOutcome(name, True, ok, summary)

@@ -7,7 +7,8 @@ runs next, so a restart knows whether a run was missed (and runs it once) and ``
 beside the inbox (WAL, ``synchronous=FULL``), rather than APScheduler's SQLAlchemyJobStore,
 which pickles job callables and would need SQLAlchemy for three rows (README, "Scheduled jobs").
 
-The erasure log holds a SHA-256 of each forgotten address, never the address itself.
+The erasure log holds a keyed hash (HMAC-SHA-256, :mod:`scheduler.erasure`) of each forgotten
+address, never the address itself (the column keeps its first name, ``email_sha256``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from subscriber.errors import Fatal
 
 JOBS_FILE = "jobs.db"
 SUMMARY_MAX_CHARS = 500
@@ -54,10 +57,31 @@ class JobState:
     failures: int = 0
 
 
+class DamagedJobsFile(Fatal):
+    """``STATE/jobs.db`` cannot be read as a database. It holds only job-run records and the
+    erasure log (hashes), nothing a restart needs to stay correct (trial-alerts' markers are
+    in Salesforce), so the safe recovery is for the admin to move it aside: the next start
+    creates a new one and the old one is kept for the audit."""
+
+    def __init__(self, path: Path, cause: Exception) -> None:
+        aside = path.with_name(path.name + ".damaged")
+        super().__init__(
+            f"{path} is damaged ({cause}). It only holds job-run records and erasure hashes: "
+            f"stop lifecycle-sync, move it aside (mv {path} {aside}) and start again; a new "
+            "one is created, the old one is kept for the erasure audit")
+
+
 class RunStore:
-    """Thread-safe access to ``STATE/jobs.db``; one connection guarded by a lock."""
+    """Thread-safe access to ``STATE/jobs.db``; one connection guarded by a lock.
+    :class:`DamagedJobsFile` when the file is not a readable database."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        try:
+            self._open(path, readonly)
+        except sqlite3.DatabaseError as exc:
+            raise DamagedJobsFile(path, exc) from None
+
+    def _open(self, path: Path, readonly: bool) -> None:
         self.path = path
         self._lock = threading.Lock()
         if readonly:
@@ -73,6 +97,7 @@ class RunStore:
                     if statement.strip():
                         db.execute(statement)
         self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # damaged: raises
 
     def close(self) -> None:
         with self._lock:

@@ -79,7 +79,8 @@ class ApplyLoop:
         self._lock = threading.RLock()
         self._busy: set[str] = set()
         self._in_flight: set[int] = set()
-        self._running = 0
+        self._running = 0  # apply cycles in flight (at most one per gateway)
+        self._holds = 0  # retry cycles holding keys: no apply slot, but no exclusive cycle
         self._exclusive = False
         self._hold_until = 0.0
         self._failures = 0
@@ -124,14 +125,15 @@ class ApplyLoop:
     @contextlib.contextmanager
     def holding(self, keys: frozenset[str], timeout_s: float = 60.0) -> Iterator[None]:
         """Work on these Workspace/email keys outside the loop (the retry-parked job): waits
-        until no cycle holds them, then counts as a running cycle, so no cycle takes them
-        (nor an exclusive Lead-change cycle starts) until the body is done."""
+        until no cycle holds them, then holds them, so no cycle takes them (nor an exclusive
+        Lead-change cycle starts) until the body is done. A hold takes no apply worker slot:
+        with one gateway, other Workspaces keep applying meanwhile."""
         deadline = time.monotonic() + timeout_s
         while True:
             with self._lock:
                 if not (keys & self._busy) and not self._exclusive:
                     self._busy |= keys
-                    self._running += 1
+                    self._holds += 1
                     break
             if time.monotonic() >= deadline:
                 raise RetryLater("apply cycles kept these Workspaces busy; trying next run")
@@ -141,7 +143,7 @@ class ApplyLoop:
         finally:
             with self._lock:
                 self._busy -= keys
-                self._running -= 1
+                self._holds -= 1
             self._wake.set()
 
     def run_once(self) -> bool:
@@ -170,7 +172,8 @@ class ApplyLoop:
             pending = self._inbox.pending(self._settings.batch_size * 3,
                                           exclude=self._in_flight | waiting)
             pending = self._settle_own_changes(pending)
-            batch = next_batch(pending, self._busy, self._running, self._settings.batch_size)
+            batch = next_batch(pending, self._busy, self._running + self._holds,
+                               self._settings.batch_size)
             if batch is None:
                 return None
             self._busy |= batch.keys
@@ -196,7 +199,7 @@ class ApplyLoop:
         entries = self._splits.pop()
         exclusive = entries[0].change is not None
         keys = frozenset(k for e in entries for k in (claim_keys(e) or ()))
-        if (exclusive and self._running) or keys & self._busy:
+        if (exclusive and (self._running or self._holds)) or keys & self._busy:
             self._splits.append(entries)
             return None
         self._busy |= keys

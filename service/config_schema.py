@@ -10,10 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
+
+from service.config_values import (
+    Field,
+    Invalid,
+    boolean,
+    choice,
+    clock_time,
+    days_list,
+    endpoint,
+    nonempty_text,
+    number,
+    path_value,
+    topic_list,
+    url,
+    user_ids,
+    zone,
+)
 
 ENV_PREFIX = "LIFECYCLE_SYNC_"
 DEFAULT_TOPICS = ("/event/SelfServeTrialEvent__e", "/data/LeadChangeEvent")
@@ -72,217 +86,76 @@ class Problems:
             raise error(self.items)
 
 
-Parser = Callable[[Any], Any]
-
-
-@dataclass(frozen=True)
-class Field:
-    """One key: how to parse a TOML or environment value, and its default (None: no default)."""
-
-    parse: Parser
-    default: Any = None
-    required: bool = False
-
-
-class _Invalid(ValueError):
-    """A value that doesn't fit its key; the message says what was expected."""
-
-
-def _fail(message: str) -> NoReturn:
-    raise _Invalid(message)
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        _fail("expected a non-empty string")
-    return value.strip()
-
-
-def _url(value: Any) -> str:
-    text = _text(value).rstrip("/")
-    if not text.startswith(("https://", "http://")):
-        _fail(f"expected an https:// URL, got {text!r}")
-    return text
-
-
-def _endpoint(value: Any) -> str:
-    host, _, port = _text(value).rpartition(":")
-    if not host or not port.isdigit():
-        _fail(f"expected host:port, got {value!r}")
-    return f"{host}:{port}"
-
-
-def _number(kind: type, low: float, high: float) -> Parser:
-    what = "an integer" if kind is int else "a number"
-
-    def parse(value: Any) -> Any:
-        if isinstance(value, bool):
-            _fail(f"expected {what}")
-        try:
-            number = kind(value.strip() if isinstance(value, str) else value)
-        except (TypeError, ValueError):
-            _fail(f"expected {what}, got {value!r}")
-        if not low <= number <= high:
-            _fail(f"must be between {_plain(low)} and {_plain(high)}, got {number}")
-        return number
-
-    return parse
-
-
-def _plain(number: float) -> str:
-    """1, 0.01, 4194304: never 4.1943e+06."""
-    return str(int(number)) if float(number).is_integer() else f"{number:g}"
-
-
-def _choice(options: tuple[str, ...], upper: bool = False) -> Parser:
-    def parse(value: Any) -> str:
-        text = _text(value)
-        text = text.upper() if upper else text.lower()
-        if text not in options:
-            _fail(f"expected one of {', '.join(options)}, got {value!r}")
-        return text
-
-    return parse
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = _text(value).lower()
-    if text in ("true", "yes", "1", "on"):
-        return True
-    if text in ("false", "no", "0", "off"):
-        return False
-    _fail(f"expected true or false, got {value!r}")
-    return False  # unreachable: _fail raises
-
-
-def _path(value: Any) -> Path:
-    return Path(_text(value)).expanduser()
-
-
-def _clock_time(value: Any) -> dt.time:
-    text = _text(value)
-    try:
-        parsed = dt.time.fromisoformat(text)
-    except ValueError:
-        _fail(f"expected a time of day like 09:00, got {value!r}")
-    return parsed.replace(second=0, microsecond=0)
-
-
-def _zone(value: Any) -> str:
-    text = _text(value)
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        _fail(f"unknown time zone {text!r} (use an IANA name like Europe/Paris)")
-    return text
-
-
-def _days_list(value: Any) -> tuple[int, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not items:
-        _fail("expected a non-empty list of whole days, like [7, 1]")
-    days = tuple(_number(int, 0, 365)(v) for v in items)
-    if len(set(days)) != len(days):
-        _fail("a threshold is listed twice")
-    return tuple(sorted(days, reverse=True))
-
-
-def _ids(value: Any) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        _fail("expected a list of Salesforce User IDs, like [\"005000000000001AAA\"]")
-    ids = tuple(_text(v) for v in items)
-    for one in ids:
-        if len(one) not in (15, 18) or not one.startswith("005") or not one.isalnum():
-            _fail(f"{one!r} is not a User ID (15 or 18 characters starting 005)")
-    return ids
-
-
-def _topics(value: Any) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not items:
-        _fail("expected a non-empty list of topic names")
-    topics = tuple(_text(t) for t in items)
-    for topic in topics:
-        if not topic.startswith(("/event/", "/data/")):
-            _fail(f"topic {topic!r} must start with /event/ or /data/")
-    if len(set(topics)) != len(topics):
-        _fail("a topic is listed twice")
-    return topics
-
-
 SPEC: dict[str, dict[str, Field]] = {
     "service": {
-        "state_dir": Field(_path, required=True),
-        "log_level": Field(_choice(LOG_LEVELS, upper=True), "INFO"),
-        "mode": Field(_choice(("live", "shadow")), "live"),
-        "shutdown_timeout_s": Field(_number(float, 1, 600), 8.0),
+        "state_dir": Field(path_value, required=True),
+        "log_level": Field(choice(LOG_LEVELS, upper=True), "INFO"),
+        "mode": Field(choice(("live", "shadow")), "live"),
+        "shutdown_timeout_s": Field(number(float, 1, 600), 8.0),
     },
     "auth": {
-        "mode": Field(_choice(AUTH_MODES), required=True),
-        "login_url": Field(_url, "https://login.salesforce.com"),
-        "client_id": Field(_text),
-        "username": Field(_text),
-        "instance_url": Field(_url),
-        "tenant_id": Field(_text),
-        "timeout_s": Field(_number(float, 1, 600), 30.0),
-        **{f"{key}_file": Field(_text) for key in SECRET_KEYS},
+        "mode": Field(choice(AUTH_MODES), required=True),
+        "login_url": Field(url, "https://login.salesforce.com"),
+        "client_id": Field(nonempty_text),
+        "username": Field(nonempty_text),
+        "instance_url": Field(url),
+        "tenant_id": Field(nonempty_text),
+        "timeout_s": Field(number(float, 1, 600), 30.0),
+        **{f"{key}_file": Field(nonempty_text) for key in SECRET_KEYS},
     },
     "pubsub": {
-        "endpoint": Field(_endpoint, "api.pubsub.salesforce.com:7443"),
-        "ca_file": Field(_path),
-        "topics": Field(_topics, DEFAULT_TOPICS),
-        "on_invalid_replay": Field(_choice(REPLAY_POLICIES), "fail"),
-        "start_from": Field(_choice(START_POSITIONS), "earliest"),
-        "batch_size": Field(_number(int, 1, 100), 100),
-        "keepalive_s": Field(_number(float, 1, 3600), 270.0),
-        "watchdog_margin_s": Field(_number(float, 0, 3600), 30.0),
-        "ping_interval_s": Field(_number(float, 1, 3600), 150.0),
-        "ping_timeout_s": Field(_number(float, 1, 600), 20.0),
-        "max_receive_bytes": Field(_number(int, MIN_RECEIVE_BYTES, MAX_RECEIVE_BYTES),
+        "endpoint": Field(endpoint, "api.pubsub.salesforce.com:7443"),
+        "ca_file": Field(path_value),
+        "topics": Field(topic_list, DEFAULT_TOPICS),
+        "on_invalid_replay": Field(choice(REPLAY_POLICIES), "fail"),
+        "start_from": Field(choice(START_POSITIONS), "earliest"),
+        "batch_size": Field(number(int, 1, 100), 100),
+        "keepalive_s": Field(number(float, 1, 3600), 270.0),
+        "watchdog_margin_s": Field(number(float, 0, 3600), 30.0),
+        "ping_interval_s": Field(number(float, 1, 3600), 150.0),
+        "ping_timeout_s": Field(number(float, 1, 600), 20.0),
+        "max_receive_bytes": Field(number(int, MIN_RECEIVE_BYTES, MAX_RECEIVE_BYTES),
                                    32 * 1024 * 1024),
-        "backoff_initial_s": Field(_number(float, 0.01, 600), 1.0),
-        "backoff_max_s": Field(_number(float, 0.01, 3600), 60.0),
+        "backoff_initial_s": Field(number(float, 0.01, 600), 1.0),
+        "backoff_max_s": Field(number(float, 0.01, 3600), 60.0),
     },
     "inbox": {
-        "retention_days": Field(_number(float, 3, 3650), 7.0),  # >= the 72 h replay window
+        "retention_days": Field(number(float, 3, 3650), 7.0),  # >= the 72 h replay window
     },
     "apply": {
-        "workers": Field(_number(int, 1, 32), 6),
-        "batch_size": Field(_number(int, 1, 200), 200),  # 200: one sObject Collections call
-        "limit_pause_s": Field(_number(float, 1, 86400), 300.0),
-        "create_opportunity": Field(_bool, False),
+        "workers": Field(number(int, 1, 32), 6),
+        "batch_size": Field(number(int, 1, 200), 200),  # 200: one sObject Collections call
+        "limit_pause_s": Field(number(float, 1, 86400), 300.0),
+        "create_opportunity": Field(boolean, False),
     },
     "scheduler": {  # scheduler/ (README "Scheduled jobs")
-        "enabled": Field(_bool, True),
-        "misfire_grace_s": Field(_number(float, 1, 7 * 86400), 6 * 3600.0),
-        "retry_interval_min": Field(_number(float, 0.01, 1440), 5.0),
-        "retry_max_attempts": Field(_number(int, 1, 1000), 8),
-        "retry_backoff_initial_min": Field(_number(float, 0.1, 1440), 5.0),
-        "retry_backoff_max_min": Field(_number(float, 0.1, 43200), 1440.0),
+        "enabled": Field(boolean, True),
+        "misfire_grace_s": Field(number(float, 1, 7 * 86400), 6 * 3600.0),
+        "retry_interval_min": Field(number(float, 0.01, 1440), 5.0),
+        "retry_max_attempts": Field(number(int, 1, 1000), 8),
+        "retry_backoff_initial_min": Field(number(float, 0.1, 1440), 5.0),
+        "retry_backoff_max_min": Field(number(float, 0.1, 43200), 1440.0),
     },
     "alerts": {
-        "time": Field(_clock_time, dt.time(9, 0)),
-        "timezone": Field(_zone, "UTC"),
-        "thresholds_days": Field(_days_list, (7, 1)),
-        "owner_allowlist": Field(_ids, ()),
+        "time": Field(clock_time, dt.time(9, 0)),
+        "timezone": Field(zone, "UTC"),
+        "thresholds_days": Field(days_list, (7, 1)),
+        "owner_allowlist": Field(user_ids, ()),
     },
     "metrics": {  # service/metrics.py, service/health.py; port 0: no HTTP server
-        "port": Field(_number(int, 0, 65535), 0),
-        "apply_stuck_s": Field(_number(float, 10, 86400), 300.0),
+        "port": Field(number(int, 0, 65535), 0),
+        "apply_stuck_s": Field(number(float, 10, 86400), 300.0),
     },
     "sentry": {  # service/sentry_setup.py; empty dsn: SENTRY_DSN, else off
-        "dsn": Field(_url),
-        "environment": Field(_text),
-        "release": Field(_text),
-        "crons": Field(_bool, True),
+        "dsn": Field(url),
+        "environment": Field(nonempty_text),
+        "release": Field(nonempty_text),
+        "crons": Field(boolean, True),
     },
     "retention": {
-        "completed_days": Field(_number(float, 1, 3650), 30.0),
-        "error_redact_days": Field(_number(float, 1, 3650), 90.0),
-        "time": Field(_clock_time, dt.time(3, 30)),
+        "completed_days": Field(number(float, 1, 3650), 30.0),
+        "error_redact_days": Field(number(float, 1, 3650), 90.0),
+        "time": Field(clock_time, dt.time(3, 30)),
     },
 }
 # Keys that only the environment may set (secrets); the config loader reads them separately.
@@ -295,7 +168,7 @@ def check_value(
     """The parsed value, or None after recording a problem that names ``origin``."""
     try:
         return field.parse(value)
-    except _Invalid as exc:
+    except Invalid as exc:
         where = f"{section}.{key}" + ("" if origin == f"{section}.{key}" else f" (from {origin})")
         problems.add(f"{where}: {exc}")
         return None

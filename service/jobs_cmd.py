@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from handlers.emails import InvalidEmail, normalise_email
-from scheduler.runs import RunStore, jobs_path
+from scheduler.runs import DamagedJobsFile, RunStore, jobs_path
 from scheduler.settings import JOB_NAMES
 from scheduler.timing import describe, first_run_at, triggers
 from service.apply_reports import scrub
@@ -39,8 +39,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "the daemon runs). run NAME: run one job now, in this process; the daemon "
                     "must be stopped (this takes its state lock). Jobs: "
                     + ", ".join(JOB_NAMES),
-        epilog="exit codes: 0 ok, 1 the job failed, 75 the daemon is running (stop it, or let "
-               "it run the job on schedule), 78 invalid configuration")
+        epilog="exit codes: 0 ok, 1 the job failed (list: STATE/jobs.db is damaged), 64 run "
+               "without a job name, 75 the "
+               "daemon is running (stop it, or let it run the job on schedule), 78 invalid "
+               "configuration, or run refused because STATE/jobs.db is damaged (the message "
+               "says how to recover: move it aside)")
     jobs.add_argument("action", choices=("list", "run"))
     jobs.add_argument("name", nargs="?", choices=JOB_NAMES, help="the job to run")
     jobs.add_argument("--json", action="store_true", help="list: one JSON object")
@@ -74,18 +77,26 @@ def _jobs(args: argparse.Namespace) -> int:
     if config is None:
         return EX_CONFIG
     if args.action == "list":
-        rows = job_table(config, dt.datetime.now(dt.UTC))
+        try:
+            rows = job_table(config, dt.datetime.now(dt.UTC))
+        except DamagedJobsFile as exc:
+            print(f"lifecycle-sync: {exc}", file=sys.stderr)
+            return EX_FAILED
         sys.stdout.write(json.dumps({"jobs": rows}) + "\n" if args.json else render(rows))
         return 0
-    if args.name is None:
+    if args.name is None:  # a usage error, like forget's (64), not a configuration one
         print("lifecycle-sync: jobs run: name a job: " + ", ".join(JOB_NAMES), file=sys.stderr)
-        return EX_CONFIG
+        return EX_USAGE
     with _locked(config) as ok:
         if not ok:
             return EX_TEMPFAIL
         from service.jobs_session import run_job  # heavy imports only when really running
 
-        outcome = run_job(config, args.name)
+        try:
+            outcome = run_job(config, args.name)
+        except DamagedJobsFile as exc:  # a restart cannot fix it: refuse, say how to recover
+            print(f"lifecycle-sync: refusing to run: {exc}", file=sys.stderr)
+            return EX_CONFIG
     print(f"{outcome.job}: {'ok' if outcome.ok else 'FAILED'}: {outcome.summary}")
     return 0 if outcome.ok else EX_FAILED
 
@@ -100,8 +111,8 @@ def job_table(config: Config, now: dt.datetime) -> list[dict[str, Any]]:
         for name, trigger in triggers(config.scheduler).items():
             state = store.state(name) if store else None
             last = state.last_started_at if state else None
-            upcoming = state.next_run_at if state and running else first_run_at(trigger, last,
-                                                                                 now)
+            upcoming = state.next_run_at if state and running else first_run_at(
+                trigger, last, now, state.last_result if state else None)
             rows.append({"job": name, "schedule": describe(name, config.scheduler),
                          "last_run": _iso(last), "result": state.last_result if state else None,
                          "summary": state.last_summary if state else "",
@@ -134,9 +145,23 @@ def _locked(config: Config) -> Iterator[bool]:
         with state_lock(config.service.state_dir):
             yield True
     except AlreadyRunning as exc:
-        print(f"lifecycle-sync: {exc}. A running daemon runs the jobs on schedule; stop it "
-              "to run one now", file=sys.stderr)
+        if _is_other_command(exc.pid):  # another `jobs run` or `forget`: no daemon claimed
+            print(f"lifecycle-sync: {exc}. Another jobs run or forget is in progress; run "
+                  "this again when it has finished", file=sys.stderr)
+        else:
+            print(f"lifecycle-sync: {exc}. A running daemon runs the jobs on schedule; stop "
+                  "it to run one now", file=sys.stderr)
         yield False
+
+
+def _is_other_command(pid: int | None) -> bool:
+    """True when the lock holder is a ``jobs`` or ``forget`` command (Linux: its command
+    line), not the daemon."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return False
+    return pid is not None and any(a in (b"jobs", b"forget") for a in argv)
 
 
 def _forget(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scheduler.runs import RunStore, jobs_path
+from scheduler.runs import DamagedJobsFile, RunStore, jobs_path
 from scheduler.settings import JOB_NAMES
 from service.config import inbox_path
 from service.connection_state import CONNECTED, read_connection_state
@@ -48,9 +48,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help=f"exit {EX_NOT_CONNECTED} when the daemon runs but a topic has not "
                         "been connected for longer than this (default: %(default)s s; a "
                         "topic counts as connected again as soon as its stream is open)")
-    p.epilog = (f"exit codes: 0 ok (or no daemon running), 1 no state directory or no "
-                f"readable inbox, {EX_NOT_CONNECTED} the daemon runs but a topic has not been "
-                "connected for longer than --max-disconnected-s")
+    p.epilog = (f"exit codes: 0 ok (or no daemon running), 1 no state directory, no "
+                f"readable inbox or a damaged jobs.db, {EX_NOT_CONNECTED} the daemon runs but a "
+                "topic has not been connected for longer than --max-disconnected-s")
     p.set_defaults(func=_status)
 
 
@@ -100,7 +100,10 @@ def _jobs(state_dir: Path) -> dict[str, Any]:
     path = jobs_path(state_dir)
     if not path.exists():
         return {}
-    store = RunStore(path, readonly=True)
+    try:
+        store = RunStore(path, readonly=True)
+    except DamagedJobsFile as exc:  # said clearly, exit 1; the rest of the status still shows
+        return {"damaged": str(exc)}
     try:
         out = {}
         for name in JOB_NAMES:
@@ -188,6 +191,9 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"apply: applied {a['applied']}, parked {a['parked']}, waiting "
                      f"{a['waiting']}{paused}, last error class: {last}")
     for name, j in (report.get("jobs") or {}).items():
+        if name == "damaged":
+            lines.append("jobs: STATE/jobs.db is damaged (see the message on stderr)")
+            continue
         result = j["result"] or "never run"
         detail = f" ({j['summary']})" if j["summary"] else ""
         lines.append(f"job {name}: {result}{detail}; last run {j['last_run'] or '-'}, next "
@@ -249,6 +255,10 @@ def _status(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(report))
         if "recent" in report:
             sys.stdout.write(render_recent(report["recent"]))
+    damaged = (report.get("jobs") or {}).get("damaged")
+    if damaged:
+        print(f"lifecycle-sync: {damaged}", file=sys.stderr)
+        return 1
     return EX_NOT_CONNECTED if not_connected(report, args.max_disconnected_s) else 0
 
 

@@ -59,6 +59,9 @@ def test_jobs_run_refuses_while_the_daemon_holds_the_state(org: OrgRig, tmp_path
     assert done.returncode == 75
     assert "runs the jobs on schedule" in done.stderr
     assert forget.returncode == 75
+    nameless = _cli(org, state, "jobs", "run")
+    assert nameless.returncode == 64
+    assert "name a job" in nameless.stderr
     not_an_address = _cli(org, state, "forget", "--email", "a", "--yes")
     assert not_an_address.returncode == 64
     assert "not an email address" in not_an_address.stderr
@@ -110,3 +113,40 @@ def test_the_daemon_runs_scheduled_jobs(org: OrgRig, tmp_path: Path) -> None:
     finally:
         daemon.stop_quietly()
     assert "job retry-parked: 0 completed" in (tmp_path / "daemon.log").read_text()
+
+
+def test_a_damaged_jobs_file_is_reported_not_a_traceback(org: OrgRig, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    Inbox(state / "inbox.db").close()
+    (state / "jobs.db").write_bytes(b"this is not a SQLite database, it was overwritten" * 50)
+    listed = _cli(org, state, "jobs", "list")
+    ran = _cli(org, state, "jobs", "run", "retention")
+    status = subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    daemon = _cli(org, state, "run")
+    for done, code in ((listed, 1), (status, 1), (ran, 78), (daemon, 78)):
+        assert done.returncode == code, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "jobs.db is damaged" in done.stderr
+        assert "move it aside" in done.stderr
+    assert "refusing to run" in ran.stderr
+
+
+def test_a_lock_held_by_another_jobs_command_is_not_called_a_daemon(org: OrgRig,
+                                                                    tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    holder = subprocess.Popen(  # stands in for a long `jobs run`: its command line says jobs
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+         "from service.lifecycle import state_lock\nwith state_lock(Path(sys.argv[1])):\n"
+         "    print('held', flush=True)\n    sys.stdin.read()", str(state), "jobs"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        done = _cli(org, state, "jobs", "run", "retention")
+    finally:
+        holder.communicate("", timeout=30)
+    assert done.returncode == 75
+    assert "Another jobs run or forget is in progress" in done.stderr
+    assert "daemon" not in done.stderr

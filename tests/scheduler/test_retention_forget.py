@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import sqlite3
@@ -131,7 +132,10 @@ def test_forget_end_to_end(org: OrgRig, tmp_path: Path) -> None:
     assert any((e.payload or {}).get("Email__c") == "other@acme.co.uk" for e in other)
     with sqlite3.connect(state / "jobs.db") as db:
         recorded = db.execute("SELECT email_sha256, summary FROM erasures").fetchall()
-    assert recorded[0][0] == email_hash(ADDRESS)
+    key_file = state / "erasure.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert recorded[0][0] == email_hash(ADDRESS, key_file.read_bytes())
+    assert recorded[0][0] != hashlib.sha256(ADDRESS.lower().encode()).hexdigest()  # keyed
     assert len(recorded) == 1
 
 

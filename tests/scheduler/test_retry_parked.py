@@ -86,6 +86,9 @@ def test_refused_event_is_reapplied_once_salesforce_accepts_it(org: OrgRig) -> N
     row = org.cache_rows()["churn-1"]
     assert (row["Processing_Status__c"], row["Retry_Count__c"]) == ("Completed", 1)
     assert "applied (event churn-1, replay " in row["Processing_Notes__c"]
+    # out of the reviewers' queue, the resolution noted
+    assert (row["Needs_Review__c"], row["Review_Reason__c"]) == (False, None)
+    assert "review no longer needed" in row["Processing_Notes__c"]
     ws = org.query("SELECT Self_Serve_Status__c, Churn_Date__c FROM Workspace__c")
     assert ws == [{"Self_Serve_Status__c": "Churned", "Churn_Date__c": "2027-02-01"}]
 
@@ -192,6 +195,25 @@ def test_a_retry_cycle_holds_its_workspaces_from_the_apply_loop(org: OrgRig,
                      hold=hold)
         assert seen == [True]
         assert loop.run_once() is True  # released
+
+
+def test_a_held_workspace_leaves_the_only_apply_worker_free(org: OrgRig, tmp_path: Path
+                                                            ) -> None:
+    """apply.workers = 1: while a retry cycle holds ws-h, events of other Workspaces apply."""
+    from service.apply_loop import ApplyLoop, ApplySettings
+    from subscriber.events import DecodedEvent, EntryKind
+    from subscriber.inbox import Inbox
+
+    with Inbox(tmp_path / "inbox.db") as inbox:
+        payload = entry("Conversion", "ws-other", CONVERSION, T0_MS, uuid="c-o").payload or {}
+        inbox.store_batch("/event/SelfServeTrialEvent__e", [DecodedEvent(
+            "/event/SelfServeTrialEvent__e", b"\x01", "c-o", "s", EntryKind.EVENT,
+            payload)], b"\x01")
+        loop = ApplyLoop(inbox, [org.gateway], ApplySettings())  # one gateway
+        with loop.holding(frozenset({"ws:ws-h"})):
+            assert loop.run_once() is True
+    [ws] = org.query("SELECT Workspace_ID__c FROM Workspace__c")
+    assert ws["Workspace_ID__c"] == "ws-other"
 
 
 def test_jobs_run_killed_mid_retry_cycle_then_run_again(org: OrgRig, tmp_path: Path,

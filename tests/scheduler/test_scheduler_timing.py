@@ -7,17 +7,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sched_rig import FakeClock
 
-from scheduler.registry import build_scheduler
+from scheduler.registry import build_scheduler, realign
 from scheduler.runner import JobRunner
 from scheduler.runs import RunStore
 from scheduler.settings import AlertSettings, RetrySettings, SchedulerSettings
-from scheduler.timing import first_run_at, is_due, next_fire, triggers
+from scheduler.timing import RETRY_FAILED_AFTER, first_run_at, is_due, next_fire, triggers
 
 UTC = dt.UTC
 SETTINGS = SchedulerSettings(retry=RetrySettings(interval_min=5),
@@ -55,8 +58,11 @@ def test_alerts_fire_at_the_configured_local_time_across_dst() -> None:
     # down for three days: once, now
     (dt.datetime(2026, 11, 27, 9, 0, tzinfo=UTC), dt.datetime(2026, 11, 30, 9, 3, tzinfo=UTC),
      dt.datetime(2026, 11, 30, 9, 3, tzinfo=UTC)),
-    # clock went back before the last run: the next fire after the last run, not before it
+    # clock went back an hour before the last run: per schedule from now (no stall)
     (dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC), dt.datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
+     dt.datetime(2026, 11, 30, 8, 5, tzinfo=UTC)),
+    # back by less than the tolerance: the next fire after the last run
+    (dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC), dt.datetime(2026, 11, 30, 8, 59, tzinfo=UTC),
      dt.datetime(2026, 11, 30, 9, 5, tzinfo=UTC)),
 ])
 def test_first_run_after_a_start(last, now, expected) -> None:
@@ -266,3 +272,98 @@ def test_apscheduler_coalesces_a_clock_jump_into_one_run(
         scheduler.shutdown(wait=True)
     assert runs == [dt.datetime(2026, 11, 30, 10, 0, tzinfo=UTC)]
     assert store.state("retry-parked").runs == 1
+
+
+def test_a_failed_run_is_retried_soon_not_a_day_later(tmp_path: Path, clock: FakeClock
+                                                      ) -> None:
+    calls: dict[str, list[dt.datetime]] = {}
+    runner, store = _runner(tmp_path, clock, calls, fail={"trial-alerts"})
+    retries: list[tuple[str, dt.datetime]] = []
+    runner.on_retry = lambda name, at: retries.append((name, at))
+    assert not runner.run("trial-alerts").ok  # 09:00: fails
+    assert retries == [("trial-alerts", clock() + RETRY_FAILED_AFTER)]
+    assert store.state("trial-alerts").next_run_at == clock() + RETRY_FAILED_AFTER
+    clock.advance(minutes=5)
+    assert not runner.fire("trial-alerts").ran  # the short backoff first
+    clock.advance(minutes=5)
+    assert runner.fire("trial-alerts").ran  # 09:10: retried, not tomorrow
+    assert len(calls["trial-alerts"]) == 2
+
+
+def test_a_killed_run_is_retried_after_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+    calls: dict[str, list[dt.datetime]] = {}
+    runner, store = _runner(tmp_path, clock, calls)
+    store.started("retention", clock())  # killed half-way: never finished
+    store.close()
+    clock.advance(minutes=3)
+    runner, store = _runner(tmp_path, clock, calls)
+    build_scheduler(runner, store, SETTINGS, clock)
+    assert store.state("retention").next_run_at == dt.datetime(2026, 11, 30, 9, 10, tzinfo=UTC)
+    clock.advance(minutes=7)
+    assert runner.fire("retention").ran
+    assert store.state("retention").last_result == "ok"
+
+
+def _wait_for(found: Callable[[], list[Any]], timeout_s: float = 30.0) -> list[Any]:
+    """Poll (with a deadline) until ``found`` returns something."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := found()) and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+    return result
+
+
+def test_a_failed_run_schedules_one_extra_fire(tmp_path: Path, clock: FakeClock) -> None:
+    runner, store = _runner(tmp_path, clock, {}, fail={"retention"})
+    scheduler = build_scheduler(runner, store, SETTINGS, clock)
+    scheduler.start(paused=True)
+    try:
+        runner.run("retention")
+        extra = _wait_for(lambda: [j for j in scheduler.get_jobs() if j.id.endswith("+retry")])
+        runner.run("retention")  # a second failure replaces the extra fire, never adds one
+        clock.advance(minutes=1)
+        runner.run("retention")
+        extra = _wait_for(lambda: [j for j in scheduler.get_jobs() if j.id.endswith(
+            "+retry") and j.trigger.run_date == clock() + RETRY_FAILED_AFTER])
+        extra = [job for job in scheduler.get_jobs() if job.id.startswith("retention+")]
+    finally:
+        scheduler.shutdown(wait=False)
+    assert len(extra) == 1
+    assert extra[0].trigger.run_date == clock() + RETRY_FAILED_AFTER
+
+
+def test_a_last_run_stamped_in_the_future_does_not_stall_the_job(
+        tmp_path: Path, clock: FakeClock) -> None:
+    """A bogus jump forward of a year, corrected: retry-parked runs per schedule from now."""
+    calls: dict[str, list[dt.datetime]] = {}
+    runner, store = _runner(tmp_path, clock, calls)
+    clock.set(dt.datetime(2027, 11, 30, 9, 0, tzinfo=UTC))  # the bogus jump
+    runner.run("retry-parked")
+    clock.set(dt.datetime(2026, 11, 30, 9, 1, tzinfo=UTC))  # corrected
+    scheduler = build_scheduler(runner, store, SETTINGS, clock)
+    assert store.state("retry-parked").next_run_at == dt.datetime(2026, 11, 30, 9, 5,
+                                                                  tzinfo=UTC)
+    clock.advance(minutes=4)
+    assert runner.fire("retry-parked").ran
+    assert not runner.fire("retry-parked").ran  # and then per schedule again
+    scheduler.get_job("retry-parked").modify(  # APScheduler's own fire time, still bogus
+        next_run_time=dt.datetime(2027, 11, 30, 9, 5, tzinfo=UTC))
+    assert realign(scheduler, triggers(SETTINGS), clock()) == ["retry-parked"]
+    assert scheduler.get_job("retry-parked").next_run_time == dt.datetime(
+        2026, 11, 30, 9, 10, tzinfo=UTC)
+    assert realign(scheduler, triggers(SETTINGS), clock()) == []
+
+
+def test_a_run_with_nothing_to_do_logs_at_debug_only(
+        tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    from scheduler.retry_parked import RetryTotals
+
+    store = RunStore(tmp_path / "jobs.db")
+    runner = JobRunner({"retry-parked": lambda now: RetryTotals().summary(),
+                        "retention": lambda now: RetryTotals(completed=2).summary()},
+                       triggers(SETTINGS), store, clock)
+    with caplog.at_level(logging.DEBUG, logger="lifecycle_sync.jobs"):
+        runner.run("retry-parked")
+        runner.run("retention")
+    levels = {r.getMessage().split(":")[0]: r.levelno for r in caplog.records}
+    assert levels == {"job retry-parked": logging.DEBUG, "job retention": logging.INFO}
+    assert store.state("retry-parked").last_summary == "0 completed, nothing due"
