@@ -23,7 +23,7 @@ from handlers.limits import (
 )
 from handlers.lookup import LookupRequest
 from handlers.plan import ConvertRequest
-from handlers.sf_client import SalesforceClient
+from handlers.sf_client import SalesforceClient, post_composite
 from handlers.snapshot import LeadRow, Snapshot
 from handlers.soql import query_url
 
@@ -158,12 +158,8 @@ class SalesforceGateway:
     def _composite(self, subrequests: list[dict[str, Any]], *, idempotent: bool
                    ) -> list[dict[str, Any]]:
         self.calls += 1
-        answer = self._client.rest("POST", "composite",
-                                   {"allOrNone": False, "compositeRequest": subrequests},
-                                   idempotent=idempotent)
-        if not isinstance(answer, dict):
-            raise CallRejected("composite answered without a body")
-        return list(answer.get("compositeResponse", []))
+        return post_composite(self._client, subrequests, all_or_none=False,
+                              idempotent=idempotent)
 
 
 def _collect(keyed: list[tuple[str, str]], answer: dict[str, Any], result: WriteResult) -> None:

@@ -152,6 +152,22 @@ class SalesforceClient:
             return _mapped(call, self._client())
 
 
+class RestClient(Protocol):
+    def rest(self, method: str, path: str, body: Any = None, *, idempotent: bool) -> Any: ...
+
+
+def post_composite(client: RestClient, subrequests: list[dict[str, Any]], *, all_or_none: bool,
+                   idempotent: bool) -> list[dict[str, Any]]:
+    """One Composite request (the apply gateway and the scheduled jobs both send them, written
+    once here); its ``compositeResponse`` entries."""
+    answer = client.rest("POST", "composite",
+                         {"allOrNone": all_or_none, "compositeRequest": subrequests},
+                         idempotent=idempotent)
+    if not isinstance(answer, dict):
+        raise CallRejected("composite answered without a body")
+    return list(answer.get("compositeResponse", []))
+
+
 class _SessionRejected(GatewayError):
     error_class = "INVALID_SESSION_ID"
 

@@ -57,10 +57,10 @@ def latest_usage(path: Path, workspace_ids: Iterable[str]) -> dict[str, dict[str
         at = float(stamp) if isinstance(stamp, int | float) else 0.0
         if key not in latest or at >= latest[key][0]:
             latest[key] = (at, payload)
-    return {key: _figures(payload.get("Event_Data__c")) for key, (_, payload) in latest.items()}
+    return {key: figures(payload.get("Event_Data__c")) for key, (_, payload) in latest.items()}
 
 
-def _figures(raw: object) -> dict[str, float]:
+def figures(raw: object) -> dict[str, float]:
     try:
         data = json.loads(raw) if isinstance(raw, str) else None
     except ValueError:

@@ -62,10 +62,11 @@ class RetryTotals:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        if not (self.completed or self.waiting or self.review or self.failed_writes):
-            return Idle("0 completed, nothing due")  # every 5 min: logged at DEBUG only
-        return (f"{self.completed} completed, {self.waiting} still waiting, {self.review} "
+        text = (f"{self.completed} completed, {self.waiting} still waiting, {self.review} "
                 f"flagged for review, {self.failed_writes} bookkeeping writes refused")
+        if not (self.completed or self.waiting or self.review or self.failed_writes):
+            return Idle(text)  # nothing due, every 5 min: logged at DEBUG only
+        return text
 
 
 def due_query(now: dt.datetime, settings: RetrySettings) -> str:

@@ -12,9 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from handlers.errors import CallRejected
 from handlers.limits import COLLECTIONS_MAX_RECORDS
-from handlers.sf_client import SalesforceClient
+from handlers.sf_client import SalesforceClient, post_composite
 
 Record = dict[str, Any]
 
@@ -77,12 +76,8 @@ class JobsSalesforce:
     def composite(self, subrequests: list[Record], *, all_or_none: bool) -> list[Record]:
         """One Composite request; its ``compositeResponse`` entries."""
         self.calls += 1
-        answer = self._client.rest("POST", "composite",
-                                   {"allOrNone": all_or_none, "compositeRequest": subrequests},
-                                   idempotent=False)
-        if not isinstance(answer, dict):
-            raise CallRejected("composite answered without a body")
-        return list(answer.get("compositeResponse", []))
+        return post_composite(self._client, subrequests, all_or_none=all_or_none,
+                              idempotent=False)
 
 
 def _failures(keys: Sequence[str], answer: Any) -> dict[str, str]:

@@ -22,6 +22,7 @@ from scheduler.runs import RunStore, jobs_path
 from scheduler.sf_ops import JobsSalesforce
 from scheduler.timing import triggers
 from scheduler.trial_alerts import trial_alerts
+from scheduler.usage import usage_lookup
 from service.config import Config
 from service.metrics import Metrics
 from service.sentry_setup import monitor_configs, monitored
@@ -44,15 +45,14 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
     def emails(ids: Iterable[str]) -> dict[str, str]:
         return local_inbox.emails_by_event(inbox_file, ids)
 
-    def usage(ids: Iterable[str]) -> dict[str, dict[str, float]]:
-        return local_inbox.latest_usage(inbox_file, ids)
-
     return {
         "retry-parked": functools.partial(
             retry_parked, sf=salesforce(config, sessions), gateway=gateway, settings=s.retry,
             emails=emails, client_name="lifecycle-sync", hold=hold),
         "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions),
-                                          settings=s.alerts, usage=usage),
+                                          settings=s.alerts,
+                                          usage=usage_lookup(inbox_file, salesforce(config,
+                                                                                    sessions))),
         "retention": functools.partial(retention, sf=salesforce(config, sessions),
                                        settings=s.retention, inbox=inbox, runs=runs),
     }

@@ -366,4 +366,4 @@ def test_a_run_with_nothing_to_do_logs_at_debug_only(
         runner.run("retention")
     levels = {r.getMessage().split(":")[0]: r.levelno for r in caplog.records}
     assert levels == {"job retry-parked": logging.DEBUG, "job retention": logging.INFO}
-    assert store.state("retry-parked").last_summary == "0 completed, nothing due"
+    assert store.state("retry-parked").last_summary.startswith("0 completed, 0 still waiting")
