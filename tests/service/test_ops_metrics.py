@@ -50,20 +50,24 @@ def test_metrics_health_and_sd_notify_of_a_real_daemon(rig: Rig) -> None:
     wait_until(lambda: _get(port, "/readyz")[0] == 200, 60, what="/readyz ready")
     assert _get(port, "/healthz") == (200, "ok\n")
     rig.publisher.publish(12)  # Trial/Conversion/Churn, malformed data: parked
-    wait_until(lambda: _value(_get(port, "/metrics")[1], "lifecycle_sync_inbox_entries",
-                              topic=TRIAL, status="pending") == 0.0
-               and (_value(_get(port, "/metrics")[1], "lifecycle_sync_inbox_entries",
-                           topic=TRIAL, status="parked") or 0) >= 12, 60,
-               what="every event parked")
+    def all_parked() -> bool:  # the inbox is marked first, the counters right after
+        text = _get(port, "/metrics")[1]
+        parked = [_value(text, "lifecycle_sync_events_parked_total", topic=TRIAL, type=kind)
+                  for kind in ("Trial", "Conversion", "Churn")]
+        return (_value(text, "lifecycle_sync_inbox_entries", topic=TRIAL, status="pending") == 0
+                and sum(p or 0 for p in parked) == 12)
+
+    wait_until(all_parked, 60, what="every event parked")
     status, text = _get(port, "/metrics")
     assert status == 200
     for kind in ("Trial", "Conversion", "Churn"):
         assert _value(text, "lifecycle_sync_events_received_total", topic=TRIAL, type=kind) == 4
         assert _value(text, "lifecycle_sync_events_parked_total", topic=TRIAL, type=kind) == 4
     assert _value(text, "lifecycle_sync_apply_latency_seconds_count") == 12
+    assert _value(text, "lifecycle_sync_inbox_entries", topic=TRIAL, status="parked") == 12
     used = _value(text, "lifecycle_sync_api_calls_used")
     remaining = _value(text, "lifecycle_sync_api_calls_remaining")
-    assert used is not None
+    assert used is not None, text
     assert used > 0
     assert remaining is not None
     assert remaining > 0
