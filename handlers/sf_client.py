@@ -97,6 +97,14 @@ class SalesforceClient:
     def close(self) -> None:
         self._http.close()
 
+    def on_response(self, callback: Callable[[requests.Response], None]) -> None:
+        """Also call ``callback`` with every HTTP response (metrics read Sforce-Limit-Info)."""
+
+        def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+            callback(response)
+
+        self._http.hooks["response"].append(hook)
+
     def rest(self, method: str, path: str, body: Any = None, *, idempotent: bool) -> Any:
         """``method`` on ``/services/data/vXX.X/<path>``; the parsed JSON body (or None)."""
         def once() -> Any:

@@ -28,6 +28,7 @@ class AlertSettings:
     at: dt.time = dt.time(9, 0)
     timezone: str = "UTC"
     thresholds_days: tuple[int, ...] = (7, 1)
+    owner_allowlist: tuple[str, ...] = ()  # User IDs; empty: every owner (pilots: the team)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -124,6 +124,8 @@ def trial_alerts(now: dt.datetime, sf: JobsSalesforce, settings: AlertSettings,
     today = local_today(now, settings)
     rows = sf.query(candidates_query(today, settings))
     alerts = [a for a in (due_alert(r, today, settings.thresholds_days) for r in rows) if a]
+    if settings.owner_allowlist:  # a pilot: only the pilot team's trials get alerts
+        alerts = [a for a in alerts if owner_of(a.workspace) in settings.owner_allowlist]
     figures = usage(str(a.workspace["Workspace_ID__c"]) for a in alerts)
     sent, refused = _send(alerts, figures, sf)
     text = f"{len(rows)} trial(s) ending by {today + dt.timedelta(max(settings.thresholds_days))}"

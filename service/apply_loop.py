@@ -65,7 +65,13 @@ class ApplyLoop:
     """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
 
     def __init__(self, inbox: Inbox, gateways: Sequence[Gateway], settings: ApplySettings,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_report: Callable[[str, str], None] | None = None,
+                 on_settled: Callable[[Sequence[InboxEntry], CycleResult], None] | None = None
+                 ) -> None:
+        """``on_report(error_class, message)``: each error class once, for Sentry.
+        ``on_settled(entries, result)``: after each cycle's outcome is recorded (metrics)."""
+        self._on_settled = on_settled
         self._inbox = inbox
         self._gateways = list(gateways)
         self._settings = settings
@@ -81,10 +87,16 @@ class ApplyLoop:
         self._failures = 0
         self._attempts: dict[int, int] = {}
         self._retry_at: dict[int, float] = {}
-        self._reporter = Reporter(inbox)
+        self._reporter = Reporter(inbox, on_report)
         self._fatal: BaseException | None = None
         self._splits: list[list[InboxEntry]] = []  # halves of batches Salesforce refused
         self.cycles = 0
+
+    def waiting_by_design(self) -> bool:
+        """Applying is held back on purpose (a backoff after failures or the pause after
+        REQUEST_LIMIT_EXCEEDED): not progressing, yet not stuck."""
+        with self._lock:
+            return self._hold_until > self._clock() or bool(self._retry_at)
 
     def wake(self) -> None:
         """New entries are in the inbox (called by the intake after each commit)."""
@@ -221,6 +233,8 @@ class ApplyLoop:
             result = run_cycle(batch.entries, gateway, self._settings.client_name)
             with self._lock:
                 self._settle(result)
+            if self._on_settled is not None:
+                self._on_settled(batch.entries, result)
         except CallRejected as exc:
             if exc.code in VALUE_DEPENDENT_CODES:
                 requeued = self._isolate(batch, exc)

@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 
 from subscriber.inbox import Inbox
 
@@ -25,8 +26,11 @@ def scrub(text: str) -> str:
 class Reporter:
     """Thread-safe; one per apply loop."""
 
-    def __init__(self, inbox: Inbox) -> None:
+    def __init__(self, inbox: Inbox,
+                 on_first: Callable[[str, str], None] | None = None) -> None:
+        """``on_first(error_class, message)``: also told of each class once (Sentry)."""
         self._inbox = inbox
+        self._on_first = on_first
         self._lock = threading.Lock()
         self._reported: set[str] = set()
 
@@ -39,6 +43,8 @@ class Reporter:
         if first:
             log.warning("apply: %s: %s (reported once per error class)", error_class,
                         scrub(message))
+            if self._on_first is not None:
+                self._on_first(error_class, scrub(message))
         else:
             log.debug("apply: %s: %s", error_class, scrub(message))
 

@@ -7,7 +7,17 @@ import os
 import sys
 from importlib import metadata
 
-from service import check_cmd, emulator_cmd, jobs_cmd, run_cmd, status_cmd
+from service import (
+    check_cmd,
+    check_org_cmd,
+    emulator_cmd,
+    jobs_cmd,
+    publish_cmd,
+    replay_cmd,
+    review_cmd,
+    run_cmd,
+    status_cmd,
+)
 
 DIST_NAME = "lifecycle-sync"
 EX_SIGPIPE = 141  # what a shell reports for a tool killed by SIGPIPE (`... | head`)
@@ -34,9 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_cmd.add_parser(sub)
     check_cmd.add_parser(sub)
+    check_org_cmd.add_parser(sub)
     status_cmd.add_parser(sub)
     emulator_cmd.add_parser(sub)
     jobs_cmd.add_parser(sub)
+    publish_cmd.add_parser(sub)
+    replay_cmd.add_parser(sub)
+    review_cmd.add_parser(sub)
     return parser
 
 

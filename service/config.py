@@ -50,6 +50,7 @@ from service.config_schema import (
     unknown_keys,
 )
 from service.config_secrets import load_secrets, reject_plain_secrets
+from service.sentry_setup import SentrySettings
 
 INBOX_FILE = "inbox.db"
 
@@ -78,6 +79,7 @@ class ServiceConfig:
 
     state_dir: Path
     log_level: str = "INFO"
+    mode: str = "live"  # "shadow": decide everything, write nothing (service/shadow.py)
     shutdown_timeout_s: float = 8.0
 
 
@@ -141,6 +143,16 @@ class ApplyConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """``port``: /metrics, /healthz and /readyz on 127.0.0.1:port; 0 (default) is off.
+    ``apply_stuck_s``: pending entries this old with no apply cycle finishing meanwhile (and
+    no deliberate pause) make the daemon not ready and stop the watchdog pings."""
+
+    port: int = 0
+    apply_stuck_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything :mod:`service.wiring` needs to build the daemon."""
 
@@ -151,6 +163,8 @@ class Config:
     source: str = ""
     apply: ApplyConfig = ApplyConfig()
     scheduler: SchedulerSettings = dataclasses.field(default_factory=SchedulerSettings)
+    sentry: SentrySettings = dataclasses.field(default_factory=SentrySettings)
+    metrics: MetricsConfig = MetricsConfig()
 
     def secrets(self) -> list[str]:
         """Secret values, for the log scrubber to mask wherever they appear."""
@@ -217,6 +231,8 @@ def build_config(
         inbox=InboxConfig(**values["inbox"]),
         apply=ApplyConfig(**values["apply"]),
         scheduler=scheduler_settings(values),
+        sentry=SentrySettings(**{"environment": "production", **values["sentry"]}),
+        metrics=MetricsConfig(**values["metrics"]),
         source=source,
     )
 
@@ -231,7 +247,8 @@ def scheduler_settings(values: dict[str, dict[str, Any]]) -> SchedulerSettings:
                             backoff_initial_min=s["retry_backoff_initial_min"],
                             backoff_max_min=s["retry_backoff_max_min"]),
         alerts=AlertSettings(at=a["time"], timezone=a["timezone"],
-                             thresholds_days=a["thresholds_days"]),
+                             thresholds_days=a["thresholds_days"],
+                             owner_allowlist=a["owner_allowlist"]),
         retention=RetentionSettings(completed_days=r["completed_days"],
                                     error_redact_days=r["error_redact_days"], at=r["time"]))
 
@@ -285,7 +302,7 @@ def _check_mode(
 def redacted(config: Config) -> dict[str, dict[str, Any]]:
     """The effective settings as plain values, with each secret shown only by its origin."""
     out: dict[str, dict[str, Any]] = {}
-    for section in ("service", "auth", "pubsub", "inbox", "apply"):
+    for section in ("service", "auth", "pubsub", "inbox", "apply", "metrics"):
         table = getattr(config, section)
         values = ((f.name, getattr(table, f.name)) for f in fields(table))
         out[section] = {key: _plain(value) for key, value in values if value not in (None, "")}
@@ -298,10 +315,20 @@ def redacted(config: Config) -> dict[str, dict[str, Any]]:
     out["alerts"] = {"time": sched.alerts.at.strftime("%H:%M"),
                      "timezone": sched.alerts.timezone,
                      "thresholds_days": list(sched.alerts.thresholds_days)}
+    if sched.alerts.owner_allowlist:
+        out["alerts"]["owner_allowlist"] = list(sched.alerts.owner_allowlist)
     out["retention"] = {"completed_days": sched.retention.completed_days,
                         "error_redact_days": sched.retention.error_redact_days,
                         "time": sched.retention.at.strftime("%H:%M")}
+    out["sentry"] = {"dsn": _dsn_host(config.sentry.dsn), "crons": config.sentry.crons,
+                     **{k: v for k in ("environment", "release")
+                        if (v := getattr(config.sentry, k))}}
     return out
+
+
+def _dsn_host(dsn: str) -> str:
+    """Where events go, without the DSN's key."""
+    return dsn.rpartition("@")[2] if dsn else "(off unless SENTRY_DSN is set)"
 
 
 def _plain(value: object) -> Any:

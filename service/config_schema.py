@@ -25,6 +25,7 @@ from service.config_values import (
     path_value,
     topic_list,
     url,
+    user_ids,
     zone,
 )
 
@@ -89,6 +90,7 @@ SPEC: dict[str, dict[str, Field]] = {
     "service": {
         "state_dir": Field(path_value, required=True),
         "log_level": Field(choice(LOG_LEVELS, upper=True), "INFO"),
+        "mode": Field(choice(("live", "shadow")), "live"),
         "shutdown_timeout_s": Field(number(float, 1, 600), 8.0),
     },
     "auth": {
@@ -138,6 +140,17 @@ SPEC: dict[str, dict[str, Field]] = {
         "time": Field(clock_time, dt.time(9, 0)),
         "timezone": Field(zone, "UTC"),
         "thresholds_days": Field(days_list, (7, 1)),
+        "owner_allowlist": Field(user_ids, ()),
+    },
+    "metrics": {  # service/metrics.py, service/health.py; port 0: no HTTP server
+        "port": Field(number(int, 0, 65535), 0),
+        "apply_stuck_s": Field(number(float, 10, 86400), 300.0),
+    },
+    "sentry": {  # service/sentry_setup.py; empty dsn: SENTRY_DSN, else off
+        "dsn": Field(url),
+        "environment": Field(nonempty_text),
+        "release": Field(nonempty_text),
+        "crons": Field(boolean, True),
     },
     "retention": {
         "completed_days": Field(number(float, 1, 3650), 30.0),

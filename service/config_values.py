@@ -139,3 +139,15 @@ def topic_list(value: Any) -> tuple[str, ...]:
     if len(set(topics)) != len(topics):
         fail("a topic is listed twice")
     return topics
+
+
+def user_ids(value: Any) -> tuple[str, ...]:
+    """A list of Salesforce User IDs (``alerts.owner_allowlist``)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        fail('expected a list of Salesforce User IDs, like ["005000000000001AAA"]')
+    ids = tuple(nonempty_text(v) for v in items)
+    for one in ids:
+        if len(one) not in (15, 18) or not one.startswith("005") or not one.isalnum():
+            fail(f"{one!r} is not a User ID (15 or 18 characters starting 005)")
+    return ids

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -40,15 +41,27 @@ from service.config import inbox_path
 from subscriber import EntryStatus, Inbox
 
 TOPIC = "/event/SelfServeTrialEvent__e"
-DEMO_EVENTS = (
-    ("ws-1001", "Trial", {"trial_expiration": "2026-12-09"}, "dana.rivera@mail.acme.co.uk"),
+TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+DEMO_EVENTS: tuple[tuple[str, str, dict[str, Any], str, int], ...] = (
+    # (workspace, type, Event_Data__c, email, event time offset in ms)
+    ("ws-1001", "Trial", {"trial_expiration": "2026-12-09"}, "dana.rivera@mail.acme.co.uk", 0),
     ("ws-1001", "Conversion", {"subscription_id": "sub_9", "plan_type": "Team", "mrr": 490.0},
-     "dana.rivera@mail.acme.co.uk"),
+     "dana.rivera@mail.acme.co.uk", 1),
     ("ws-1002", "Churn", {"churn_date": "2026-11-20", "churn_reason": "budget"},
-     "sam@globex.example"),
+     "sam@globex.example", 2),
+    # Marketo created this person's Lead before the trial: the trial links it, no new Lead.
+    ("ws-1004", "Trial", {"trial_expiration": "2026-12-30"}, "pat@initech.example", 3),
+    # An out-of-order pair: the conversion arrives first, the (older) trial after it.
+    ("ws-1005", "Conversion", {"subscription_id": "sub_5", "plan_type": "Pro", "mrr": 99.0},
+     "lee@hooli.example", 10_000),
+    ("ws-1005", "Trial", {"trial_expiration": "2026-12-20"}, "lee@hooli.example", 4),
+    # Malformed: parked in Event_Cache__c for review, nothing else held up.
+    ("ws-1006", "Trial", {"trial_expiration": "next tuesday"}, "kim@umbrella.example", 5),
+    # Ends tomorrow: the trial-alerts job gives its owner a Task.
+    ("ws-1007", "Trial", {"trial_expiration": TOMORROW}, "ari@stark.example", 6),
 )
 DEMO_CALLS = 3  # the demo's own REST/SOAP calls after the counters reset (not the daemon's)
-EXPECTED = {TOPIC: len(DEMO_EVENTS) + 1, "/data/LeadChangeEvent": 2}
+EXPECTED = {TOPIC: len(DEMO_EVENTS) + 1, "/data/LeadChangeEvent": 3}
 DEADLINE_S = 60.0
 
 
@@ -82,9 +95,9 @@ def publish_over_pubsub(info: dict[str, Any]) -> None:
                     "CreatedDate": now_ms, "CreatedById": info["user_id"],
                     "Workspace_ID__c": ws, "Email__c": email,
                     "Event_Type__c": kind, "Event_Data__c": json.dumps(data),
-                    "Event_Timestamp__c": now_ms + i,
+                    "Event_Timestamp__c": now_ms + offset_ms,
                 }))
-            for i, (ws, kind, data, email) in enumerate(DEMO_EVENTS)
+            for ws, kind, data, email, offset_ms in DEMO_EVENTS
         ]
         response = stub.Publish(pb.PublishRequest(topic_name=TOPIC, events=events), metadata=md)
     failed = [r.error.msg for r in response.results if r.error.msg]
@@ -183,10 +196,14 @@ def print_inbox(state: Path) -> None:
 
 
 def seed_account(info: dict[str, Any]) -> None:
-    """An Account the trial's email domain matches (``mail.acme.co.uk`` → ``acme.co.uk``)."""
+    """An Account the trial's email domain matches (``mail.acme.co.uk`` → ``acme.co.uk``),
+    and a Lead Marketo created for ws-1004's user before the trial started."""
     admin = salesforce_client(info, "demo-admin")
     admin.restful("sobjects/Account/", method="POST", json={
         "Name": "Acme Ltd", "Email_Domain__c": "acme.co.uk", "Website": "https://www.acme.co.uk"})
+    salesforce_client(info, "marketo").restful("sobjects/Lead/", method="POST", json={
+        "LastName": "Pat", "Company": "Initech", "Email": "pat@initech.example",
+        "LeadSource": "Marketo"})
 
 
 def print_salesforce(info: dict[str, Any], calls: dict[str, Any]) -> None:
@@ -194,26 +211,47 @@ def print_salesforce(info: dict[str, Any], calls: dict[str, Any]) -> None:
     sf = salesforce_client(info, "demo-admin")
     rows = sf.query_all(
         "SELECT Workspace_ID__c, Self_Serve_Status__c, Plan_Type__c, MRR__c, Lead__c, "
-        "Account__r.Name, Contact__c, Needs_Review__c, Review_Reason__c FROM Workspace__c "
+        "Lead__r.LeadSource, Lead__r.IsConverted, Account__r.Name, Contact__c, "
+        "Trial_History__c, Needs_Review__c, Review_Reason__c FROM Workspace__c "
         "ORDER BY Workspace_ID__c")["records"]
     print("Salesforce after apply (Workspace__c):")
+    print(f"  {'WORKSPACE':<9} {'STATUS':<8} {'PLAN':<5} {'MRR':>6}  {'LEAD SOURCE':<16} "
+          f"{'CONVERTED':<9} {'ACCOUNT':<10} {'CONTACT':<18} REVIEW")
     for r in rows:
-        account = (r.get("Account__r") or {}).get("Name")
-        print(f"  {r['Workspace_ID__c']:<8} {r['Self_Serve_Status__c'] or '-':<8} "
-              f"plan={r['Plan_Type__c'] or '-'} mrr={r['MRR__c'] or '-'} lead={r['Lead__c']} "
-              f"account={account} contact={r['Contact__c']}")
-        if r["Needs_Review__c"]:
-            print(f"           needs review: {r['Review_Reason__c']}")
+        lead = r.get("Lead__r") or {}
+        account = (r.get("Account__r") or {}).get("Name") or "-"
+        review = r["Review_Reason__c"] if r["Needs_Review__c"] else ""
+        print(f"  {r['Workspace_ID__c']:<9} {r['Self_Serve_Status__c'] or '-':<8} "
+              f"{r['Plan_Type__c'] or '-':<5} {r['MRR__c'] or '-':>6}  "
+              f"{lead.get('LeadSource') or '-':<16} "
+              f"{'yes' if lead.get('IsConverted') else 'no':<9} "
+              f"{account:<10} {r['Contact__c'] or '-':<18} {review}")
     leads = sf.query_all("SELECT Id, Company, LeadSource, IsConverted FROM Lead")["records"]
     parked = sf.query_all("SELECT Event_Type__c, Workspace_ID__c, Processing_Status__c "
                           "FROM Event_Cache__c")["records"]
     print(f"  Leads: {[(x['Company'], x['LeadSource'], x['IsConverted']) for x in leads]}")
     cache = [tuple(v for k, v in x.items() if k != "attributes") for x in parked]
     print(f"  Event_Cache__c (parked): {cache}")
+    tasks = sf.query_all("SELECT Subject, ActivityDate, Priority FROM Task")["records"]
+    for t in tasks:
+        print(f"  Task: {t['Subject']} (due {t['ActivityDate']}, priority {t['Priority']})")
     by_kind = dict(calls["by_kind"])
     spent = calls["total"] - DEMO_CALLS
     print(f"API calls spent by the daemon: {spent} for {sum(EXPECTED.values())} events "
           f"(all calls since start, by kind, incl. the demo's own {DEMO_CALLS}: {by_kind})")
+
+
+def alert_tasks(info_file: Path, state: Path, info: dict[str, Any]) -> bool:
+    """Run the trial-alerts job once (as the daemon's scheduler would at alert time) and
+    show the Task it gave the owner of the trial that ends tomorrow."""
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "service", "jobs", "run", "trial-alerts", "--emulator-info",
+         str(info_file), "--state", str(state)], capture_output=True, text=True, timeout=60,
+        check=False)
+    print(f"jobs run trial-alerts: {done.stdout.strip() or done.stderr.strip()}")
+    tasks = salesforce_client(info, "demo-admin").query_all(
+        "SELECT Subject FROM Task")["records"]
+    return done.returncode == 0 and any("ws-1007" in t["Subject"] for t in tasks)
 
 
 def main() -> int:
@@ -241,7 +279,6 @@ def main() -> int:
             calls = org.counters.snapshot()
             print("the daemon's inbox:")
             print_inbox(state)
-            print_salesforce(info, calls)
             subprocess.run(  # noqa: S603 - our own CLI
                 [sys.executable, "-m", "service", "status", "--state", str(state)],
                 check=True, timeout=30,
@@ -249,9 +286,13 @@ def main() -> int:
         finally:
             daemon.send_signal(signal.SIGTERM)
             code = daemon.wait(timeout=15)
-    print(f"daemon stopped on SIGTERM with exit code {code}")
-    if code != 0:
-        return 1
+        print(f"daemon stopped on SIGTERM with exit code {code}")
+        if code != 0:
+            return 1
+        alerted = alert_tasks(info_file, state, info)
+        print_salesforce(info, calls)
+        if not alerted:
+            return 1
     print("demo finished OK")
     return 0
 

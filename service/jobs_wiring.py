@@ -7,6 +7,7 @@ bound here so :mod:`scheduler` never reads settings or creates clients itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +24,8 @@ from scheduler.timing import triggers
 from scheduler.trial_alerts import trial_alerts
 from scheduler.usage import usage_lookup
 from service.config import Config
+from service.metrics import Metrics
+from service.sentry_setup import monitor_configs, monitored
 from subscriber.inbox import Inbox
 
 
@@ -60,7 +63,29 @@ def open_runs(state_dir: Path) -> RunStore:
 
 
 def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
-               hold: Hold = no_hold, clock: Clock = utc_now) -> JobRunner:
-    """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle)."""
-    return JobRunner(job_functions(config, sessions, inbox, runs, hold),
-                     triggers(config.scheduler), runs, clock)
+               hold: Hold = no_hold, clock: Clock = utc_now, crons: bool = False,
+               metrics: Metrics | None = None) -> JobRunner:
+    """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle).
+    ``crons``: each run sends Sentry Cron check-ins (a no-op while Sentry is off)."""
+    jobs = job_functions(config, sessions, inbox, runs, hold)
+    if crons:
+        configs = monitor_configs(config.scheduler)
+        jobs = {name: monitored(name, job, configs[name]) for name, job in jobs.items()}
+    if metrics is not None:
+        jobs = {name: _counted(name, job, metrics) for name, job in jobs.items()}
+    return JobRunner(jobs, triggers(config.scheduler), runs, clock)
+
+
+def _counted(name: str, job: JobFunc, metrics: Metrics) -> JobFunc:
+    """``job``, counted in the job runs and failures metrics."""
+
+    def run(now: dt.datetime) -> str:
+        try:
+            result = job(now)
+        except BaseException:
+            metrics.job(name, ok=False)
+            raise
+        metrics.job(name, ok=True)
+        return result
+
+    return run

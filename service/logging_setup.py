@@ -68,10 +68,16 @@ class ScrubbingFormatter(logging.Formatter):
         return text.replace("\r", "").replace("\n", " | ")
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Send every logger to stderr through the scrubbing formatter; replaces prior handlers."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(ScrubbingFormatter(secrets))
+def configure_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
+    """Send every logger through a scrubbing formatter; replaces prior handlers. ``text``:
+    one line per record on stderr; ``json``: one JSON object per line on stdout."""
+    handler = logging.StreamHandler(sys.stderr if fmt == "text" else sys.stdout)
+    if fmt == "json":
+        from service.log_json import JsonFormatter  # it imports this module's scrubber
+
+        handler.setFormatter(JsonFormatter(secrets))
+    else:
+        handler.setFormatter(ScrubbingFormatter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from service.connection_state import ConnectionTracker
 from service.event_labels import event_type, workspace_id
-from subscriber.events import BatchStats, DecodedEvent, Received
+from service.sentry_setup import report as report_to_sentry
+from subscriber.events import BatchStats, DecodedEvent, Received, UndecodableEvent
 from subscriber.hooks import IntakeHooks
 from subscriber.settings import ReplayPolicy
 
@@ -56,6 +57,10 @@ class DaemonHooks(IntakeHooks):
                   topic, stats.stored, stats.duplicates, stats.poison)
         for event in stats.landed:
             log_landed(event)
+
+    def poisoned(self, topic: str, event: UndecodableEvent) -> None:
+        report_to_sentry("poison", event.error_class, event.error,
+                         {"topic": topic, "event_id": event.event_id or None}, level="error")
 
     def topic_ready(self, topic: str) -> None:
         self._touch(topic)

@@ -25,6 +25,7 @@ from typing import Any
 
 from service.config import AUTH_MODES, Config, ConfigError, build_config, load_config
 from service.config_schema import Problems, env_overrides
+from service.log_json import LOG_FORMATS, resolve_format
 
 EX_CONFIG = 78
 EX_TEMPFAIL = 75
@@ -48,6 +49,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
              "record the new one as this state directory's inbox. Without it, a state "
              "directory whose inbox has gone refuses to start (exit 78). Use once, never in "
              "the unit file: it turns that protection off. It deletes nothing")
+    run.add_argument(
+        "--log-format", choices=LOG_FORMATS, default="auto",
+        help="json: one JSON object per line on stdout (for journald and log shippers); "
+             "text: one line per record on stderr, for humans; auto (default): json when "
+             "systemd's journal holds the output (JOURNAL_STREAM is set), else text. Either "
+             "way no token, key or email address is logged at INFO and above")
     run.set_defaults(func=_run)
 
 
@@ -135,4 +142,5 @@ def _run(args: argparse.Namespace) -> int:
         return EX_CONFIG
     from service.wiring import run_daemon  # heavy imports (grpc) only when really running
 
-    return run_daemon(config, reset_inbox=args.reset_inbox)
+    return run_daemon(config, reset_inbox=args.reset_inbox,
+                      log_format=resolve_format(args.log_format))

@@ -54,6 +54,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=_status)
 
 
+OPS_KEY = "ops:observability"  # written by the daemon at start (service.wiring)
+
+
 def _count(text: str) -> int:
     """``--recent N``: a whole number, 0 or more (a negative one is a typo, not "none")."""
     try:
@@ -85,10 +88,11 @@ def collect_status(state_dir: Path) -> dict[str, Any]:
                                          if c.oldest_pending_age_s is not None else None),
             }
         apply = _apply_state(inbox)
+        ops = json.loads(inbox.meta(OPS_KEY) or "null")
     pid = lock_holder(state_dir)
     return {"state_dir": str(state_dir), "inbox": str(path), "daemon_pid": pid,
             "connection": _connection(state_dir, pid), "topics": topics, "apply": apply,
-            "jobs": _jobs(state_dir)}
+            "jobs": _jobs(state_dir), "ops": ops}
 
 
 def _jobs(state_dir: Path) -> dict[str, Any]:
@@ -194,7 +198,23 @@ def render_text(report: dict[str, Any]) -> str:
         detail = f" ({j['summary']})" if j["summary"] else ""
         lines.append(f"job {name}: {result}{detail}; last run {j['last_run'] or '-'}, next "
                      f"{j['next_run'] or '-'}, {j['runs']} run(s), {j['failures']} failed")
+    lines.extend(_ops_lines(report.get("ops")))
     return "\n".join(lines) + "\n"
+
+
+def _ops_lines(ops: dict[str, Any] | None) -> list[str]:
+    """Sentry, metrics and mode as the daemon last started with them."""
+    if not ops:
+        return []
+    s = ops.get("sentry") or {}
+    sentry = (f"sentry: on, environment {s.get('environment')}, release {s.get('release')}, "
+              f"to {s.get('host')}, cron check-ins {'on' if s.get('crons') else 'off'}"
+              if s.get("on") else "sentry: off (no DSN)")
+    port = ops.get("metrics_port")
+    metrics = f"metrics: http://127.0.0.1:{port}/metrics" if port else "metrics: off"
+    mode = ("mode: SHADOW (nothing is written to Salesforce; pending entries are applied by "
+            "live mode)" if ops.get("mode") == "shadow" else "mode: live")
+    return [mode, sentry, metrics]
 
 
 def _connection_line(topic: str, state: dict[str, Any]) -> str:

@@ -11,25 +11,39 @@ single-flight for gRPC and REST alike).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
+from handlers.cycle import CycleResult
 from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
+from handlers.gateway_api import Gateway
 from handlers.sf_client import ClientSettings, SalesforceClient
 from scheduler.registry import build_scheduler
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
+from service.health import Health, HealthServer, status_line
 from service.hints import HintedLogin, login_failure
 from service.jobs_wiring import job_runner, open_runs
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
-from service.progress import DaemonHooks
+from service.metrics import Metrics
+from service.observed_hooks import ObservedHooks
+from service.sentry_setup import SentrySettings, from_env, init_sentry
+from service.sentry_setup import flush as flush_sentry
+from service.sentry_setup import report as report_to_sentry
+from service.shadow import ShadowGateway, ShadowInbox
 from service.state_guard import open_inbox
+from service.status_cmd import OPS_KEY
 from subscriber import auth, oauth
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
+from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
 from subscriber.intake import Intake
 from subscriber.settings import IntakeSettings, ReplayPolicy, StartFrom
@@ -78,13 +92,25 @@ def _reveal(value: Secret | None) -> str:
     return value.reveal()
 
 
-def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
+def run_daemon(config: Config, *, reset_inbox: bool = False, log_format: str = "text") -> int:
     """Hold the state lock and run the intake until SIGTERM/SIGINT; returns the exit code.
 
-    ``reset_inbox``: accept a missing or replaced inbox (see :mod:`service.state_guard`)."""
+    ``reset_inbox``: accept a missing or replaced inbox (see :mod:`service.state_guard`).
+    ``log_format``: ``text`` (stderr) or ``json`` (stdout, one object per line)."""
     stop = threading.Event()
     install_stop_handlers(stop)  # first: a SIGTERM during start-up is still a clean stop
-    configure_logging(config.service.log_level, config.secrets())
+    configure_logging(config.service.log_level, config.secrets(), log_format)
+    sentry = from_env(config.sentry, os.environ)
+    sentry_on = init_sentry(sentry, config.secrets())
+    try:
+        return _run_checked(config, stop, reset_inbox, sentry)
+    finally:
+        if sentry_on:
+            flush_sentry()
+
+
+def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool,
+                 sentry: SentrySettings) -> int:
     problems = startup_problems(config)
     for problem in problems:  # an operator's mistake: say what to fix, no traceback
         log.error("cannot start: %s", problem)
@@ -100,6 +126,7 @@ def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
                 return EX_CONFIG
             inbox = open_inbox(config.service.state_dir, reset=reset_inbox,
                                retention_s=config.inbox.retention_days * 86400.0)
+            _record_ops(inbox, config, sentry)
             return _run_locked(config, stop, Notifier(), inbox)
     except AlreadyRunning as exc:
         log.error("refusing to start: %s", exc)
@@ -112,17 +139,50 @@ def run_daemon(config: Config, *, reset_inbox: bool = False) -> int:
         return 1
 
 
-def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox) -> ApplyLoop:
+def _record_ops(inbox: Inbox, config: Config, sentry: SentrySettings) -> None:
+    """What ``status`` shows of Sentry and metrics (never the DSN's key)."""
+    inbox.set_meta(OPS_KEY, json.dumps({
+        "sentry": {"on": sentry.enabled, "environment": sentry.environment,
+                   "release": sentry.release, "host": sentry.dsn.rpartition("@")[2],
+                   "crons": sentry.crons},
+        "metrics_port": config.metrics.port, "mode": config.service.mode}))
+
+
+def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
+               metrics: Metrics | None = None) -> ApplyLoop:
     """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
     latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
     a = config.apply
-    client = ClientSettings(ca_file=config.pubsub.ca_file)
+    shadow = config.service.mode == "shadow"
+    settings = ClientSettings(ca_file=config.pubsub.ca_file)
     gateway = GatewaySettings(create_opportunity=a.create_opportunity)
+    clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
+    on_settled = None
+    if metrics is not None:
+        for client in clients:
+            client.on_response(lambda r: metrics.limit_info(r.headers.get("Sforce-Limit-Info")))
+        on_settled = _observe_cycles(metrics)
     status = ConvertedStatus()  # read once for all workers
-    gateways = [SalesforceGateway(SalesforceClient(sessions, client), gateway, status)
-                for _ in range(a.workers)]
-    return ApplyLoop(inbox, gateways, ApplySettings(batch_size=a.batch_size,
-                                                     limit_pause_s=a.limit_pause_s))
+    gateways: list[Gateway] = [SalesforceGateway(c, gateway, status) for c in clients]
+    if shadow:  # decide everything, write nothing; entries stay pending for live
+        count = metrics.intended if metrics is not None else (lambda op, obj: None)
+        gateways = [ShadowGateway(g, count) for g in gateways]
+        inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
+    return ApplyLoop(inbox, gateways,
+                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s),
+                     on_report=lambda error_class, message: report_to_sentry(
+                         "apply", error_class, message),
+                     on_settled=on_settled)
+
+
+def _observe_cycles(metrics: Metrics) -> Callable[[Sequence[InboxEntry], CycleResult], None]:
+    def observe(entries: Sequence[InboxEntry], result: CycleResult) -> None:
+        try:
+            metrics.settled(entries, result.applied, result.parked)
+        except Exception:  # metrics must never stop applying
+            log.exception("recording apply metrics failed")
+
+    return observe
 
 
 def session_provider(config: Config) -> auth.SessionProvider:
@@ -134,13 +194,20 @@ def session_provider(config: Config) -> auth.SessionProvider:
 
 def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
     sessions = session_provider(config)
-    applier = apply_loop(config, sessions, inbox)
-    hooks = DaemonHooks(config.pubsub.topics, stale_after_s=_stale_after_s(config),
-                        state_dir=config.service.state_dir, on_stored=applier.wake)
+    metrics = Metrics(config.pubsub.topics, inbox.path)
+    applier = apply_loop(config, sessions, inbox, metrics)
+    hooks = ObservedHooks(config.pubsub.topics, metrics, stale_after_s=_stale_after_s(config),
+                          state_dir=config.service.state_dir, on_stored=applier.wake)
+    health = Health(config.pubsub.topics, inbox.path, applier, hooks.alive,
+                    config.metrics.apply_stuck_s)
+    hooks.health = health
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     runs = open_runs(config.service.state_dir)
-    jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding),
+    jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding,
+                                      crons=config.sentry.crons, metrics=metrics),
                            runs, config.scheduler)
+    server = (HealthServer(config.metrics.port, metrics.registry, health).start()
+              if config.metrics.port else None)
     failure: list[BaseException] = []
     worker = threading.Thread(target=_guarded, args=(intake, stop, failure), name="intake",
                               daemon=True)
@@ -149,13 +216,17 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
     try:
         worker.start()
         apply_thread.start()
-        if config.scheduler.enabled:  # its own threads: jobs never block intake or apply
+        if config.service.mode == "shadow":
+            log.warning("shadow mode: nothing is written to Salesforce; each intended write "
+                        "is logged (lifecycle_sync.shadow) and counted; scheduled jobs do "
+                        "not run")
+        elif config.scheduler.enabled:  # its own threads: jobs never block intake or apply
             jobs.start()
         log.info("started: state %s, auth %s, endpoint %s, topics %s",
                  config.service.state_dir, config.auth.mode, config.pubsub.endpoint,
                  ", ".join(config.pubsub.topics))
         notifier.ready("receiving " + ", ".join(config.pubsub.topics))
-        _supervise(stop, notifier, hooks, inbox)
+        _supervise(stop, notifier, hooks, health, inbox)
         _add_hint(failure, config)
         code = _finish(worker, notifier, hooks, failure, config.service.shutdown_timeout_s)
         # A cycle still in flight is abandoned, not awaited: nothing was marked applied for
@@ -163,6 +234,8 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
         apply_thread.join(min(2.0, config.service.shutdown_timeout_s))
         return code
     finally:
+        if server is not None:
+            server.close()
         if jobs.running:
             jobs.shutdown(wait=False)  # a job in flight is abandoned like an apply cycle
         runs.close()
@@ -189,14 +262,23 @@ def _guarded(part: Intake | ApplyLoop, stop: threading.Event, failure: list[Base
         stop.set()
 
 
-def _supervise(stop: threading.Event, notifier: Notifier, hooks: DaemonHooks, inbox: Inbox
-               ) -> None:
-    """Until stop: ping systemd's watchdog while every topic shows life, prune the inbox."""
+def _supervise(stop: threading.Event, notifier: Notifier, hooks: ObservedHooks,
+               health: Health, inbox: Inbox) -> None:
+    """Until stop: ping systemd's watchdog while every topic shows life and apply is not
+    stuck (progressing, idle, or holding back on purpose); keep STATUS= current; prune."""
     tick_s = min(notifier.watchdog_interval_s or 5.0, 5.0)
     next_prune = time.monotonic()
+    last_status = ""
     while not stop.wait(tick_s):
-        if hooks.alive():
+        stuck = health.apply_stuck()
+        if hooks.alive() and not stuck:
             notifier.watchdog()
+        elif stuck:
+            log.warning("%s; not feeding the watchdog", stuck)
+        status = status_line(hooks.totals(), inbox.path, health.problems())
+        if status != last_status:
+            notifier.status(status)
+            last_status = status
         if time.monotonic() >= next_prune:
             next_prune = time.monotonic() + PRUNE_EVERY_S
             _prune(inbox)
@@ -212,7 +294,7 @@ def _prune(inbox: Inbox) -> None:
         log.info("pruned %d applied inbox entries past retention", removed)
 
 
-def _finish(worker: threading.Thread, notifier: Notifier, hooks: DaemonHooks,
+def _finish(worker: threading.Thread, notifier: Notifier, hooks: ObservedHooks,
             failure: list[BaseException], timeout_s: float) -> int:
     notifier.stopping()
     worker.join(timeout_s)

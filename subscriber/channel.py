@@ -94,6 +94,13 @@ class PubSubClient:
         info: pb.SchemaInfo = self._unary(self._stub.GetSchema, request, f"GetSchema {schema_id}")
         return info.schema_json
 
+    def publish(self, topic: str, events: list[pb.ProducerEvent]) -> pb.PublishResponse:
+        """Publish ``events`` (the admin's ``lifecycle-sync publish``); per-event results."""
+        request = pb.PublishRequest(topic_name=topic, events=events)
+        response: pb.PublishResponse = self._unary(self._stub.Publish, request,
+                                                   f"Publish {topic}")
+        return response
+
     def subscribe(self, requests: Iterator[pb.FetchRequest], session: Session) -> StreamCall:
         """Open a Subscribe stream; the caller iterates it and may ``cancel()`` it."""
         call: StreamCall = self._stub.Subscribe(

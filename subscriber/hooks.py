@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from subscriber.events import BatchStats
+from subscriber.events import BatchStats, UndecodableEvent
 from subscriber.settings import ReplayPolicy
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,9 @@ class IntakeHooks:
 
     def reconnecting(self, topic: str, reason: str, delay_s: float) -> None:
         """The stream ended (``reason``); it resubscribes from the checkpoint in ``delay_s``."""
+
+    def poisoned(self, topic: str, event: UndecodableEvent) -> None:
+        """The first poison entry of its (topic, error class) in this process (for Sentry)."""
 
     def replay_rejected(self, topic: str, replay_id: bytes, policy: ReplayPolicy) -> None:
         """Salesforce refused the stored replay ID; ``policy`` is what happens next.

@@ -127,6 +127,12 @@ class Inbox:
             self._write_checkpoint(db, topic, replay_id, self._clock())
         return True
 
+    def set_checkpoint(self, topic: str, replay_id: bytes) -> None:
+        """Put the checkpoint at ``replay_id`` (``lifecycle-sync replay``); clears any
+        pending jump, as every checkpoint write does."""
+        with self._transaction() as db:
+            self._write_checkpoint(db, topic, replay_id, self._clock())
+
     def checkpoint(self, topic: str) -> Checkpoint:
         """Where ``topic`` resumes: (replay ID, time written), or (None, None) if never."""
         found = self._read(
@@ -165,19 +171,21 @@ class Inbox:
     # -- the consumers' side ------------------------------------------------------------
 
     def pending(self, limit: int = 100, topic: str | None = None,
-                exclude: Iterable[int] = ()) -> list[InboxEntry]:
+                exclude: Iterable[int] = (), after_id: int = 0) -> list[InboxEntry]:
         """The oldest entries not yet applied, in arrival order (per topic: replay order).
 
-        ``exclude``: entry IDs to skip (an applier's entries waiting out a retry backoff)."""
-        return self.entries(EntryStatus.PENDING, limit=limit, topic=topic, exclude=exclude)
+        ``exclude``: entry IDs to skip (an applier's entries waiting out a retry backoff);
+        ``after_id``: only entries stored after this one (shadow mode's watermark)."""
+        return self.entries(EntryStatus.PENDING, limit=limit, topic=topic, exclude=exclude,
+                            after_id=after_id)
 
     def entries(
         self, status: EntryStatus, *, limit: int = 100, topic: str | None = None,
-        exclude: Iterable[int] = (),
+        exclude: Iterable[int] = (), after_id: int = 0,
     ) -> list[InboxEntry]:
         """Entries with ``status``, oldest first (e.g. POISON for review)."""
-        sql = f"SELECT {rows.COLUMNS} FROM entries WHERE status = ?"
-        args: list[object] = [status.value]
+        sql = f"SELECT {rows.COLUMNS} FROM entries WHERE status = ? AND id > ?"
+        args: list[object] = [status.value, after_id]
         if topic is not None:
             sql += " AND topic = ?"
             args.append(topic)

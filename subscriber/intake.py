@@ -12,7 +12,7 @@ import grpc
 from subscriber.auth import SessionProvider
 from subscriber.channel import PubSubClient, open_channel
 from subscriber.codec import SchemaCache
-from subscriber.hooks import IntakeHooks
+from subscriber.hooks import IntakeHooks, call_hook
 from subscriber.inbox import Inbox
 from subscriber.poison import PoisonReporter
 from subscriber.settings import IntakeSettings
@@ -55,7 +55,9 @@ class Intake:
         channel = open_channel(self.settings)
         client = PubSubClient(channel, self._sessions, self.settings.rpc_timeout_s)
         schemas = SchemaCache(client.get_schema)
-        poison = PoisonReporter()
+        hooks = self._hooks
+        poison = PoisonReporter(on_first=lambda topic, event: call_hook(
+            "poisoned", lambda: hooks.poisoned(topic, event)))
         streams = [
             TopicStream(topic, self.settings, client, self._sessions, schemas, self._inbox,
                         self._hooks, poison)

@@ -33,9 +33,12 @@ class PoisonReporter:
     """Thread-safe; one per intake, shared by its streams."""
 
     def __init__(
-        self, interval_s: float = DEFAULT_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+        self, interval_s: float = DEFAULT_INTERVAL_S, clock: Callable[[], float] = time.monotonic,
+        on_first: Callable[[str, UndecodableEvent], None] | None = None,
     ) -> None:
+        """``on_first(topic, event)``: also told of the first entry of each class (Sentry)."""
         self.interval_s = interval_s
+        self._on_first = on_first
         self._clock = clock
         self._lock = threading.Lock()
         self._tallies: dict[tuple[str, str], _Tally] = {}
@@ -69,6 +72,8 @@ class PoisonReporter:
             topic, event.error_class, event.error, event.event_id or "-",
             event.replay_id.hex(), event.error_class, self.interval_s,
         )
+        if self._on_first is not None:
+            self._on_first(topic, event)
 
     def _summarise(self, *, due_only: bool) -> None:
         now = self._clock()

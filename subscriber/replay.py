@@ -25,6 +25,10 @@ CHOICES = (
 )
 
 
+# Jumps recorded by `lifecycle-sync replay --from earliest|latest` (service/replay_cmd.py).
+ADMIN_PRESETS = {"replay-earliest": pb.EARLIEST, "replay-latest": pb.LATEST}
+
+
 @dataclass(frozen=True)
 class Start:
     """Where one attempt subscribes from, and the jump it carries out (if any)."""
@@ -43,7 +47,11 @@ def choose_start(checkpoint: bytes | None, jump: Jump | None, settings: IntakeSe
     """Resume after the checkpoint, unless a recorded jump away from exactly that (refused)
     checkpoint is pending and ``on_invalid_replay`` still says so; a topic never checkpointed
     starts from ``start_from`` (a LATEST start is a jump too: recorded until the first
-    checkpoint)."""
+    checkpoint). An admin's ``lifecycle-sync replay --from earliest|latest`` is a jump away
+    from the checkpoint it found, followed whatever the policy says."""
+    admin = ADMIN_PRESETS.get(jump.to) if jump is not None else None
+    if jump is not None and admin is not None and jump.rejected == (checkpoint or b""):
+        return Start(admin, jump_to=jump.to, rejected=jump.rejected)
     if checkpoint:
         policy = settings.on_invalid_replay
         if jump is not None and jump.rejected == checkpoint and jump.to == policy.value:
@@ -57,6 +65,10 @@ def choose_start(checkpoint: bytes | None, jump: Jump | None, settings: IntakeSe
 def jump_messages(topic: str, record: Jump, keepalive_s: float) -> list[tuple[int, str]]:
     """What to log (level, message) when an attempt starts from a recorded jump."""
     when = record.at.isoformat(timespec="seconds")
+    if record.to in ADMIN_PRESETS:
+        return [(logging.WARNING, f"{topic}: subscribing from "
+                 f"{record.to.removeprefix('replay-').upper()} as `lifecycle-sync replay` "
+                 f"asked at {when}; events already in the inbox are deduplicated")]
     if record.rejected:
         why = (f"on_invalid_replay = '{record.to}' after Salesforce refused replay ID "
                f"{record.rejected.hex()} at {when}")

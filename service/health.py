@@ -1,0 +1,166 @@
+"""Liveness, readiness and the sd_notify STATUS line, from evidence of progress.
+
+``/healthz`` answers while the process serves HTTP at all. ``/readyz`` is true while every
+topic's stream is subscribed and showing life, and the apply loop is not stuck: an apply loop
+is stuck when entries have waited longer than ``stuck_after_s`` and no cycle finished in that
+time, unless it is holding back on purpose (backoff, REQUEST_LIMIT_EXCEEDED pause). The
+systemd watchdog is fed on exactly the same judgement, so a wedged apply loop gets the
+daemon restarted just like a wedged stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Protocol
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from subscriber.errors import SubscriberError
+from subscriber.inbox import Inbox
+
+log = logging.getLogger("lifecycle_sync.health")
+
+
+class ApplyProgress(Protocol):
+    cycles: int
+
+    def waiting_by_design(self) -> bool: ...
+
+
+class Health:
+    """Thread-safe; fed by the intake hooks, read by the HTTP server and the supervisor."""
+
+    def __init__(self, topics: Iterable[str], inbox_file: Path, apply: ApplyProgress,
+                 intake_alive: Callable[[], bool], stuck_after_s: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._topics = set(topics)
+        self._subscribed: set[str] = set()
+        self._inbox_file = inbox_file
+        self._apply = apply
+        self._intake_alive = intake_alive
+        self._stuck_after_s = stuck_after_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last_cycles = -1
+        self._cycles_changed_at = clock()
+
+    def subscribed(self, topic: str) -> None:
+        with self._lock:
+            self._subscribed.add(topic)
+
+    def unsubscribed(self, topic: str) -> None:
+        with self._lock:
+            self._subscribed.discard(topic)
+
+    def problems(self) -> list[str]:
+        """Why the daemon is not ready; empty when it is."""
+        found = []
+        with self._lock:
+            missing = sorted(self._topics - self._subscribed)
+        if missing:
+            found.append("not subscribed: " + ", ".join(missing))
+        if not self._intake_alive():
+            found.append("a stream has shown no life recently")
+        stuck = self.apply_stuck()
+        if stuck:
+            found.append(stuck)
+        return found
+
+    def apply_stuck(self) -> str:
+        """A reason when apply is stuck, else an empty string."""
+        now = self._clock()
+        with self._lock:
+            if self._apply.cycles != self._last_cycles:
+                self._last_cycles = self._apply.cycles
+                self._cycles_changed_at = now
+            idle_for = now - self._cycles_changed_at
+        if idle_for < self._stuck_after_s or self._apply.waiting_by_design():
+            return ""
+        oldest = self.oldest_pending_s()
+        if oldest is not None and oldest > self._stuck_after_s:
+            return (f"apply stuck: oldest pending entry {oldest:.0f} s old, no cycle finished "
+                    f"in {idle_for:.0f} s")
+        return ""
+
+    def oldest_pending_s(self) -> float | None:
+        try:
+            with Inbox.open_readonly(self._inbox_file) as inbox:
+                ages = [c.oldest_pending_age_s for c in inbox.counts_by_topic().values()]
+        except SubscriberError:
+            return None
+        known = [a for a in ages if a is not None]
+        return max(known) if known else None
+
+
+def status_line(totals: dict[str, list[int]], inbox_file: Path, ready: list[str]) -> str:
+    """One line for ``systemctl status``: landed, applied, parked, pending, readiness."""
+    landed = sum(t[0] for t in totals.values())
+    try:
+        with Inbox.open_readonly(inbox_file) as inbox:
+            counts = inbox.counts_by_topic().values()
+    except SubscriberError:
+        counts = []  # type: ignore[assignment]
+    applied = sum(c.applied - c.parked for c in counts)
+    parked = sum(c.parked for c in counts)
+    pending = sum(c.pending for c in counts)
+    poison = sum(c.poison for c in counts)
+    state = "ready" if not ready else "NOT READY (" + "; ".join(ready) + ")"
+    return (f"{state}; landed {landed} this run; inbox: {pending} pending, {applied} applied, "
+            f"{parked} parked, {poison} failed")
+
+
+class HealthServer:
+    """``/metrics``, ``/healthz`` and ``/readyz`` on 127.0.0.1:``port`` (0: any free port)."""
+
+    def __init__(self, port: int, registry: CollectorRegistry, health: Health) -> None:
+        self._registry = registry
+        self._health = health
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server.daemon_threads = True
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics",
+                                        daemon=True)
+
+    def start(self) -> HealthServer:
+        self._thread.start()
+        log.info("metrics and health on http://127.0.0.1:%d (/metrics /healthz /readyz)",
+                 self.port)
+        return self
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        registry, health = self._registry, self._health
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+                elif path == "/healthz":
+                    self._send(200, b"ok\n")
+                elif path == "/readyz":
+                    problems = health.problems()
+                    body = ("ready\n" if not problems else "\n".join(problems) + "\n").encode()
+                    self._send(503 if problems else 200, body)
+                else:
+                    self._send(404, b"not found: try /metrics, /healthz or /readyz\n")
+
+            def _send(self, code: int, body: bytes, kind: str = "text/plain") -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # scrapes every few seconds would flood the journal
+
+        return Handler

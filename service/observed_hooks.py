@@ -1,0 +1,47 @@
+"""The daemon's intake hooks, also feeding metrics and readiness (:mod:`service.metrics`,
+:mod:`service.health`). Kept apart from :mod:`service.progress`, which judges liveness."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from service.health import Health
+from service.metrics import Metrics
+from service.progress import DaemonHooks
+from subscriber.events import BatchStats
+
+
+class ObservedHooks(DaemonHooks):
+    """:class:`DaemonHooks` plus counters and subscription state."""
+
+    def __init__(self, topics: Iterable[str], metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(topics, **kwargs)
+        self.metrics = metrics
+        self.health: Health | None = None  # set once the apply loop exists
+
+    def batch_stored(self, topic: str, stats: BatchStats) -> None:
+        super().batch_stored(topic, stats)
+        self.metrics.alive(topic)
+        self.metrics.landed(topic, stats.landed, stats.poison)
+
+    def subscribed(self, topic: str) -> None:
+        super().subscribed(topic)
+        self.metrics.alive(topic)
+        if self.health is not None:
+            self.health.subscribed(topic)
+
+    def keepalive(self, topic: str, replay_id: bytes) -> None:
+        super().keepalive(topic, replay_id)
+        self.metrics.alive(topic)
+
+    def reconnecting(self, topic: str, reason: str, delay_s: float) -> None:
+        super().reconnecting(topic, reason, delay_s)
+        self.metrics.reconnects.labels(topic).inc()
+        if self.health is not None:
+            self.health.unsubscribed(topic)
+
+    def totals(self) -> dict[str, list[int]]:
+        """Per topic [stored, duplicates, poison] this run (for the STATUS line)."""
+        with self._lock:
+            return {t: list(v) for t, v in self._totals.items()}

@@ -1,0 +1,165 @@
+"""Sentry for the daemon: off without a DSN; scrubbed, grouped and tagged when on.
+
+Settings come from ``[sentry]`` in the config file (or ``LIFECYCLE_SYNC_SENTRY_*``), else the
+SDK's standard ``SENTRY_DSN``, ``SENTRY_ENVIRONMENT`` and ``SENTRY_RELEASE`` variables.
+Local variables are never sent (``include_local_variables=False``: they hold payloads with
+emails); every event and breadcrumb is scrubbed (:mod:`service.sentry_scrub`).
+
+The problems the daemon already reports "once per error class" (apply failures, poison
+events, failing jobs) reach Sentry through :func:`report`, with a fingerprint of their kind
+and class, so a thousand refused records are one issue, not a thousand. Their loggers are
+not turned into events a second time. Scheduled jobs send Cron check-ins (:func:`monitored`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import sentry_sdk
+from sentry_sdk.crons import MonitorStatus
+from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger
+from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+
+from scheduler.settings import SchedulerSettings
+from service.sentry_scrub import scrub_event, scrub_text, scrub_value
+
+log = logging.getLogger("lifecycle_sync.sentry")
+# Loggers whose first-per-class lines are sent by report() with a fingerprint instead.
+REPORTED_LOGGERS = ("lifecycle_sync.apply", "subscriber.poison", "lifecycle_sync.jobs")
+_DENY = [*DEFAULT_DENYLIST, "email", "emails", "email__c", "access_token", "client_secret",
+         "private_key", "assertion", "refresh_token"]
+
+
+@dataclass(frozen=True)
+class SentrySettings:
+    """``dsn`` empty: Sentry is off. ``crons``: scheduled jobs send check-ins."""
+
+    dsn: str = ""
+    environment: str = "production"
+    release: str = ""
+    crons: bool = True
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.dsn)
+
+
+def from_env(settings: SentrySettings, env: Mapping[str, str]) -> SentrySettings:
+    """Fill what the config left empty from the SDK's standard variables."""
+    return SentrySettings(
+        dsn=settings.dsn or env.get("SENTRY_DSN", ""),
+        environment=(settings.environment if settings.environment != "production"
+                     else env.get("SENTRY_ENVIRONMENT", "") or "production"),
+        release=settings.release or env.get("SENTRY_RELEASE", "") or default_release(),
+        crons=settings.crons)
+
+
+def default_release() -> str:
+    try:
+        return f"lifecycle-sync@{metadata.version('lifecycle-sync')}"
+    except metadata.PackageNotFoundError:
+        return "lifecycle-sync@unknown"
+
+
+def init_sentry(settings: SentrySettings, secrets: Iterable[str] = ()) -> bool:
+    """Start the SDK when a DSN is set; returns whether it did."""
+    if not settings.enabled:
+        return False
+    masked = tuple(s for s in secrets if s)
+
+    def before_send(event: Any, hint: Any) -> Any:
+        return scrub_event(event, masked)
+
+    def before_breadcrumb(crumb: Any, hint: Any) -> Any:
+        return scrub_value(crumb, masked)
+
+    sentry_sdk.init(
+        dsn=settings.dsn, environment=settings.environment,
+        release=settings.release or default_release(),  # PII off: the default
+        include_local_variables=False, max_request_body_size="never", max_breadcrumbs=50,
+        event_scrubber=EventScrubber(recursive=True, denylist=_DENY),
+        before_send=before_send, before_breadcrumb=before_breadcrumb,
+        before_send_transaction=None, traces_sample_rate=None, shutdown_timeout=2,
+        integrations=[LoggingIntegration(level=logging.INFO, event_level=logging.ERROR)],
+    )
+    for name in REPORTED_LOGGERS:
+        ignore_logger(name)
+    log.info("Sentry on: environment %s, release %s", settings.environment,
+             settings.release or default_release())
+    return True
+
+
+def flush(timeout_s: float = 2.0) -> None:
+    """Send what is queued (at shutdown); a no-op when Sentry is off."""
+    client = sentry_sdk.get_client()
+    if client.is_active():
+        client.flush(timeout=timeout_s)
+
+
+def report(kind: str, error_class: str, message: str,
+           tags: Mapping[str, str | None] | None = None, level: str = "warning") -> None:
+    """One problem of ``kind`` (``apply``, ``poison``, ``job``) and ``error_class``: grouped by
+    exactly those two, tagged (never with an email), message scrubbed. A no-op when off."""
+    if not sentry_sdk.get_client().is_active():
+        return
+    with sentry_sdk.new_scope() as scope:
+        scope.fingerprint = ["lifecycle-sync", kind, error_class]
+        scope.set_tag("kind", kind)
+        scope.set_tag("error_code", error_class)
+        for key, value in (tags or {}).items():
+            if value and "@" not in value:
+                scope.set_tag(key, value)
+        scope.set_extra("detail", scrub_text(message)[:500])
+        sentry_sdk.capture_message(f"{kind}: {error_class}", level=level)  # type: ignore[arg-type]
+
+
+def monitored(slug: str, job: Callable[[Any], str], monitor_config: Mapping[str, Any]
+              ) -> Callable[[Any], str]:
+    """``job`` wrapped in Sentry Cron check-ins: in_progress, then ok or error (re-raised);
+    the first failure of each error class is also reported as an issue."""
+    reported: set[str] = set()
+
+    def run(now: Any) -> str:
+        config: Any = dict(monitor_config)
+        check_in_id = sentry_sdk.crons.capture_checkin(
+            monitor_slug=slug, status=MonitorStatus.IN_PROGRESS, monitor_config=config)
+        started = time.monotonic()
+        try:
+            result = job(now)
+        except BaseException as exc:
+            sentry_sdk.crons.capture_checkin(
+                monitor_slug=slug, check_in_id=check_in_id, status=MonitorStatus.ERROR,
+                duration=time.monotonic() - started, monitor_config=config)
+            error_class = str(getattr(exc, "error_class", type(exc).__name__))
+            if error_class not in reported:
+                reported.add(error_class)
+                report("job", error_class, str(exc), {"job": slug}, level="error")
+            raise
+        sentry_sdk.crons.capture_checkin(
+            monitor_slug=slug, check_in_id=check_in_id, status=MonitorStatus.OK,
+            duration=time.monotonic() - started, monitor_config=config)
+        return result
+
+    return run
+
+
+def monitor_configs(settings: SchedulerSettings) -> dict[str, dict[str, Any]]:
+    """Each job's Sentry monitor: its schedule, so a missed or failed run raises an issue."""
+    zone = settings.alerts.timezone
+    common = {"checkin_margin": 10, "max_runtime": 60, "failure_issue_threshold": 1}
+
+    def daily(at: dt.time) -> dict[str, Any]:
+        return {"schedule": {"type": "crontab", "value": f"{at.minute} {at.hour} * * *"},
+                "timezone": zone, **common}
+
+    every = max(1, round(settings.retry.interval_min))
+    return {"retry-parked": {"schedule": {"type": "interval", "value": every, "unit": "minute"},
+                             **common},
+            "trial-alerts": daily(settings.alerts.at),
+            "retention": daily(settings.retention.at)}

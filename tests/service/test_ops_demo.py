@@ -1,0 +1,26 @@
+"""``make demo`` tells the whole story and exits 0 (it is what a newcomer runs first)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from svc_rig import ROOT
+
+
+def test_demo_tells_the_story_and_ends_with_the_table() -> None:
+    done = subprocess.run([sys.executable, "-m", "service.demo"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ws-")}
+    assert rows["ws-1001"].split()[1:3] == ["Paid", "Team"]  # trial then conversion
+    assert "Acme Ltd" in rows["ws-1001"]  # converted into the matched Account
+    assert rows["ws-1002"].split()[1] == "Churned"
+    assert "Marketo" in rows["ws-1004"]  # the Marketo-created Lead linked, no new Lead
+    assert rows["ws-1005"].split()[1] == "Paid"  # out-of-order pair ends Paid
+    assert "ws-1006" not in rows  # malformed: parked for review instead
+    assert "('Trial', 'ws-1006', 'Error')" in out
+    assert "Task: Trial ends in 1 day: ws-1007" in out
+    assert out.rstrip().endswith("demo finished OK")
+    assert "API calls spent by the daemon:" in out.splitlines()[-2]
