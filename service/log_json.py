@@ -15,8 +15,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 
-from service.logging_setup import scrub
-from service.sentry_scrub import scrub_text
+from service.logging_setup import scrub_for_level
 
 LOG_FORMATS = ("auto", "json", "text")
 
@@ -37,9 +36,7 @@ class JsonFormatter(logging.Formatter):
         self._secrets = tuple(s for s in secrets if s)
 
     def _clean(self, text: str, levelno: int) -> str:
-        if levelno >= logging.INFO:
-            return scrub_text(text, self._secrets)
-        return scrub(text, self._secrets, mask_email=False)
+        return scrub_for_level(text, self._secrets, levelno)
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))

@@ -31,6 +31,14 @@ _KEYED = (
     ),
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# Patterns for what request URLs and library messages carry (used at INFO+ and by Sentry).
+_ENCODED_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+%40[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_SOQL = re.compile(r"(?is)\bselect\b.+?\bfrom\b")
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|%27.*?%27")
+_QUERY_STRING = re.compile(r"(https?://[^\s?#'\"]+)\?[^\s#'\"]*")
+_MORE_KEYED = re.compile(
+    r"(?i)\b((?:api[_-]?key|secret|refresh_token|token|session_?id|sid|signature)"
+    r"[\"']?\s*[=:]\s*[\"']?)[^\s,&\"'}]+")
 
 
 def scrub(text: str, secrets: Iterable[str] = (), *, mask_email: bool = True) -> str:
@@ -45,6 +53,25 @@ def scrub(text: str, secrets: Iterable[str] = (), *, mask_email: bool = True) ->
     if mask_email:
         text = _EMAIL.sub("[email]", text)
     return text
+
+
+def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with secrets, tokens, emails (plain or URL-encoded), the query strings of URLs
+    and the string literals of SOQL masked: what may leave the process (logs at INFO+, Sentry)."""
+    text = _QUERY_STRING.sub(lambda m: m.group(1) + "?[query]", text)
+    if _SOQL.search(text):
+        text = _LITERAL.sub("'?'", text)
+    text = _ENCODED_EMAIL.sub("[email]", text)
+    text = _MORE_KEYED.sub(lambda m: m.group(1) + REDACTED, text)
+    return scrub(text, secrets, mask_email=True)
+
+
+def scrub_for_level(text: str, secrets: Iterable[str], levelno: int) -> str:
+    """The one scrubbing every log formatter applies: full (:func:`scrub_text`) at INFO and
+    above; at DEBUG secrets and keys still, but emails kept for a developer's own machine."""
+    if levelno >= logging.INFO:
+        return scrub_text(text, secrets)
+    return scrub(text, secrets, mask_email=False)
 
 
 class ScrubbingFormatter(logging.Formatter):
@@ -64,7 +91,7 @@ class ScrubbingFormatter(logging.Formatter):
             text += " | " + self.formatException(record.exc_info)
         if record.stack_info:
             text += " | " + self.formatStack(record.stack_info)
-        text = scrub(text, self._secrets, mask_email=record.levelno >= logging.INFO)
+        text = scrub_for_level(text, self._secrets, record.levelno)
         return text.replace("\r", "").replace("\n", " | ")
 
 

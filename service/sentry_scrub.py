@@ -15,33 +15,16 @@ values inside them.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import Any
 
-from service.logging_setup import scrub as scrub_log
+from service.logging_setup import scrub_text
 
-_ENCODED_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+%40[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-_SOQL = re.compile(r"(?is)\bselect\b.+?\bfrom\b")
-_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|%27.*?%27")
-_QUERY_STRING = re.compile(r"(https?://[^\s?#'\"]+)\?[^\s#'\"]*")
-_KEYED = re.compile(r"(?i)\b((?:api[_-]?key|secret|refresh_token|token|session_?id|sid|signature)"
-                    r"[\"']?\s*[=:]\s*[\"']?)[^\s,&\"'}]+")
+__all__ = ["FILTERED", "fingerprint", "scrub_event", "scrub_text", "scrub_value"]
+
 _KEEP_TOP = frozenset({"release", "environment", "event_id", "timestamp", "start_timestamp",
                        "platform", "sdk", "modules", "type", "level", "check_in_id",
                        "monitor_slug", "status", "monitor_config"})
 FILTERED = "[Filtered]"
-
-
-def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with secrets, tokens, emails (plain or URL-encoded), the query strings of URLs
-    and the string literals of SOQL masked."""
-    text = _QUERY_STRING.sub(lambda m: m.group(1) + "?[query]", text)
-    if _SOQL.search(text):
-        text = _LITERAL.sub("'?'", text)
-    text = _ENCODED_EMAIL.sub("[email]", text)
-    text = _KEYED.sub(lambda m: m.group(1) + "[redacted]", text)
-    return scrub_log(text, secrets, mask_email=True)
 
 
 def scrub_value(value: Any, secrets: tuple[str, ...]) -> Any:

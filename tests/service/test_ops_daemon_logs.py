@@ -24,6 +24,7 @@ from svc_waiting import wait_until
 from benchmarks.rig import TRIAL_TOPIC, Daemon, Publisher, pb
 from service.config import inbox_path
 from service.log_json import JsonFormatter, resolve_format
+from service.logging_setup import ScrubbingFormatter
 from subscriber.events import EntryStatus
 from subscriber.inbox import Inbox
 
@@ -138,6 +139,22 @@ def test_json_formatter_is_the_safety_net() -> None:
     assert "s3cret-value-123" not in line(logging.DEBUG, "secret s3cret-value-123")["msg"]
     assert "jane@example.com" in line(logging.DEBUG, "lead jane@example.com")["msg"]
     assert line(logging.WARNING, "two\nlines")["msg"] == "two\nlines"  # one line on output
+
+
+def test_text_formatter_scrubs_like_json() -> None:
+    """Text logs (the default off journald) get the same scrubbing as JSON logs at INFO+."""
+    formatter = ScrubbingFormatter()
+    record = logging.LogRecord(
+        "simple_salesforce", logging.WARNING, __file__, 1,
+        "GET https://x.my.salesforce.com/services/data/v60.0/query/?q=SELECT+Id+FROM+Lead"
+        "+WHERE+Email%%3D%%27bob%%40example.com%%27 failed; "
+        "https://x.my.salesforce.com/services/data/v60.0/sobjects/Lead/Email/carol%%40example.com"
+        " api_key=zqkey1 sid=zqsid", (), None)
+    text = formatter.format(record)
+    for leaked in ("bob", "carol", "%40", "example.com", "zqkey1", "zqsid"):
+        assert leaked not in text, text
+    assert "api_key=[redacted]" in text
+    assert "/sobjects/Lead/Email/[email]" in text
 
 
 def test_log_format_auto_follows_journald() -> None:
