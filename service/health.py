@@ -6,6 +6,9 @@ is stuck when entries have waited longer than ``stuck_after_s`` and no cycle fin
 time, unless it is holding back on purpose (backoff, REQUEST_LIMIT_EXCEEDED pause). The
 systemd watchdog is fed on exactly the same judgement, so a wedged apply loop gets the
 daemon restarted just like a wedged stream.
+
+In shadow mode entries stay pending on purpose (live mode applies them later); only entries
+above the shadow watermark are waiting for the loop, so only they can make it stuck.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from service.shadow import WATERMARK_KEY
 from subscriber.errors import SubscriberError
 from subscriber.inbox import Inbox
 
@@ -37,7 +41,7 @@ class Health:
 
     def __init__(self, topics: Iterable[str], inbox_file: Path, apply: ApplyProgress,
                  intake_alive: Callable[[], bool], stuck_after_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, shadow: bool = False) -> None:
         self._topics = set(topics)
         self._subscribed: set[str] = set()
         self._inbox_file = inbox_file
@@ -45,6 +49,7 @@ class Health:
         self._intake_alive = intake_alive
         self._stuck_after_s = stuck_after_s
         self._clock = clock
+        self._shadow = shadow
         self._lock = threading.Lock()
         self._last_cycles = -1
         self._cycles_changed_at = clock()
@@ -88,13 +93,25 @@ class Health:
         return ""
 
     def oldest_pending_s(self) -> float | None:
+        """Age of the oldest entry the apply loop still owes a cycle (shadow: above the
+        watermark), or None."""
         try:
             with Inbox.open_readonly(self._inbox_file) as inbox:
+                if self._shadow:
+                    return _oldest_after_watermark_s(inbox)
                 ages = [c.oldest_pending_age_s for c in inbox.counts_by_topic().values()]
         except SubscriberError:
             return None
         known = [a for a in ages if a is not None]
         return max(known) if known else None
+
+
+def _oldest_after_watermark_s(inbox: Inbox) -> float | None:
+    after_id = int(inbox.meta(WATERMARK_KEY) or 0)
+    waiting = inbox.pending(limit=1, after_id=after_id)
+    if not waiting:
+        return None
+    return max(0.0, time.time() - waiting[0].received_at.timestamp())
 
 
 def status_line(totals: dict[str, list[int]], inbox_file: Path, ready: list[str]) -> str:

@@ -199,7 +199,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
     hooks = ObservedHooks(config.pubsub.topics, metrics, stale_after_s=_stale_after_s(config),
                           state_dir=config.service.state_dir, on_stored=applier.wake)
     health = Health(config.pubsub.topics, inbox.path, applier, hooks.alive,
-                    config.metrics.apply_stuck_s)
+                    config.metrics.apply_stuck_s, shadow=config.service.mode == "shadow")
     hooks.health = health
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     runs = open_runs(config.service.state_dir)

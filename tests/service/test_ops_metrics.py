@@ -125,6 +125,41 @@ def test_apply_stuck_only_when_entries_wait_and_no_cycle_finishes(tmp_path: Path
     assert health.apply_stuck() == ""
 
 
+def test_shadow_caught_up_is_idle_by_design_not_stuck(tmp_path: Path) -> None:
+    """Shadow mode leaves simulated entries pending for live mode: they must not age into
+    "apply stuck" (a 503 /readyz and a starved watchdog) once the loop has caught up."""
+    import time
+
+    from service.shadow import ShadowInbox
+    from subscriber.events import DecodedEvent, EntryKind
+    from subscriber.inbox import Inbox
+
+    def event(n: int) -> DecodedEvent:
+        return DecodedEvent(topic=TRIAL, replay_id=bytes([0, 0, 0, n]), event_id=f"e{n}",
+                            schema_id="s1", kind=EntryKind.EVENT, payload={"n": n})
+
+    inbox_file = tmp_path / "inbox.db"
+    with Inbox(inbox_file, clock=lambda: time.time() - 1000) as inbox:  # stored long ago
+        inbox.store_batch(TRIAL, [event(n) for n in (1, 2, 3)], bytes([0, 0, 0, 3]))
+        ShadowInbox(inbox).mark_done([e.id for e in inbox.pending()], {})
+    now = [1000.0]
+
+    def health(shadow: bool) -> Health:
+        found = Health([TRIAL], inbox_file, _Apply(), lambda: True, stuck_after_s=60,
+                       clock=lambda: now[0], shadow=shadow)
+        found.subscribed(TRIAL)
+        return found
+
+    shadow, live = health(True), health(False)
+    assert shadow.problems() == live.problems() == []  # first look: cycle count noted
+    now[0] += 120  # no cycle for twice the threshold: the shadow loop has nothing to do
+    assert shadow.problems() == []
+    assert "apply stuck" in live.apply_stuck()  # the same file read as live mode owes work
+    with Inbox(inbox_file, clock=lambda: time.time() - 1000) as inbox:
+        inbox.store_batch(TRIAL, [event(4)], bytes([0, 0, 0, 4]))  # above the watermark
+    assert "apply stuck" in shadow.apply_stuck()
+
+
 def test_limit_info_header_parsed() -> None:
     metrics = Metrics([TRIAL], Path("/nonexistent/inbox.db"))
     metrics.limit_info("api-usage=25/15000")
