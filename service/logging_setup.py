@@ -21,6 +21,7 @@ _WHOLE = (
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
                re.S),
     re.compile(r"\b00D[0-9A-Za-z]{12,15}![0-9A-Za-z._\-]{20,}"),  # Salesforce session id
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key id
 )
 # These keep group 1 (the key) and mask the value after it.
 _KEYED = (
@@ -37,7 +38,7 @@ _SOQL = re.compile(r"(?is)\bselect\b.+?\bfrom\b")
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|%27.*?%27")
 _QUERY_STRING = re.compile(r"(https?://[^\s?#'\"]+)\?[^\s#'\"]*")
 _MORE_KEYED = re.compile(
-    r"(?i)\b((?:api[_-]?key|secret|refresh_token|token|session_?id|sid|signature)"
+    r"(?i)\b((?:api[_-]?key|key|secret|refresh_token|token|session_?id|sid|signature)"
     r"[\"']?\s*[=:]\s*[\"']?)[^\s,&\"'}]+")
 
 

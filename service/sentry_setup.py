@@ -74,7 +74,7 @@ def init_sentry(settings: SentrySettings, secrets: Iterable[str] = ()) -> bool:
     masked = tuple(s for s in secrets if s)
 
     def before_send(event: Any, hint: Any) -> Any:
-        return scrub_event(event, masked)
+        return scrub_event(event, masked, hint)
 
     def before_breadcrumb(crumb: Any, hint: Any) -> Any:
         return scrub_value(crumb, masked)

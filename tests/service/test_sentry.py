@@ -166,6 +166,55 @@ def test_jobs_send_cron_check_ins(sentry: Envelopes, tmp_path: Path) -> None:
     assert not LEAKS.search(sentry.raw())
 
 
+def test_log_arguments_never_reach_sentry_raw(sentry: Envelopes) -> None:
+    logging.getLogger("lifecycle_sync.test_sentry").error(
+        "oops: token=%s key=%s", "zq-abc-tok", "AKIAZQ0EXAMPLE12345")
+    _flush()
+    (event,) = sentry.items("event")
+    assert b"zq-abc-tok" not in sentry.raw()
+    assert b"AKIAZQ0EXAMPLE12345" not in sentry.raw()
+    assert "params" not in event["logentry"]
+
+
+def _raise_key_error_here() -> None:
+    raise KeyError("a")
+
+
+def _raise_key_error_there() -> None:
+    {}["b"]  # a KeyError from another place
+
+
+def test_exceptions_group_by_stack_unless_they_carry_an_error_code(sentry: Envelopes) -> None:
+    for raising in (_raise_key_error_here, _raise_key_error_there):
+        try:
+            raising()
+        except KeyError:
+            sentry_sdk.capture_exception()
+    try:
+        _soql_failure(EMAILS[0])
+    except SalesforceMalformedRequest:
+        sentry_sdk.capture_exception()
+    _flush()
+    plain, other, coded = (e["fingerprint"] for e in sentry.items("event"))
+    assert plain == other == ["{{ default }}"]  # Sentry groups these two by their stacks
+    assert coded[-1] == "MALFORMED_QUERY"
+    assert "SalesforceMalformedRequest" in coded
+
+
+def test_stopped_log_events_are_grouped_by_their_cause(sentry: Envelopes) -> None:
+    logger = logging.getLogger("lifecycle_sync.test_sentry")
+    logger.error("stopped: %s: %s", "KeyError", "'Workspace_ID__c'")
+    logger.error("stopped: %s: %s", "KeyError", "'Email'")
+    logger.error("stopped: %s: %s", "RetryLater", "Salesforce is down")
+    logger.error("cannot start: %s: %s", "Fatal", "bad login")
+    _flush()
+    prints = [tuple(e["fingerprint"]) for e in sentry.items("event")]
+    assert prints[0] == prints[1]  # same cause, other values: one issue
+    assert len({prints[0], prints[2], prints[3]}) == 3
+    assert "RetryLater" in prints[2]
+    assert not any("Salesforce is down" in part for part in prints[2])
+
+
 def test_off_without_a_dsn_and_standard_variables_fill_the_gaps() -> None:
     assert not init_sentry(SentrySettings())
     filled = from_env(SentrySettings(), {"SENTRY_DSN": "https://k@o1.ingest.sentry.io/5",
