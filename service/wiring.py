@@ -161,7 +161,9 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
     if metrics is not None:
         for client in clients:
             client.on_response(lambda r: metrics.limit_info(r.headers.get("Sforce-Limit-Info")))
-        on_settled = _observe_cycles(metrics)
+        # Shadow cycles apply nothing: their writes are counted as intended (ShadowGateway),
+        # never as applied or parked events.
+        on_settled = None if shadow else _observe_cycles(metrics)
     status = ConvertedStatus()  # read once for all workers
     gateways: list[Gateway] = [SalesforceGateway(c, gateway, status) for c in clients]
     if shadow:  # decide everything, write nothing; entries stay pending for live

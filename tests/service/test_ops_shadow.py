@@ -35,6 +35,16 @@ def _intended(port: int) -> dict[tuple[str, str], float]:
             if s.name == "lifecycle_sync_shadow_intended_writes_total"}
 
 
+def _settled(port: int) -> float:
+    """Events counted as applied or parked (and latencies observed): live outcomes only."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name in ("lifecycle_sync_events_applied_total",
+                             "lifecycle_sync_events_parked_total",
+                             "lifecycle_sync_apply_latency_seconds_count"))
+
+
 def _watermark(rig: Rig) -> int:
     with Inbox.open_readonly(inbox_path(rig.state)) as inbox:
         return int(inbox.meta(WATERMARK_KEY) or 0)
@@ -63,6 +73,7 @@ def test_shadow_writes_nothing_then_live_applies_each_event_once(rig: Rig) -> No
                what="shadow simulated every event")
     intended = _intended(port)
     assert intended[("create", "Lead")] == 3
+    assert _settled(port) == 0  # simulated events are intended writes, not applied ones
     assert shadow.terminate(20) == 0
     assert _org_counts(info) == before  # the org is unchanged
     assert set(_statuses(rig)) == {"pending"}  # nothing marked: live will apply them
