@@ -38,7 +38,7 @@ _SOQL = re.compile(r"(?is)\bselect\b.+?\bfrom\b")
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|%27.*?%27")
 _QUERY_STRING = re.compile(r"(https?://[^\s?#'\"]+)\?[^\s#'\"]*")
 _MORE_KEYED = re.compile(
-    r"(?i)\b((?:api[_-]?key|key|secret|refresh_token|token|session_?id|sid|signature)"
+    r"(?i)\b((?:api[_-]?key|secret|refresh_token|token|session_?id|sid|signature)"
     r"[\"']?\s*[=:]\s*[\"']?)[^\s,&\"'}]+")
 
 

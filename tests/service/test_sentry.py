@@ -168,11 +168,11 @@ def test_jobs_send_cron_check_ins(sentry: Envelopes, tmp_path: Path) -> None:
 
 def test_log_arguments_never_reach_sentry_raw(sentry: Envelopes) -> None:
     logging.getLogger("lifecycle_sync.test_sentry").error(
-        "oops: token=%s key=%s", "zq-abc-tok", "AKIAZQ0EXAMPLE12345")
+        "oops: token=%s key=%s", "zq-abc-tok", "AKIAZQ0EXAMPLE123456")
     _flush()
     (event,) = sentry.items("event")
     assert b"zq-abc-tok" not in sentry.raw()
-    assert b"AKIAZQ0EXAMPLE12345" not in sentry.raw()
+    assert b"AKIAZQ0EXAMPLE123456" not in sentry.raw()
     assert "params" not in event["logentry"]
 
 
