@@ -61,6 +61,13 @@ class ApplySettings:
     stop_check_s: float = 0.5  # how soon an idle loop notices stop (new entries wake it at once)
 
 
+class KeysBusy(RetryLater):
+    """The retry-parked job's Workspaces stayed busy in apply cycles: routine, not a fault
+    (the job tries again at its next run); Sentry's Cron check-in stays ``ok``."""
+
+    routine = True
+
+
 class ApplyLoop:
     """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
 
@@ -137,7 +144,7 @@ class ApplyLoop:
                     self._holds += 1
                     break
             if time.monotonic() >= deadline:
-                raise RetryLater("apply cycles kept these Workspaces busy; trying next run")
+                raise KeysBusy("apply cycles kept these Workspaces busy; trying next run")
             time.sleep(0.05)
         try:
             yield

@@ -133,9 +133,15 @@ def monitored(slug: str, job: Callable[[Any], str], monitor_config: Mapping[str,
         try:
             result = job(now)
         except BaseException as exc:
+            # A routine postponement (e.g. KeysBusy: apply cycles held the job's keys) is a
+            # run that went as designed: ok, no issue; the runner still retries it soon.
+            routine = bool(getattr(exc, "routine", False))
             sentry_sdk.crons.capture_checkin(
-                monitor_slug=slug, check_in_id=check_in_id, status=MonitorStatus.ERROR,
+                monitor_slug=slug, check_in_id=check_in_id,
+                status=MonitorStatus.OK if routine else MonitorStatus.ERROR,
                 duration=time.monotonic() - started, monitor_config=config)
+            if routine:
+                raise
             error_class = str(getattr(exc, "error_class", type(exc).__name__))
             if error_class not in reported:
                 reported.add(error_class)

@@ -241,3 +241,23 @@ def test_scrub_text_masks(text: str) -> None:
 
 def test_release_is_not_mistaken_for_an_email() -> None:
     assert scrub_text("lifecycle-sync@1.2.3") == "lifecycle-sync@1.2.3"
+
+
+def test_a_busy_retry_parked_run_checks_in_ok_and_raises_no_issue(sentry: Envelopes,
+                                                                   tmp_path: Path) -> None:
+    from service.apply_loop import KeysBusy
+
+    def busy(now: dt.datetime) -> str:
+        raise KeysBusy("apply cycles kept these Workspaces busy; trying next run")
+
+    settings = SchedulerSettings()
+    job = monitored("retry-parked", busy, monitor_configs(settings)["retry-parked"])
+    store = RunStore(tmp_path / "jobs.db")
+    try:
+        outcome = JobRunner({"retry-parked": job}, triggers(settings), store).run("retry-parked")
+    finally:
+        store.close()
+    assert not outcome.ok  # the runner still retries it soon
+    _flush()
+    assert [c["status"] for c in sentry.items("check_in")] == ["in_progress", "ok"]
+    assert not [e for e in sentry.items("event") if e["tags"].get("kind") == "job"]
