@@ -9,7 +9,8 @@ once, until its first checkpoint. Events delivered again are deduplicated by the
 nothing is applied twice; events skipped by ``latest`` are gone and need reconciling.
 
 Exit codes: 0 moved; 1 not confirmed; 64 (EX_USAGE) bad --from or unknown topic;
-75 (EX_TEMPFAIL) the daemon holds the state directory; 78 invalid configuration.
+75 (EX_TEMPFAIL) the daemon holds the state directory; 78 invalid configuration, or no
+inbox / a lost or replaced inbox in the state directory (checked like the daemon's start).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service.config import ConfigError, inbox_path
+from service.config import Config, ConfigError, inbox_path
 from service.lifecycle import AlreadyRunning, state_lock
 from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_config
 
@@ -32,7 +33,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "everything published so far: reconcile it), or a replay ID (hex, as "
                     "`status` and `publish` print; resume after it).",
         epilog="exit codes: 0 moved, 1 not confirmed, 64 bad --from or unknown topic, 75 the "
-               "daemon is running (stop it first), 78 invalid configuration")
+               "daemon is running (stop it first), 78 invalid configuration or no/another inbox in "
+               "the state directory")
     p.add_argument("--topic", required=True, help="e.g. /event/SelfServeTrialEvent__e")
     p.add_argument("--from", dest="start", required=True, metavar="earliest|latest|REPLAY_ID")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -70,19 +72,31 @@ def _replay(args: argparse.Namespace) -> int:
         return EX_USAGE
     try:
         with state_lock(config.service.state_dir):
-            return _move(config.service.state_dir, args.topic, start, args.yes)
+            return _move(config, args.topic, start, args.yes)
     except AlreadyRunning as exc:
         print(f"lifecycle-sync replay: refusing: {exc}. Stop the daemon first "
               "(systemctl stop lifecycle-sync)", file=sys.stderr)
         return EX_TEMPFAIL
 
 
-def _move(state_dir: object, topic: str, start: str | bytes, yes: bool) -> int:
-    from pathlib import Path
+def _move(config: Config, topic: str, start: str | bytes, yes: bool) -> int:
+    """Through the guarded opener: a mistyped ``--state``, a lost or a replaced inbox is
+    refused (exit 78), never answered with a fresh inbox whose checkpoint would be moved."""
+    from service.state_guard import open_inbox
+    from subscriber.errors import Fatal
 
-    from subscriber.inbox import Inbox
-
-    with Inbox(inbox_path(Path(str(state_dir)))) as inbox:
+    state_dir = config.service.state_dir
+    if not inbox_path(state_dir).exists():
+        print(f"lifecycle-sync replay: no inbox in {state_dir}: is --state right? (the daemon "
+              "creates it at its first start; start_from sets where a new one begins)",
+              file=sys.stderr)
+        return EX_CONFIG
+    try:
+        inbox = open_inbox(state_dir, retention_s=config.inbox.retention_days * 86400.0)
+    except Fatal as exc:
+        print(f"lifecycle-sync replay: refusing: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    with inbox:
         current = inbox.checkpoint(topic).replay_id
         where = current.hex() if current else "(no checkpoint yet)"
         target = start if isinstance(start, str) else f"after replay ID {start.hex()}"
