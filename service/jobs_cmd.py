@@ -5,6 +5,8 @@ state directory's lock (the daemon's), so they can never run beside it or beside
 and refuse with exit 75 while a daemon holds it. That is simpler and more robust than asking a
 running daemon over some channel: there is one writer of the state directory at any time.
 ``jobs list`` only reads (``STATE/jobs.db`` read-only) and is safe while the daemon runs.
+In shadow mode ``jobs run`` runs nothing (the daemon schedules no jobs then either): it says
+what the job would write.
 """
 
 from __future__ import annotations
@@ -29,6 +31,17 @@ from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_
 
 EX_FAILED = 1
 EX_USAGE = 64
+# What each job writes, said by ``jobs run`` in shadow mode instead of running it.
+SHADOW_WOULD = {
+    "retry-parked": "re-apply the due parked Event_Cache__c rows (status Error, "
+                    "Next_Attempt_At__c passed) in event-time order, writing their records and "
+                    "updating each row's status, retry count and next attempt",
+    "trial-alerts": "create a Task for the owner of each Workspace whose trial expires within "
+                    "the alert window (scheduler.alerts), once per Workspace and expiry",
+    "retention": "delete Completed Event_Cache__c rows past scheduler.retention."
+                 "completed_days, redact old Error rows' payloads, and prune the local inbox "
+                 "and job records",
+}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,6 +100,10 @@ def _jobs(args: argparse.Namespace) -> int:
     if args.name is None:  # a usage error, like forget's (64), not a configuration one
         print("lifecycle-sync: jobs run: name a job: " + ", ".join(JOB_NAMES), file=sys.stderr)
         return EX_USAGE
+    if config.service.mode == "shadow":  # a pilot writes nothing to Salesforce
+        print(f"{args.name}: shadow mode: not run, nothing written; live mode would "
+              f"{SHADOW_WOULD[args.name]}")
+        return 0
     with _locked(config) as ok:
         if not ok:
             return EX_TEMPFAIL

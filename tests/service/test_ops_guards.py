@@ -66,3 +66,17 @@ def test_replay_refuses_a_replaced_inbox_and_moves_the_recorded_one(
     assert "refusing" in capsys.readouterr().err
     with Inbox(inbox_path(state)) as inbox:
         assert inbox.checkpoint(TOPIC).replay_id is None
+
+
+def test_jobs_run_in_shadow_mode_says_what_it_would_do_and_contacts_nobody(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The config's instance (127.0.0.1:9) answers nobody: a run that tried to reach
+    # Salesforce would fail (exit 1). Shadow mode runs nothing and records no run.
+    config = write_config(tmp_path, mode="shadow")
+    for name in ("retry-parked", "trial-alerts", "retention"):
+        assert main(["jobs", "run", name, "--config", str(config)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"{name}: shadow mode: not run, nothing written; live mode "
+                              "would ")
+    assert not (tmp_path / "state" / "jobs.db").exists()
+    assert main(["jobs", "run", "retention", "--config", str(write_config(tmp_path))]) == 1
