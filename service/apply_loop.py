@@ -34,7 +34,8 @@ from handlers.errors import CallRejected, GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
 from handlers.parse import is_own_origin
 from service.apply_batches import Batch, claim_keys, next_batch
-from service.apply_reports import Reporter, scrub
+from service.apply_reports import OnFirst, Reporter, scrub
+from service.event_labels import batch_tags, entry_tags
 from subscriber.errors import RetryLater
 from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
@@ -73,12 +74,14 @@ class ApplyLoop:
 
     def __init__(self, inbox: Inbox, gateways: Sequence[Gateway], settings: ApplySettings,
                  clock: Callable[[], float] = time.monotonic,
-                 on_report: Callable[[str, str], None] | None = None,
-                 on_settled: Callable[[Sequence[InboxEntry], CycleResult], None] | None = None
-                 ) -> None:
-        """``on_report(error_class, message)``: each error class once, for Sentry.
-        ``on_settled(entries, result)``: after each cycle's outcome is recorded (metrics)."""
+                 on_report: OnFirst | None = None,
+                 on_settled: Callable[[Sequence[InboxEntry], CycleResult], None] | None = None,
+                 on_poison: Callable[[InboxEntry], None] | None = None) -> None:
+        """``on_report(error_class, message, tags)``: each error class once, for Sentry.
+        ``on_settled(entries, result)``: after each cycle's outcome is recorded (metrics).
+        ``on_poison(entry)``: an entry given up as poison (the failed-events metric)."""
         self._on_settled = on_settled
+        self._on_poison = on_poison
         self._inbox = inbox
         self._gateways = list(gateways)
         self._settings = settings
@@ -220,15 +223,23 @@ class ApplyLoop:
         event that causes it is alone, then mark it poison with the reason. Returns the
         entries still in flight (requeued as halves)."""
         with self._lock:
-            self._reporter.report(exc.error_class, f"Salesforce refused a request ({exc}); "
-                                  "isolating the event that causes it")
             if len(batch.entries) == 1:
                 note = f"Salesforce refuses this event's requests: {scrub(str(exc))}"
-                self._inbox.mark_poison([batch.entries[0].id], note)
+                self._poison(batch.entries[0], note, exc.error_class)
                 return set()
+            self._reporter.report(exc.error_class, f"Salesforce refused a request ({exc}); "
+                                  "isolating the event that causes it",
+                                  batch_tags(batch.entries))
             half = len(batch.entries) // 2
             self._splits.extend([batch.entries[half:], batch.entries[:half]])
             return batch.ids
+
+    def _poison(self, entry: InboxEntry, note: str, error_class: str) -> None:
+        """Give ``entry`` up: marked poison with ``note``, reported with its tags, counted."""
+        self._inbox.mark_poison([entry.id], note)
+        self._reporter.report(error_class, note, entry_tags(entry), once_as=f"poison {error_class}")
+        if self._on_poison is not None:
+            self._on_poison(entry)
 
     def _worker(self, jobs: queue.Queue[Batch | None], gateway: Gateway) -> None:
         while (batch := jobs.get()) is not None:
@@ -239,18 +250,18 @@ class ApplyLoop:
         try:
             result = run_cycle(batch.entries, gateway, self._settings.client_name)
             with self._lock:
-                self._settle(result)
+                self._settle(result, batch.entries)
             if self._on_settled is not None:
                 self._on_settled(batch.entries, result)
         except CallRejected as exc:
             if exc.code in VALUE_DEPENDENT_CODES:
                 requeued = self._isolate(batch, exc)
             else:
-                self._back_off(exc)
+                self._back_off(exc, batch.entries)
         except RequestLimited as exc:
             self._pause(exc)
         except (GatewayError, RetryLater) as exc:
-            self._back_off(exc)
+            self._back_off(exc, batch.entries)
         except BaseException as exc:  # noqa: BLE001 - handed to run(), which re-raises it
             self._fatal = exc
         finally:
@@ -271,7 +282,7 @@ class ApplyLoop:
 
     # -- outcomes -----------------------------------------------------------------------
 
-    def _settle(self, result: CycleResult) -> None:
+    def _settle(self, result: CycleResult, entries: Sequence[InboxEntry]) -> None:
         self._inbox.mark_done(result.applied, result.parked)
         self._resume_if_paused()
         self._failures = 0
@@ -279,35 +290,39 @@ class ApplyLoop:
         for entry_id in [*result.applied, *result.parked]:
             self._attempts.pop(entry_id, None)
             self._retry_at.pop(entry_id, None)
+        tags = batch_tags(entries)
         for error_class, message in result.problems:
-            self._reporter.report(error_class, message)
-        self._schedule_retries(result.retry)
+            self._reporter.report(error_class, message, tags)
+        by_id = {e.id: e for e in entries}
+        self._schedule_retries([(by_id[i], reason) for i, reason in result.retry.items()
+                                if i in by_id])
 
-    def _schedule_retries(self, retry: dict[int, str]) -> None:
-        for entry_id, reason in retry.items():
-            attempts = self._attempts.get(entry_id, 0) + 1
-            self._attempts[entry_id] = attempts
+    def _schedule_retries(self, retry: list[tuple[InboxEntry, str]]) -> None:
+        for entry, reason in retry:
+            attempts = self._attempts.get(entry.id, 0) + 1
+            self._attempts[entry.id] = attempts
             if attempts < self._settings.max_attempts:
-                self._retry_at[entry_id] = self._clock() + self._delay_s(attempts)
+                self._retry_at[entry.id] = self._clock() + self._delay_s(attempts)
                 self._reporter.report("record retry",
-                                      f"a record failed transiently ({reason}); retrying")
+                                      f"a record failed transiently ({reason}); retrying",
+                                      entry_tags(entry))
                 continue
-            self._inbox.mark_poison([entry_id], f"not applied after {attempts} attempts: "
-                                    f"{scrub(reason)}")
-            self._attempts.pop(entry_id, None)
-            self._retry_at.pop(entry_id, None)
-            self._reporter.report("gave up", f"an event could not be applied or parked: {reason}")
+            self._attempts.pop(entry.id, None)
+            self._retry_at.pop(entry.id, None)
+            self._poison(entry, f"not applied after {attempts} attempts: {scrub(reason)}",
+                         "gave up")
 
     def _delay_s(self, attempt: int) -> float:
         s = self._settings
         return random.uniform(0, min(s.backoff_max_s, s.backoff_initial_s * 2 ** (attempt - 1)))
 
-    def _back_off(self, exc: Exception) -> None:
+    def _back_off(self, exc: Exception, entries: Sequence[InboxEntry]) -> None:
         with self._lock:
             self._failures += 1
             self._hold_until = self._clock() + self._delay_s(self._failures)
             error_class = getattr(exc, "error_class", type(exc).__name__)
-            self._reporter.report(error_class, f"apply cycle failed: {exc}; retrying with backoff")
+            self._reporter.report(error_class, f"apply cycle failed: {exc}; retrying with backoff",
+                                  batch_tags(entries))
 
     def _pause(self, exc: RequestLimited) -> None:
         with self._lock:

@@ -16,16 +16,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
 
-from handlers.cycle import CycleResult
-from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
-from handlers.gateway_api import Gateway
-from handlers.sf_client import ClientSettings, SalesforceClient
 from scheduler.registry import build_scheduler
-from service.apply_loop import ApplyLoop, ApplySettings
+from service.apply_loop import ApplyLoop
+from service.apply_wiring import apply_loop
 from service.config import AuthConfig, Config, Secret
 from service.health import Health, HealthServer, status_line
 from service.hints import HintedLogin, login_failure
@@ -37,13 +32,10 @@ from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
 from service.sentry_setup import SentrySettings, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
-from service.sentry_setup import report as report_to_sentry
-from service.shadow import ShadowGateway, ShadowInbox
 from service.state_guard import open_inbox
 from service.status_cmd import OPS_KEY
 from subscriber import auth, oauth
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
-from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
 from subscriber.intake import Intake
 from subscriber.settings import IntakeSettings, ReplayPolicy, StartFrom
@@ -146,45 +138,6 @@ def _record_ops(inbox: Inbox, config: Config, sentry: SentrySettings) -> None:
                    "release": sentry.release, "host": sentry.dsn.rpartition("@")[2],
                    "crons": sentry.crons},
         "metrics_port": config.metrics.port, "mode": config.service.mode}))
-
-
-def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
-               metrics: Metrics | None = None) -> ApplyLoop:
-    """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
-    latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
-    a = config.apply
-    shadow = config.service.mode == "shadow"
-    settings = ClientSettings(ca_file=config.pubsub.ca_file)
-    gateway = GatewaySettings(create_opportunity=a.create_opportunity)
-    clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
-    on_settled = None
-    if metrics is not None:
-        for client in clients:
-            client.on_response(lambda r: metrics.limit_info(r.headers.get("Sforce-Limit-Info")))
-        # Shadow cycles apply nothing: their writes are counted as intended (ShadowGateway),
-        # never as applied or parked events.
-        on_settled = None if shadow else _observe_cycles(metrics)
-    status = ConvertedStatus()  # read once for all workers
-    gateways: list[Gateway] = [SalesforceGateway(c, gateway, status) for c in clients]
-    if shadow:  # decide everything, write nothing; entries stay pending for live
-        count = metrics.intended if metrics is not None else (lambda op, obj: None)
-        gateways = [ShadowGateway(g, count) for g in gateways]
-        inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
-    return ApplyLoop(inbox, gateways,
-                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s),
-                     on_report=lambda error_class, message: report_to_sentry(
-                         "apply", error_class, message),
-                     on_settled=on_settled)
-
-
-def _observe_cycles(metrics: Metrics) -> Callable[[Sequence[InboxEntry], CycleResult], None]:
-    def observe(entries: Sequence[InboxEntry], result: CycleResult) -> None:
-        try:
-            metrics.settled(entries, result.applied, result.parked)
-        except Exception:  # metrics must never stop applying
-            log.exception("recording apply metrics failed")
-
-    return observe
 
 
 def session_provider(config: Config) -> auth.SessionProvider:

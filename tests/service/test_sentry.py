@@ -121,7 +121,7 @@ def test_apply_reporter_sends_each_error_class_once(sentry: Envelopes, tmp_path:
 
     inbox = Inbox(tmp_path / "inbox.db")
     try:
-        reporter = Reporter(inbox, lambda cls, msg: report("apply", cls, msg))
+        reporter = Reporter(inbox, lambda cls, msg, tags: report("apply", cls, msg, tags))
         for email in EMAILS * 3:
             reporter.report("DUPLICATE_VALUE", f"duplicate value for {email}")
         reporter.report("STRING_TOO_LONG", "Company too long")

@@ -1,0 +1,89 @@
+"""The apply loop as the daemon wires it: one gateway per worker, shadow mode's wrappers, and
+the hooks that report to Sentry (with the event's tags) and count metrics.
+
+Kept apart from :mod:`service.wiring` so the hooks can be built, and tested, on their own:
+the tests run a real :class:`~service.apply_loop.ApplyLoop` with :func:`apply_hooks` against
+the real sentry-sdk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from handlers.cycle import CycleResult
+from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
+from handlers.gateway_api import Gateway
+from handlers.sf_client import ClientSettings, SalesforceClient
+from service.apply_loop import ApplyLoop, ApplySettings
+from service.apply_reports import OnFirst, Tags
+from service.config import Config
+from service.metrics import Metrics
+from service.sentry_setup import report as report_to_sentry
+from service.shadow import ShadowGateway, ShadowInbox
+from subscriber import auth
+from subscriber.events import InboxEntry
+from subscriber.inbox import Inbox
+
+log = logging.getLogger("lifecycle_sync")
+
+
+@dataclass(frozen=True)
+class ApplyHooks:
+    """What the loop tells the rest of the daemon (see :class:`ApplyLoop`'s arguments)."""
+
+    on_report: OnFirst
+    on_settled: Callable[[Sequence[InboxEntry], CycleResult], None] | None
+    on_poison: Callable[[InboxEntry], None] | None
+
+
+def apply_hooks(metrics: Metrics | None, shadow: bool) -> ApplyHooks:
+    """Sentry reports tagged with topic, event type, error code and workspace (never an
+    email); metrics for live cycles only: shadow cycles apply nothing, so their writes are
+    counted as intended (ShadowGateway), never as applied, parked or failed events."""
+
+    def to_sentry(error_class: str, message: str, tags: Tags) -> None:
+        report_to_sentry("apply", error_class, message, tags)
+
+    if metrics is None or shadow:
+        return ApplyHooks(to_sentry, None, None)
+    return ApplyHooks(to_sentry, _observe_cycles(metrics), metrics.poisoned)
+
+
+def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
+               metrics: Metrics | None = None) -> ApplyLoop:
+    """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
+    latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
+    a = config.apply
+    shadow = config.service.mode == "shadow"
+    settings = ClientSettings(ca_file=config.pubsub.ca_file)
+    gateway = GatewaySettings(create_opportunity=a.create_opportunity)
+    clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
+    if metrics is not None:
+        for client in clients:
+            client.on_response(lambda r: metrics.limit_info(r.headers.get("Sforce-Limit-Info")))
+    status = ConvertedStatus()  # read once for all workers
+    gateways: list[Gateway] = [SalesforceGateway(c, gateway, status) for c in clients]
+    if shadow:  # decide everything, write nothing; entries stay pending for live
+        count = metrics.intended if metrics is not None else (lambda op, obj: None)
+        gateways = [ShadowGateway(g, count) for g in gateways]
+        inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
+    hooks = apply_hooks(metrics, shadow)
+    return ApplyLoop(inbox, gateways,
+                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s),
+                     on_report=hooks.on_report, on_settled=hooks.on_settled,
+                     on_poison=hooks.on_poison)
+
+
+def _observe_cycles(metrics: Metrics) -> Callable[[Sequence[InboxEntry], CycleResult], None]:
+    def observe(entries: Sequence[InboxEntry], result: CycleResult) -> None:
+        try:
+            metrics.settled(entries, result.applied, result.parked)
+        except Exception:  # metrics must never stop applying
+            log.exception("recording apply metrics failed")
+
+    return observe
+
+
