@@ -23,52 +23,33 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 from handlers.cycle import CycleResult, run_cycle
 from handlers.errors import CallRejected, GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
-from handlers.parse import is_own_origin
 from service.apply_batches import Batch, claim_keys, next_batch
 from service.apply_reports import OnFirst, Reporter, scrub
+from service.apply_settings import (
+    PAUSED_KEY as PAUSED_KEY,  # re-exported: status and tests read it from here
+)
+from service.apply_settings import (
+    VALUE_DEPENDENT_CODES,
+    ApplySettings,
+    KeysBusy,
+    backoff_delay_s,
+    mark_paused,
+    mark_resumed,
+    settle_own_changes,
+)
 from service.event_labels import batch_tags, entry_tags
 from subscriber.errors import RetryLater
 from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
 
 log = logging.getLogger("lifecycle_sync.apply")
-PAUSED_KEY = "apply:paused"
-# Refusals caused by some value in the request (not by the org): the batch is halved until
-# the event behind it is alone. Any other refusal (an org-level fault such as
-# INSUFFICIENT_ACCESS, or an unknown/empty code) holds applying back, like a 5xx.
-VALUE_DEPENDENT_CODES = frozenset({
-    "MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR", "JSON_PARSER_ERROR",
-    "STRING_TOO_LONG", "LIMIT_EXCEEDED", "QUERY_TOO_COMPLICATED", "INVALID_ID_FIELD",
-    "MALFORMED_ID"})
-
-
-@dataclass(frozen=True)
-class ApplySettings:
-    batch_size: int = 200
-    client_name: str = "lifecycle-sync"
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 60.0
-    limit_pause_s: float = 300.0
-    max_attempts: int = 8
-    stop_check_s: float = 0.5  # how soon an idle loop notices stop (new entries wake it at once)
-
-
-class KeysBusy(RetryLater):
-    """The retry-parked job's Workspaces stayed busy in apply cycles: routine, not a fault
-    (the job tries again at its next run); Sentry's Cron check-in stays ``ok``."""
-
-    routine = True
-
-
 class ApplyLoop:
     """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
 
@@ -182,7 +163,7 @@ class ApplyLoop:
             waiting = {i for i, at in self._retry_at.items() if at > now}
             pending = self._inbox.pending(self._settings.batch_size * 3,
                                           exclude=self._in_flight | waiting)
-            pending = self._settle_own_changes(pending)
+            pending = settle_own_changes(self._inbox, pending, self._settings.client_name)
             batch = next_batch(pending, self._busy, self._running + self._holds,
                                self._settings.batch_size)
             if batch is None:
@@ -192,18 +173,6 @@ class ApplyLoop:
             self._running += 1
             self._exclusive = batch.exclusive
             return batch
-
-    def _settle_own_changes(self, pending: list[InboxEntry]) -> list[InboxEntry]:
-        """Lead change events our own writes caused need no rules and no calls: mark them
-        applied at once, so they never hold an exclusive cycle."""
-        own = [e.id for e in pending if e.change is not None and e.change.entity_name == "Lead"
-               and e.change.change_type in ("CREATE", "UPDATE")
-               and is_own_origin(e.change.change_origin, self._settings.client_name)]
-        if not own:
-            return pending
-        self._inbox.mark_done(own, {})
-        done = set(own)
-        return [e for e in pending if e.id not in done]
 
     def _claim_split(self) -> Batch | None:
         """The next half of a refused batch (its entries stayed in flight meanwhile)."""
@@ -284,7 +253,7 @@ class ApplyLoop:
 
     def _settle(self, result: CycleResult, entries: Sequence[InboxEntry]) -> None:
         self._inbox.mark_done(result.applied, result.parked)
-        self._resume_if_paused()
+        mark_resumed(self._inbox)
         self._failures = 0
         self.cycles += 1
         for entry_id in [*result.applied, *result.parked]:
@@ -302,7 +271,7 @@ class ApplyLoop:
             attempts = self._attempts.get(entry.id, 0) + 1
             self._attempts[entry.id] = attempts
             if attempts < self._settings.max_attempts:
-                self._retry_at[entry.id] = self._clock() + self._delay_s(attempts)
+                self._retry_at[entry.id] = self._clock() + backoff_delay_s(self._settings, attempts)
                 self._reporter.report("record retry",
                                       f"a record failed transiently ({reason}); retrying",
                                       entry_tags(entry))
@@ -312,14 +281,10 @@ class ApplyLoop:
             self._poison(entry, f"not applied after {attempts} attempts: {scrub(reason)}",
                          "gave up")
 
-    def _delay_s(self, attempt: int) -> float:
-        s = self._settings
-        return random.uniform(0, min(s.backoff_max_s, s.backoff_initial_s * 2 ** (attempt - 1)))
-
     def _back_off(self, exc: Exception, entries: Sequence[InboxEntry]) -> None:
         with self._lock:
             self._failures += 1
-            self._hold_until = self._clock() + self._delay_s(self._failures)
+            self._hold_until = self._clock() + backoff_delay_s(self._settings, self._failures)
             error_class = getattr(exc, "error_class", type(exc).__name__)
             self._reporter.report(error_class, f"apply cycle failed: {exc}; retrying with backoff",
                                   batch_tags(entries))
@@ -327,13 +292,5 @@ class ApplyLoop:
     def _pause(self, exc: RequestLimited) -> None:
         with self._lock:
             self._hold_until = self._clock() + self._settings.limit_pause_s
-            if self._inbox.meta(PAUSED_KEY) != "1":
-                log.warning("Salesforce API limit reached (%s): applying paused, intake goes "
-                            "on; trying again every %.0f s", exc, self._settings.limit_pause_s)
-                self._inbox.set_meta(PAUSED_KEY, "1")
+            mark_paused(self._inbox, exc, self._settings.limit_pause_s)
             self._reporter.record(exc.error_class, str(exc))
-
-    def _resume_if_paused(self) -> None:
-        if self._inbox.meta(PAUSED_KEY) == "1":
-            self._inbox.set_meta(PAUSED_KEY, "0")
-            log.warning("Salesforce API calls accepted again: applying resumed")

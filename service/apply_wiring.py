@@ -17,8 +17,9 @@ from handlers.cycle import CycleResult
 from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
 from handlers.gateway_api import Gateway
 from handlers.sf_client import ClientSettings, SalesforceClient
-from service.apply_loop import ApplyLoop, ApplySettings
+from service.apply_loop import ApplyLoop
 from service.apply_reports import OnFirst, Tags
+from service.apply_settings import ApplySettings
 from service.config import Config
 from service.metrics import Metrics
 from service.sentry_setup import report as report_to_sentry
