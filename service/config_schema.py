@@ -146,6 +146,11 @@ SPEC: dict[str, dict[str, Field]] = {
         "port": Field(number(int, 0, 65535), 0),
         "apply_stuck_s": Field(number(float, 10, 86400), 300.0),
     },
+    "sla": {  # service/sla.py: the sync SLA
+        "publish_to_applied_s": Field(number(float, 1, 7 * 86400), 60.0),
+        "parked_errors_max": Field(number(int, 0, 1_000_000), 100),
+        "check_interval_s": Field(number(float, 0.2, 3600), 30.0),
+    },
     "sentry": {  # service/sentry_setup.py; empty dsn: SENTRY_DSN, else off
         "dsn": Field(url),
         "environment": Field(nonempty_text),

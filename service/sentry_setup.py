@@ -41,7 +41,7 @@ class SentrySettings:
     """``dsn`` empty: Sentry is off. ``crons``: scheduled jobs send check-ins."""
 
     dsn: str = ""
-    environment: str = "production"
+    environment: str = ""  # empty: SENTRY_ENVIRONMENT, else "production" (from_env)
     release: str = ""
     crons: bool = True
 
@@ -54,8 +54,11 @@ def from_env(settings: SentrySettings, env: Mapping[str, str]) -> SentrySettings
     """Fill what the config left empty from the SDK's standard variables."""
     return SentrySettings(
         dsn=settings.dsn or env.get("SENTRY_DSN", ""),
-        environment=(settings.environment if settings.environment != "production"
-                     else env.get("SENTRY_ENVIRONMENT", "") or "production"),
+        # An explicit setting beats the variable, as in the SDK itself: "If you do not set
+        # environment in init(), the Sentry SDK will check for the environment variable,
+        # SENTRY_ENVIRONMENT. If this is not set, environment will default to production"
+        # (docs.sentry.io/platforms/python/configuration/environments/).
+        environment=settings.environment or env.get("SENTRY_ENVIRONMENT", "") or "production",
         release=settings.release or env.get("SENTRY_RELEASE", "") or default_release(),
         crons=settings.crons)
 

@@ -261,3 +261,19 @@ def test_a_busy_retry_parked_run_checks_in_ok_and_raises_no_issue(sentry: Envelo
     _flush()
     assert [c["status"] for c in sentry.items("check_in")] == ["in_progress", "ok"]
     assert not [e for e in sentry.items("event") if e["tags"].get("kind") == "job"]
+
+
+def test_an_explicit_environment_in_the_config_beats_sentry_environment(tmp_path: Path) -> None:
+    from service.config import load_config
+
+    path = tmp_path / "c.toml"
+    base = ('[service]\nstate_dir = "s"\n[auth]\nmode = "static_token"\n'
+            'instance_url = "https://x.example"\ntenant_id = "00D"\n'
+            'access_token_file = "t"\n')
+    (tmp_path / "t").write_text("tok")
+    env = {"SENTRY_ENVIRONMENT": "staging"}
+    path.write_text(base + '[sentry]\nenvironment = "production"\n')
+    assert from_env(load_config(path, env).sentry, env).environment == "production"
+    path.write_text(base)  # not set in the config: the variable, else production
+    assert from_env(load_config(path, env).sentry, env).environment == "staging"
+    assert from_env(load_config(path, {}).sentry, {}).environment == "production"
