@@ -64,7 +64,7 @@ def _report(results: list[tuple[str, str | None]]) -> bool:
 def _describer(config: Config) -> Any:
     from handlers.errors import GatewayError
     from handlers.sf_client import ClientSettings, SalesforceClient
-    from service.wiring import session_provider
+    from service.connections import session_provider
 
     client = SalesforceClient(session_provider(config),
                               ClientSettings(ca_file=config.pubsub.ca_file))

@@ -7,9 +7,9 @@ import datetime as dt
 from scheduler.erasure import ErasureReport, forget
 from scheduler.runner import RunOutcome
 from service.config import Config, inbox_path
+from service.connections import session_provider
 from service.jobs_wiring import job_runner, open_runs, salesforce
 from service.state_guard import open_inbox
-from service.wiring import session_provider
 
 
 def run_job(config: Config, name: str) -> RunOutcome:

@@ -74,6 +74,9 @@ class Metrics:
                                 registry=r)
         self.job_failures = Counter("lifecycle_sync_job_failures", "Scheduled job failures",
                                     ("job",), registry=r)
+        self.sla_breached = Gauge("lifecycle_sync_sla_breached",
+                                  "1 while the sync SLA is breached (service/sla.py), else 0",
+                                  registry=r)
         self.intended_writes = Counter(
             "lifecycle_sync_shadow_intended_writes",
             "Writes shadow mode decided on but did not send", ("operation", "object"),

@@ -98,7 +98,7 @@ def publish_record(config: Config, record: dict[str, Any]) -> int:
     import fastavro
 
     from proto import pubsub_api_pb2 as pb
-    from service.wiring import intake_settings, session_provider
+    from service.connections import intake_settings, session_provider
     from subscriber.channel import PubSubClient, open_channel
     from subscriber.errors import SubscriberError
 

@@ -95,8 +95,8 @@ def _review(args: argparse.Namespace) -> int:
 
 def _act(config: Config, args: argparse.Namespace) -> int:
     from handlers.soql import quote_literal
+    from service.connections import session_provider
     from service.jobs_wiring import salesforce
-    from service.wiring import session_provider
 
     sf = salesforce(config, session_provider(config))
     where = "Needs_Review__c = true"

@@ -21,6 +21,7 @@ from service.config import inbox_path
 from service.connection_state import CONNECTED, read_connection_state
 from service.event_labels import event_type, workspace_id
 from service.lifecycle import lock_holder
+from service.sla import SLA_KEY, sla_line
 from service.state_guard import IDENTITY_NAME
 from subscriber.errors import SubscriberError
 from subscriber.inbox import Inbox
@@ -89,10 +90,11 @@ def collect_status(state_dir: Path) -> dict[str, Any]:
             }
         apply = _apply_state(inbox)
         ops = json.loads(inbox.meta(OPS_KEY) or "null")
+        sla = json.loads(inbox.meta(SLA_KEY) or "null")
     pid = lock_holder(state_dir)
     return {"state_dir": str(state_dir), "inbox": str(path), "daemon_pid": pid,
             "connection": _connection(state_dir, pid), "topics": topics, "apply": apply,
-            "jobs": _jobs(state_dir), "ops": ops}
+            "jobs": _jobs(state_dir), "ops": ops, "sla": sla}
 
 
 def _jobs(state_dir: Path) -> dict[str, Any]:
@@ -199,6 +201,9 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"job {name}: {result}{detail}; last run {j['last_run'] or '-'}, next "
                      f"{j['next_run'] or '-'}, {j['runs']} run(s), {j['failures']} failed")
     lines.extend(_ops_lines(report.get("ops")))
+    sla = sla_line(report.get("sla"))
+    if sla:
+        lines.append(sla)
     return "\n".join(lines) + "\n"
 
 
