@@ -139,6 +139,9 @@ def test_json_formatter_is_the_safety_net() -> None:
     assert "s3cret-value-123" not in line(logging.DEBUG, "secret s3cret-value-123")["msg"]
     assert "jane@example.com" in line(logging.DEBUG, "lead jane@example.com")["msg"]
     assert line(logging.WARNING, "two\nlines")["msg"] == "two\nlines"  # one line on output
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "ok", None, None)
+    record.threadName = "export for jane@example.com"  # a library's thread name
+    assert "jane@example.com" not in formatter.format(record)
 
 
 def test_text_formatter_scrubs_like_json() -> None:

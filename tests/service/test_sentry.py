@@ -277,3 +277,17 @@ def test_an_explicit_environment_in_the_config_beats_sentry_environment(tmp_path
     path.write_text(base)  # not set in the config: the variable, else production
     assert from_env(load_config(path, env).sentry, env).environment == "staging"
     assert from_env(load_config(path, {}).sentry, {}).environment == "production"
+
+
+def test_the_user_context_is_never_sent(sentry: Envelopes) -> None:
+    sentry_sdk.set_user({"id": "0055g00000AbCdE", "username": "integration.user",
+                         "email": EMAILS[0], "ip_address": "10.1.2.3"})
+    try:
+        sentry_sdk.capture_message("something happened")
+        _flush()
+    finally:
+        sentry_sdk.set_user(None)
+    (event,) = sentry.items("event")
+    assert "user" not in event
+    for leak in (b"0055g00000AbCdE", b"integration.user", b"10.1.2.3"):
+        assert leak not in sentry.raw()
