@@ -12,13 +12,12 @@ or GetTopic failed; 78 (EX_CONFIG) invalid configuration or a local check failed
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping
 from typing import Any
 
-from service.check_cmd import EX_UNAVAILABLE, local_checks
-from service.config import Config, ConfigError
-from service.run_cmd import EX_CONFIG, config_source_args, resolve_config
+from service.check_cmd import EX_UNAVAILABLE, config_and_local_checks
+from service.config import Config
+from service.run_cmd import EX_CONFIG, config_source_args
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,14 +34,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _check(args: argparse.Namespace) -> int:
-    try:
-        config = resolve_config(args)
-    except ConfigError as exc:
-        print(f"lifecycle-sync: {exc}", file=sys.stderr)
+    found = config_and_local_checks(args)
+    if found is None or _report(found[1]):
         return EX_CONFIG
-    local = local_checks(config)
-    if _report(local):
-        return EX_CONFIG
+    config = found[0]
     from service.remote_checks import remote_checks  # loads grpc
 
     if _report(remote_checks(config)):

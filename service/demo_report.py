@@ -17,18 +17,13 @@ def print_salesforce(sf: Salesforce, calls: dict[str, Any], events: int, demo_ca
     _print_workspaces(sf)
     leads = sf.query_all("SELECT Company, LeadSource, IsConverted FROM Lead "
                          "ORDER BY Company")["records"]
-    print("  Leads:")
-    print(f"    {'COMPANY':<14} {'SOURCE':<16} CONVERTED")
-    for lead in leads:
-        print(f"    {lead['Company'] or '-':<14} {lead['LeadSource'] or '-':<16} "
-              f"{'yes' if lead['IsConverted'] else 'no'}")
+    _table("Leads", ("COMPANY", 14), ("SOURCE", 16), ("CONVERTED", 0),
+           [(r["Company"], r["LeadSource"], "yes" if r["IsConverted"] else "no") for r in leads])
     parked = sf.query_all("SELECT Event_Type__c, Workspace_ID__c, Processing_Status__c "
                           "FROM Event_Cache__c ORDER BY Workspace_ID__c")["records"]
-    print("  Event_Cache__c (parked):")
-    print(f"    {'TYPE':<11} {'WORKSPACE':<10} STATUS")
-    for row in parked:
-        print(f"    {row['Event_Type__c'] or '-':<11} {row['Workspace_ID__c'] or '-':<10} "
-              f"{row['Processing_Status__c']}")
+    _table("Event_Cache__c (parked)", ("TYPE", 11), ("WORKSPACE", 10), ("STATUS", 0),
+           [(r["Event_Type__c"], r["Workspace_ID__c"], r["Processing_Status__c"])
+            for r in parked])
     tasks = sf.query_all("SELECT Subject, ActivityDate, Priority FROM Task")["records"]
     for t in tasks:
         print(f"  Task: {t['Subject']} (due {t['ActivityDate']}, priority {t['Priority']})")
@@ -36,6 +31,15 @@ def print_salesforce(sf: Salesforce, calls: dict[str, Any], events: int, demo_ca
     spent = calls["total"] - demo_calls
     print(f"API calls spent by the daemon: {spent} for {events} events "
           f"(all calls since start, by kind, incl. the demo's own {demo_calls}: {by_kind})")
+
+
+def _table(title: str, *columns_and_rows: Any) -> None:
+    """``title``, a header of (name, width) columns, then one line per row ("-" for empty)."""
+    *columns, rows = columns_and_rows
+    print(f"  {title}:")
+    for cells in [[name for name, _ in columns], *rows]:
+        print("    " + " ".join(f"{cell or '-'!s:<{width}}" for cell, (_, width)
+                                in zip(cells, columns, strict=True)).rstrip())
 
 
 def _print_workspaces(sf: Salesforce) -> None:

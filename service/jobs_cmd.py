@@ -25,9 +25,9 @@ from scheduler.runs import DamagedJobsFile, RunStore, jobs_path
 from scheduler.settings import JOB_NAMES
 from scheduler.timing import describe, first_run_at, triggers
 from service.apply_reports import scrub
-from service.config import Config, ConfigError
+from service.config import Config
 from service.lifecycle import AlreadyRunning, lock_holder, state_lock
-from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_config
+from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_or_report, config_source_args
 
 EX_FAILED = 1
 EX_USAGE = 64
@@ -77,16 +77,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     forget.set_defaults(func=_forget)
 
 
-def _config(args: argparse.Namespace) -> Config | None:
-    try:
-        return resolve_config(args)
-    except ConfigError as exc:
-        print(f"lifecycle-sync: {exc}", file=sys.stderr)
-        return None
-
-
 def _jobs(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_or_report(args)
     if config is None:
         return EX_CONFIG
     if args.action == "list":
@@ -187,7 +179,7 @@ def _forget(args: argparse.Namespace) -> int:
     except InvalidEmail as exc:
         print(f"lifecycle-sync: forget --email: not an email address ({exc})", file=sys.stderr)
         return EX_USAGE
-    config = _config(args)
+    config = config_or_report(args)
     if config is None:
         return EX_CONFIG
     if not args.yes and not _confirmed(args.email, config.service.state_dir):

@@ -22,8 +22,8 @@ import json
 import sys
 from typing import Any
 
-from service.config import Config, ConfigError
-from service.run_cmd import EX_CONFIG, config_source_args, resolve_config
+from service.config import Config
+from service.run_cmd import EX_CONFIG, config_or_report, config_source_args
 
 EX_UNAVAILABLE = 69
 FIELDS = ("Event_Uuid__c", "Workspace_ID__c", "Event_Type__c", "Processing_Status__c",
@@ -79,10 +79,8 @@ def _review(args: argparse.Namespace) -> int:
     if args.action != "list" and not args.event_uuid:
         print(f"lifecycle-sync review {args.action}: EVENT_UUID is required", file=sys.stderr)
         return 64
-    try:
-        config = resolve_config(args)
-    except ConfigError as exc:
-        print(f"lifecycle-sync: {exc}", file=sys.stderr)
+    config = config_or_report(args)
+    if config is None:
         return EX_CONFIG
     from handlers.errors import GatewayError
 

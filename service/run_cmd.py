@@ -134,11 +134,18 @@ def _emulator_auth(info: Mapping[str, Any], mode: str) -> dict[str, Any]:
     return auth
 
 
-def _run(args: argparse.Namespace) -> int:
+def config_or_report(args: argparse.Namespace) -> Config | None:
+    """The validated config, or None after printing every problem (the caller exits 78)."""
     try:
-        config = resolve_config(args)
+        return resolve_config(args)
     except ConfigError as exc:
         print(f"lifecycle-sync: {exc}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = config_or_report(args)
+    if config is None:
         return EX_CONFIG
     from service.wiring import run_daemon  # heavy imports (grpc) only when really running
 

@@ -164,3 +164,12 @@ def test_log_format_auto_follows_journald() -> None:
     assert resolve_format("auto", {"JOURNAL_STREAM": "8:1234"}) == "json"
     assert resolve_format("auto", {}) == "text"
     assert resolve_format("text", {"JOURNAL_STREAM": "8:1234"}) == "text"
+
+
+def test_the_deployment_guide_documents_every_log_format() -> None:
+    from service.log_json import LOG_FORMATS
+
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    assert f"--log-format {'|'.join(LOG_FORMATS)}" in guide
+    for name in LOG_FORMATS:
+        assert f"- `{name}`:" in guide
