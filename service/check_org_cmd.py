@@ -42,9 +42,7 @@ def _check(args: argparse.Namespace) -> int:
 
     if _report(remote_checks(config)):
         return EX_UNAVAILABLE
-    from service.org_checks import org_checks
-
-    if _report(org_checks(_describer(config))):
+    if _report(_org_results(config)):
         return 1
     print("the org is ready for lifecycle-sync")
     return 0
@@ -56,13 +54,35 @@ def _report(results: list[tuple[str, str | None]]) -> bool:
     return any(problem is not None for _, problem in results)
 
 
-def _describer(config: Config) -> Any:
-    from handlers.errors import GatewayError
+def _org_results(config: Config) -> list[tuple[str, str | None]]:
+    """Describe every object the daemon needs (Opportunity too when it creates them), then
+    what describe cannot show: the converted Lead status and the Convert Leads permission."""
     from handlers.sf_client import ClientSettings, SalesforceClient
+    from scheduler.sf_ops import JobsSalesforce
     from service.connections import session_provider
+    from service.org_access import access_checks
+    from service.org_checks import org_checks, required
 
     client = SalesforceClient(session_provider(config),
                               ClientSettings(ca_file=config.pubsub.ca_file))
+    results = org_checks(_describer(client), required(config.apply.create_opportunity))
+    return results + access_checks(JobsSalesforce(client).query, _user_id(client))
+
+
+def _user_id(client: Any) -> str | None:
+    """The integration user's ID (OpenID Connect userinfo), or None if it is not offered."""
+    from handlers.errors import GatewayError
+
+    try:
+        info = client.rest_url("/services/oauth2/userinfo")
+    except GatewayError:
+        return None
+    found = info.get("user_id") if isinstance(info, dict) else None
+    return str(found) if found else None
+
+
+def _describer(client: Any) -> Any:
+    from handlers.errors import GatewayError
 
     def describe(name: str) -> Mapping[str, Any] | None:
         try:
