@@ -50,7 +50,7 @@ def apply_hooks(metrics: Metrics | None, shadow: bool) -> ApplyHooks:
 
     if metrics is None or shadow:
         return ApplyHooks(to_sentry, None, None)
-    return ApplyHooks(to_sentry, _observe_cycles(metrics), metrics.poisoned)
+    return ApplyHooks(to_sentry, _observe_cycles(metrics), _count_poison(metrics))
 
 
 def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
@@ -88,3 +88,11 @@ def _observe_cycles(metrics: Metrics) -> Callable[[Sequence[InboxEntry], CycleRe
     return observe
 
 
+def _count_poison(metrics: Metrics) -> Callable[[InboxEntry], None]:
+    def count(entry: InboxEntry) -> None:
+        try:
+            metrics.poisoned(entry)
+        except Exception:  # metrics must never stop applying
+            log.exception("recording the failed-events metric failed")
+
+    return count

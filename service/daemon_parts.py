@@ -23,7 +23,7 @@ from subscriber.intake import Intake
 
 @dataclass
 class DaemonParts:
-    """What one daemon run builds from the config (see :func:`_build`)."""
+    """What one daemon run builds from the config (see :func:`build_parts`)."""
 
     metrics: Metrics
     applier: ApplyLoop
@@ -54,5 +54,5 @@ def build_parts(config: Config, inbox: Inbox) -> DaemonParts:
     sla = SlaMonitor(config.sla, health.oldest_pending_s,
                      lambda: sf.count(PARKED_ERRORS_SOQL), inbox,
                      on_change=lambda breached: metrics.sla_breached.set(int(breached)))
-    return DaemonParts(metrics, applier, hooks, health,
-                  Intake(intake_settings(config), sessions, inbox, hooks), runs, jobs, sla)
+    intake = Intake(intake_settings(config), sessions, inbox, hooks)
+    return DaemonParts(metrics, applier, hooks, health, intake, runs, jobs, sla)
