@@ -102,9 +102,11 @@ class InboxReader:
         except sqlite3.OperationalError:  # created, schema not committed yet
             return []
 
-    def counts(self) -> tuple[int, int]:
-        """(entries stored, entries still pending), every topic."""
-        found = self.query("SELECT COUNT(*), COALESCE(SUM(status = 'pending'), 0) FROM entries")
+    def counts(self, topic: str = TRIAL_TOPIC) -> tuple[int, int]:
+        """(entries of ``topic`` stored, entries of any topic still pending): the daemon's own
+        writes come back as Lead change events, which must be settled too."""
+        found = self.query("SELECT COALESCE(SUM(topic = ?), 0), "
+                           "COALESCE(SUM(status = 'pending'), 0) FROM entries", (topic,))
         return (int(found[0][0]), int(found[0][1])) if found else (0, 0)
 
     def applied_at(self, event_ids: Sequence[str]) -> dict[str, float]:
@@ -124,11 +126,11 @@ class InboxReader:
             self._db = None
 
 
-def wait_settled(reader: InboxReader, total: int, timeout_s: float, interval_s: float = 0.1
-                 ) -> None:
-    """Until the inbox holds at least ``total`` entries and none is pending."""
+def wait_settled(reader: InboxReader, total: int, timeout_s: float, interval_s: float = 0.1,
+                 topic: str = TRIAL_TOPIC) -> None:
+    """Until the inbox holds at least ``total`` entries of ``topic`` and none is pending."""
     def settled() -> bool:
-        stored, pending = reader.counts()
+        stored, pending = reader.counts(topic)
         return stored >= total and pending == 0
 
     poll(settled, timeout_s, f"{total} entries applied", interval_s=interval_s)
