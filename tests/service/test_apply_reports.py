@@ -28,13 +28,10 @@ def test_a_cycles_problems_are_each_logged_once_per_class_and_recorded_in_one_wr
     caplog.set_level(logging.DEBUG, logger="lifecycle_sync.apply")
     problems = [("missing trial_expiration", f"event {n} has none") for n in range(150)]
     problems.append(("bad mrr", "Event_Data__c.mrr is missing; owner jane@example.com"))
-    inbox = CountingInbox(tmp_path / "inbox.db")
-    try:
+    with CountingInbox(tmp_path / "inbox.db") as inbox:
         Reporter(inbox).report_all(problems)
         assert inbox.meta_writes == 1
         last = json.loads(inbox.meta(LAST_ERROR_KEY) or "{}")
-    finally:
-        inbox.close()
     assert last["class"] == "bad mrr"
     assert "jane@example.com" not in last["message"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -43,10 +40,7 @@ def test_a_cycles_problems_are_each_logged_once_per_class_and_recorded_in_one_wr
 
 
 def test_no_problems_write_nothing(tmp_path: Path) -> None:
-    inbox = CountingInbox(tmp_path / "inbox.db")
-    try:
+    with CountingInbox(tmp_path / "inbox.db") as inbox:
         Reporter(inbox).report_all([])
         assert inbox.meta_writes == 0
         assert inbox.meta(LAST_ERROR_KEY) is None
-    finally:
-        inbox.close()
