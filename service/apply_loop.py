@@ -272,7 +272,8 @@ class ApplyLoop:
         for entry_id in [*result.applied, *result.parked]:
             self._attempts.pop(entry_id, None)
             self._retry_at.pop(entry_id, None)
-        self._reporter.report_all(result.problems)
+        for error_class, message in result.problems:
+            self._reporter.report(error_class, message)
         self._schedule_retries(result.retry)
 
     def _schedule_retries(self, retry: dict[int, str]) -> None:

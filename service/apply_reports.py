@@ -8,7 +8,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from subscriber.inbox import Inbox
 
@@ -37,18 +37,6 @@ class Reporter:
     def report(self, error_class: str, message: str) -> None:
         """Log once per class at WARNING (later ones at DEBUG) and record it as the last."""
         self.record(error_class, message)
-        self._log(error_class, message)
-
-    def report_all(self, problems: Sequence[tuple[str, str]]) -> None:
-        """:meth:`report` each (error class, message), but record only the last: one inbox
-        write per apply cycle, not one fsync'd transaction per parked event."""
-        if not problems:
-            return
-        self.record(*problems[-1])
-        for error_class, message in problems:
-            self._log(error_class, message)
-
-    def _log(self, error_class: str, message: str) -> None:
         with self._lock:
             first = error_class not in self._reported
             self._reported.add(error_class)
