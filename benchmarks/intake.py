@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import InboxReader, emit, load_average, machine
+from benchmarks.common import InboxReader, cpu_s, emit, load_average, machine
 from benchmarks.rig import (
     TRIAL_TOPIC,
     Daemon,
@@ -39,7 +39,8 @@ from benchmarks.rig import (
 
 PUBLISH_BATCH = 200
 KEYS = ("events", "live_seconds", "live_events_per_s", "publish_seconds", "startup_s",
-        "catchup_s", "catchup_events_per_s", "live_peak_rss_mb", "backlog_peak_rss_mb",
+        "catchup_s", "catchup_events_per_s", "backlog_daemon_cpu_s", "live_peak_rss_mb",
+        "backlog_peak_rss_mb",
         "load_avg_before", "load_avg_after")
 
 
@@ -68,6 +69,7 @@ def measure(events: int, work: Path, timeout_s: float, backlog: bool) -> dict[st
         first, last = _commit_times(reader)
         stored = _stored(reader)
         peak_rss_mb = daemon.peak_rss_mb()
+        daemon_cpu_s = cpu_s(daemon.pid)
         exit_code = daemon.terminate(timeout_s=10.0)
     finally:
         reader.close()
@@ -79,7 +81,7 @@ def measure(events: int, work: Path, timeout_s: float, backlog: bool) -> dict[st
     return {"seconds": round(last - started, 3), "first_s": round(first - started, 3),
             "last_minus_first_s": round(last - first, 3),
             "peak_rss_mb": None if peak_rss_mb is None else round(peak_rss_mb, 1),
-            "publish_seconds": round(published_s, 3), "stored": stored,
+            "publish_seconds": round(published_s, 3), "stored": stored, "cpu_s": daemon_cpu_s,
             "daemon_exit_code": exit_code}
 
 
@@ -122,6 +124,7 @@ def run(events: int, work: Path, timeout_s: float) -> dict[str, Any]:
         "startup_s": backlog["first_s"], "catchup_s": backlog["seconds"],
         "catchup_events_per_s": round(events / backlog["last_minus_first_s"], 1),
         "live_peak_rss_mb": live["peak_rss_mb"], "backlog_peak_rss_mb": backlog["peak_rss_mb"],
+        "backlog_daemon_cpu_s": backlog["cpu_s"],
         "stored": [live["stored"], backlog["stored"]],
         "daemon_exit_codes": [live["daemon_exit_code"], backlog["daemon_exit_code"]],
         "load_avg_before": before, "load_avg_after": load_average(), "machine": machine(),
