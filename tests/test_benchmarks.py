@@ -34,8 +34,9 @@ def test_intake_reports_live_throughput_startup_and_backlog_catch_up(
 ) -> None:
     result, table = _last_json(capsys, intake.main, ["--events", "400"])
     assert set(result) >= {"events", "live_seconds", "live_events_per_s", "startup_s",
-                           "catchup_s", "catchup_events_per_s", "live_peak_rss_mb",
-                           "backlog_peak_rss_mb", "goals"}
+                           "startup_cpu_s", "backlog_daemon_cpu_s", "catchup_s",
+                           "catchup_events_per_s", "live_peak_rss_mb", "backlog_peak_rss_mb",
+                           "goals"}
     assert result["stored"] == [400, 400]
     assert 0 < result["startup_s"] <= result["catchup_s"]
     assert set(result["goals"]) == {"startup_s_le_0.5", "catchup_s_le_1.2"}
