@@ -56,8 +56,16 @@ mutate-changed: $(STAMP)
 	  nice -n 15 $(BIN)/mutmut run --max-children 2 $$globs && \
 	$(BIN)/python -m tools.mutation_report --min $(MUTATE_MIN) $(MUTATE_PACKAGES)
 
+# Every daemon benchmark, each ending with one JSON line (README "Performance"); about 5 to 8
+# minutes on a 2-core machine, most of it the 100,000-event memory run.
 bench: $(STAMP)
+	@uptime
 	$(BIN)/python -m benchmarks.intake --events 20000 --json
+	$(BIN)/python -m benchmarks.latency --events 300 --json
+	$(BIN)/python -m benchmarks.burst --events 10000 --latency-ms 50 --json
+	$(BIN)/python -m benchmarks.api_calls --events 1000 --json
+	$(BIN)/python -m benchmarks.memory --sizes 10000 100000 --json
+	@uptime
 
 # Regenerate the checked-in Pub/Sub stubs after editing proto/pubsub_api.proto.
 proto: $(STAMP)
