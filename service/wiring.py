@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import cast
 
 from handlers.cycle import CycleResult
-from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
+from handlers.gateway import ConvertedStatus, SalesforceGateway
 from handlers.gateway_api import Gateway
 from handlers.sf_client import ClientSettings, SalesforceClient
 from scheduler.registry import build_scheduler
@@ -29,7 +29,7 @@ from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
 from service.health import Health, HealthServer, status_line
 from service.hints import HintedLogin, login_failure
-from service.jobs_wiring import job_runner, open_runs
+from service.jobs_wiring import gateway_settings, job_runner, open_runs
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
@@ -155,7 +155,7 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
     a = config.apply
     shadow = config.service.mode == "shadow"
     settings = ClientSettings(ca_file=config.pubsub.ca_file)
-    gateway = GatewaySettings(create_opportunity=a.create_opportunity)
+    gateway = gateway_settings(config)
     clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
     on_settled = None
     if metrics is not None:

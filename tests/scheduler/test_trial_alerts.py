@@ -63,9 +63,7 @@ def _tasks(org: OrgRig) -> list[dict[str, Any]]:
 
 
 def _alerts(org: OrgRig, now: dt.datetime = NOW) -> str:
-    usage = {"ws-7": {"seats": 5, "projects": 3}}
-    return trial_alerts(now, org.sf, PARIS, lambda ids: {i.lower(): usage[i] for i in ids
-                                                         if i in usage})
+    return trial_alerts(now, org.sf, PARIS)
 
 
 def test_one_task_per_threshold_for_the_owner_never_twice(org: OrgRig) -> None:
@@ -73,7 +71,9 @@ def test_one_task_per_threshold_for_the_owner_never_twice(org: OrgRig) -> None:
     lead = org.create("Lead", LastName="Owner", Company="Acme", Email="ann@acme.co.uk",
                       OwnerId=rep)
     account = org.create("Account", Name="Acme Ltd", OwnerId=account_rep)
-    ws7 = _workspace(org, "ws-7", "Trial", _day(7), Lead__c=lead)
+    ws7 = _workspace(org, "ws-7", "Trial", _day(7), Lead__c=lead,
+                     Latest_Usage__c='{"projects":3,"seats":5}',
+                     Latest_Usage_At__c="2026-11-20T10:30:00.000Z")
     ws1 = _workspace(org, "ws-1", "Trial", _day(1), Account__c=account)
     _workspace(org, "ws-20", "Trial", _day(20), Lead__c=lead)
     _workspace(org, "ws-paid", "Paid", _day(1), Lead__c=lead)
@@ -87,7 +87,8 @@ def test_one_task_per_threshold_for_the_owner_never_twice(org: OrgRig) -> None:
     assert (t7["OwnerId"], t7["WhoId"], t7["ActivityDate"], t7["Priority"]) == (
         rep, None, _day(7), "Normal")
     assert t7["Subject"] == "Trial ends in 7 days: Workspace ws-7"
-    assert "projects=3, seats=5" in t7["Description"]
+    assert "projects=3, seats=5 (event of 2026-11-20 10:30 UTC)" in t7["Description"]
+    assert "Usage in the latest event: none reported" in t1["Description"]
     assert "ann@acme.co.uk" not in t7["Description"]
     assert (t1["OwnerId"], t1["Priority"], t1["Subject"]) == (
         account_rep, "High", "Trial ends in 1 day: Workspace ws-1")
