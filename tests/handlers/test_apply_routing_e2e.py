@@ -200,7 +200,8 @@ def test_a_second_workspace_claiming_a_linked_lead_is_not_linked(org: Org) -> No
     org.apply(gateway, _trial("rt-l1", "hal@route-conflict.com"))
     org.apply(gateway, _trial("rt-l2", "hal@route-conflict.com", at_s=5))
     first, second = org.workspace("rt-l1"), org.workspace("rt-l2")
-    assert first["Lead__c"] and second["Lead__c"] is None
+    assert first["Lead__c"]
+    assert second["Lead__c"] is None
     assert LEAD_CONFLICT in second["Review_Reason__c"]
     assert "rt-l1" in org.review_row("rt-l2")["Processing_Notes__c"]
     leads = org.admin.query_all("SELECT Id FROM Lead WHERE Email = 'hal@route-conflict.com'")
@@ -233,4 +234,5 @@ def test_review_lists_each_conflict(org: Org, tmp_path: Path) -> None:
                      "--state", str(tmp_path / "state"))
     assert listed.returncode == 0, listed.stderr
     [line] = [x for x in listed.stdout.splitlines() if x.startswith(uuid)]
-    assert "Conflict: MRR" in line and "Conflict: event email" in line
+    assert "Conflict: MRR" in line
+    assert "Conflict: event email" in line
