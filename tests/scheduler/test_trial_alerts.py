@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sched_rig import OrgRig, kill_after_commit
+from sched_rig import OrgRig, entry, kill_after_commit
 
 from emulator.org.faults import FaultRule
 from scheduler.runs import RunStore
@@ -158,3 +158,32 @@ def test_kill_between_task_creation_and_its_record_still_one_task(
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "0 alert(s) sent" in rerun.stdout
     assert [t["WhatId"] for t in _tasks(org)] == [ws]
+
+
+def _at(day: int, hour: int = 12) -> int:
+    return int(dt.datetime(2026, 11, day, hour, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def test_the_alert_quotes_the_newest_usage_kept_on_the_workspace(org: OrgRig) -> None:
+    """Issue 8: the figures come from Workspace__c.Latest_Usage__c, which the apply side
+    keeps from the newest event by event time (a late, older event does not overwrite it);
+    the job reads no local inbox at all, so pruned inbox entries lose nothing."""
+    def trial(usage: dict[str, Any], at_ms: int) -> Any:
+        return entry("Trial", "ws-usage", {"trial_expiration": _day(7), "usage": usage}, at_ms,
+                     email="una@usage.example.com")
+
+    org.apply(trial({"seats": 3}, _at(20)))
+    org.apply(trial({"seats": 8, "projects": 2}, _at(25)))
+    org.apply(trial({"seats": 1}, _at(22)))  # older, arriving last
+    org.apply(entry("Trial", "ws-usage", {"trial_expiration": _day(7)}, _at(26),
+                    email="una@usage.example.com"))  # newest, but carries no figures
+    [ws] = org.query("SELECT Latest_Usage__c, Latest_Usage_At__c FROM Workspace__c "
+                     "WHERE Workspace_ID__c = 'ws-usage'")
+    assert ws["Latest_Usage__c"] == '{"projects":2,"seats":8}'
+    assert ws["Latest_Usage_At__c"].startswith("2026-11-25T12:00:00")
+    before = org.calls()
+    assert _alerts(org).endswith("1 alert(s) sent")
+    assert org.calls() - before == 2  # the figures came with the candidates query
+    [task] = _tasks(org)
+    assert "Usage in the latest event: projects=2, seats=8 (event of 2026-11-25 12:00 UTC)" \
+        in task["Description"]
