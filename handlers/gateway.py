@@ -138,13 +138,14 @@ class SalesforceGateway:
         return created, failed
 
     def _owners(self, lead_ids: list[str]) -> dict[str, str]:
-        """OwnerId by Lead ID (sObject Collections retrieve: up to 2,000 IDs per call)."""
+        """OwnerId by Lead ID: sObject Collections retrieve, up to 2,000 IDs per call, as a
+        POST (the documented form when the IDs would not fit the URI)."""
         out: dict[str, str] = {}
         for chunk in _chunks(lead_ids, COLLECTIONS_MAX_RETRIEVE):
             self.calls += 1
-            rows = self._client.rest(
-                "GET", f"composite/sobjects/Lead?ids={','.join(chunk)}&fields=Id,OwnerId",
-                idempotent=True)
+            rows = self._client.rest("POST", "composite/sobjects/Lead",
+                                     {"ids": chunk, "fields": ["Id", "OwnerId"]},
+                                     idempotent=True)
             out.update({str(r["Id"]): str(r["OwnerId"]) for r in rows or [] if r})
         return out
 

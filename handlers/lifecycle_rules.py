@@ -35,8 +35,8 @@ def plan_workspace(key: str, events: Sequence[Lifecycle], snap: Snapshot, plan: 
     entries, foreign = _known_entries(row)
     events, defaulted = conflicts.with_default_expiration(
         events, (e.event_uuid for e in entries), settings)
-    events, bad_mrr = conflicts.out_of_range_mrr(events, settings)
-    entries = history.merge(entries, list(events))
+    safe, bad_mrr = conflicts.out_of_range_mrr(events, settings)  # parked rows keep the MRR
+    entries = history.merge(entries, safe)
     has_trial = any(e.kind == EventType.TRIAL.value for e in entries)
     entries = [replace(e, parked=not has_trial and e.kind in _PARKABLE) for e in entries]
     state = history.replay(entries)
