@@ -49,12 +49,14 @@ def test_wiring_builds_one_gateway_per_worker(tmp_path):
     from subscriber.auth import Session, SessionProvider, StaticToken
     from subscriber.inbox import Inbox
 
-    config = _load(tmp_path, TOML)
+    config = _load(tmp_path, TOML + 'lead_auto_assign = "off"\ntrial_length_days = 9\n')
     sessions = SessionProvider(StaticToken(Session("t", "https://x.example", "00D")))
     with Inbox(tmp_path / "inbox.db") as inbox:
         loop = apply_loop(config, sessions, inbox)
         assert len(loop._gateways) == 2
         assert all(g._settings.create_opportunity for g in loop._gateways)
+        assert all(g._settings.auto_assign == "FALSE" for g in loop._gateways)
+        assert all(g.rules.trial_length_days == 9 for g in loop._gateways)
 
 
 @pytest.mark.parametrize(("value", "header"), [
