@@ -130,3 +130,37 @@ def test_other_objects_are_not_assigned(h: OrgHarness, territory: dict[str, str]
     account = h.create("Account", Name="acme.com")
     owner = h.call("GET", f"sobjects/Account/{account}").json()["OwnerId"]
     assert owner == h.info["user_id"]
+
+
+@pytest.mark.parametrize(("operator", "value", "matches"), [
+    ("equals", "france, Belgium", ["France", "belgium"]),
+    ("notEqual", "France", ["Belgium", ""]),
+    ("contains", "@acme.com", ["ann@ACME.com"]),
+    ("startsWith", "Bel, Fra", ["Belgium", "france"]),
+])
+def test_criteria_operators_compare_without_case(operator: str, value: str,
+                                                 matches: list[str]) -> None:
+    """Help, "Assignment Rules" filter criteria: text compares ignoring case; comma-separated
+    values are alternatives."""
+    from emulator.org.assignment import Criterion
+
+    field = "Email" if operator == "contains" else "Country"
+    criterion = Criterion(field, operator, value)
+    others = {"equals": ["Germany"], "notEqual": ["france"], "contains": ["ann@acme.co"],
+              "startsWith": ["Germany"]}[operator]
+    assert [criterion.matches({field: v}) for v in matches] == [True] * len(matches)
+    assert [criterion.matches({field: v}) for v in others] == [False] * len(others)
+
+
+@pytest.mark.parametrize("entry", [
+    {"order": 1, "owner_id": "005000000000001AAA",
+     "criteria": [{"field": "Country", "operator": "matches", "value": "x"}]},
+    {"order": 1, "owner_id": "not an id", "criteria": []},
+    {"owner_id": "005000000000001AAA", "criteria": []},
+])
+def test_the_admin_api_refuses_a_rule_it_cannot_model(h: OrgHarness, entry: dict[str, Any]
+                                                      ) -> None:
+    url = f"{h.info['admin_url']}/org/assignment-rules"
+    answer = h.admin_session.post(url, json={"entries": [entry]}, timeout=10)
+    assert answer.status_code == 400
+    assert h.org.assignment.rules == {}
