@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import cast
 
 from handlers.cycle import CycleResult
-from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
+from handlers.gateway import ConvertedStatus, SalesforceGateway
 from handlers.gateway_api import Gateway
 from handlers.sf_client import ClientSettings, SalesforceClient
 from service.apply_loop import ApplyLoop
 from service.apply_reports import OnFirst, Tags
 from service.apply_settings import ApplySettings
 from service.config import Config
+from service.jobs_wiring import gateway_settings
 from service.metrics import Metrics
 from service.sentry_setup import report as report_to_sentry
 from service.shadow import ShadowGateway, ShadowInbox
@@ -60,7 +61,7 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
     a = config.apply
     shadow = config.service.mode == "shadow"
     settings = ClientSettings(ca_file=config.pubsub.ca_file)
-    gateway = GatewaySettings(create_opportunity=a.create_opportunity)
+    gateway = gateway_settings(config)
     clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
     if metrics is not None:
         for client in clients:

@@ -134,12 +134,18 @@ class InboxConfig:
 @dataclass(frozen=True)
 class ApplyConfig:
     """The apply loop: cycles in flight, entries per cycle, the pause after
-    REQUEST_LIMIT_EXCEEDED, and whether converting a Lead also creates an Opportunity."""
+    REQUEST_LIMIT_EXCEEDED, and whether converting a Lead also creates an Opportunity.
+    The rules: ``lead_auto_assign`` (``Sforce-Auto-Assign``: TRUE, FALSE or a rule ID),
+    ``new_trial_task``, ``trial_length_days``, ``mrr_ceiling``."""
 
     workers: int = 6
     batch_size: int = 200
     limit_pause_s: float = 300.0
     create_opportunity: bool = False
+    lead_auto_assign: str = "TRUE"
+    new_trial_task: bool = False
+    trial_length_days: int = 30
+    mrr_ceiling: float = 100_000.0
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from emulator.catalog import ObjectDef, ObjectKind
 from emulator.ids import is_valid, to18
 from emulator.org import dml, events
+from emulator.org.assignment import assigner
 from emulator.org.calls import Call, Reply
 from emulator.org.describe import describe_object, global_describe, object_summary
 from emulator.org.errors import (
@@ -47,7 +48,7 @@ def object_root(call: Call) -> Reply:
     if obj.kind is ObjectKind.PLATFORM_EVENT:
         publish_id, notice = events.publish(call.org, call.tx, obj, call.json())
         return Reply(201, save_result(publish_id, [notice.per_record()]))
-    new_id = dml.create(call.org, call.tx, obj, call.json())
+    new_id = dml.create(call.org, call.tx, obj, call.json(), assigner(call, obj))
     return Reply(201, save_result(new_id))
 
 
