@@ -104,7 +104,8 @@ class Emulator:
         ctx.instance_url = org.instance_url = f"https://{self.settings.host}:{rest_server.server_port}"
         self._start_grpc(ctx)
         ctx.extras["cut_connections"] = self.cut_connections
-        self._serve_http(make_admin_app(ctx, {**ROUTES, **RELIABILITY_ROUTES}), self.settings.admin_port)
+        routes = {**ROUTES, **RELIABILITY_ROUTES}
+        self._serve_http(make_admin_app(ctx, routes), self.settings.admin_port)
         self.access_token, _ = ctx.tokens.issue(identity.integration_user_id)
         return self
 
