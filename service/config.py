@@ -134,11 +134,17 @@ class InboxConfig:
 @dataclass(frozen=True)
 class ApplyConfig:
     """The apply loop: cycles in flight, entries per cycle, the pause after
-    REQUEST_LIMIT_EXCEEDED, and whether converting a Lead also creates an Opportunity."""
+    REQUEST_LIMIT_EXCEEDED, the retry backoff of failed cycles and records (jittered,
+    doubling from ``retry_initial_s`` up to ``retry_max_s``; a record still failing after
+    ``max_attempts`` is parked for review), and whether converting a Lead also creates an
+    Opportunity."""
 
     workers: int = 6
     batch_size: int = 200
     limit_pause_s: float = 300.0
+    retry_initial_s: float = 1.0
+    retry_max_s: float = 60.0
+    max_attempts: int = 8
     create_opportunity: bool = False
 
 
