@@ -28,7 +28,7 @@ from service.config import inbox_path
 
 EVENTS = events(1000, soak=10_000)
 IDLE_TIMEOUT_S = 1.5
-HOLD_S = 4.0  # < the daemon's SQLite busy timeout (10 s): a stall, not an error
+HOLD_S = 3.0  # < the daemon's SQLite busy timeout (10 s): a stall, not an error
 STREAM = StreamSettings(keepalive_s=0.5, idle_timeout_s=IDLE_TIMEOUT_S)
 
 

@@ -25,7 +25,7 @@ from emulator.pubsub.store import now_ms
 from emulator.pubsub.subscribe import StreamSettings
 
 EVENTS = events(1000, soak=10_000)
-RETENTION_S = 4.0
+RETENTION_S = 2.5
 STREAM = StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0, retention_s=RETENTION_S)
 
 

@@ -4,7 +4,7 @@
 Pass: every event applied (nothing pending, checkpoints current), no duplicate records
 (one Workspace per ID, one Lead and one Contact per email, one cache row per EventUuid), no
 redelivery, and the RSS flat: the last sample within 50 % (+10 MB) of the first. The samples
-are printed, first and last on the summary line. The short form runs it for 10 s.
+are printed, first and last on the summary line. The short form runs it for 6 s.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rel_workload import Workload
 
 RATE_PER_S = 50
 SAMPLE_EVERY_S = 10.0
-LOAD_S = load_seconds(short=10.0)
+LOAD_S = load_seconds(short=6.0)
 UNIQUE = ("Workspace__c", "Lead", "Contact", "Event_Cache__c")
 
 

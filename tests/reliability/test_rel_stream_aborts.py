@@ -23,8 +23,8 @@ from rel_params import SOAK, events, seeds
 from rel_run import case_run
 
 EVENTS = events(2000)
-ABORTS = 100 if SOAK else 20
-OUTAGE_S = 60.0 if SOAK else 15.0
+ABORTS = 100 if SOAK else 10
+OUTAGE_S = 60.0 if SOAK else 8.0
 STATUSES = ("UNAVAILABLE", "INTERNAL")
 
 
