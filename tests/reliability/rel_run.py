@@ -41,7 +41,7 @@ class CaseRun:
         """Wait until idle (the stuck check happens either way), then compare."""
         try:
             self.cluster.wait_idle(self.workload, idle_timeout_s)
-        except AssertionError as exc:
+        except TimeoutError as exc:
             print(f"{case} seed={self.seed}: {exc}")
         result = collect(self.cluster, self.workload)
         return compare(reference, result, case, self.seed, self.events, expected_to_differ,
