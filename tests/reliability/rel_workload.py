@@ -90,7 +90,7 @@ def lifecycle_mix(events: int, user_id: str, seed: int) -> list[BurstEvent]:
     random (a Trial after the Churn), whose outcome legitimately depends on how the daemon
     happened to batch them, so a fault-free run would not be a reference."""
     rng = random.Random(seed)
-    workspaces = max(1, round(events / 2.5))
+    workspaces = max(1, round(events / 2.0))  # ~2.14 events each: enough, then cut
     names = domains(workspaces)
     plans = [[("Trial", {"trial_expiration": "2027-01-31"})] for _ in range(workspaces)]
     for plan in plans:

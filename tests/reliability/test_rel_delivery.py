@@ -60,6 +60,10 @@ def test_r12_redelivered_and_swapped_events_apply_once(seed: int, reference: Ref
     verdict.assert_clean(max_redelivered=sent)
 
 
+def trial_entries(cluster: Cluster) -> int:
+    return sum(1 for topic, *_ in cluster.inbox_rows() if topic == TRIAL_TOPIC)
+
+
 def repeated_replay_ids(state: Path) -> int:
     """Inbox entries whose replay ID an earlier entry (another event) of the topic has."""
     with contextlib.closing(sqlite3.connect(f"file:{inbox_path(state)}?mode=ro", uri=True)) as db:
@@ -73,10 +77,16 @@ def test_r22_replay_ids_repeating_after_an_org_migration_change_nothing(
     golden = reference(seed, EVENTS)
     with case_run(tmp_path, seed, EVENTS) as run:
         half = len(run.workload.batches) // 2
+
+        def migrate(batch: int) -> None:
+            if batch == half:  # once what was published so far is stored under the old IDs
+                landed = sum(len(b) for b in run.workload.batches[:half + 1])
+                wait_for(lambda: trial_entries(run.cluster) >= landed, 60, "events stored")
+                run.cluster.admin("/faults/pubsub/migrate", {"topic": TRIAL_TOPIC,
+                                                             "shift": SHIFT})
+
         restart(run.cluster)
-        run.cluster.publish(run.workload, after_batch=lambda b: run.cluster.admin(
-            "/faults/pubsub/migrate", {"topic": TRIAL_TOPIC, "shift": SHIFT})
-            if b == half else None)
+        run.cluster.publish(run.workload, after_batch=migrate)
         verdict = run.finish(golden, "R22")
         repeated = repeated_replay_ids(run.cluster.state)
     print(f"R22 seed={seed}: {repeated} inbox entries reuse an earlier event's replay ID")
