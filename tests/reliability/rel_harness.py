@@ -190,8 +190,9 @@ class Cluster:
 
     def _collections(self, method: str, records: list[dict[str, Any]]) -> None:
         for start in range(0, len(records), 200):
-            results = self.sf.restful("composite/sobjects", method=method, json={
-                "allOrNone": True, "records": records[start:start + 200]})
+            results: list[dict[str, Any]] = self.sf.restful(
+                "composite/sobjects", method=method,
+                json={"allOrNone": True, "records": records[start:start + 200]}) or []
             assert all(r["success"] for r in results), results[:3]
 
     def query_all(self, soql: str) -> list[dict[str, Any]]:
