@@ -11,6 +11,9 @@ by kind) and ``POST /org/counters/reset``; ``GET|POST /org/settings`` (``latency
 ``POST /org/assignment-rules`` (a Lead assignment rule and/or Lead Settings' default owner:
 :mod:`emulator.org.assignment`) and ``POST /org/assignment-rules/clear``.
 
+``GET /pubsub/deliveries`` (events sent per topic, redeliveries) and
+``POST /pubsub/deliveries/reset``.
+
 ``POST /faults/cdc/gap`` (``{"object": "Lead", "change_type": "GAP_UPDATE" | … |
 "GAP_OVERFLOW", "record_ids": [...]}``) publishes a header-only gap or overflow change event.
 """
@@ -90,6 +93,15 @@ def _token(ctx: EmulatorContext, body: dict[str, Any]) -> object:
     return {"access_token": token, "expires_ms": info.expires_ms}
 
 
+def _deliveries(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    return ctx.pubsub_faults.deliveries.snapshot()
+
+
+def _deliveries_reset(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    ctx.pubsub_faults.deliveries.reset()
+    return ctx.pubsub_faults.deliveries.snapshot()
+
+
 def _clear(ctx: EmulatorContext, body: dict[str, Any]) -> object:
     """Clear every fault, Pub/Sub and org alike (releasing stalled org requests)."""
     ctx.pubsub_faults.clear()
@@ -110,7 +122,8 @@ def _stats(ctx: EmulatorContext, body: dict[str, Any]) -> object:
 
 # -- the org (REST/SOAP) half ------------------------------------------------------------
 
-_RULE_KEYS = ("effect", "kind", "object", "status", "error_code", "message", "times", "stall_s")
+_RULE_KEYS = ("effect", "kind", "object", "status", "error_code", "message", "times", "stall_s",
+              "record_ids")
 
 
 def _org(ctx: EmulatorContext) -> Org:
@@ -217,6 +230,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/faults/pubsub/delay"): _delay,
     ("POST", "/faults/tokens/expire"): _expire,
     ("POST", "/faults/clear"): _clear,
+    ("GET", "/pubsub/deliveries"): _deliveries,
+    ("POST", "/pubsub/deliveries/reset"): _deliveries_reset,
     ("POST", "/tokens"): _token,
     ("GET", "/stats"): _stats,
     ("POST", "/faults/org"): _org_fault,

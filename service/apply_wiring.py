@@ -74,7 +74,9 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
         inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
     hooks = apply_hooks(metrics, shadow)
     return ApplyLoop(inbox, gateways,
-                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s),
+                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s,
+                                   backoff_initial_s=a.retry_initial_s,
+                                   backoff_max_s=a.retry_max_s, max_attempts=a.max_attempts),
                      on_report=hooks.on_report, on_settled=hooks.on_settled,
                      on_poison=hooks.on_poison)
 
