@@ -134,12 +134,14 @@ class InboxConfig:
 @dataclass(frozen=True)
 class ApplyConfig:
     """The apply loop: cycles in flight, entries per cycle, the pause after
-    REQUEST_LIMIT_EXCEEDED, and whether converting a Lead also creates an Opportunity."""
+    REQUEST_LIMIT_EXCEEDED, whether converting a Lead also creates an Opportunity, and how
+    long a REST/SOAP call may wait for an answer (a stalled server must not wedge a worker)."""
 
     workers: int = 6
     batch_size: int = 200
     limit_pause_s: float = 300.0
     create_opportunity: bool = False
+    read_timeout_s: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,7 @@ SPEC: dict[str, dict[str, Field]] = {
         "batch_size": Field(number(int, 1, 200), 200),  # 200: one sObject Collections call
         "limit_pause_s": Field(number(float, 1, 86400), 300.0),
         "create_opportunity": Field(boolean, False),
+        "read_timeout_s": Field(number(float, 1, 600), 120.0),
     },
     "scheduler": {  # scheduler/ (README "Scheduled jobs")
         "enabled": Field(boolean, True),

@@ -23,13 +23,13 @@ from typing import cast
 from handlers.cycle import CycleResult
 from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
 from handlers.gateway_api import Gateway
-from handlers.sf_client import ClientSettings, SalesforceClient
+from handlers.sf_client import SalesforceClient
 from scheduler.registry import build_scheduler
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
 from service.health import Health, HealthServer, status_line
 from service.hints import HintedLogin, login_failure
-from service.jobs_wiring import job_runner, open_runs
+from service.jobs_wiring import client_settings, job_runner, open_runs
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
@@ -154,7 +154,7 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
     latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
     a = config.apply
     shadow = config.service.mode == "shadow"
-    settings = ClientSettings(ca_file=config.pubsub.ca_file)
+    settings = client_settings(config)
     gateway = GatewaySettings(create_opportunity=a.create_opportunity)
     clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
     on_settled = None
