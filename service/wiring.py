@@ -35,7 +35,7 @@ from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
 from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
-from service.sentry_setup import SentrySettings, from_env, init_sentry
+from service.sentry_setup import SentrySettings, fatal_scope, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
 from service.sentry_setup import report as report_to_sentry
 from service.shadow import ShadowGateway, ShadowInbox
@@ -311,7 +311,8 @@ def _finish(worker: threading.Thread, notifier: Notifier, hooks: ObservedHooks,
             # A human must act (topic or permission, rejected credentials, a refused replay
             # ID under on_invalid_replay=fail): restarting cannot fix it, so systemd must not
             # retry (RestartPreventExitStatus=78).
-            log.error("stopped: %s: %s", type(exc).__name__, exc)
+            with fatal_scope(exc.error_code):
+                log.error("stopped: %s: %s", type(exc).__name__, exc)
             return EX_CONFIG
         if isinstance(exc, InboxFailed):
             # Retrying in place would refetch the same batch every backoff, burning the daily
