@@ -7,6 +7,11 @@ Kept apart so the core admin module stays about switching the documented faults 
 way a damaged or foreign event reaches a subscriber: bytes that are not Avro, a schema ID
 GetSchema does not know, a record missing a field the daemon needs. Returns its replay ID.
 
+``POST /faults/tokens/expire-others`` (``{"keep": [token, ...], "abort_streams": true}``)
+expires every session but the listed ones (a test's own publisher and REST client keep
+working while the daemon's sessions lapse mid-batch), aborting streams as
+``/faults/tokens/expire`` does.
+
 ``POST /faults/clock`` (``{"offset_s": 300}``) moves the org's clock for OAuth: a JWT
 assertion's ``exp`` is checked against ``now + offset_s``. A server clock 5 minutes ahead is
 what a client clock 5 minutes slow looks like to Salesforce (simple-salesforce and our JWT
@@ -51,7 +56,17 @@ def _clock(ctx: EmulatorContext, body: dict[str, Any]) -> object:
     return {"clock_offset_s": ctx.org.settings.clock_offset_s}
 
 
+def _expire_others(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    keep = body.get("keep", [])
+    if not isinstance(keep, list):
+        raise BadRequest("keep must be a list of tokens")
+    if body.get("abort_streams", False):
+        ctx.pubsub_faults.abort_streams_on_expiry.set()
+    return {"expired": ctx.tokens.expire_all(keep=tuple(str(t) for t in keep))}
+
+
 EXTRA_ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/faults/pubsub/raw"): _raw_event,
     ("POST", "/faults/clock"): _clock,
+    ("POST", "/faults/tokens/expire-others"): _expire_others,
 }

@@ -72,3 +72,11 @@ def test_bad_fault_requests_are_400(harness: OrgHarness, path: str, body: dict[s
     response = harness.admin_session.post(f"{harness.info['admin_url']}{path}", json=body,
                                           timeout=10)
     assert response.status_code == 400
+
+
+def test_expire_others_keeps_the_listed_sessions(harness: OrgHarness) -> None:
+    mine, other = harness.new_token(), harness.new_token()
+    answer = harness.admin("POST", "/faults/tokens/expire-others", {"keep": [mine, harness.token]})
+    assert answer["expired"] >= 1
+    for token, status in ((mine, 200), (other, 401)):
+        assert harness.call("GET", "limits/", token=token).status_code == status
