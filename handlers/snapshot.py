@@ -82,6 +82,7 @@ class Snapshot:
     converted_status: str | None = None
     lead_failures: Mapping[str, str] = field(default_factory=dict)  # email → note
     conversion_failures: Mapping[str, str] = field(default_factory=dict)  # lead ID → note
+    converted_here: frozenset[str] = frozenset()  # lead IDs this cycle's convertLead converted
 
     def lead(self, lead_id: str) -> LeadRow | None:
         return next((lead for lead in self.leads if lead.id == lead_id), None)
@@ -92,8 +93,10 @@ class Snapshot:
                if (lead.workspace_id or "").lower() == workspace_id.lower()]
         if own:
             return sorted(own, key=lambda lead: (lead.is_converted, lead.created, lead.id))[0]
+        # A Lead this cycle converted still counts as open: the rules decide again after the
+        # conversion and must find the Lead they chose (else the Workspace lost its links).
         open_leads = [lead for lead in self.leads if lead.email == email and email
-                      and not lead.is_converted]
+                      and (not lead.is_converted or lead.id in self.converted_here)]
         return max(open_leads, key=lambda lead: (lead.created, lead.id), default=None)
 
     def with_leads(self, created: Mapping[str, LeadRow], failures: Mapping[str, str]
@@ -114,4 +117,5 @@ class Snapshot:
 
         leads = tuple(merged(lead) for lead in self.leads)
         return replace(self, leads=leads,
-                       conversion_failures={**self.conversion_failures, **failures})
+                       conversion_failures={**self.conversion_failures, **failures},
+                       converted_here=self.converted_here | frozenset(converted))
