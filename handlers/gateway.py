@@ -99,15 +99,18 @@ class SalesforceGateway:
 
     def create_leads(self, drafts: Mapping[str, dict[str, Any]]
                      ) -> tuple[dict[str, LeadRow], dict[str, str]]:
+        """New Leads, upserted by their Workspace_ID__c (an external ID) rather than created:
+        a create whose answer never came (read timeout) may still land after the retry, and
+        a plain create would then leave two Leads for one owner; an upsert finds the first."""
         created: dict[str, LeadRow] = {}
         failed: dict[str, str] = {}
         emails = list(drafts)
         for chunk in _chunks(emails, COLLECTIONS_MAX_RECORDS):
             records = [{"attributes": {"type": "Lead"}, **drafts[e]} for e in chunk]
             self.calls += 1
-            answer = self._client.rest("POST", "composite/sobjects",
+            answer = self._client.rest("PATCH", "composite/sobjects/Lead/Workspace_ID__c",
                                        {"allOrNone": False, "records": records},
-                                       idempotent=False)
+                                       idempotent=True)
             for email, result in zip(chunk, answer or [], strict=False):
                 if result.get("success"):
                     created[email] = LeadRow(str(result["id"]), email,
