@@ -119,7 +119,8 @@ def _stats(ctx: EmulatorContext, body: dict[str, Any]) -> object:
 
 # -- the org (REST/SOAP) half ------------------------------------------------------------
 
-_RULE_KEYS = ("effect", "kind", "object", "status", "error_code", "message", "times", "stall_s")
+_RULE_KEYS = ("effect", "kind", "object", "status", "error_code", "message", "times", "stall_s",
+              "record_ids")
 
 
 def _org(ctx: EmulatorContext) -> Org:

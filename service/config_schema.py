@@ -126,6 +126,9 @@ SPEC: dict[str, dict[str, Field]] = {
         "workers": Field(number(int, 1, 32), 6),
         "batch_size": Field(number(int, 1, 200), 200),  # 200: one sObject Collections call
         "limit_pause_s": Field(number(float, 1, 86400), 300.0),
+        "retry_initial_s": Field(number(float, 0.01, 3600), 1.0),
+        "retry_max_s": Field(number(float, 0.01, 86400), 60.0),
+        "max_attempts": Field(number(int, 1, 100), 8),
         "create_opportunity": Field(boolean, False),
         "read_timeout_s": Field(number(float, 1, 600), 120.0),
     },

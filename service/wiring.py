@@ -171,7 +171,9 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
         gateways = [ShadowGateway(g, count) for g in gateways]
         inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
     return ApplyLoop(inbox, gateways,
-                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s),
+                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s,
+                                   backoff_initial_s=a.retry_initial_s,
+                                   backoff_max_s=a.retry_max_s, max_attempts=a.max_attempts),
                      on_report=lambda error_class, message: report_to_sentry(
                          "apply", error_class, message),
                      on_settled=on_settled)

@@ -53,6 +53,6 @@ def kill_at(cluster: Cluster, point: str, rng: random.Random, published: int) ->
     return f"{point} while {fired[0]['kind']} was held"
 
 
-def restart(cluster: Cluster) -> None:
-    cluster.start_daemon()
+def restart(cluster: Cluster, **env: str) -> None:
+    cluster.start_daemon(**env)
     cluster.wait_ready()

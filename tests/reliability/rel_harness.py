@@ -90,6 +90,8 @@ class Cluster:
     daemons: list[Daemon] = field(default_factory=list)
     notifies: list[NotifySocket] = field(default_factory=list)
     _publisher: EventPublisher | None = None
+    _published: set[int] = field(default_factory=set)  # batch numbers, each published once
+    _deferred_leads: list[int] = field(default_factory=list)
 
     @classmethod
     def start(cls, work: Path, stream: StreamSettings | None = None, **settings: Any) -> Cluster:
@@ -160,15 +162,25 @@ class Cluster:
                      + [_lead(email, "Marketo") for email in workload.marketo_lead_emails])
 
     def publish(self, workload: Workload, after_batch: Callable[[int], None] | None = None,
-                start_batch: int = 0) -> None:
-        """Publish the events from ``start_batch`` on, with the workload's Lead updates."""
+                start_batch: int = 0, leads: bool = True) -> None:
+        """Publish the events from ``start_batch`` on (each batch once), with the workload's
+        Lead updates; ``leads=False`` defers those (REST refused) until
+        :meth:`update_deferred_leads`."""
         for i, batch in enumerate(workload.batches):
-            if i < start_batch:
+            if i < start_batch or i in self._published:
                 continue
+            self._published.add(i)
             self.publisher().publish(batch)
-            self._update_marketo(workload, i)
+            if leads:
+                self._update_marketo(workload, i)
+            else:
+                self._deferred_leads.append(i)
             if after_batch is not None:
                 after_batch(i)
+
+    def update_deferred_leads(self, workload: Workload) -> None:
+        while self._deferred_leads:
+            self._update_marketo(workload, self._deferred_leads.pop(0))
 
     def _update_marketo(self, workload: Workload, batch: int) -> None:
         picked = workload.updates_after_batch.get(batch, [])

@@ -35,15 +35,17 @@ class CaseRun:
     seed: int
     events: int
 
-    def finish(self, reference: RunResult, case: str, idle_timeout_s: float = IDLE_TIMEOUT_S
-               ) -> Verdict:
+    def finish(self, reference: RunResult, case: str, idle_timeout_s: float = IDLE_TIMEOUT_S,
+               expected_to_differ: frozenset[str] = frozenset(),
+               dead_lettered: frozenset[str] = frozenset()) -> Verdict:
         """Wait until idle (the stuck check happens either way), then compare."""
         try:
             self.cluster.wait_idle(self.workload, idle_timeout_s)
         except AssertionError as exc:
             print(f"{case} seed={self.seed}: {exc}")
         result = collect(self.cluster, self.workload)
-        return compare(reference, result, case, self.seed, self.events)
+        return compare(reference, result, case, self.seed, self.events, expected_to_differ,
+                       dead_lettered)
 
 
 @contextmanager
