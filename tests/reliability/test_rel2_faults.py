@@ -10,14 +10,17 @@ from __future__ import annotations
 import base64
 import resource
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from conftest import Reference
 from rel2_cases import EVENTS, SEED, after_batches, leaks, logins
 from rel_checker import collect, compare
 from rel_harness import TRIAL_TOPIC, wait_for
 from rel_run import IDLE_TIMEOUT_S, case_run
 
 from service.config import inbox_path
+
+if TYPE_CHECKING:  # only for annotations: several test folders have a conftest
+    from conftest import Reference
 
 
 def test_r6_expired_sessions_mid_batch_reauthenticate_once_each(
@@ -30,6 +33,7 @@ def test_r6_expired_sessions_mid_batch_reauthenticate_once_each(
         c = run.cluster
         c.start_daemon()
         c.wait_ready()
+        wait_for(lambda: logins(c) == 1, 60, "the first login")  # READY=1 comes before it
 
         def expire() -> None:  # then wait for the daemon to notice and log in again
             before = logins(c)

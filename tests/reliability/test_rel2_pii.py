@@ -8,9 +8,8 @@ import base64
 import contextlib
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conftest import Reference
 from helpers.children import module_argv
 from rel2_cases import EVENTS, SEED, after_batches, leaks, loud_lines
 from rel2_rig import slow_sentry
@@ -26,6 +25,9 @@ NAME = "Jane Quinterra-Doe"
 # The matrix's topic, replay ID and error code, plus our kind/job labels and the EventUuid
 # (an opaque ID, not personal data).
 ALLOWED_TAGS = {"kind", "error_code", "topic", "replay_id", "job", "event_id"}
+
+if TYPE_CHECKING:  # only for annotations: several test folders have a conftest
+    from conftest import Reference
 
 
 def _pii_event(c: Cluster, token: str) -> BurstEvent:
