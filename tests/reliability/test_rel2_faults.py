@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rel2_cases import EVENTS, SEED, after_batches, leaks, logins
+from rel2_rig import slow_sentry
 from rel_checker import collect, compare
 from rel_harness import TRIAL_TOPIC, wait_for
 from rel_run import IDLE_TIMEOUT_S, case_run
@@ -52,9 +53,10 @@ def test_r11_malformed_and_poison_events_are_dead_lettered_and_passed(
         reference: Reference, tmp_path: Path) -> None:
     """Bytes that are not Avro and an unknown schema ID (past Publish's validation), beside
     the workload's malformed and always-refused events: each stored as poison with its error
-    class, the checkpoint moves past them, everything else applies as in the reference."""
+    class, the checkpoint moves past them, everything else applies as in the reference; one
+    Sentry issue per error class, however many events share it."""
     golden = reference(SEED, EVENTS)
-    with case_run(tmp_path, SEED, EVENTS) as run:
+    with case_run(tmp_path, SEED, EVENTS) as run, slow_sentry() as (dsn, envelopes):
         c = run.cluster
 
         def inject(schema_id: str, payload: bytes) -> None:
@@ -64,7 +66,7 @@ def test_r11_malformed_and_poison_events_are_dead_lettered_and_passed(
         topic = c.emulator.context.bus.store.topic(TRIAL_TOPIC)
         assert topic is not None
         schema_id = topic[1]
-        c.start_daemon()
+        c.start_daemon(SENTRY_DSN=dsn)
         c.wait_ready()
         c.publish(run.workload, after_batch=after_batches({
             0: lambda: inject(schema_id, b"\xff\xff\xff not avro"),
@@ -74,7 +76,10 @@ def test_r11_malformed_and_poison_events_are_dead_lettered_and_passed(
         poison = [(eid, error) for topic, eid, status, error in c.inbox_rows()
                   if topic == TRIAL_TOPIC and status == "poison"]
         assert c.sigterm() == 0
+        fingerprints = [tuple(e["fingerprint"]) for e in envelopes.items("event")]
     verdict.assert_clean(max_redelivered=0)
+    assert len(fingerprints) == len(set(fingerprints)), fingerprints
+    assert sum(f[:2] == ("lifecycle-sync", "poison") for f in fingerprints) >= 1, fingerprints
     injected = [error for eid, error in poison if eid not in golden.inbox]
     assert len(injected) == 2, poison
     assert all(error for error in injected), "each dead letter names its error class"
@@ -83,13 +88,15 @@ def test_r11_malformed_and_poison_events_are_dead_lettered_and_passed(
 def test_r13_a_full_disk_under_the_inbox_stops_intake_and_a_restart_loses_nothing(
         reference: Reference, tmp_path: Path) -> None:
     """The daemon's file size limit (RLIMIT_FSIZE, so SQLite gets SQLITE_FULL) is set just
-    above the inbox mid-run: it stops with exit 1 and one ERROR, the checkpoint never passes
-    what the inbox holds; the next start (room again) catches up with nothing lost."""
+    above the inbox mid-run: it stops with exit 1, one ERROR and one Sentry alert, the
+    checkpoint never passing what the inbox holds; the next start (room again) catches up
+    with nothing lost. (SQLite's ``max_page_count`` would be per connection, inside the
+    daemon; the file size limit reaches a running process from outside.)"""
     golden = reference(SEED, EVENTS)
     quiet = {"LIFECYCLE_SYNC_SERVICE_LOG_LEVEL": "WARNING"}  # the log file must stay small
-    with case_run(tmp_path, SEED, EVENTS) as run:
+    with case_run(tmp_path, SEED, EVENTS) as run, slow_sentry() as (dsn, envelopes):
         c = run.cluster
-        c.start_daemon(**quiet)
+        c.start_daemon(SENTRY_DSN=dsn, **quiet)
         c.wait_ready()
 
         def fill_disk() -> None:
@@ -101,12 +108,15 @@ def test_r13_a_full_disk_under_the_inbox_stops_intake_and_a_restart_loses_nothin
         c.publish(run.workload, after_batch=after_batches({1: fill_disk}))
         assert c.daemon.wait(120) == 1
         full = c.daemon.log_text()
+        alerts = [e for e in envelopes.items("event")
+                  if "InboxFailed" in str(e.get("logentry", {}).get("formatted", ""))]
         c.start_daemon(**quiet)
         verdict = run.finish(golden, "R13")
         assert c.sigterm() == 0
     errors = [line for line in full.splitlines() if " ERROR " in line]
     assert len(errors) == 1, errors
     assert "InboxFailed" in errors[0]
+    assert len(alerts) == 1, "the stop is alerted once (Sentry)"
     verdict.assert_clean(max_redelivered=2 * 100)
 
 
