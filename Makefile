@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench proto clean mutate mutate-changed
+.PHONY: demo test lint bench proto clean mutate mutate-changed soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The reliability suite's long form (tests/reliability/README.md): R1 with 50 seeds x 10,000
+# events (kill -9 at seeded points), every other case at its soak size, and 30 minutes of
+# steady mixed load at 50 events/s with the daemon's RSS sampled every 10 s. `make test` runs
+# the short form. RELIABILITY_SEEDS, RELIABILITY_EVENTS and RELIABILITY_LOAD_S shrink it.
+soak: $(STAMP)
+	RELIABILITY_SOAK=1 $(BIN)/python -m pytest tests/reliability -s -o timeout=7200
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ from typing import Any
 
 from rel_checker import RunResult, Verdict, collect, compare
 from rel_harness import Cluster, running_cluster
-from rel_workload import Workload, make_workload
+from rel_workload import PUBLISH_BATCH, Workload, make_workload
 
 IDLE_TIMEOUT_S = 180.0
 
@@ -49,10 +49,11 @@ class CaseRun:
 
 
 @contextmanager
-def case_run(work: Path, seed: int, events: int, **cluster: Any) -> Iterator[CaseRun]:
+def case_run(work: Path, seed: int, events: int, batch: int = PUBLISH_BATCH, **cluster: Any
+             ) -> Iterator[CaseRun]:
     """An emulator with the workload's Accounts and Leads in place; no daemon yet."""
     with running_cluster(work, **cluster) as c:
-        workload = make_workload(seed, events, c.info["user_id"])
+        workload = make_workload(seed, events, c.info["user_id"], batch)
         c.prepare(workload)
         yield CaseRun(c, workload, seed, events)
 
