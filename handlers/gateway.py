@@ -112,9 +112,12 @@ class SalesforceGateway:
 
     def create_leads(self, drafts: Mapping[str, dict[str, Any]]
                      ) -> tuple[dict[str, LeadRow], dict[str, str]]:
-        """One Collections create per 200 Leads, through the org's assignment rule as
-        configured; then (unless assignment is off) one retrieve per 200 for the owners the
-        rule chose, so the new Workspaces can follow them."""
+        """One Collections upsert per 200 Leads by their Workspace_ID__c (an external ID) rather
+        than a create: a create whose answer never came (read timeout) may still land after the
+        retry, and a plain create would then leave two Leads for one owner; an upsert finds the
+        first. Sent through the org's assignment rule as configured; then (unless assignment is
+        off) one retrieve per 200 for the owners the rule chose, so the new Workspaces can
+        follow them."""
         created: dict[str, LeadRow] = {}
         failed: dict[str, str] = {}
         emails = list(drafts)
@@ -122,9 +125,9 @@ class SalesforceGateway:
         for chunk in _chunks(emails, COLLECTIONS_MAX_RECORDS):
             records = [{"attributes": {"type": "Lead"}, **drafts[e]} for e in chunk]
             self.calls += 1
-            answer = self._client.rest("POST", "composite/sobjects",
+            answer = self._client.rest("PATCH", "composite/sobjects/Lead/Workspace_ID__c",
                                        {"allOrNone": False, "records": records},
-                                       idempotent=False, headers=header)
+                                       idempotent=True, headers=header)
             for email, result in zip(chunk, answer or [], strict=False):
                 if result.get("success"):
                     created[email] = LeadRow(str(result["id"]), email,

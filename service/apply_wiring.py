@@ -16,12 +16,12 @@ from typing import cast
 from handlers.cycle import CycleResult
 from handlers.gateway import ConvertedStatus, SalesforceGateway
 from handlers.gateway_api import Gateway
-from handlers.sf_client import ClientSettings, SalesforceClient
+from handlers.sf_client import SalesforceClient
 from service.apply_loop import ApplyLoop
 from service.apply_reports import OnFirst, Tags
 from service.apply_settings import ApplySettings
 from service.config import Config
-from service.jobs_wiring import gateway_settings
+from service.jobs_wiring import client_settings, gateway_settings
 from service.metrics import Metrics
 from service.sentry_setup import report as report_to_sentry
 from service.shadow import ShadowGateway, ShadowInbox
@@ -60,7 +60,7 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
     latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
     a = config.apply
     shadow = config.service.mode == "shadow"
-    settings = ClientSettings(ca_file=config.pubsub.ca_file)
+    settings = client_settings(config)
     gateway = gateway_settings(config)
     clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
     if metrics is not None:

@@ -136,9 +136,10 @@ class ApplyConfig:
     """The apply loop: cycles in flight, entries per cycle, the pause after
     REQUEST_LIMIT_EXCEEDED, the retry backoff of failed cycles and records (jittered,
     doubling from ``retry_initial_s`` up to ``retry_max_s``; a record still failing after
-    ``max_attempts`` is parked for review), and whether converting a Lead also creates an
-    Opportunity. The rules: ``lead_auto_assign`` (``Sforce-Auto-Assign``: TRUE, FALSE or a rule
-    ID), ``new_trial_task``, ``trial_length_days``, ``mrr_ceiling``."""
+    ``max_attempts`` is parked for review), whether converting a Lead also creates an
+    Opportunity, and how long a REST/SOAP call may wait for an answer (a stalled server must
+    not wedge a worker). The rules: ``lead_auto_assign`` (``Sforce-Auto-Assign``: TRUE, FALSE
+    or a rule ID), ``new_trial_task``, ``trial_length_days``, ``mrr_ceiling``."""
 
     workers: int = 6
     batch_size: int = 200
@@ -151,6 +152,7 @@ class ApplyConfig:
     new_trial_task: bool = False
     trial_length_days: int = 30
     mrr_ceiling: float = 100_000.0
+    read_timeout_s: float = 120.0
 
 
 @dataclass(frozen=True)

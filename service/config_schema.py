@@ -136,6 +136,7 @@ SPEC: dict[str, dict[str, Field]] = {
         "new_trial_task": Field(boolean, False),
         "trial_length_days": Field(number(int, 1, 365), 30),
         "mrr_ceiling": Field(number(float, 0.01, 99_999_999_999_999.99), 100_000.0),
+        "read_timeout_s": Field(number(float, 1, 600), 120.0),
     },
     "scheduler": {  # scheduler/ (README "Scheduled jobs")
         "enabled": Field(boolean, True),

@@ -40,9 +40,15 @@ def gateway_settings(config: Config) -> GatewaySettings:
                            new_trial_task=a.new_trial_task))
 
 
+def client_settings(config: Config) -> ClientSettings:
+    """REST/SOAP transport for the apply loop and the jobs: the CA gRPC trusts, and an
+    explicit read timeout so a server that accepts and never answers cannot wedge them."""
+    return ClientSettings(ca_file=config.pubsub.ca_file,
+                          read_timeout_s=config.apply.read_timeout_s)
+
+
 def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
-    return JobsSalesforce(SalesforceClient(sessions, ClientSettings(
-        ca_file=config.pubsub.ca_file)))
+    return JobsSalesforce(SalesforceClient(sessions, client_settings(config)))
 
 
 def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
@@ -50,7 +56,7 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
     s = config.scheduler
     inbox_file = inbox.path
     gateway = SalesforceGateway(
-        SalesforceClient(sessions, ClientSettings(ca_file=config.pubsub.ca_file)),
+        SalesforceClient(sessions, client_settings(config)),
         gateway_settings(config))
 
     def emails(ids: Iterable[str]) -> dict[str, str]:

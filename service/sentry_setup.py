@@ -13,11 +13,12 @@ not turned into events a second time. Scheduled jobs send Cron check-ins (:func:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -134,6 +135,22 @@ def report(kind: str, error_class: str, message: str,
                 scope.set_tag(key, value)
         scope.set_extra("detail", scrub_text(message)[:500])
         sentry_sdk.capture_message(f"{kind}: {error_class}", level=level)
+
+
+@contextlib.contextmanager
+def fatal_scope(error_code: str) -> Iterator[None]:
+    """Events captured inside (the "stopped: Fatal" log line) are level ``fatal`` and carry
+    the cause's ``error_code`` tag, which :func:`service.sentry_scrub.fingerprint` groups by:
+    a refused replay ID is its own issue, not one with every other fatal stop."""
+    sentry_sdk = _sdk()
+    if sentry_sdk is None or not sentry_sdk.get_client().is_active():
+        yield
+        return
+    with sentry_sdk.new_scope() as scope:
+        scope.set_level("fatal")
+        if error_code:
+            scope.set_tag("error_code", error_code)
+        yield
 
 
 def monitored(slug: str, job: Callable[[Any], str], monitor_config: Mapping[str, Any]

@@ -32,6 +32,7 @@ from subscriber.channel import PubSubClient, StreamCall
 from subscriber.codec import Decoder, SchemaCache
 from subscriber.errors import Fatal, Reauthenticate, ReplayRejected, RetryLater, classify_rpc_error
 from subscriber.flow import Backoff, Credit, RequestQueue, Watchdog
+from subscriber.gaps import record_gap
 from subscriber.hooks import IntakeHooks, call_hook
 from subscriber.inbox import Inbox
 from subscriber.poison import PoisonReporter
@@ -251,9 +252,12 @@ class TopicStream:
         call_hook("replay_rejected", lambda: self._hooks.replay_rejected(
             self.topic, replay_id, policy))
         message = rejection_message(self.topic, stored, policy, exc)
+        record_gap(self._inbox, self.topic, stored, policy.value, exc.error_code, exc.rpc_id)
         if policy is ReplayPolicy.FAIL or self._start.preset != pb.CUSTOM or not stored.replay_id:
             # Logged once, by whoever stops the daemon with it.
             raise Fatal(message, error_code=exc.error_code, rpc_id=exc.rpc_id)
-        log.error("%s", message)
+        # CRITICAL, with its own template: a possible gap is one fatal-level Sentry issue of
+        # its own, not grouped with the stream's other messages.
+        log.critical("replay ID refused, gap recorded: %s", message)
         self._inbox.record_jump(self.topic, policy.value, stored.replay_id, starting=False)
         return f"replay ID rejected; resubscribing from {policy.value.upper()}"

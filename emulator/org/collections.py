@@ -153,7 +153,8 @@ def _upsert_one(
         raise DmlError.one("DUPLICATE_VALUE", f"Duplicate external id specified: {value}",
                            [field])
     try:
-        record_id, created = dml.upsert(call.org, call.tx, obj, field, value, _fields_only(record))
+        record_id, created = dml.upsert(call.org, call.tx, obj, field, value, _fields_only(record),
+                                        assign=assigner(call, obj))
     except MultipleMatches as exc:
         found = ", ".join(exc.record_ids)
         raise DmlError.one("DUPLICATE_EXTERNAL_ID",

@@ -79,11 +79,14 @@ def update(org: Org, tx: RecordTransaction, obj: ObjectDef, record_id: str, body
 
 def upsert(
     org: Org, tx: RecordTransaction, obj: ObjectDef, field_name: str, value: Any, body: Any,
-    update_only: bool = False,
+    update_only: bool = False, assign: Assign | None = None,
 ) -> tuple[str, bool]:
     """Update the record whose external ID is ``value``, or create it; returns (id, created).
 
     ``update_only`` (REST ``?updateOnly=true``) never creates: no match is 404 NOT_FOUND.
+    ``assign``: as for :func:`create`, applied when the upsert creates (SOAP
+    AssignmentRuleHeader lists upsert() among its calls; REST Sforce-Auto-Assign applies to
+    created records). Assignment on update is not modelled (README).
     """
     field = external_id_field(obj, field_name)
     key = None if value is None else str(value).strip()
@@ -100,7 +103,7 @@ def upsert(
         raise not_found()
     if field.name == "Id":
         raise DmlError.one("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
-    return create(org, tx, obj, {**rest, field.name: key}), True
+    return create(org, tx, obj, {**rest, field.name: key}, assign), True
 
 
 def _without(body: Any, field: FieldDef) -> dict[str, Any]:

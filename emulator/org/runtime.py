@@ -35,6 +35,7 @@ class OrgSettings:
 
     latency_ms: float = 0.0
     query_batch_size: int = MAX_QUERY_BATCH
+    clock_offset_s: float = 0.0  # OAuth's "now" for JWT exp (admin: POST /faults/clock)
 
 
 @dataclass

@@ -106,7 +106,8 @@ def _upsert(call: Call, obj: ObjectDef, field_name: str, value: str) -> Reply:
         if isinstance(body, dict) and any(str(k).lower() == key.lower() for k in body):
             raise key_in_body(key)
     update_only = call.args.get("updateOnly", "").strip().lower() == "true"
-    record_id, created = dml.upsert(call.org, call.tx, obj, field_name, value, body, update_only)
+    record_id, created = dml.upsert(call.org, call.tx, obj, field_name, value, body, update_only,
+                                    assigner(call, obj))
     modern = float(call.version) >= CREATED_FLAG_SINCE
     if created:
         body = save_result(record_id)

@@ -126,6 +126,25 @@ def test_collections_create_assigns_each_record_in_one_call(
     assert _owner(h, off[0]["id"]) == h.info["user_id"]
 
 
+def test_upserts_that_create_assign_them(h: OrgHarness, territory: dict[str, str]) -> None:
+    # SOAP "AssignmentRuleHeader": API calls create(), merge(), update(), upsert(); REST
+    # "Assignment Rule Header": applied to created records. Upsert by an external ID that
+    # creates a Lead therefore runs the rule, in Collections and in the single-record form.
+    records = [{"attributes": {"type": "Lead"}, "Workspace_ID__c": "ws-up-1",
+                **_lead("a@acme.com")}]
+    answer = h.call("PATCH", "composite/sobjects/Lead/Workspace_ID__c",
+                    json={"allOrNone": False, "records": records}).json()
+    assert answer[0]["created"] is True
+    assert _owner(h, answer[0]["id"]) == territory["acme"]
+    single = h.call("PATCH", "sobjects/Lead/Workspace_ID__c/ws-up-2",
+                    json=_lead("b@x.fr", "France"), headers={"Sforce-Auto-Assign": "TRUE"})
+    assert single.status_code == 201, single.text
+    assert _owner(h, single.json()["id"]) == territory["france"]
+    off = h.call("PATCH", "sobjects/Lead/Workspace_ID__c/ws-up-3",
+                 json=_lead("c@acme.com"), headers={"Sforce-Auto-Assign": "FALSE"})
+    assert _owner(h, off.json()["id"]) == h.info["user_id"]
+
+
 def test_other_objects_are_not_assigned(h: OrgHarness, territory: dict[str, str]) -> None:
     account = h.create("Account", Name="acme.com")
     owner = h.call("GET", f"sobjects/Account/{account}").json()["OwnerId"]

@@ -112,7 +112,7 @@ def test_writes_and_creates_are_chunked_by_collections_and_composite_limits():
     created, failed = gateway.create_leads(drafts)
     assert len(created) == 450
     assert not failed
-    creates = [b for m, p, b in client.requests if p == "composite/sobjects"]
+    creates = [b for m, p, b in client.requests if p == "composite/sobjects/Lead/Workspace_ID__c"]
     assert [len(b["records"]) for b in creates] == [200, 200, 50]
     retrieves = [b for m, p, b in client.requests if p == "composite/sobjects/Lead"]
     assert [len(b["ids"]) for b in retrieves] == [450]  # one retrieve (2,000 IDs per call)
