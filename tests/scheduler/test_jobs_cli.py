@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from helpers.children import run_cli
 from sched_rig import OrgRig
 
 from benchmarks.rig import Daemon, poll
@@ -23,9 +24,8 @@ from subscriber.inbox import Inbox
 
 
 def _cli(org: OrgRig, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "service", *args, "--emulator-info", str(org.info_file),
-            "--state", str(state)]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    return run_cli(*args, "--emulator-info", str(org.info_file), "--state", str(state),
+                   timeout_s=120)
 
 
 def _listed(org: OrgRig, state: Path) -> dict[str, dict[str, Any]]:
@@ -124,8 +124,7 @@ def test_a_damaged_jobs_file_is_reported_not_a_traceback(org: OrgRig, tmp_path: 
     (state / "jobs.db").write_bytes(b"this is not a SQLite database, it was overwritten" * 50)
     listed = _cli(org, state, "jobs", "list")
     ran = _cli(org, state, "jobs", "run", "retention")
-    status = subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state)],
-                            capture_output=True, text=True, timeout=120, check=False)
+    status = run_cli("status", "--state", str(state), timeout_s=120)
     daemon = _cli(org, state, "run")
     for done, code in ((listed, 1), (status, 1), (ran, 78), (daemon, 78)):
         assert done.returncode == code, done.stderr
