@@ -1,0 +1,41 @@
+"""Pure rules that surviving mutants showed no test held (issue 15, ``make mutate``): a
+convertLead answer short of results never counts a Lead as converted, long text differing only
+in line endings is not rewritten, a naive time is refused as a SOQL dateTime literal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from handlers import soap_convert
+from handlers.plan import ConvertRequest
+from handlers.soql import datetime_literal
+from handlers.view import same
+
+ONE_RESULT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+    xmlns="urn:partner.soap.sforce.com"><soapenv:Body><convertLeadResponse>
+<result><accountId>001A</accountId><contactId>003A</contactId><leadId>00QA</leadId>
+<success>true</success></result>
+</convertLeadResponse></soapenv:Body></soapenv:Envelope>"""
+
+
+def test_a_lead_convertlead_gave_no_result_for_is_a_failure() -> None:
+    requests = [ConvertRequest("00QA", None, None), ConvertRequest("00QB", None, None)]
+    first, second = soap_convert.results(ONE_RESULT, requests)
+    assert (first.success, first.account_id, first.contact_id) == (True, "001A", "003A")
+    assert (second.lead_id, second.success, second.error_code) == ("00QB", False, "NO_RESULT")
+
+
+def test_long_text_differing_only_in_line_endings_is_the_same() -> None:
+    assert same("Processing_Notes__c", "line 1\nline 2", "line 1\r\nline 2")
+    assert same("Processing_Notes__c", "line 1\r\nline 2", "line 1\nline 2")
+    assert not same("Processing_Notes__c", "line 1\nline 2", "line 1\nline 3")
+
+
+def test_a_naive_time_is_refused_as_a_soql_datetime() -> None:
+    with pytest.raises(ValueError, match="needs an aware datetime"):
+        datetime_literal(dt.datetime(2026, 11, 30, 9, 0))
+    assert datetime_literal(dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone(
+        dt.timedelta(hours=1)))) == "2026-11-30T09:00:00Z"
