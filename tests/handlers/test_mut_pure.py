@@ -7,8 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from entry_builders import CHURN, lifecycle_entry
+from fake_org import FakeOrg
 
 from handlers import soap_convert
+from handlers.cycle import run_cycle
 from handlers.plan import ConvertRequest
 from handlers.soql import datetime_literal
 from handlers.view import same
@@ -39,3 +42,19 @@ def test_a_naive_time_is_refused_as_a_soql_datetime() -> None:
         datetime_literal(dt.datetime(2026, 11, 30, 9, 0))
     assert datetime_literal(dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone(
         dt.timedelta(hours=1)))) == "2026-11-30T09:00:00Z"
+
+
+def test_a_workspace_without_history_keeps_its_fields_through_an_event(t0: int) -> None:
+    """A Workspace written before Trial_History__c existed (or by hand) starts its history from
+    its own fields: an event that does not speak of plan or trial start leaves them alone."""
+    org = FakeOrg()
+    org.workspaces["ws-old"] = {
+        "Id": org.new_id("a00"), "Workspace_ID__c": "ws-old", "Self_Serve_Status__c": "Paid",
+        "Trial_Start_Date__c": "2026-01-05", "Trial_Expiration_Date__c": "2026-02-04",
+        "Plan_Type__c": "Team", "MRR__c": 490, "Subscription_ID__c": "sub_9",
+        "Conversion_Date__c": "2026-02-01", "Last_Event_Time__c": "2026-02-01T00:00:00Z"}
+    run_cycle([lifecycle_entry("Churn", "ws-old", CHURN, t0)], org, "lifecycle-sync")
+    ws = org.workspaces["ws-old"]
+    assert ws["Self_Serve_Status__c"] == "Churned"
+    assert (ws["Plan_Type__c"], ws["Trial_Start_Date__c"], ws["Subscription_ID__c"]) == (
+        "Team", "2026-01-05", "sub_9")
