@@ -1,7 +1,7 @@
 """Behaviours of Lead conversion that surviving mutants showed no test held (issue 15,
 ``make mutate``): a convertLead refusal keeps Salesforce's status code, a Lead converted
 meanwhile counts as converted (re-read, not a failure), and a conversion a rep made in the UI
-brings its Account, Contact and Opportunity onto the Workspace."""
+brings its Account, Contact and Opportunity onto the Workspace, audited as that change."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def test_a_ui_conversion_brings_its_account_contact_and_opportunity(t0: int) -> 
     lead = next(iter(org.leads))
     converted = {"IsConverted": True, "ConvertedAccountId": "001x",
                  "ConvertedContactId": "003x", "ConvertedOpportunityId": "006x"}
-    apply(org, change_entry("UPDATE", (lead,), converted, ("IsConverted",),
-                            origin="com/salesforce/api/soap/62.0;client=SfdcInternalAPI/"))
+    change = change_entry("UPDATE", (lead,), converted, ("IsConverted",),
+                          origin="com/salesforce/api/soap/62.0;client=SfdcInternalAPI/")
+    apply(org, change)
     ws = org.workspaces["ws-1"]
     assert (ws["Account__c"], ws["Contact__c"], ws["Opportunity__c"]) == ("001x", "003x", "006x")
+    assert ws["Last_Replay_Id__c"] == change.replay_id.hex()  # the audit names the change
