@@ -38,7 +38,8 @@ def test_convert_refusal_keeps_the_code_and_a_converted_lead_is_reread(
     assert converted == {}
     assert failed[lead].startswith("INVALID_CROSS_REFERENCE_KEY: "), failed
     done, _ = gateway.convert([ConvertRequest(lead, None, None)])
-    assert done[lead].is_converted and done[lead].converted_account_id
+    assert done[lead].is_converted
+    assert done[lead].converted_account_id
     again, failed_again = gateway.convert([ConvertRequest(lead, None, None)])
     assert failed_again == {}  # converted meanwhile (a retry): re-read, not a failure
     assert again[lead].converted_account_id == done[lead].converted_account_id

@@ -123,3 +123,16 @@ def test_forget_keeps_an_error_text_without_the_address(org: OrgRig, tmp_path: P
     assert report.still_holding == {"Lead": [lead], "Contact": [contact], "Workspace__c": []}
     assert summary == ("erased from 1 inbox entries and 0 Event_Cache__c rows; Salesforce "
                        "records still holding it: 1 Lead, 1 Contact")
+
+
+def test_a_jobs_query_reads_every_page(org: OrgRig) -> None:
+    """retention, forget and retry-parked read whole tables: past the first batch too
+    (``nextRecordsUrl``; the emulator's batch set small, as an org may answer)."""
+    for n in range(5):
+        org.create("Event_Cache__c", Event_Uuid__c=f"page-{n}", Processing_Status__c="New",
+                   Event_Type__c="Trial", Workspace_ID__c="ws-p")
+    org.org.settings.query_batch_size = 2
+    before = org.calls()
+    rows = org.sf.query("SELECT Event_Uuid__c FROM Event_Cache__c")
+    assert sorted(r["Event_Uuid__c"] for r in rows) == [f"page-{n}" for n in range(5)]
+    assert org.calls() - before == 3  # one call per batch of 2
