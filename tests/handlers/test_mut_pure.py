@@ -12,6 +12,8 @@ from fake_org import FakeOrg
 
 from handlers import soap_convert
 from handlers.cycle import run_cycle
+from handlers.events import Invalid
+from handlers.parse import parse_entry
 from handlers.plan import ConvertRequest
 from handlers.soql import datetime_literal
 from handlers.view import same
@@ -58,3 +60,21 @@ def test_a_workspace_without_history_keeps_its_fields_through_an_event(t0: int) 
     assert ws["Self_Serve_Status__c"] == "Churned"
     assert (ws["Plan_Type__c"], ws["Trial_Start_Date__c"], ws["Subscription_ID__c"]) == (
         "Team", "2026-01-05", "sub_9")
+
+
+def test_a_null_event_data_is_missing_not_malformed(t0: int) -> None:
+    event = parse_entry(lifecycle_entry("Trial", "w", {}, t0, Event_Data__c=None),
+                        "lifecycle-sync")
+    assert isinstance(event, Invalid)
+    assert event.error_class == "missing event data"
+    assert event.event_data == ""  # the parked row gets no made-up Event_Data__c
+
+
+def test_an_older_event_does_not_overwrite_a_newer_email(t0: int) -> None:
+    org = FakeOrg()
+    run_cycle([lifecycle_entry("Trial", "ws-e", {"trial_expiration": "2026-12-31"},
+                               t0 + 60_000, email="new@acme.example")], org, "lifecycle-sync")
+    run_cycle([lifecycle_entry("Conversion", "ws-e", {"subscription_id": "sub_1",
+                                                      "plan_type": "Team", "mrr": 490},
+                               t0, email="old@acme.example")], org, "lifecycle-sync")
+    assert org.workspaces["ws-e"]["Email__c"] == "new@acme.example"
