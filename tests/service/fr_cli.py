@@ -18,6 +18,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from helpers.children import module_argv
+
+from benchmarks.rig import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,10 +30,10 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
         ) -> subprocess.CompletedProcess[str]:
     """``lifecycle-sync ARGS`` as ``python -m service``, in ``cwd`` (default: the checkout);
     ``prefix`` runs it through another command (e.g. :data:`AS_NOBODY`)."""
-    return subprocess.run([*prefix, sys.executable, "-m", "service", *args], capture_output=True,
-                          text=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                                          **(env or {})},
-                          cwd=cwd or ROOT, timeout=timeout_s)
+    # As another user (prefix) the stats shim could not write its report: plain ``-m``.
+    argv = [sys.executable, "-m", "service", *args] if prefix else module_argv("service", *args)
+    return subprocess.run([*prefix, *argv], capture_output=True, text=True,
+                          env=child_env(env), cwd=cwd or ROOT, timeout=timeout_s)
 
 
 NOBODY = 65534
@@ -160,9 +163,8 @@ class RunningDaemon:
         self.log_file = log_file
         with log_file.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "service", "run", *args], stdout=subprocess.DEVNULL,
-                stderr=log, cwd=cwd or ROOT,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **FAST, **(env or {})})
+                module_argv("service", "run", *args), stdout=subprocess.DEVNULL,
+                stderr=log, cwd=cwd or ROOT, env=child_env({**FAST, **(env or {})}))
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")

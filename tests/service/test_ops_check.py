@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from svc_rig import ROOT
+from helpers.children import run_cli
 
-from benchmarks.rig import child_env
 from emulator.metadata import DEFAULT_METADATA_DIR
 from service.org_checks import ASSIGN, Need, org_checks
 
@@ -21,10 +19,8 @@ from service.org_checks import ASSIGN, Need, org_checks
 def _check(emulator: Any, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     info = tmp_path / "info.json"
     emulator.write_info(info)
-    return subprocess.run(
-        [sys.executable, "-m", "service", "check", "--emulator-info", str(info), "--state",
-         str(tmp_path / "state")], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        check=False, env=child_env(env))
+    return run_cli("check", "--emulator-info", str(info), "--state", str(tmp_path / "state"),
+                   env=env, timeout_s=120)
 
 
 def test_check_passes_on_a_complete_org(emulator_factory: Callable[..., Any],

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
-from svc_rig import ROOT, Rig
+from helpers.children import run_cli
+from svc_rig import Rig
 from svc_waiting import wait_until
 
-from benchmarks.rig import TRIAL_TOPIC, child_env
+from benchmarks.rig import TRIAL_TOPIC
 
 
 def cli(rig: Rig, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args, "--emulator-info", str(rig.info_file),
-         "--state", str(rig.state)], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        input=stdin, check=False, env=child_env(env))
+    return run_cli(*args, "--emulator-info", str(rig.info_file), "--state", str(rig.state),
+                   input=stdin, env=env)
 
 
 def test_publish_prints_the_replay_id_the_daemon_then_lands(rig: Rig) -> None:

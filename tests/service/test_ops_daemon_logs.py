@@ -10,13 +10,13 @@ import json
 import logging
 import re
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import IO
 
 import fastavro
+from helpers.children import run_cli
 from sentry_server import sentry_server
 from svc_rig import ROOT, Rig
 from svc_waiting import wait_until
@@ -116,9 +116,7 @@ def test_json_logs_and_sentry_of_a_real_run_hold_no_email(rig: Rig, tmp_path: Pa
         assert {e["environment"] for e in events} == {"ci"}
         fingerprints = [tuple(e["fingerprint"]) for e in events]
         assert len(fingerprints) == len(set(fingerprints))  # 30 parked events: one per class
-    status = subprocess.run([sys.executable, "-m", "service", "status", "--state",
-                             str(rig.state)], cwd=ROOT, capture_output=True, text=True,
-                            timeout=60, check=False)
+    status = run_cli("status", "--state", str(rig.state))
     assert "sentry: on, environment ci" in status.stdout, status.stdout + status.stderr
     assert "publickey" not in status.stdout  # the DSN's key is not shown
     assert "metrics: off" in status.stdout
