@@ -13,10 +13,11 @@ from service.apply_wiring import apply_loop
 from service.config import Config
 from service.connections import intake_settings, session_provider, stale_after_s
 from service.health import Health
-from service.jobs_wiring import job_runner, open_runs, salesforce
+from service.jobs_wiring import job_runner, open_runs
 from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
-from service.sla import PARKED_ERRORS_SOQL, SlaMonitor
+from service.parked_count import stored_parked_errors
+from service.sla import SlaMonitor
 from subscriber.inbox import Inbox
 from subscriber.intake import Intake
 
@@ -50,9 +51,8 @@ def build_parts(config: Config, inbox: Inbox) -> DaemonParts:
     jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding,
                                       crons=config.sentry.crons, metrics=metrics),
                            runs, config.scheduler)
-    sf = salesforce(config, sessions)
     sla = SlaMonitor(config.sla, health.oldest_pending_s,
-                     lambda: sf.count(PARKED_ERRORS_SOQL), inbox,
+                     lambda: stored_parked_errors(inbox), inbox,
                      on_change=lambda breached: metrics.sla_breached.set(int(breached)))
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     return DaemonParts(metrics, applier, hooks, health, intake, runs, jobs, sla)

@@ -25,6 +25,7 @@ from scheduler.trial_alerts import trial_alerts
 from scheduler.usage import usage_lookup
 from service.config import Config
 from service.metrics import Metrics
+from service.parked_count import ParkedErrorCounter
 from service.sentry_setup import monitor_configs, monitored
 from subscriber.inbox import Inbox
 
@@ -45,10 +46,14 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
     def emails(ids: Iterable[str]) -> dict[str, str]:
         return local_inbox.emails_by_event(inbox_file, ids)
 
+    retry_sf = salesforce(config, sessions)
+    retry: JobFunc = functools.partial(
+        retry_parked, sf=retry_sf, gateway=gateway, settings=s.retry, emails=emails,
+        client_name="lifecycle-sync", hold=hold)
+    if config.sla.parked_errors_max:
+        retry = _then_count(retry, ParkedErrorCounter(retry_sf, inbox))
     return {
-        "retry-parked": functools.partial(
-            retry_parked, sf=salesforce(config, sessions), gateway=gateway, settings=s.retry,
-            emails=emails, client_name="lifecycle-sync", hold=hold),
+        "retry-parked": retry,
         "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions),
                                           settings=s.alerts,
                                           usage=usage_lookup(inbox_file, salesforce(config,
@@ -74,6 +79,19 @@ def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunS
     if metrics is not None:
         jobs = {name: _counted(name, job, metrics) for name, job in jobs.items()}
     return JobRunner(jobs, triggers(config.scheduler), runs, clock)
+
+
+def _then_count(job: JobFunc, counter: ParkedErrorCounter) -> JobFunc:
+    """``job``, then the parked Error count the sync SLA reads (stored in the inbox's meta
+    table; see :mod:`service.parked_count`), even when the job failed part-way."""
+
+    def run(now: dt.datetime) -> str:
+        try:
+            return job(now)
+        finally:
+            counter.record()
+
+    return run
 
 
 def _counted(name: str, job: JobFunc, metrics: Metrics) -> JobFunc:

@@ -183,8 +183,7 @@ def _supervise(stop: threading.Event, notifier: Notifier, p: DaemonParts, inbox:
         if status != last_status:
             notifier.status(status)
             last_status = status
-        if p.sla.due():
-            p.sla.check()
+        p.sla.tick()  # never calls Salesforce, never raises
         if time.monotonic() >= next_prune:
             next_prune = time.monotonic() + PRUNE_EVERY_S
             _prune(inbox)
