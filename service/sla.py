@@ -50,9 +50,11 @@ class SlaMonitor:
         self._on_change = on_change
         self._clock = clock
         self._errors: int | None = None
-        self._since: float | None = None
+        self._since = _breached_since(store)  # a restart in a breach must still clear it
         self._next_at = 0.0
         self._failing = False
+        if self._since is not None:
+            on_change(True)  # the gauge as the saved state says (it starts at 0)
 
     @property
     def interval_s(self) -> float:
@@ -125,6 +127,16 @@ class SlaMonitor:
 
     def _save(self, state: dict[str, Any]) -> None:
         self._store.set_meta(SLA_KEY, json.dumps(state))
+
+
+def _breached_since(store: MetaStore) -> float | None:
+    """When the breach the saved state records began (None: met, or nothing saved)."""
+    try:
+        state = json.loads(store.meta(SLA_KEY) or "null")
+        return float(state["since"]) if state and state.get("breached") else None
+    except (ValueError, TypeError, KeyError):
+        log.warning("the saved sync SLA state is unreadable; starting as met")
+        return None
 
 
 def sla_line(state: dict[str, Any] | None) -> str | None:

@@ -107,3 +107,20 @@ def test_no_parked_count_query_when_the_threshold_is_zero() -> None:
     monitor = SlaMonitor(SlaConfig(parked_errors_max=0, publish_to_applied_s=60),
                          lambda: 61.0, parked, _Store())
     assert monitor.check() == ["the oldest pending event has waited 61.0 s (SLA 60 s)"]
+
+
+def test_a_monitor_restarted_during_a_breach_clears_it_when_met() -> None:
+    store = _Store()
+    store.set_meta(SLA_KEY, json.dumps({"breached": True, "since": 500.0,
+                                        "reasons": ["the oldest pending event has waited"]}))
+    changes: list[bool] = []
+    monitor = SlaMonitor(SlaConfig(parked_errors_max=0), lambda: None, None, store,
+                         changes.append, clock=lambda: 1000.0)
+    assert changes == [True]  # the gauge restored from the saved state
+    assert monitor.check() == []
+    assert changes == [True, False]
+    state = json.loads(store.values[SLA_KEY])
+    assert (state["breached"], state["since"], state["cleared_at"]) == (False, 500.0, 1000.0)
+    line = sla_line(state)
+    assert line is not None
+    assert line.startswith("sync SLA: met (last breach ")
