@@ -32,15 +32,16 @@ from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_or_report, config_sou
 EX_FAILED = 1
 EX_USAGE = 64
 # What each job writes, said by ``jobs run`` in shadow mode instead of running it.
-SHADOW_WOULD = {
-    "retry-parked": "re-apply the due parked Event_Cache__c rows (status Error, "
-                    "Next_Attempt_At__c passed) in event-time order, writing their records and "
-                    "updating each row's status, retry count and next attempt",
+SHADOW_WOULD = {  # config keys named as section.key (tests check they exist)
+    "retry-parked": "re-apply the due parked Event_Cache__c rows (status New or Error, fewer "
+                    "than scheduler.retry_max_attempts tries, Next_Attempt_At__c passed) in "
+                    "event-time order, writing their records and updating each row's status, "
+                    "retry count and next attempt",
     "trial-alerts": "create a Task for the owner of each Workspace whose trial expires within "
-                    "the alert window (scheduler.alerts), once per Workspace and expiry",
-    "retention": "delete Completed Event_Cache__c rows past scheduler.retention."
-                 "completed_days, redact old Error rows' payloads, and prune the local inbox "
-                 "and job records",
+                    "the alert window (alerts.thresholds_days), once per Workspace and expiry",
+    "retention": "delete Completed Event_Cache__c rows past retention.completed_days, redact "
+                 "old Error rows' payloads (retention.error_redact_days), and prune the local "
+                 "inbox and job records",
 }
 
 
