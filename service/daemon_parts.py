@@ -17,6 +17,7 @@ from service.jobs_wiring import job_runner, open_runs
 from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
 from service.parked_count import stored_parked_errors
+from service.publish_age import oldest_pending_publish_age_s
 from service.sla import SlaMonitor
 from subscriber.inbox import Inbox
 from subscriber.intake import Intake
@@ -38,7 +39,8 @@ class DaemonParts:
 
 def build_parts(config: Config, inbox: Inbox) -> DaemonParts:
     """Every part, wired: one session provider for all; the apply loop woken by the intake;
-    jobs holding the apply loop's keys; the SLA judged on the health's pending age."""
+    jobs holding the apply loop's keys; the SLA judged on the oldest pending event's publish
+    time and the parked count the retry-parked job stored (both local reads)."""
     sessions = session_provider(config)
     metrics = Metrics(config.pubsub.topics, inbox.path)
     applier = apply_loop(config, sessions, inbox, metrics)
@@ -51,7 +53,9 @@ def build_parts(config: Config, inbox: Inbox) -> DaemonParts:
     jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding,
                                       crons=config.sentry.crons, metrics=metrics),
                            runs, config.scheduler)
-    sla = SlaMonitor(config.sla, health.oldest_pending_s,
+    shadow = config.service.mode == "shadow"
+    sla = SlaMonitor(config.sla, lambda: oldest_pending_publish_age_s(
+                         inbox.path, config.pubsub.topics, shadow),
                      lambda: stored_parked_errors(inbox), inbox,
                      on_change=lambda breached: metrics.sla_breached.set(int(breached)))
     intake = Intake(intake_settings(config), sessions, inbox, hooks)

@@ -6,8 +6,9 @@ episode, not once per late event: one WARNING line, one Sentry warning fingerpri
 ``["lifecycle-sync", "sla", "sync SLA breached"]`` (every episode is the same issue), the gauge
 ``lifecycle_sync_sla_breached`` set to 1, and the state kept in the inbox's meta table for
 ``lifecycle-sync status``. When every figure is back under, one line says so, the gauge goes
-to 0 and ``status`` shows when it cleared. The oldest pending age comes from the local inbox
-(free); the parked Error count is the last figure the retry-parked job stored
+to 0 and ``status`` shows when it cleared. The oldest pending age, measured from the
+event's publish time (:mod:`service.publish_age`), comes from the local inbox (free); the
+parked Error count is the last figure the retry-parked job stored
 (:mod:`service.parked_count`, also free): no Salesforce call is ever made from the watchdog's
 thread. Without a stored figure the parked check is skipped (it must not flap the SLA).
 :meth:`SlaMonitor.tick` never raises: a failed check is logged and reported, and the main
@@ -98,8 +99,8 @@ class SlaMonitor:
         reasons = []
         age = self._oldest()
         if age is not None and age > s.publish_to_applied_s:
-            reasons.append(f"the oldest pending event has waited {age:.1f} s (SLA "
-                           f"{s.publish_to_applied_s:.0f} s)")
+            reasons.append(f"the oldest pending event has waited {age:.1f} s since it was "
+                           f"published (SLA {s.publish_to_applied_s:.0f} s)")
         if self._parked is not None:
             found = self._parked()
             self._errors = found if found is not None else self._errors

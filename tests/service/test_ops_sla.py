@@ -106,7 +106,8 @@ def test_no_parked_count_query_when_the_threshold_is_zero() -> None:
 
     monitor = SlaMonitor(SlaConfig(parked_errors_max=0, publish_to_applied_s=60),
                          lambda: 61.0, parked, _Store())
-    assert monitor.check() == ["the oldest pending event has waited 61.0 s (SLA 60 s)"]
+    assert monitor.check() == [
+        "the oldest pending event has waited 61.0 s since it was published (SLA 60 s)"]
 
 
 def test_a_monitor_restarted_during_a_breach_clears_it_when_met() -> None:
