@@ -49,7 +49,7 @@ def build_parts(config: Config, inbox: Inbox) -> DaemonParts:
     health = Health(config.pubsub.topics, inbox.path, applier, hooks.alive,
                     config.metrics.apply_stuck_s, shadow=config.service.mode == "shadow")
     hooks.health = health
-    runs = open_runs(config.service.state_dir)
+    runs = open_runs(config.service.state_dir, shadow=config.service.mode == "shadow")
     jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding,
                                       crons=config.sentry.crons, metrics=metrics),
                            runs, config.scheduler)

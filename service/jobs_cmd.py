@@ -5,8 +5,8 @@ state directory's lock (the daemon's), so they can never run beside it or beside
 and refuse with exit 75 while a daemon holds it. That is simpler and more robust than asking a
 running daemon over some channel: there is one writer of the state directory at any time.
 ``jobs list`` only reads (``STATE/jobs.db`` read-only) and is safe while the daemon runs.
-In shadow mode ``jobs run`` runs nothing (the daemon schedules no jobs then either): it says
-what the job would write.
+In shadow mode ``jobs run`` runs nothing: it says what the job would write (the daemon in
+shadow mode runs trial-alerts only, deciding and writing nothing: service/shadow_jobs.py).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from service.config import Config
 from service.metrics import Metrics
 from service.parked_count import ParkedErrorCounter
 from service.sentry_setup import monitor_configs, monitored
+from service.shadow_jobs import SHADOW_JOBS_FILE, Count, ShadowJobsSalesforce, shadowed
 from subscriber.inbox import Inbox
 
 
@@ -36,9 +37,18 @@ def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
 
 
 def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
-                  hold: Hold = no_hold) -> dict[str, JobFunc]:
+                  hold: Hold = no_hold, intended: Count = lambda op, obj: None
+                  ) -> dict[str, JobFunc]:
+    """Every job, bound; in shadow mode only trial-alerts, deciding and writing nothing
+    (``intended`` counts its writes: :mod:`service.shadow_jobs`)."""
     s = config.scheduler
     inbox_file = inbox.path
+    if config.service.mode == "shadow":
+        sf = ShadowJobsSalesforce(SalesforceClient(sessions, ClientSettings(
+            ca_file=config.pubsub.ca_file)), intended)
+        return {"trial-alerts": shadowed(functools.partial(
+            trial_alerts, sf=sf, settings=s.alerts,
+            usage=usage_lookup(inbox_file, salesforce(config, sessions))))}
     gateway = SalesforceGateway(
         SalesforceClient(sessions, ClientSettings(ca_file=config.pubsub.ca_file)),
         GatewaySettings(create_opportunity=config.apply.create_opportunity))
@@ -63,8 +73,9 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
     }
 
 
-def open_runs(state_dir: Path) -> RunStore:
-    return RunStore(jobs_path(state_dir))
+def open_runs(state_dir: Path, shadow: bool = False) -> RunStore:
+    """The job records; shadow mode's apart (a shadow run must not stand for a live one)."""
+    return RunStore(state_dir / SHADOW_JOBS_FILE if shadow else jobs_path(state_dir))
 
 
 def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
@@ -72,7 +83,8 @@ def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunS
                metrics: Metrics | None = None) -> JobRunner:
     """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle).
     ``crons``: each run sends Sentry Cron check-ins (a no-op while Sentry is off)."""
-    jobs = job_functions(config, sessions, inbox, runs, hold)
+    jobs = job_functions(config, sessions, inbox, runs, hold,
+                         metrics.intended if metrics is not None else lambda op, obj: None)
     if crons:
         configs = monitor_configs(config.scheduler)
         jobs = {name: monitored(name, job, configs[name]) for name, job in jobs.items()}

@@ -12,9 +12,9 @@ For a pilot before rollout. The apply loop runs unchanged against two stand-ins:
 
 Switching shadow → live therefore applies every event that shadow only simulated exactly
 once (the live apply loop ignores the watermark; pending entries are never pruned), and
-nothing twice: shadow wrote nothing that live could duplicate. Scheduled jobs only write
-(Tasks, retries, purges), so they do not run in shadow mode. One apply worker: the watermark
-stays a simple "everything up to here was simulated".
+nothing twice: shadow wrote nothing that live could duplicate. Of the scheduled jobs only
+trial-alerts runs, deciding its Tasks and writing none (:mod:`service.shadow_jobs`). One
+apply worker: the watermark stays a simple "everything up to here was simulated".
 """
 
 from __future__ import annotations
