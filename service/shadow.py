@@ -29,6 +29,7 @@ from handlers.gateway_api import Gateway, WriteResult
 from handlers.lookup import LookupRequest
 from handlers.plan import ConvertRequest
 from handlers.snapshot import LeadRow, Snapshot
+from scheduler.erasure import email_hash
 from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
 
@@ -42,17 +43,22 @@ def _fake_id(prefix: str, key: str) -> str:
     return (prefix + "SHADOW" + hashlib.sha256(key.encode()).hexdigest().upper())[:18]
 
 
-def _key(value: str) -> str:
-    """An email shown only as a short hash (logs at INFO never carry emails)."""
-    return "email#" + hashlib.sha256(value.encode()).hexdigest()[:10]
+def email_key(email: str, key: bytes) -> str:
+    """An email shown only as a short keyed hash (logs at INFO never carry emails): the
+    HMAC-SHA-256 :func:`scheduler.erasure.email_hash` under the state directory's erasure
+    key, so it cannot be reversed by hashing candidate addresses, as an unsalted hash can;
+    whoever holds the key can still match a line to an address."""
+    return "email#" + email_hash(email, key)[:10]
 
 
 class ShadowGateway:
-    """A :class:`Gateway` whose writes are logged and counted, never sent."""
+    """A :class:`Gateway` whose writes are logged and counted, never sent. ``key``: the
+    state directory's erasure key (:func:`scheduler.erasure.erasure_key`)."""
 
-    def __init__(self, real: Gateway, count: Count) -> None:
+    def __init__(self, real: Gateway, count: Count, key: bytes) -> None:
         self._real = real
         self._count = count
+        self._hash_key = key
 
     def _would(self, op: str, obj: str, key: str, fields: Iterable[str]) -> None:
         self._count(op, obj)
@@ -65,8 +71,9 @@ class ShadowGateway:
     def create_leads(self, drafts: Mapping[str, dict[str, Any]]
                      ) -> tuple[dict[str, LeadRow], dict[str, str]]:
         for email, draft in drafts.items():
-            self._would("create", "Lead", _key(email), draft)
-        return {email: LeadRow(_fake_id("00Q", email), email) for email in drafts}, {}
+            self._would("create", "Lead", email_key(email, self._hash_key), draft)
+        return {email: LeadRow(_fake_id("00Q", email_hash(email, self._hash_key)), email)
+                for email in drafts}, {}
 
     def convert(self, requests: Sequence[ConvertRequest]
                 ) -> tuple[dict[str, LeadRow], dict[str, str]]:
