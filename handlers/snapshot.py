@@ -17,10 +17,11 @@ WORKSPACE_FIELDS = (
     "Trial_Expiration_Date__c", "Plan_Type__c", "MRR__c", "Subscription_ID__c",
     "Conversion_Date__c", "Churn_Date__c", "Churn_Reason__c", "Last_Event_Time__c",
     "Trial_History__c", "Lead__c", "Account__c", "Contact__c", "Opportunity__c",
-    "Needs_Review__c", "Review_Reason__c",
+    "Needs_Review__c", "Review_Reason__c", "Latest_Usage__c", "Latest_Usage_At__c",
+    "Processing_Notes__c",
 )
 LEAD_FIELDS = ("Id", "Email", "IsConverted", "ConvertedAccountId", "ConvertedContactId",
-               "ConvertedOpportunityId", "CreatedDate", "Workspace_ID__c")
+               "ConvertedOpportunityId", "CreatedDate", "Workspace_ID__c", "OwnerId")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class LeadRow:
     converted_opportunity_id: str | None = None
     created: str = "9999"  # SOQL datetime text; a Lead created this cycle sorts newest
     workspace_id: str | None = None
+    owner_id: str | None = None  # after creation: as Salesforce's assignment rule set it
 
     @classmethod
     def from_record(cls, rec: Mapping[str, Any]) -> LeadRow:
@@ -40,7 +42,8 @@ class LeadRow:
         return cls(str(rec["Id"]), email.lower() if isinstance(email, str) else None,
                    bool(rec.get("IsConverted")), rec.get("ConvertedAccountId"),
                    rec.get("ConvertedContactId"), rec.get("ConvertedOpportunityId"),
-                   str(rec.get("CreatedDate") or "9999"), rec.get("Workspace_ID__c"))
+                   str(rec.get("CreatedDate") or "9999"), rec.get("Workspace_ID__c"),
+                   rec.get("OwnerId"))
 
 
 @dataclass(frozen=True)
@@ -82,18 +85,22 @@ class Snapshot:
     converted_status: str | None = None
     lead_failures: Mapping[str, str] = field(default_factory=dict)  # email → note
     conversion_failures: Mapping[str, str] = field(default_factory=dict)  # lead ID → note
+    # Leads this cycle converted: still "open" to lead_for, so the re-plan after convertLead
+    # links the Lead it converted instead of asking for a new one (a duplicate Lead).
+    converted_now: frozenset[str] = frozenset()
 
     def lead(self, lead_id: str) -> LeadRow | None:
         return next((lead for lead in self.leads if lead.id == lead_id), None)
 
     def lead_for(self, workspace_id: str, email: str | None) -> LeadRow | None:
-        """The workspace's own Lead (Workspace_ID__c), else the newest open Lead by email."""
+        """The workspace's own Lead (Workspace_ID__c), else the newest open Lead by email
+        (a Lead converted by this cycle counts as open: it was open when the cycle chose it)."""
         own = [lead for lead in self.leads
                if (lead.workspace_id or "").lower() == workspace_id.lower()]
         if own:
             return sorted(own, key=lambda lead: (lead.is_converted, lead.created, lead.id))[0]
         open_leads = [lead for lead in self.leads if lead.email == email and email
-                      and not lead.is_converted]
+                      and (not lead.is_converted or lead.id in self.converted_now)]
         return max(open_leads, key=lambda lead: (lead.created, lead.id), default=None)
 
     def with_leads(self, created: Mapping[str, LeadRow], failures: Mapping[str, str]
@@ -114,4 +121,5 @@ class Snapshot:
 
         leads = tuple(merged(lead) for lead in self.leads)
         return replace(self, leads=leads,
-                       conversion_failures={**self.conversion_failures, **failures})
+                       conversion_failures={**self.conversion_failures, **failures},
+                       converted_now=self.converted_now | frozenset(converted))

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from typing import cast
 
 from handlers.cycle import CycleResult
-from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
+from handlers.gateway import ConvertedStatus, SalesforceGateway
 from handlers.gateway_api import Gateway
-from handlers.sf_client import ClientSettings, SalesforceClient
+from handlers.sf_client import SalesforceClient
 from scheduler.erasure import erasure_key
 from service.apply_loop import ApplyLoop
 from service.apply_reports import OnFirst, Tags
 from service.apply_settings import ApplySettings
 from service.config import Config
+from service.jobs_wiring import client_settings, gateway_settings
 from service.metrics import Metrics
 from service.sentry_setup import report as report_to_sentry
 from service.shadow import ShadowGateway, ShadowInbox
@@ -60,8 +61,8 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
     latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
     a = config.apply
     shadow = config.service.mode == "shadow"
-    settings = ClientSettings(ca_file=config.pubsub.ca_file)
-    gateway = GatewaySettings(create_opportunity=a.create_opportunity)
+    settings = client_settings(config)
+    gateway = gateway_settings(config)
     clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
     if metrics is not None:
         for client in clients:
@@ -75,7 +76,9 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
         inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
     hooks = apply_hooks(metrics, shadow)
     return ApplyLoop(inbox, gateways,
-                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s),
+                     ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s,
+                                   backoff_initial_s=a.retry_initial_s,
+                                   backoff_max_s=a.retry_max_s, max_attempts=a.max_attempts),
                      on_report=hooks.on_report, on_settled=hooks.on_settled,
                      on_poison=hooks.on_poison)
 

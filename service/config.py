@@ -134,12 +134,25 @@ class InboxConfig:
 @dataclass(frozen=True)
 class ApplyConfig:
     """The apply loop: cycles in flight, entries per cycle, the pause after
-    REQUEST_LIMIT_EXCEEDED, and whether converting a Lead also creates an Opportunity."""
+    REQUEST_LIMIT_EXCEEDED, the retry backoff of failed cycles and records (jittered,
+    doubling from ``retry_initial_s`` up to ``retry_max_s``; a record still failing after
+    ``max_attempts`` is parked for review), whether converting a Lead also creates an
+    Opportunity, and how long a REST/SOAP call may wait for an answer (a stalled server must
+    not wedge a worker). The rules: ``lead_auto_assign`` (``Sforce-Auto-Assign``: TRUE, FALSE
+    or a rule ID), ``new_trial_task``, ``trial_length_days``, ``mrr_ceiling``."""
 
     workers: int = 6
     batch_size: int = 200
     limit_pause_s: float = 300.0
+    retry_initial_s: float = 1.0
+    retry_max_s: float = 60.0
+    max_attempts: int = 8
     create_opportunity: bool = False
+    lead_auto_assign: str = "TRUE"
+    new_trial_task: bool = False
+    trial_length_days: int = 30
+    mrr_ceiling: float = 100_000.0
+    read_timeout_s: float = 120.0
 
 
 @dataclass(frozen=True)

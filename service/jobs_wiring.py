@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 
 from handlers.gateway import GatewaySettings, SalesforceGateway
+from handlers.rule_settings import RuleSettings
 from handlers.sf_client import ClientSettings, SalesforceClient, SessionSource
 from scheduler import local_inbox
 from scheduler.retention import retention
@@ -22,7 +24,6 @@ from scheduler.runs import RunStore, jobs_path
 from scheduler.sf_ops import JobsSalesforce
 from scheduler.timing import triggers
 from scheduler.trial_alerts import trial_alerts
-from scheduler.usage import usage_lookup
 from service.config import Config
 from service.metrics import Metrics
 from service.parked_count import ParkedErrorCounter
@@ -31,9 +32,25 @@ from service.shadow_jobs import SHADOW_JOBS_FILE, Count, ShadowJobsSalesforce, s
 from subscriber.inbox import Inbox
 
 
+def gateway_settings(config: Config) -> GatewaySettings:
+    """The gateway and rule settings of ``[apply]`` (the apply loop and retry-parked share)."""
+    a = config.apply
+    return GatewaySettings(
+        create_opportunity=a.create_opportunity, auto_assign=a.lead_auto_assign,
+        rules=RuleSettings(trial_length_days=a.trial_length_days,
+                           mrr_ceiling=Decimal(str(a.mrr_ceiling)),
+                           new_trial_task=a.new_trial_task))
+
+
+def client_settings(config: Config) -> ClientSettings:
+    """REST/SOAP transport for the apply loop and the jobs: the CA gRPC trusts, and an
+    explicit read timeout so a server that accepts and never answers cannot wedge them."""
+    return ClientSettings(ca_file=config.pubsub.ca_file,
+                          read_timeout_s=config.apply.read_timeout_s)
+
+
 def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
-    return JobsSalesforce(SalesforceClient(sessions, ClientSettings(
-        ca_file=config.pubsub.ca_file)))
+    return JobsSalesforce(SalesforceClient(sessions, client_settings(config)))
 
 
 def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
@@ -44,14 +61,13 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
     s = config.scheduler
     inbox_file = inbox.path
     if config.service.mode == "shadow":
-        sf = ShadowJobsSalesforce(SalesforceClient(sessions, ClientSettings(
-            ca_file=config.pubsub.ca_file)), intended)
-        return {"trial-alerts": shadowed(functools.partial(
-            trial_alerts, sf=sf, settings=s.alerts,
-            usage=usage_lookup(inbox_file, salesforce(config, sessions))))}
+        sf = ShadowJobsSalesforce(SalesforceClient(sessions, client_settings(config)),
+                                  intended)
+        return {"trial-alerts": shadowed(functools.partial(trial_alerts, sf=sf,
+                                                           settings=s.alerts))}
     gateway = SalesforceGateway(
-        SalesforceClient(sessions, ClientSettings(ca_file=config.pubsub.ca_file)),
-        GatewaySettings(create_opportunity=config.apply.create_opportunity))
+        SalesforceClient(sessions, client_settings(config)),
+        gateway_settings(config))
 
     def emails(ids: Iterable[str]) -> dict[str, str]:
         return local_inbox.emails_by_event(inbox_file, ids)
@@ -65,9 +81,7 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
     return {
         "retry-parked": retry,
         "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions),
-                                          settings=s.alerts,
-                                          usage=usage_lookup(inbox_file, salesforce(config,
-                                                                                    sessions))),
+                                          settings=s.alerts),
         "retention": functools.partial(retention, sf=salesforce(config, sessions),
                                        settings=s.retention, inbox=inbox, runs=runs),
     }

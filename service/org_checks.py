@@ -35,7 +35,8 @@ WORKSPACE_WRITE = (
     "Trial_History__c", "Conversion_Date__c", "Plan_Type__c", "MRR__c", "Subscription_ID__c",
     "Churn_Date__c", "Churn_Reason__c", "Last_Event_Time__c", "Last_Event_Uuid__c",
     "Last_Replay_Id__c", "Needs_Review__c", "Review_Reason__c", "Expiration_Alert_Days__c",
-    "Expiration_Alert_Sent_For__c")
+    "Expiration_Alert_Sent_For__c", "Latest_Usage__c", "Latest_Usage_At__c",
+    "Processing_Notes__c")
 CACHE_WRITE = (
     "Event_Uuid__c", "Workspace_ID__c", "Event_Type__c", "Event_Data__c", "Replay_Id__c",
     "Original_Timestamp__c", "Processing_Status__c", "Processing_Notes__c", "Retry_Count__c",

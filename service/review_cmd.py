@@ -32,6 +32,8 @@ FIELDS = ("Event_Uuid__c", "Workspace_ID__c", "Event_Type__c", "Processing_Statu
 BAD_DATA = ("the producer sent invalid data: fix it at the source and `review dismiss` this "
             "row, or publish a corrected event")
 ADVICE = (
+    ("Conflict:", "applied only where safe (see the notes): correct the Workspace by hand if "
+     "needed, then `review dismiss`"),
     ("no trial", "the Workspace's trial never arrived: publish it (`lifecycle-sync publish "
      "trial ...`) then `review retry`"),
     ("GAP_OVERFLOW", "Salesforce dropped change events: reconcile the Leads changed in that "

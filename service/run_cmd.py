@@ -147,7 +147,10 @@ def _run(args: argparse.Namespace) -> int:
     config = config_or_report(args)
     if config is None:
         return EX_CONFIG
-    from service.wiring import run_daemon  # heavy imports (grpc) only when really running
+    from service.gc_pause import gc_paused
+
+    with gc_paused(freeze=True):  # the daemon's imports, without collector passes over them
+        from service.wiring import run_daemon  # heavy imports (grpc) only when really running
 
     return run_daemon(config, reset_inbox=args.reset_inbox,
                       log_format=resolve_format(args.log_format))

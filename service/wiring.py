@@ -32,7 +32,7 @@ from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, s
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
 from service.observed_hooks import ObservedHooks
-from service.sentry_setup import SentrySettings, from_env, init_sentry
+from service.sentry_setup import SentrySettings, fatal_scope, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
 from service.state_guard import open_inbox
 from service.status_cmd import OPS_KEY
@@ -215,7 +215,8 @@ def _finish(worker: threading.Thread, notifier: Notifier, hooks: ObservedHooks,
             # A human must act (topic or permission, rejected credentials, a refused replay
             # ID under on_invalid_replay=fail): restarting cannot fix it, so systemd must not
             # retry (RestartPreventExitStatus=78).
-            log.error("stopped: %s: %s", type(exc).__name__, exc)
+            with fatal_scope(exc.error_code):
+                log.error("stopped: %s: %s", type(exc).__name__, exc)
             return EX_CONFIG
         if isinstance(exc, InboxFailed):
             # Retrying in place would refetch the same batch every backoff, burning the daily

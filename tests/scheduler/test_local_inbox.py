@@ -1,11 +1,11 @@
-"""The jobs' reads of the local inbox: a parked Trial's email, a Workspace's latest usage."""
+"""The jobs' reads of the local inbox: a parked Trial's email."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from scheduler.local_inbox import emails_by_event, latest_usage
+from scheduler.local_inbox import emails_by_event
 from subscriber.events import DecodedEvent, EntryKind
 from subscriber.inbox import Inbox
 
@@ -19,7 +19,7 @@ def _event(n: int, workspace: str, data: dict, at_ms: int) -> DecodedEvent:
     return DecodedEvent(TOPIC, n.to_bytes(2, "big"), f"uuid-{n}", "s", EntryKind.EVENT, payload)
 
 
-def test_emails_and_latest_usage(tmp_path: Path) -> None:
+def test_emails_of_parked_events(tmp_path: Path) -> None:
     path = tmp_path / "inbox.db"
     with Inbox(path) as inbox:
         inbox.store_batch(TOPIC, [
@@ -31,6 +31,3 @@ def test_emails_and_latest_usage(tmp_path: Path) -> None:
         ], b"\x03")
     assert emails_by_event(path, ["uuid-1", "uuid-3", "uuid-9"]) == {
         "uuid-1": "user1@acme.co.uk", "uuid-3": "user3@acme.co.uk"}
-    assert latest_usage(path, ["ws-1", "WS-2", "ws-3"]) == {
-        "ws-1": {"seats": 3}, "ws-2": {"projects": 7}}
-    assert latest_usage(tmp_path / "missing.db", ["ws-1"]) == {}

@@ -37,7 +37,7 @@ class MixedPublisher(Publisher):
 
     def _event(self, n: int) -> pb.ProducerEvent:
         now_ms = int(time.time() * 1000)
-        data = {"trial_expiration": "2030-01-31"} if n % 2 == 0 else {"n": n}
+        data = {"trial_expiration": "2030-01-31" if n % 2 == 0 else "never"}
         record = {
             "CreatedDate": now_ms, "CreatedById": "005000000000000AAA",
             "Workspace_ID__c": f"ws-{n}", "Email__c": f"o'wner+{n}@example.com",
