@@ -6,7 +6,8 @@ time, rebuilds their events and runs them through the apply side's own cycle
 then records every row's attempt in one sObject Collections upsert by ``Event_Uuid__c``:
 Completed when it applied; otherwise ``Retry_Count__c`` + 1, ``Next_Attempt_At__c`` pushed
 out exponentially and a line in ``Processing_Notes__c``; past ``max_attempts`` the row is
-flagged ``Needs_Review__c`` with the reason. Completed rows stay for audit until retention
+flagged ``Needs_Review__c`` with a bounded reason (:func:`gave_up_reason`; the detail in
+the notes). Completed rows stay for audit until retention
 purges them. A row that cannot be rebuilt into a valid event (invalid event data, a Trial
 whose email is no longer known) is set aside at once (no attempts left, flagged, its own
 review reason kept): retrying it could only overwrite that reason. Lead-change rows
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -196,15 +198,29 @@ def _bookkeeping(row: dict[str, Any], result: CycleResult, n: int, now: dt.datet
     body: dict[str, Any] = {"Event_Uuid__c": uuid, "Retry_Count__c": attempt}
     if attempt >= settings.max_attempts:
         totals.review += 1
-        reason = f"gave up after {attempt} retries: {why}"
+        reason = f"gave up after {attempt} retries: {why}"  # the detail: in the notes
         body.update(Processing_Status__c="Error", Needs_Review__c=True,
-                    Review_Reason__c=reason[:255], Next_Attempt_At__c=None)
+                    Review_Reason__c=gave_up_reason(why, n in result.parked),
+                    Next_Attempt_At__c=None)
         body["Processing_Notes__c"] = _notes(row, now, f"retry {attempt}: {reason} ({trace})")
         return body
     totals.waiting += 1
     body["Next_Attempt_At__c"] = sf_datetime(now + backoff(attempt, settings))
     body["Processing_Notes__c"] = _notes(row, now, f"retry {attempt}: {why} ({trace})")
     return body
+
+
+def gave_up_reason(why: str, parked: bool) -> str:
+    """``Review_Reason__c`` of a row given up on: a bounded class the admins' dashboard
+    groups by (the Salesforce error code, or what kept it parked), never free text with
+    IDs; the full message goes into ``Processing_Notes__c``."""
+    code = _ERROR_CODE.match(why)
+    kind = code.group(1) if code else ("still parked by the rules" if parked else "not applied")
+    return f"gave up after retries: {kind}"
+
+
+_ERROR_CODE = re.compile(r"(?:Salesforce refused the Workspace write: )?"
+                         r"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+):")
 
 
 def backoff(attempt: int, settings: RetrySettings) -> dt.timedelta:

@@ -17,6 +17,7 @@ from handlers.cycle import CycleResult
 from handlers.gateway import ConvertedStatus, SalesforceGateway
 from handlers.gateway_api import Gateway
 from handlers.sf_client import SalesforceClient
+from scheduler.erasure import erasure_key
 from service.apply_loop import ApplyLoop
 from service.apply_reports import OnFirst, Tags
 from service.apply_settings import ApplySettings
@@ -70,7 +71,8 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
     gateways: list[Gateway] = [SalesforceGateway(c, gateway, status) for c in clients]
     if shadow:  # decide everything, write nothing; entries stay pending for live
         count = metrics.intended if metrics is not None else (lambda op, obj: None)
-        gateways = [ShadowGateway(g, count) for g in gateways]
+        key = erasure_key(config.service.state_dir)  # log keys: HMAC, not a plain hash
+        gateways = [ShadowGateway(g, count, key) for g in gateways]
         inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
     hooks = apply_hooks(metrics, shadow)
     return ApplyLoop(inbox, gateways,

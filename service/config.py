@@ -167,10 +167,11 @@ class MetricsConfig:
 
 @dataclass(frozen=True)
 class SlaConfig:
-    """The sync SLA (service/sla.py): the oldest pending inbox entry may wait at most
-    ``publish_to_applied_s``, and at most ``parked_errors_max`` Event_Cache__c rows may be
-    parked in Error (0: not checked; checking costs one COUNT() query per
-    ``check_interval_s``). A breach is one Sentry warning, a metric and a ``status`` line."""
+    """The sync SLA (service/sla.py): the oldest pending event may wait at most
+    ``publish_to_applied_s`` since it was published (its CreatedDate/commitTimestamp), and
+    at most ``parked_errors_max`` Event_Cache__c rows may be parked in Error (0: not
+    checked; else the retry-parked job counts them, one COUNT() query per run, and the check
+    reads its last figure). A breach is one Sentry warning, a metric and a ``status`` line."""
 
     publish_to_applied_s: float = 60.0
     parked_errors_max: int = 100

@@ -13,10 +13,12 @@ from service.apply_wiring import apply_loop
 from service.config import Config
 from service.connections import intake_settings, session_provider, stale_after_s
 from service.health import Health
-from service.jobs_wiring import job_runner, open_runs, salesforce
+from service.jobs_wiring import job_runner, open_runs
 from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
-from service.sla import PARKED_ERRORS_SOQL, SlaMonitor
+from service.parked_count import stored_parked_errors
+from service.publish_age import oldest_pending_publish_age_s
+from service.sla import SlaMonitor
 from subscriber.inbox import Inbox
 from subscriber.intake import Intake
 
@@ -37,7 +39,8 @@ class DaemonParts:
 
 def build_parts(config: Config, inbox: Inbox) -> DaemonParts:
     """Every part, wired: one session provider for all; the apply loop woken by the intake;
-    jobs holding the apply loop's keys; the SLA judged on the health's pending age."""
+    jobs holding the apply loop's keys; the SLA judged on the oldest pending event's publish
+    time and the parked count the retry-parked job stored (both local reads)."""
     sessions = session_provider(config)
     metrics = Metrics(config.pubsub.topics, inbox.path)
     applier = apply_loop(config, sessions, inbox, metrics)
@@ -46,13 +49,14 @@ def build_parts(config: Config, inbox: Inbox) -> DaemonParts:
     health = Health(config.pubsub.topics, inbox.path, applier, hooks.alive,
                     config.metrics.apply_stuck_s, shadow=config.service.mode == "shadow")
     hooks.health = health
-    runs = open_runs(config.service.state_dir)
+    runs = open_runs(config.service.state_dir, shadow=config.service.mode == "shadow")
     jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding,
                                       crons=config.sentry.crons, metrics=metrics),
                            runs, config.scheduler)
-    sf = salesforce(config, sessions)
-    sla = SlaMonitor(config.sla, health.oldest_pending_s,
-                     lambda: sf.count(PARKED_ERRORS_SOQL), inbox,
+    shadow = config.service.mode == "shadow"
+    sla = SlaMonitor(config.sla, lambda: oldest_pending_publish_age_s(
+                         inbox.path, config.pubsub.topics, shadow),
+                     lambda: stored_parked_errors(inbox), inbox,
                      on_change=lambda breached: metrics.sla_breached.set(int(breached)))
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     return DaemonParts(metrics, applier, hooks, health, intake, runs, jobs, sla)

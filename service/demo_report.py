@@ -27,10 +27,16 @@ def print_salesforce(sf: Salesforce, calls: dict[str, Any], events: int, demo_ca
     tasks = sf.query_all("SELECT Subject, ActivityDate, Priority FROM Task")["records"]
     for t in tasks:
         print(f"  Task: {t['Subject']} (due {t['ActivityDate']}, priority {t['Priority']})")
-    by_kind = dict(calls["by_kind"])
-    spent = calls["total"] - demo_calls
-    print(f"API calls spent by the daemon: {spent} for {events} events "
-          f"(all calls since start, by kind, incl. the demo's own {demo_calls}: {by_kind})")
+    print(calls_line(calls, events, demo_calls))
+
+
+def calls_line(calls: dict[str, Any], events: int, demo_calls: int) -> str:
+    """The API calls line: the daemon's total, then every kind as "kind: n" pairs (a reader
+    of the demo's output is not expected to read a Python dict)."""
+    kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(dict(calls["by_kind"]).items()))
+    return (f"API calls spent by the daemon: {calls['total'] - demo_calls} for {events} events "
+            f"(all calls since start, incl. the demo's own {demo_calls}, by kind: "
+            f"{kinds or 'none'})")
 
 
 def _table(title: str, *columns_and_rows: Any) -> None:

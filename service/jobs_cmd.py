@@ -5,8 +5,8 @@ state directory's lock (the daemon's), so they can never run beside it or beside
 and refuse with exit 75 while a daemon holds it. That is simpler and more robust than asking a
 running daemon over some channel: there is one writer of the state directory at any time.
 ``jobs list`` only reads (``STATE/jobs.db`` read-only) and is safe while the daemon runs.
-In shadow mode ``jobs run`` runs nothing (the daemon schedules no jobs then either): it says
-what the job would write.
+In shadow mode ``jobs run`` runs nothing: it says what the job would write (the daemon in
+shadow mode runs trial-alerts only, deciding and writing nothing: service/shadow_jobs.py).
 """
 
 from __future__ import annotations
@@ -32,15 +32,16 @@ from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_or_report, config_sou
 EX_FAILED = 1
 EX_USAGE = 64
 # What each job writes, said by ``jobs run`` in shadow mode instead of running it.
-SHADOW_WOULD = {
-    "retry-parked": "re-apply the due parked Event_Cache__c rows (status Error, "
-                    "Next_Attempt_At__c passed) in event-time order, writing their records and "
-                    "updating each row's status, retry count and next attempt",
+SHADOW_WOULD = {  # config keys named as section.key (tests check they exist)
+    "retry-parked": "re-apply the due parked Event_Cache__c rows (status New or Error, fewer "
+                    "than scheduler.retry_max_attempts tries, Next_Attempt_At__c passed) in "
+                    "event-time order, writing their records and updating each row's status, "
+                    "retry count and next attempt",
     "trial-alerts": "create a Task for the owner of each Workspace whose trial expires within "
-                    "the alert window (scheduler.alerts), once per Workspace and expiry",
-    "retention": "delete Completed Event_Cache__c rows past scheduler.retention."
-                 "completed_days, redact old Error rows' payloads, and prune the local inbox "
-                 "and job records",
+                    "the alert window (alerts.thresholds_days), once per Workspace and expiry",
+    "retention": "delete Completed Event_Cache__c rows past retention.completed_days, redact "
+                 "old Error rows' payloads (retention.error_redact_days), and prune the local "
+                 "inbox and job records",
 }
 
 

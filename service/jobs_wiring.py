@@ -26,7 +26,9 @@ from scheduler.timing import triggers
 from scheduler.trial_alerts import trial_alerts
 from service.config import Config
 from service.metrics import Metrics
+from service.parked_count import ParkedErrorCounter
 from service.sentry_setup import monitor_configs, monitored
+from service.shadow_jobs import SHADOW_JOBS_FILE, Count, ShadowJobsSalesforce, shadowed
 from subscriber.inbox import Inbox
 
 
@@ -52,9 +54,17 @@ def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
 
 
 def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
-                  hold: Hold = no_hold) -> dict[str, JobFunc]:
+                  hold: Hold = no_hold, intended: Count = lambda op, obj: None
+                  ) -> dict[str, JobFunc]:
+    """Every job, bound; in shadow mode only trial-alerts, deciding and writing nothing
+    (``intended`` counts its writes: :mod:`service.shadow_jobs`)."""
     s = config.scheduler
     inbox_file = inbox.path
+    if config.service.mode == "shadow":
+        sf = ShadowJobsSalesforce(SalesforceClient(sessions, client_settings(config)),
+                                  intended)
+        return {"trial-alerts": shadowed(functools.partial(trial_alerts, sf=sf,
+                                                           settings=s.alerts))}
     gateway = SalesforceGateway(
         SalesforceClient(sessions, client_settings(config)),
         gateway_settings(config))
@@ -62,10 +72,14 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
     def emails(ids: Iterable[str]) -> dict[str, str]:
         return local_inbox.emails_by_event(inbox_file, ids)
 
+    retry_sf = salesforce(config, sessions)
+    retry: JobFunc = functools.partial(
+        retry_parked, sf=retry_sf, gateway=gateway, settings=s.retry, emails=emails,
+        client_name="lifecycle-sync", hold=hold)
+    if config.sla.parked_errors_max:
+        retry = _then_count(retry, ParkedErrorCounter(retry_sf, inbox))
     return {
-        "retry-parked": functools.partial(
-            retry_parked, sf=salesforce(config, sessions), gateway=gateway, settings=s.retry,
-            emails=emails, client_name="lifecycle-sync", hold=hold),
+        "retry-parked": retry,
         "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions),
                                           settings=s.alerts),
         "retention": functools.partial(retention, sf=salesforce(config, sessions),
@@ -73,8 +87,9 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
     }
 
 
-def open_runs(state_dir: Path) -> RunStore:
-    return RunStore(jobs_path(state_dir))
+def open_runs(state_dir: Path, shadow: bool = False) -> RunStore:
+    """The job records; shadow mode's apart (a shadow run must not stand for a live one)."""
+    return RunStore(state_dir / SHADOW_JOBS_FILE if shadow else jobs_path(state_dir))
 
 
 def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
@@ -82,13 +97,27 @@ def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunS
                metrics: Metrics | None = None) -> JobRunner:
     """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle).
     ``crons``: each run sends Sentry Cron check-ins (a no-op while Sentry is off)."""
-    jobs = job_functions(config, sessions, inbox, runs, hold)
+    jobs = job_functions(config, sessions, inbox, runs, hold,
+                         metrics.intended if metrics is not None else lambda op, obj: None)
     if crons:
         configs = monitor_configs(config.scheduler)
         jobs = {name: monitored(name, job, configs[name]) for name, job in jobs.items()}
     if metrics is not None:
         jobs = {name: _counted(name, job, metrics) for name, job in jobs.items()}
     return JobRunner(jobs, triggers(config.scheduler), runs, clock)
+
+
+def _then_count(job: JobFunc, counter: ParkedErrorCounter) -> JobFunc:
+    """``job``, then the parked Error count the sync SLA reads (stored in the inbox's meta
+    table; see :mod:`service.parked_count`), even when the job failed part-way."""
+
+    def run(now: dt.datetime) -> str:
+        try:
+            return job(now)
+        finally:
+            counter.record()
+
+    return run
 
 
 def _counted(name: str, job: JobFunc, metrics: Metrics) -> JobFunc:

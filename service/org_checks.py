@@ -48,8 +48,10 @@ REQUIRED: dict[str, Need] = {
         "Processing_Status__c": ("New", "Completed", "Error")}),
     "Lead": Need(write=("Email", "Company", "FirstName", "LastName", "LeadSource"),
                  read=("IsConverted", "ConvertedAccountId", "ConvertedContactId", "OwnerId")),
-    "Account": Need(read=("Email_Domain__c", "Website", "OwnerId")),
-    "Contact": Need(read=("Email", "AccountId")),
+    # convertLead creates the Contact, and the Account when none matches the email domain:
+    # the integration user needs Create on both, though the daemon sets none of their fields.
+    "Account": Need(read=("Email_Domain__c", "Website", "OwnerId"), create_records=True),
+    "Contact": Need(read=("Email", "AccountId"), create_records=True),
     # trial-alerts writes Status "Not Started" and Priority "High" (last day) or "Normal".
     "Task": Need(write=("Subject", "ActivityDate", "WhatId", "WhoId", "OwnerId", "Description",
                         "Status", "Priority"),
@@ -75,8 +77,10 @@ def org_checks(describe: Describe, required: Mapping[str, Need] = REQUIRED) -> l
         if found is None:
             results.append((f"object {name}", f"missing: {DEPLOY}"))
             continue
+        creating = ", creating records" if need.create_records else ""
         results.append((f"object {name}: {len(need.write)} writable and {len(need.read)} "
-                        "readable fields, picklist values", _object_problem(found, need)))
+                        f"readable fields, picklist values{creating}",
+                        _object_problem(found, need)))
     return results
 
 

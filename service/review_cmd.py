@@ -107,7 +107,7 @@ def _act(config: Config, args: argparse.Namespace) -> int:
                     f"ORDER BY Original_Timestamp__c, Event_Uuid__c {page}")
     if args.action == "list":
         total = (sf.count(f"SELECT COUNT() FROM Event_Cache__c WHERE {where}")  # noqa: S608 - a constant filter
-                 if rows and (len(rows) == args.limit or args.offset) else len(rows))
+                 if len(rows) == args.limit or args.offset else len(rows))
         _print_list(rows, total, args.offset)
         return 0
     if not rows:

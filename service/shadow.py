@@ -12,9 +12,9 @@ For a pilot before rollout. The apply loop runs unchanged against two stand-ins:
 
 Switching shadow → live therefore applies every event that shadow only simulated exactly
 once (the live apply loop ignores the watermark; pending entries are never pruned), and
-nothing twice: shadow wrote nothing that live could duplicate. Scheduled jobs only write
-(Tasks, retries, purges), so they do not run in shadow mode. One apply worker: the watermark
-stays a simple "everything up to here was simulated".
+nothing twice: shadow wrote nothing that live could duplicate. Of the scheduled jobs only
+trial-alerts runs, deciding its Tasks and writing none (:mod:`service.shadow_jobs`). One
+apply worker: the watermark stays a simple "everything up to here was simulated".
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from handlers.lookup import LookupRequest
 from handlers.plan import ConvertRequest
 from handlers.rule_settings import RuleSettings
 from handlers.snapshot import LeadRow, Snapshot
+from scheduler.erasure import email_hash
 from subscriber.events import InboxEntry
 from subscriber.inbox import Inbox
 
@@ -43,17 +44,22 @@ def _fake_id(prefix: str, key: str) -> str:
     return (prefix + "SHADOW" + hashlib.sha256(key.encode()).hexdigest().upper())[:18]
 
 
-def _key(value: str) -> str:
-    """An email shown only as a short hash (logs at INFO never carry emails)."""
-    return "email#" + hashlib.sha256(value.encode()).hexdigest()[:10]
+def email_key(email: str, key: bytes) -> str:
+    """An email shown only as a short keyed hash (logs at INFO never carry emails): the
+    HMAC-SHA-256 :func:`scheduler.erasure.email_hash` under the state directory's erasure
+    key, so it cannot be reversed by hashing candidate addresses, as an unsalted hash can;
+    whoever holds the key can still match a line to an address."""
+    return "email#" + email_hash(email, key)[:10]
 
 
 class ShadowGateway:
-    """A :class:`Gateway` whose writes are logged and counted, never sent."""
+    """A :class:`Gateway` whose writes are logged and counted, never sent. ``key``: the
+    state directory's erasure key (:func:`scheduler.erasure.erasure_key`)."""
 
-    def __init__(self, real: Gateway, count: Count) -> None:
+    def __init__(self, real: Gateway, count: Count, key: bytes) -> None:
         self._real = real
         self._count = count
+        self._hash_key = key
 
     def _would(self, op: str, obj: str, key: str, fields: Iterable[str]) -> None:
         self._count(op, obj)
@@ -66,8 +72,9 @@ class ShadowGateway:
     def create_leads(self, drafts: Mapping[str, dict[str, Any]]
                      ) -> tuple[dict[str, LeadRow], dict[str, str]]:
         for email, draft in drafts.items():
-            self._would("create", "Lead", _key(email), draft)
-        return {email: LeadRow(_fake_id("00Q", email), email) for email in drafts}, {}
+            self._would("create", "Lead", email_key(email, self._hash_key), draft)
+        return {email: LeadRow(_fake_id("00Q", email_hash(email, self._hash_key)), email)
+                for email in drafts}, {}
 
     def convert(self, requests: Sequence[ConvertRequest]
                 ) -> tuple[dict[str, LeadRow], dict[str, str]]:

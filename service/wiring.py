@@ -134,12 +134,13 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
 
 
 def _start_jobs(config: Config, jobs: RealigningScheduler) -> None:
-    """Jobs on their own threads (never blocking intake or apply); none in shadow mode."""
+    """Jobs on their own threads (never blocking intake or apply); in shadow mode only
+    trial-alerts, deciding and writing nothing (service/shadow_jobs.py)."""
     if config.service.mode == "shadow":
         log.warning("shadow mode: nothing is written to Salesforce; each intended write "
-                    "is logged (lifecycle_sync.shadow) and counted; scheduled jobs do "
-                    "not run")
-    elif config.scheduler.enabled:
+                    "is logged (lifecycle_sync.shadow) and counted; of the scheduled jobs "
+                    "only trial-alerts runs, deciding the Tasks it would create")
+    if config.scheduler.enabled:
         jobs.start()
     log.info("started: state %s, auth %s, endpoint %s, topics %s",
              config.service.state_dir, config.auth.mode, config.pubsub.endpoint,
@@ -183,8 +184,7 @@ def _supervise(stop: threading.Event, notifier: Notifier, p: DaemonParts, inbox:
         if status != last_status:
             notifier.status(status)
             last_status = status
-        if p.sla.due():
-            p.sla.check()
+        p.sla.tick()  # never calls Salesforce, never raises
         if time.monotonic() >= next_prune:
             next_prune = time.monotonic() + PRUNE_EVERY_S
             _prune(inbox)

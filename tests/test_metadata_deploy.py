@@ -155,7 +155,8 @@ def _stem(path: Path) -> str:
 
 
 def test_other_components_are_what_the_structural_tests_check(converted: Conversion) -> None:
-    """The emulator does not model these; tests/test_metadata_access.py checks these files."""
+    """The emulator does not model these; tests/test_metadata_access.py and
+    tests/test_metadata_reports.py check these files."""
     package = _package(converted.zip_path)
     folders = {f"{_stem(p)}/" for p in (DEFAULT / "reports").glob("*.reportFolder-meta.xml")}
     dashboards = DEFAULT / "dashboards"

@@ -36,6 +36,11 @@ def test_check_passes_on_a_complete_org(emulator_factory: Callable[..., Any],
     # The emulator models no PermissionSetAssignment: said, not failed.
     assert "ok: Convert Leads permission of the integration user: not verifiable" in done.stdout
     assert "object Opportunity" not in done.stdout  # apply.create_opportunity is off
+    # convertLead creates the Contact, and the Account when none matches: both checked.
+    assert "ok: object Account: 0 writable and 3 readable fields, picklist values, creating " \
+           "records" in done.stdout
+    assert "ok: object Contact: 0 writable and 2 readable fields, picklist values, creating " \
+           "records" in done.stdout
 
 
 def test_check_covers_opportunity_when_the_daemon_creates_them(
@@ -136,3 +141,19 @@ def test_converted_status_and_convert_permission_checks() -> None:
     answers["LeadStatus"] = CallRejected("HTTP 403 INSUFFICIENT_ACCESS: no", "INSUFFICIENT_ACCESS")
     assert len(access_checks(query, None)) == 1
     assert "cannot read it" in str(access_checks(query, None)[0][1])
+
+
+def test_account_and_contact_creation_is_checked() -> None:
+    """convertLead creates a Contact (and an Account when none matches): an integration user
+    without Create on them fails at the first conversion, so ``check`` says so up front."""
+    from service.org_checks import REQUIRED
+
+    def describe(name: str) -> dict[str, Any] | None:
+        return {"createable": False, "fields": [
+            {"name": f} for f in (*REQUIRED[name].read, *REQUIRED[name].write)]}
+
+    results = org_checks(describe, {k: REQUIRED[k] for k in ("Account", "Contact")})
+    assert len(results) == 2
+    for what, problem in results:
+        assert problem is not None, what
+        assert f"not writable by the integration user: (creating records): {ASSIGN}" in problem

@@ -104,6 +104,9 @@ def test_review_lists_shows_retries_and_dismisses_parked_events(rig: Rig) -> Non
     rest = cli(rig, "review", "list", "--limit", "2", "--offset", "2")
     assert "showing 3-3 of 3" in rest.stdout
     assert uuids[2] in rest.stdout
+    beyond = cli(rig, "review", "list", "--offset", "10")  # B3: counted though no row came
+    assert beyond.returncode == 0, beyond.stderr
+    assert beyond.stdout.strip() == "no rows from offset 10; 3 need review"
     retried = cli(rig, "review", "retry", uuids[0])
     assert retried.returncode == 0, retried.stderr
     assert "handed back to retry-parked" in retried.stdout

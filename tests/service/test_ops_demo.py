@@ -29,3 +29,12 @@ def test_demo_tells_the_story_and_ends_with_the_table() -> None:
     assert "Task: Trial ends in 1 day: ws-1007" in out
     assert out.rstrip().endswith("demo finished OK")
     assert "API calls spent by the daemon:" in out.splitlines()[-2]
+    assert "{" not in out.splitlines()[-2]  # "kind: n" pairs, not a Python dict
+
+
+def test_the_api_calls_line_lists_kind_n_pairs() -> None:
+    from service.demo_report import calls_line
+
+    line = calls_line({"total": 12, "by_kind": {"query": 7, "collections_upsert": 5}}, 9, 3)
+    assert line == ("API calls spent by the daemon: 9 for 9 events (all calls since start, "
+                    "incl. the demo's own 3, by kind: collections_upsert: 5, query: 7)")

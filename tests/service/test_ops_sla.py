@@ -76,16 +76,13 @@ class _Store:
         self.values[key] = value
 
 
-def test_parked_errors_over_the_threshold_breach_and_a_failed_count_keeps_the_last() -> None:
+def test_parked_errors_over_the_threshold_breach_and_no_figure_keeps_the_last() -> None:
     now = [1000.0]
-    counts: list[int | Exception] = [3, 7, RuntimeError("503"), 4]
+    counts: list[int | None] = [3, 7, None, 4]
     changes: list[bool] = []
 
-    def parked() -> int:
-        value = counts.pop(0)
-        if isinstance(value, Exception):
-            raise value
-        return value
+    def parked() -> int | None:
+        return counts.pop(0)
 
     store = _Store()
     monitor = SlaMonitor(SlaConfig(parked_errors_max=5, check_interval_s=10), lambda: None,
@@ -109,4 +106,22 @@ def test_no_parked_count_query_when_the_threshold_is_zero() -> None:
 
     monitor = SlaMonitor(SlaConfig(parked_errors_max=0, publish_to_applied_s=60),
                          lambda: 61.0, parked, _Store())
-    assert monitor.check() == ["the oldest pending event has waited 61.0 s (SLA 60 s)"]
+    assert monitor.check() == [
+        "the oldest pending event has waited 61.0 s since it was published (SLA 60 s)"]
+
+
+def test_a_monitor_restarted_during_a_breach_clears_it_when_met() -> None:
+    store = _Store()
+    store.set_meta(SLA_KEY, json.dumps({"breached": True, "since": 500.0,
+                                        "reasons": ["the oldest pending event has waited"]}))
+    changes: list[bool] = []
+    monitor = SlaMonitor(SlaConfig(parked_errors_max=0), lambda: None, None, store,
+                         changes.append, clock=lambda: 1000.0)
+    assert changes == [True]  # the gauge restored from the saved state
+    assert monitor.check() == []
+    assert changes == [True, False]
+    state = json.loads(store.values[SLA_KEY])
+    assert (state["breached"], state["since"], state["cleared_at"]) == (False, 500.0, 1000.0)
+    line = sla_line(state)
+    assert line is not None
+    assert line.startswith("sync SLA: met (last breach ")
