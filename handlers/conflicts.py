@@ -32,6 +32,7 @@ EMAIL_CONFLICT = "Conflict: event email differs from the Workspace's"
 LEAD_CONFLICT = "Conflict: Lead already linked to another Workspace"
 MRR_CONFLICT = "Conflict: MRR negative or above the ceiling"
 NOTES = "Processing_Notes__c"
+_NOTE_MARKS = {MRR_CONFLICT: ": MRR ", EMAIL_CONFLICT: " names another email than the "}
 
 
 def with_default_expiration(events: Sequence[Lifecycle], known: Iterable[str],
@@ -104,6 +105,16 @@ def flag(view: View, plan: Plan, found: Sequence[tuple[Lifecycle, str]], reason:
             event_type=event.kind.value, workspace_id=event.workspace_id,
             event_data=Entry.of(event).details_json, at=event.at)
         plan.outcomes[entry_id] = Outcome(Fate.APPLIED, workspace_key=view.key, cache_uuid=uuid)
+
+
+def parked_conflicts(notes: str, event_uuid: str) -> tuple[list[str], list[str]]:
+    """(reasons, note lines) of the conflicts the Workspace's notes record for a parked event.
+    While the event waited for its Trial, :func:`flag` flagged the Workspace but left the
+    event's row parked; when the Trial completes it, its row must still go to review."""
+    lines = [line for line in notes.splitlines() if f" {event_uuid}: " in line]
+    reasons = [reason for reason, mark in _NOTE_MARKS.items()
+               if any(mark in line for line in lines)]
+    return reasons, [line for line in lines if any(m in line for m in _NOTE_MARKS.values())]
 
 
 def add_notes(view: View, lines: Sequence[str]) -> None:

@@ -140,14 +140,21 @@ def _email(row: WorkspaceRow | None, events: Sequence[Lifecycle]) -> str | None:
 
 
 def _complete_parked(row: WorkspaceRow | None, entries: list[Entry], plan: Plan) -> None:
-    """Parked rows of events that waited for the Trial: mark them Completed."""
+    """Parked rows of events that waited for the Trial: mark them Completed; one whose
+    conflict flagged the Workspace while it waited goes to review with that reason."""
     known, _ = history.parse(row.get("Trial_History__c") if row else None)
+    notes = str(row.get(conflicts.NOTES) or "") if row else ""
     for entry in known:
         if entry.parked:
-            plan.cache_rows[entry.event_uuid] = {
+            reasons, lines = conflicts.parked_conflicts(notes, entry.event_uuid)
+            body: dict[str, object] = {
                 "Event_Uuid__c": entry.event_uuid, "Processing_Status__c": "Completed",
-                "Needs_Review__c": False,
-                "Processing_Notes__c": "applied once the Trial event arrived"}
+                "Needs_Review__c": bool(reasons),
+                "Processing_Notes__c": "\n".join(["applied once the Trial event arrived",
+                                                  *lines])}
+            if reasons:
+                body["Review_Reason__c"] = "; ".join(reasons)
+            plan.cache_rows[entry.event_uuid] = body
 
 
 def _record_outcomes(key: str, events: Sequence[Lifecycle], entries: list[Entry], plan: Plan
