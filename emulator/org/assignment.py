@@ -21,8 +21,12 @@ default Lead owner for records no entry matches. Sources:
   which may match.
 
 Modelled: Lead rules, created records (REST ``sobjects/Lead`` and Collections create, also as
-Composite subrequests, which inherit the Composite's headers). Not modelled: Case and Account
-territory rules, re-assignment on update, queues as owners, formula criteria. Rules live in
+Composite subrequests, which inherit the Composite's headers) and updated ones: with ``TRUE``
+or no header the active rule runs again on the updated record (PATCH ``sobjects/Lead/{id}``,
+Collections update, an upsert that updates) and may move its owner, which surprises clients
+that send updates without ``FALSE`` (Salesforce Help, knowledge article 000395506); a rule
+named by ID does not run on updates. Not modelled: Case and Account territory rules, queues
+as owners, formula criteria. Rules live in
 memory and are set through the admin API (``POST /org/assignment-rules``).
 """
 
@@ -114,6 +118,14 @@ class AssignmentRules:
 
     def for_create(self, sobject: str, header: str) -> Assign | None:
         """What assigns a record created with this header value, or None (keep the owner)."""
+        return self._assign(sobject, header, created=True)
+
+    def for_update(self, sobject: str, header: str) -> Assign | None:
+        """What re-assigns a record updated with this header value: the active rule for
+        ``TRUE`` or no header; never a rule named by ID ("applied for created" records)."""
+        return self._assign(sobject, header, created=False)
+
+    def _assign(self, sobject: str, header: str, created: bool) -> Assign | None:
         value = header.strip()
         if sobject != "Lead" or value.upper() == "FALSE":
             return None
@@ -122,7 +134,7 @@ class AssignmentRules:
                 rule = next((r for r in self.rules.values() if r.active and r.sobject == sobject),
                             None)
             elif is_valid(value):
-                rule = self.rules.get(to18(value))
+                rule = self.rules.get(to18(value)) if created else None
             else:
                 raise ApiError(400, "MALFORMED_ID",
                                f"{HEADER}: '{value[:40]}' is not TRUE, FALSE or an ID")
@@ -135,6 +147,11 @@ class AssignmentRules:
 def assigner(call: Call, obj: ObjectDef) -> Assign | None:
     """The hook REST and Collections creates pass to :func:`emulator.org.dml.create`."""
     return call.org.assignment.for_create(obj.name, call.header(HEADER))
+
+
+def reassigner(call: Call, obj: ObjectDef) -> Assign | None:
+    """The hook REST and Collections updates pass to :func:`emulator.org.dml.update`."""
+    return call.org.assignment.for_update(obj.name, call.header(HEADER))
 
 
 def _inactive(rule: AssignmentRule) -> AssignmentRule:
