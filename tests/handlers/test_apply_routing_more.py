@@ -1,0 +1,30 @@
+"""Review findings on issue 11 (lead owners, trial length, Tasks), end to end: the apply
+cycle's real gateway over HTTPS against the emulator, its assignment rules seeded through the
+admin API, records read back over REST."""
+
+from __future__ import annotations
+
+from entry_builders import CHURN, change_entry, lifecycle_entry
+from test_apply_routing_e2e import T0, Org, _trial, org, territory  # noqa: F401
+
+
+def test_the_daemons_later_writes_never_rerun_the_rule_on_its_lead(
+        org: Org, territory: dict[str, str]) -> None:  # noqa: F811
+    """Salesforce re-runs the active rule on a Lead updated without ``Sforce-Auto-Assign:
+    FALSE``: a rep's reassignment would be undone by any Lead update the daemon sent. After
+    the Lead is created and a rep moves it (to an owner the rule would not choose), the
+    Workspace's further events (a new expiration, a Lead change, a churn) leave it there."""
+    gateway = org.gateway()
+    org.apply(gateway, _trial("rt-keep", "gil@route-acme.com"))
+    lead = org.one("SELECT Id, OwnerId FROM Lead WHERE Email = 'gil@route-acme.com'")
+    assert lead["OwnerId"] == territory["acme"]
+    rep = org.user("Rep")
+    org.admin.Lead.update(lead["Id"], {"OwnerId": rep}, headers={"Sforce-Auto-Assign": "FALSE"})
+    org.apply(gateway, _trial("rt-keep", "gil@route-acme.com", 10,
+                              {"trial_expiration": "2027-01-31"}),
+              change_entry("UPDATE", (lead["Id"],), {"Company": "Gil Inc"}, ("Company",)))
+    org.apply(gateway, lifecycle_entry("Churn", "rt-keep", CHURN, T0 + 20_000,
+                                       email="gil@route-acme.com"))
+    assert org.workspace("rt-keep")["Self_Serve_Status__c"] == "Churned"
+    assert org.lead_owner("gil@route-acme.com") == rep
+
