@@ -7,6 +7,8 @@ from __future__ import annotations
 from entry_builders import CHURN, change_entry, lifecycle_entry
 from test_apply_routing_e2e import T0, Org, _trial, org, territory  # noqa: F401
 
+from handlers.rule_settings import RuleSettings
+
 
 def test_the_daemons_later_writes_never_rerun_the_rule_on_its_lead(
         org: Org, territory: dict[str, str]) -> None:  # noqa: F811
@@ -28,3 +30,14 @@ def test_the_daemons_later_writes_never_rerun_the_rule_on_its_lead(
     assert org.workspace("rt-keep")["Self_Serve_Status__c"] == "Churned"
     assert org.lead_owner("gil@route-acme.com") == rep
 
+
+def test_a_second_trial_on_an_existing_workspace_creates_no_task(
+        org: Org, territory: dict[str, str]) -> None:  # noqa: F811
+    gateway = org.gateway(rules=RuleSettings(new_trial_task=True))
+    org.apply(gateway, _trial("rt-t9", "hal@route-acme.com"))
+    org.apply(gateway, _trial("rt-t9", "hal@route-acme.com", 10,
+                              {"trial_expiration": "2027-03-31"}))
+    assert org.workspace("rt-t9")["Trial_Expiration_Date__c"] == "2027-03-31"
+    tasks = org.admin.query_all("SELECT Id FROM Task "
+                                "WHERE Subject LIKE 'New self-serve trial: rt-t9%'")["records"]
+    assert len(tasks) == 1
