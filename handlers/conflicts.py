@@ -18,10 +18,11 @@ Also here: the default trial expiration (``apply.trial_length_days``), noted the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
+from handlers import history
 from handlers.events import EventType, Lifecycle
 from handlers.history import Entry
 from handlers.plan import NOTES_MAX_CHARS, Fate, Outcome, Plan, cache_row, sf_datetime
@@ -35,15 +36,18 @@ NOTES = "Processing_Notes__c"
 _NOTE_MARKS = {MRR_CONFLICT: ": MRR ", EMAIL_CONFLICT: " names another email than the "}
 
 
-def with_default_expiration(events: Sequence[Lifecycle], known: Iterable[str],
+def with_default_expiration(events: Sequence[Lifecycle], known: Sequence[Entry],
                             settings: RuleSettings) -> tuple[list[Lifecycle], list[str]]:
     """Trials without ``trial_expiration`` get event date + trial length; a note line for each
-    one not applied before (``known`` UUIDs keep the date their history line recorded)."""
+    one not applied before (``known`` entries keep the date their history line recorded).
+    A Trial without one during an ongoing trial (re-sent, or sent for its usage figures)
+    keeps the trial's known expiration: a default would move it and re-send its alerts."""
     out: list[Lifecycle] = []
     notes: list[str] = []
-    seen = set(known)
+    seen = {e.event_uuid for e in known}
     for event in events:
-        if event.kind is not EventType.TRIAL or event.trial_expiration is not None:
+        if event.kind is not EventType.TRIAL or event.trial_expiration is not None \
+                or _in_trial(event, known, events):
             out.append(event)
             continue
         ends = event.at.astimezone(dt.UTC).date() + dt.timedelta(days=settings.trial_length_days)
@@ -53,6 +57,16 @@ def with_default_expiration(events: Sequence[Lifecycle], known: Iterable[str],
             notes.append(_line(event, f"no trial_expiration in the event: set to {ends} "
                                       f"(event date + {settings.trial_length_days} days)"))
     return out, notes
+
+
+def _in_trial(event: Lifecycle, known: Sequence[Entry], events: Sequence[Lifecycle]) -> bool:
+    """Whether the Workspace is in a trial with a known expiration just before ``event``."""
+    dated = [Entry.of(e) for e in events if e.kind is EventType.TRIAL
+             and e.trial_expiration is not None and e.at <= event.at]
+    before = [e for e in [*known, *dated] if e.at <= event.at
+              and e.event_uuid != event.source.event_uuid]
+    state = history.replay(before)
+    return state.status == "Trial" and state.trial_expiration is not None
 
 
 def out_of_range_mrr(events: Sequence[Lifecycle], settings: RuleSettings

@@ -33,8 +33,7 @@ def plan_workspace(key: str, events: Sequence[Lifecycle], snap: Snapshot, plan: 
     row = snap.workspaces.get(key)
     view = View.of(key, events[0].workspace_id, row)
     entries, foreign = _known_entries(row)
-    events, defaulted = conflicts.with_default_expiration(
-        events, (e.event_uuid for e in entries), settings)
+    events, defaulted = conflicts.with_default_expiration(events, entries, settings)
     safe, bad_mrr = conflicts.out_of_range_mrr(events, settings)  # parked rows keep the MRR
     entries = history.merge(entries, safe)
     has_trial = any(e.kind == EventType.TRIAL.value for e in entries)

@@ -41,3 +41,17 @@ def test_a_second_trial_on_an_existing_workspace_creates_no_task(
     tasks = org.admin.query_all("SELECT Id FROM Task "
                                 "WHERE Subject LIKE 'New self-serve trial: rt-t9%'")["records"]
     assert len(tasks) == 1
+
+
+def test_a_trial_without_expiration_during_a_trial_keeps_its_expiration(org: Org) -> None:  # noqa: F811
+    """Re-sent or usage-only Trial events carry no expiration: the default (event date +
+    30 days) is for a Workspace with none; it must not move a known one (nor re-alert)."""
+    gateway = org.gateway()
+    org.apply(gateway, _trial("rt-keep-exp", "ida@route-len.com"))  # ends 2026-12-31
+    org.apply(gateway, _trial("rt-keep-exp", "ida@route-len.com", 86_400,
+                              {"usage": {"seats": 3}}))
+    ws = org.workspace("rt-keep-exp")
+    assert (ws["Self_Serve_Status__c"], ws["Trial_Expiration_Date__c"]) == ("Trial", "2026-12-31")
+    assert "no trial_expiration" not in (ws["Processing_Notes__c"] or "")
+    org.apply(gateway, _trial("rt-new-exp", "joe@route-len.com", 0, {}))  # no expiration known
+    assert org.workspace("rt-new-exp")["Trial_Expiration_Date__c"] == "2026-10-21"
