@@ -4,7 +4,7 @@ admin API, records read back over REST."""
 
 from __future__ import annotations
 
-from entry_builders import CHURN, change_entry, lifecycle_entry
+from entry_builders import CHURN, CONVERSION, change_entry, lifecycle_entry
 from test_apply_routing_e2e import T0, Org, _trial, org, territory  # noqa: F401
 
 from handlers.rule_settings import RuleSettings
@@ -55,3 +55,22 @@ def test_a_trial_without_expiration_during_a_trial_keeps_its_expiration(org: Org
     assert "no trial_expiration" not in (ws["Processing_Notes__c"] or "")
     org.apply(gateway, _trial("rt-new-exp", "joe@route-len.com", 0, {}))  # no expiration known
     assert org.workspace("rt-new-exp")["Trial_Expiration_Date__c"] == "2026-10-21"
+
+
+def test_a_workspace_a_conversion_created_follows_its_lead_on_its_first_trial(
+        org: Org, territory: dict[str, str]) -> None:  # noqa: F811
+    """The Conversion came first and created the Workspace (the integration user owns it);
+    when its first Trial arrives the Lead is created through the rule, the Workspace follows
+    the Lead's owner and gets its one New-trial Task."""
+    gateway = org.gateway(rules=RuleSettings(new_trial_task=True))
+    org.apply(gateway, lifecycle_entry("Conversion", "rt-cf1", CONVERSION, T0 + 1000,
+                                       email="kai@route-acme.com"))
+    assert org.workspace("rt-cf1")["OwnerId"] == org.info["user_id"]
+    org.apply(gateway, _trial("rt-cf1", "kai@route-acme.com"))
+    org.apply(gateway, _trial("rt-cf1", "kai@route-acme.com"))  # redelivered: no second Task
+    ws = org.workspace("rt-cf1")
+    assert org.lead_owner("kai@route-acme.com") == territory["acme"]
+    assert ws["OwnerId"] == territory["acme"]
+    tasks = org.admin.query_all("SELECT OwnerId, WhatId FROM Task "
+                                "WHERE Subject LIKE 'New self-serve trial: rt-cf1%'")["records"]
+    assert [(t["OwnerId"], t["WhatId"]) for t in tasks] == [(territory["acme"], ws["Id"])]
