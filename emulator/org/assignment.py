@@ -26,8 +26,10 @@ or no header the active rule runs again on the updated record (PATCH ``sobjects/
 Collections update, an upsert that updates) and may move its owner, which surprises clients
 that send updates without ``FALSE`` (Salesforce Help, knowledge article 000395506); a rule
 named by ID does not run on updates. Not modelled: Case and Account territory rules, queues
-as owners, formula criteria. Rules live in
-memory and are set through the admin API (``POST /org/assignment-rules``).
+as owners, formula criteria. Rules live in memory and are set through the admin API
+(``POST /org/assignment-rules``); each is mirrored as a read-only ``AssignmentRule`` record
+(Id, Name, SobjectType, Active) so clients can look a rule's ID up by name, as the Object
+Reference tells them to.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ Assign = Callable[[Mapping[str, Any]], str | None]
 
 if TYPE_CHECKING:
     from emulator.org.calls import Call
+    from emulator.org.records import RecordStore
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,10 @@ class AssignmentRules:
             self.rules[rule.id] = rule
         return rule
 
+    def by_id(self) -> dict[str, AssignmentRule]:
+        with self._lock:
+            return dict(self.rules)
+
     def clear(self) -> None:
         with self._lock:
             self.rules = {}
@@ -152,6 +159,23 @@ def assigner(call: Call, obj: ObjectDef) -> Assign | None:
 def reassigner(call: Call, obj: ObjectDef) -> Assign | None:
     """The hook REST and Collections updates pass to :func:`emulator.org.dml.update`."""
     return call.org.assignment.for_update(obj.name, call.header(HEADER))
+
+
+def mirror(rules: AssignmentRules, store: RecordStore, user_id: str) -> None:
+    """Make the ``AssignmentRule`` records match ``rules``: one per rule, same ID."""
+    current = rules.by_id()
+    with store.transaction(user_id, "") as tx:
+        for row in tx.rows("AssignmentRule"):
+            if row["IsDeleted"]:
+                continue
+            rule = current.pop(str(row["Id"]), None)
+            if rule is None:
+                tx.delete("AssignmentRule", str(row["Id"]))
+            elif bool(row["Active"]) != rule.active:
+                tx.update("AssignmentRule", rule.id, {"Active": rule.active})
+        for rule in current.values():
+            tx.insert("AssignmentRule", {"Name": rule.name, "SobjectType": rule.sobject,
+                                         "Active": rule.active}, record_id=rule.id)
 
 
 def _inactive(rule: AssignmentRule) -> AssignmentRule:

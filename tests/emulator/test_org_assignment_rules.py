@@ -224,3 +224,22 @@ def test_an_update_with_false_or_a_rule_id_keeps_the_owner(
         {"attributes": {"type": "Lead"}, "Id": lead, "Country": "Belgium"}]},
            headers={"Sforce-Auto-Assign": value})
     assert _owner(h, lead) == h.info["user_id"]
+
+
+def test_rules_can_be_looked_up_by_name_and_are_read_only(h: OrgHarness,
+                                                          territory: dict[str, str]) -> None:
+    # Object Reference, "AssignmentRule": query (by name) for the ID to put in the header;
+    # "This object is read only".
+    found = h.call("GET", "query", params={"q": "SELECT Id, Name, Active FROM AssignmentRule "
+                                          "WHERE SobjectType = 'Lead' AND Name = 'Territories'"})
+    assert found.status_code == 200, found.text
+    assert [(r["Id"], r["Active"]) for r in found.json()["records"]] == [
+        (territory["rule"], True)]
+    _rule(h, [_entry(1, territory["acme"], "Email", "contains", "@x.com")])  # now the active one
+    rows = h.call("GET", "query", params={"q": "SELECT Id, Active FROM AssignmentRule"}).json()
+    assert {r["Id"]: r["Active"] for r in rows["records"]}[territory["rule"]] is False
+    refused = h.call("POST", "sobjects/AssignmentRule", json={"Name": "Mine"})
+    assert refused.status_code == 400
+    h.admin("POST", "/org/assignment-rules/clear")
+    gone = h.call("GET", "query", params={"q": "SELECT Id FROM AssignmentRule"}).json()
+    assert gone["records"] == []
