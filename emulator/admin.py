@@ -30,7 +30,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
 from emulator.context import EmulatorContext
-from emulator.org.assignment import entries_from_json
+from emulator.org.assignment import entries_from_json, mirror
 from emulator.org.cdc_gaps import publish_gap_event
 from emulator.org.faults import FaultRule
 from emulator.org.runtime import Org
@@ -191,12 +191,19 @@ def _assignment_rule(ctx: EmulatorContext, body: dict[str, Any]) -> object:
             out["id"] = rule.id
     except (KeyError, TypeError, ValueError) as exc:
         raise BadRequest(str(exc)) from exc
+    _mirror_rules(ctx)
     return out
 
 
 def _assignment_rules_clear(ctx: EmulatorContext, body: dict[str, Any]) -> object:
     _org(ctx).assignment.clear()
+    _mirror_rules(ctx)
     return {}
+
+
+def _mirror_rules(ctx: EmulatorContext) -> None:
+    org = _org(ctx)
+    mirror(org.assignment, org.store, ctx.identity.integration_user_id)
 
 
 def _org_limits(ctx: EmulatorContext, body: dict[str, Any]) -> object:

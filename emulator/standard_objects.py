@@ -214,6 +214,21 @@ ORGANIZATION = ObjectDef(
     ),
 )
 
+ASSIGNMENT_RULE = ObjectDef(
+    # Object Reference, "AssignmentRule": read only (rules are made in Setup); clients query it
+    # by name for the ID to send in the assignment rule header. Mirrors the admin API's rules.
+    name="AssignmentRule",
+    kind=ObjectKind.STANDARD,
+    key_prefix="01Q",
+    fields=(
+        *_head(),
+        _f("Name", T.TEXT, length=120, system=True),
+        _f("SobjectType", T.PICKLIST, length=40, system=True, picklist_values=("Case", "Lead")),
+        _f("Active", T.CHECKBOX, system=True, default=False),
+        *_audit(),
+    ),
+)
+
 STANDARD_OBJECTS: tuple[ObjectDef, ...] = (
-    LEAD, ACCOUNT, CONTACT, OPPORTUNITY, LEAD_STATUS, TASK, USER, ORGANIZATION,
+    LEAD, ACCOUNT, CONTACT, OPPORTUNITY, LEAD_STATUS, TASK, USER, ORGANIZATION, ASSIGNMENT_RULE,
 )

@@ -18,10 +18,11 @@ Also here: the default trial expiration (``apply.trial_length_days``), noted the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
+from handlers import history
 from handlers.events import EventType, Lifecycle
 from handlers.history import Entry
 from handlers.plan import NOTES_MAX_CHARS, Fate, Outcome, Plan, cache_row, sf_datetime
@@ -32,17 +33,21 @@ EMAIL_CONFLICT = "Conflict: event email differs from the Workspace's"
 LEAD_CONFLICT = "Conflict: Lead already linked to another Workspace"
 MRR_CONFLICT = "Conflict: MRR negative or above the ceiling"
 NOTES = "Processing_Notes__c"
+_NOTE_MARKS = {MRR_CONFLICT: ": MRR ", EMAIL_CONFLICT: " names another email than the "}
 
 
-def with_default_expiration(events: Sequence[Lifecycle], known: Iterable[str],
+def with_default_expiration(events: Sequence[Lifecycle], known: Sequence[Entry],
                             settings: RuleSettings) -> tuple[list[Lifecycle], list[str]]:
     """Trials without ``trial_expiration`` get event date + trial length; a note line for each
-    one not applied before (``known`` UUIDs keep the date their history line recorded)."""
+    one not applied before (``known`` entries keep the date their history line recorded).
+    A Trial without one during an ongoing trial (re-sent, or sent for its usage figures)
+    keeps the trial's known expiration: a default would move it and re-send its alerts."""
     out: list[Lifecycle] = []
     notes: list[str] = []
-    seen = set(known)
+    seen = {e.event_uuid for e in known}
     for event in events:
-        if event.kind is not EventType.TRIAL or event.trial_expiration is not None:
+        if event.kind is not EventType.TRIAL or event.trial_expiration is not None \
+                or _in_trial(event, known, events):
             out.append(event)
             continue
         ends = event.at.astimezone(dt.UTC).date() + dt.timedelta(days=settings.trial_length_days)
@@ -52,6 +57,16 @@ def with_default_expiration(events: Sequence[Lifecycle], known: Iterable[str],
             notes.append(_line(event, f"no trial_expiration in the event: set to {ends} "
                                       f"(event date + {settings.trial_length_days} days)"))
     return out, notes
+
+
+def _in_trial(event: Lifecycle, known: Sequence[Entry], events: Sequence[Lifecycle]) -> bool:
+    """Whether the Workspace is in a trial with a known expiration just before ``event``."""
+    dated = [Entry.of(e) for e in events if e.kind is EventType.TRIAL
+             and e.trial_expiration is not None and e.at <= event.at]
+    before = [e for e in [*known, *dated] if e.at <= event.at
+              and e.event_uuid != event.source.event_uuid]
+    state = history.replay(before)
+    return state.status == "Trial" and state.trial_expiration is not None
 
 
 def out_of_range_mrr(events: Sequence[Lifecycle], settings: RuleSettings
@@ -104,6 +119,16 @@ def flag(view: View, plan: Plan, found: Sequence[tuple[Lifecycle, str]], reason:
             event_type=event.kind.value, workspace_id=event.workspace_id,
             event_data=Entry.of(event).details_json, at=event.at)
         plan.outcomes[entry_id] = Outcome(Fate.APPLIED, workspace_key=view.key, cache_uuid=uuid)
+
+
+def parked_conflicts(notes: str, event_uuid: str) -> tuple[list[str], list[str]]:
+    """(reasons, note lines) of the conflicts the Workspace's notes record for a parked event.
+    While the event waited for its Trial, :func:`flag` flagged the Workspace but left the
+    event's row parked; when the Trial completes it, its row must still go to review."""
+    lines = [line for line in notes.splitlines() if f" {event_uuid}: " in line]
+    reasons = [reason for reason, mark in _NOTE_MARKS.items()
+               if any(mark in line for line in lines)]
+    return reasons, [line for line in lines if any(m in line for m in _NOTE_MARKS.values())]
 
 
 def add_notes(view: View, lines: Sequence[str]) -> None:

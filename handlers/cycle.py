@@ -35,6 +35,7 @@ class CycleResult:
     parked: dict[int, str] = field(default_factory=dict)
     retry: dict[int, str] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (error class, message)
+    flagged: dict[str, str] = field(default_factory=dict)  # event UUID -> review reason written
 
 
 def run_cycle(entries: Sequence[InboxEntry], gateway: Gateway, client_name: str
@@ -55,6 +56,9 @@ def run_cycle(entries: Sequence[InboxEntry], gateway: Gateway, client_name: str
     written = gateway.write(plan.workspace_writes, plan.cache_rows)
     result = _settle(events, plan, written, gateway)
     result.problems += _trial_tasks(plan, written, gateway)
+    result.flagged = {uuid: str(body.get("Review_Reason__c") or "")
+                      for uuid, body in plan.cache_rows.items()
+                      if body.get("Needs_Review__c") and uuid not in written.cache_errors}
     return result
 
 

@@ -159,11 +159,12 @@ def fold(state: State, entry: Entry) -> State:
         return fill_empty(_base_state(data, entry.at), state)
     state = replace(state, last_event_at=entry.at)
     if entry.kind == EventType.TRIAL:
-        expires = dt.date.fromisoformat(data["trial_expiration"])
+        given = data.get("trial_expiration")  # absent: a Trial during an ongoing trial
+        expires = dt.date.fromisoformat(given) if given else None
         if state.status == "Paid":
             return state  # a paid workspace only gains the trial in its history
         if state.status == "Trial":
-            return replace(state, trial_expiration=expires)
+            return replace(state, trial_expiration=expires or state.trial_expiration)
         return replace(state, status="Trial", trial_start=day, trial_expiration=expires)
     if entry.kind == EventType.CONVERSION:
         mrr = Decimal(data["mrr"]) if "mrr" in data else state.mrr  # an absurd MRR is left out

@@ -33,8 +33,8 @@ def plan_workspace(key: str, events: Sequence[Lifecycle], snap: Snapshot, plan: 
     row = snap.workspaces.get(key)
     view = View.of(key, events[0].workspace_id, row)
     entries, foreign = _known_entries(row)
-    events, defaulted = conflicts.with_default_expiration(
-        events, (e.event_uuid for e in entries), settings)
+    first_trial = not any(e.kind in (EventType.TRIAL.value, history.BASE) for e in entries)
+    events, defaulted = conflicts.with_default_expiration(events, entries, settings)
     safe, bad_mrr = conflicts.out_of_range_mrr(events, settings)  # parked rows keep the MRR
     entries = history.merge(entries, safe)
     has_trial = any(e.kind == EventType.TRIAL.value for e in entries)
@@ -55,13 +55,22 @@ def plan_workspace(key: str, events: Sequence[Lifecycle], snap: Snapshot, plan: 
     conflicts.flag(view, plan, conflicts.email_conflicts(view.desired["Email__c"], events),
                    conflicts.EMAIL_CONFLICT)
     if has_trial:
-        trials = [e for e in events if e.kind is EventType.TRIAL]
-        links.link_lead_and_account(view, trials, snap, plan)
-        if any(e.kind == EventType.CONVERSION.value for e in entries):
-            links.convert(view, _conversion_sources(events), snap, plan)
-        if settings.new_trial_task and row is None and trials:
-            links.new_trial_task(view, trials, plan)
+        _lead_work(view, events, entries, snap, plan, settings, first_trial)
     return view
+
+
+def _lead_work(view: View, events: Sequence[Lifecycle], entries: list[Entry], snap: Snapshot,
+               plan: Plan, settings: RuleSettings, no_trial_before: bool) -> None:
+    """Link, convert, and on the Workspace's first Trial (``no_trial_before`` and one in
+    this cycle, also when a Conversion or Churn created the Workspace first) let it follow
+    its Lead's owner and ask for the New-trial Task: at most once per Workspace."""
+    trials = [e for e in events if e.kind is EventType.TRIAL]
+    first_trial = no_trial_before and bool(trials)
+    links.link_lead_and_account(view, trials, snap, plan, first_trial)
+    if any(e.kind == EventType.CONVERSION.value for e in entries):
+        links.convert(view, _conversion_sources(events), snap, plan)
+    if settings.new_trial_task and first_trial:
+        links.new_trial_task(view, trials, plan)
 
 
 def _latest_usage(row: WorkspaceRow | None, events: Sequence[Lifecycle]) -> dict[str, str]:
@@ -140,14 +149,21 @@ def _email(row: WorkspaceRow | None, events: Sequence[Lifecycle]) -> str | None:
 
 
 def _complete_parked(row: WorkspaceRow | None, entries: list[Entry], plan: Plan) -> None:
-    """Parked rows of events that waited for the Trial: mark them Completed."""
+    """Parked rows of events that waited for the Trial: mark them Completed; one whose
+    conflict flagged the Workspace while it waited goes to review with that reason."""
     known, _ = history.parse(row.get("Trial_History__c") if row else None)
+    notes = str(row.get(conflicts.NOTES) or "") if row else ""
     for entry in known:
         if entry.parked:
-            plan.cache_rows[entry.event_uuid] = {
+            reasons, lines = conflicts.parked_conflicts(notes, entry.event_uuid)
+            body: dict[str, object] = {
                 "Event_Uuid__c": entry.event_uuid, "Processing_Status__c": "Completed",
-                "Needs_Review__c": False,
-                "Processing_Notes__c": "applied once the Trial event arrived"}
+                "Needs_Review__c": bool(reasons),
+                "Processing_Notes__c": "\n".join(["applied once the Trial event arrived",
+                                                  *lines])}
+            if reasons:
+                body["Review_Reason__c"] = "; ".join(reasons)
+            plan.cache_rows[entry.event_uuid] = body
 
 
 def _record_outcomes(key: str, events: Sequence[Lifecycle], entries: list[Entry], plan: Plan

@@ -33,14 +33,16 @@ SEVERAL_ACCOUNTS = "Account review: several Accounts match the email's domain"
 
 
 def link_lead_and_account(view: View, trials: Sequence[Lifecycle], snap: Snapshot,
-                          plan: Plan) -> None:
+                          plan: Plan, first_trial: bool = False) -> None:
     """Link the Lead (found, or asked for) and the Account; a Lead Salesforce refused to
     create parks this cycle's Trial events with the reason, and flags the Workspace.
 
     The Account is matched whenever it is empty and the Lead is linked, also when a Lead
     change linked the Lead before the Trial arrived (a Trial in this cycle means its
     domain's Accounts were read). A Lead another Workspace holds is a conflict: not linked.
-    A Workspace created now is owned by its Lead's owner (the org's assignment rule's)."""
+    A Workspace getting its first Trial now (created now, or created earlier by a
+    Conversion or Churn that came first) is owned by its Lead's owner (the org's assignment
+    rule's)."""
     email = view.current("Email__c")
     newly_linked = False
     if not view.current("Lead__c"):
@@ -60,10 +62,16 @@ def link_lead_and_account(view: View, trials: Sequence[Lifecycle], snap: Snapsho
         else:
             view.desired["Lead__c"] = lead.id
             newly_linked = True
-            if view.row is None and (lead.owner_id or "").startswith(USER_PREFIX):
-                view.desired["OwnerId"] = lead.owner_id
+    if first_trial:
+        _follow_lead_owner(view, snap)
     if not view.current("Account__c") and email and (newly_linked or trials):
         _match_account(view, str(email), snap.accounts)
+
+
+def _follow_lead_owner(view: View, snap: Snapshot) -> None:
+    lead = snap.lead(str(view.current("Lead__c") or ""))
+    if lead is not None and (lead.owner_id or "").startswith(USER_PREFIX):
+        view.desired["OwnerId"] = lead.owner_id
 
 
 def new_trial_task(view: View, trials: Sequence[Lifecycle], plan: Plan) -> None:

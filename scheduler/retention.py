@@ -1,7 +1,9 @@
 """retention: keep personal data only as long as it is needed (README, "Retention").
 
 - ``Event_Cache__c`` rows Completed more than ``completed_days`` ago are deleted (they were
-  kept for audit; the Workspace's history lines keep what happened);
+  kept for audit; the Workspace's history lines keep what happened), except conflict review
+  rows (Completed with ``Needs_Review__c``) nobody has reviewed yet: deleting those would hide
+  the conflict from ``review list``;
 - the payload (``Event_Data__c``) of Error rows parked more than ``error_redact_days`` ago is
   replaced by a note (long text cannot be filtered in SOQL, so old Error rows are read and
   only those still holding a payload are written);
@@ -44,6 +46,7 @@ def retention(now: dt.datetime, sf: JobsSalesforce, settings: RetentionSettings,
 def _purge_completed(now: dt.datetime, sf: JobsSalesforce, settings: RetentionSettings) -> int:
     cutoff = now - dt.timedelta(days=settings.completed_days)
     rows = sf.query("SELECT Id FROM Event_Cache__c WHERE Processing_Status__c = 'Completed' "
+                    "AND Needs_Review__c = false "
                     f"AND LastModifiedDate < {datetime_literal(cutoff)} "
                     f"LIMIT {MAX_ROWS_PER_RUN}")
     ids = [str(r["Id"]) for r in rows]

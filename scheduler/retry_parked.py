@@ -188,6 +188,12 @@ def _bookkeeping(row: dict[str, Any], result: CycleResult, n: int, now: dt.datet
     if n in result.applied:
         totals.completed += 1
         line = f"retry {attempt}: applied ({trace})"
+        conflict = result.flagged.get(uuid)
+        if conflict is not None:  # the cycle flagged it (a conflict): keep it for review
+            return {"Event_Uuid__c": uuid, "Processing_Status__c": "Completed",
+                    "Retry_Count__c": attempt, "Next_Attempt_At__c": None,
+                    "Needs_Review__c": True, "Review_Reason__c": conflict[:255],
+                    "Processing_Notes__c": _notes(row, now, f"{line}; {conflict}")}
         if row.get("Needs_Review__c"):  # out of the reviewers' queue, saying why
             line += (f"; review no longer needed (was: {row.get('Review_Reason__c') or '?'})")
         return {"Event_Uuid__c": uuid, "Processing_Status__c": "Completed",

@@ -98,6 +98,16 @@ class RunStore:
                         db.execute(statement)
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # damaged: raises
+        if readonly and not self._has_tables():
+            self._db.close()
+            self._db = _empty_store()
+
+    def _has_tables(self) -> bool:
+        """False in the moment between the daemon creating the file (its WAL pragma) and
+        its tables: a read-only reader then sees "no runs yet", not "no such table"."""
+        found = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                                 "AND name = 'job_state'").fetchone()
+        return bool(found[0])
 
     def close(self) -> None:
         with self._lock:
@@ -167,6 +177,13 @@ class RunStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+
+def _empty_store() -> sqlite3.Connection:
+    """An in-memory database with the tables and no rows, for a file not set up yet."""
+    db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    db.executescript(_DDL)
+    return db
 
 
 def _utc(epoch_s: float | None) -> dt.datetime | None:

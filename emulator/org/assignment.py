@@ -21,9 +21,15 @@ default Lead owner for records no entry matches. Sources:
   which may match.
 
 Modelled: Lead rules, created records (REST ``sobjects/Lead`` and Collections create, also as
-Composite subrequests, which inherit the Composite's headers). Not modelled: Case and Account
-territory rules, re-assignment on update, queues as owners, formula criteria. Rules live in
-memory and are set through the admin API (``POST /org/assignment-rules``).
+Composite subrequests, which inherit the Composite's headers) and updated ones: with ``TRUE``
+or no header the active rule runs again on the updated record (PATCH ``sobjects/Lead/{id}``,
+Collections update, an upsert that updates) and may move its owner, which surprises clients
+that send updates without ``FALSE`` (Salesforce Help, knowledge article 000395506); a rule
+named by ID does not run on updates. Not modelled: Case and Account territory rules, queues
+as owners, formula criteria. Rules live in memory and are set through the admin API
+(``POST /org/assignment-rules``); each is mirrored as a read-only ``AssignmentRule`` record
+(Id, Name, SobjectType, Active) so clients can look a rule's ID up by name, as the Object
+Reference tells them to.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ Assign = Callable[[Mapping[str, Any]], str | None]
 
 if TYPE_CHECKING:
     from emulator.org.calls import Call
+    from emulator.org.records import RecordStore
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,10 @@ class AssignmentRules:
             self.rules[rule.id] = rule
         return rule
 
+    def by_id(self) -> dict[str, AssignmentRule]:
+        with self._lock:
+            return dict(self.rules)
+
     def clear(self) -> None:
         with self._lock:
             self.rules = {}
@@ -114,6 +125,14 @@ class AssignmentRules:
 
     def for_create(self, sobject: str, header: str) -> Assign | None:
         """What assigns a record created with this header value, or None (keep the owner)."""
+        return self._assign(sobject, header, created=True)
+
+    def for_update(self, sobject: str, header: str) -> Assign | None:
+        """What re-assigns a record updated with this header value: the active rule for
+        ``TRUE`` or no header; never a rule named by ID ("applied for created" records)."""
+        return self._assign(sobject, header, created=False)
+
+    def _assign(self, sobject: str, header: str, created: bool) -> Assign | None:
         value = header.strip()
         if sobject != "Lead" or value.upper() == "FALSE":
             return None
@@ -122,7 +141,7 @@ class AssignmentRules:
                 rule = next((r for r in self.rules.values() if r.active and r.sobject == sobject),
                             None)
             elif is_valid(value):
-                rule = self.rules.get(to18(value))
+                rule = self.rules.get(to18(value)) if created else None
             else:
                 raise ApiError(400, "MALFORMED_ID",
                                f"{HEADER}: '{value[:40]}' is not TRUE, FALSE or an ID")
@@ -135,6 +154,28 @@ class AssignmentRules:
 def assigner(call: Call, obj: ObjectDef) -> Assign | None:
     """The hook REST and Collections creates pass to :func:`emulator.org.dml.create`."""
     return call.org.assignment.for_create(obj.name, call.header(HEADER))
+
+
+def reassigner(call: Call, obj: ObjectDef) -> Assign | None:
+    """The hook REST and Collections updates pass to :func:`emulator.org.dml.update`."""
+    return call.org.assignment.for_update(obj.name, call.header(HEADER))
+
+
+def mirror(rules: AssignmentRules, store: RecordStore, user_id: str) -> None:
+    """Make the ``AssignmentRule`` records match ``rules``: one per rule, same ID."""
+    current = rules.by_id()
+    with store.transaction(user_id, "") as tx:
+        for row in tx.rows("AssignmentRule"):
+            if row["IsDeleted"]:
+                continue
+            rule = current.pop(str(row["Id"]), None)
+            if rule is None:
+                tx.delete("AssignmentRule", str(row["Id"]))
+            elif bool(row["Active"]) != rule.active:
+                tx.update("AssignmentRule", rule.id, {"Active": rule.active})
+        for rule in current.values():
+            tx.insert("AssignmentRule", {"Name": rule.name, "SobjectType": rule.sobject,
+                                         "Active": rule.active}, record_id=rule.id)
 
 
 def _inactive(rule: AssignmentRule) -> AssignmentRule:

@@ -22,7 +22,7 @@ from emulator.org.api_limits import (
     COLLECTIONS_MAX_RETRIEVE,
     COLLECTIONS_MAX_TYPE_CHUNKS,
 )
-from emulator.org.assignment import assigner
+from emulator.org.assignment import assigner, reassigner
 from emulator.org.calls import Call, Reply
 from emulator.org.errors import ApiError, DmlError, ErrorItem, MultipleMatches, no_such_column
 from emulator.org.serialize import record_json, save_result
@@ -138,7 +138,8 @@ def _update_one(call: Call, record: dict[str, Any], ids: Counter[str]) -> Result
     if ids[_raw_id(record)] > 1:
         # Help 000384876: the same Id twice in one batch fails "Duplicate id specified: <id>".
         raise DmlError.one("DUPLICATE_VALUE", f"Duplicate id specified: {to18(raw_id)}", [])
-    dml.update(call.org, call.tx, obj, to18(raw_id), _fields_only(record, drop=("id",)))
+    dml.update(call.org, call.tx, obj, to18(raw_id), _fields_only(record, drop=("id",)),
+               reassigner(call, obj))
     return save_result(to18(raw_id))
 
 
@@ -154,7 +155,8 @@ def _upsert_one(
                            [field])
     try:
         record_id, created = dml.upsert(call.org, call.tx, obj, field, value, _fields_only(record),
-                                        assign=assigner(call, obj))
+                                        assign=assigner(call, obj),
+                                        reassign=reassigner(call, obj))
     except MultipleMatches as exc:
         found = ", ".join(exc.record_ids)
         raise DmlError.one("DUPLICATE_EXTERNAL_ID",

@@ -56,8 +56,10 @@ def create(org: Org, tx: RecordTransaction, obj: ObjectDef, body: Any,
     return tx.insert(obj.name, {**values, "OwnerId": owner} if owner else values)
 
 
-def update(org: Org, tx: RecordTransaction, obj: ObjectDef, record_id: str, body: Any) -> None:
-    """Apply a client body to an existing record."""
+def update(org: Org, tx: RecordTransaction, obj: ObjectDef, record_id: str, body: Any,
+           assign: Assign | None = None) -> None:
+    """Apply a client body to an existing record. ``assign``: the active assignment rule
+    when the call's ``Sforce-Auto-Assign`` is TRUE or absent; it runs on the updated record."""
     values = parse_body(obj, body)
     if "Id" in values and to18(str(values.pop("Id"))) != record_id:
         raise DmlError.one("INVALID_ID_FIELD",
@@ -74,19 +76,20 @@ def update(org: Org, tx: RecordTransaction, obj: ObjectDef, record_id: str, body
     if errors:
         raise DmlError(errors)
     _check_unique(tx, obj, values, record_id)
-    tx.update(obj.name, record_id, values)
+    owner = assign({**before, **values}) if assign is not None else None
+    tx.update(obj.name, record_id, {**values, "OwnerId": owner} if owner else values)
 
 
 def upsert(
     org: Org, tx: RecordTransaction, obj: ObjectDef, field_name: str, value: Any, body: Any,
-    update_only: bool = False, assign: Assign | None = None,
+    update_only: bool = False, assign: Assign | None = None, reassign: Assign | None = None,
 ) -> tuple[str, bool]:
     """Update the record whose external ID is ``value``, or create it; returns (id, created).
 
     ``update_only`` (REST ``?updateOnly=true``) never creates: no match is 404 NOT_FOUND.
     ``assign``: as for :func:`create`, applied when the upsert creates (SOAP
     AssignmentRuleHeader lists upsert() among its calls; REST Sforce-Auto-Assign applies to
-    created records). Assignment on update is not modelled (README).
+    created records); ``reassign``: as for :func:`update`, when it updates.
     """
     field = external_id_field(obj, field_name)
     key = None if value is None else str(value).strip()
@@ -97,7 +100,7 @@ def upsert(
     if len(matches) > 1:
         raise MultipleMatches(obj.name, field.name, matches)
     if matches:
-        update(org, tx, obj, matches[0], rest)
+        update(org, tx, obj, matches[0], rest, reassign)
         return matches[0], False
     if update_only:
         raise not_found()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from emulator.catalog import ObjectDef, ObjectKind
 from emulator.ids import is_valid, to18
 from emulator.org import dml, events
-from emulator.org.assignment import assigner
+from emulator.org.assignment import assigner, reassigner
 from emulator.org.calls import Call, Reply
 from emulator.org.describe import describe_object, global_describe, object_summary
 from emulator.org.errors import (
@@ -69,7 +69,7 @@ def record(call: Call) -> Reply:
     if call.method == "GET":
         return Reply(200, record_json(obj, current, call.version, _fields(call, obj)))
     if call.method == "PATCH":
-        dml.update(call.org, call.tx, obj, record_id, call.json())
+        dml.update(call.org, call.tx, obj, record_id, call.json(), reassigner(call, obj))
     else:
         dml.delete(call.org, call.tx, obj, record_id)
     return Reply(204)
@@ -107,7 +107,7 @@ def _upsert(call: Call, obj: ObjectDef, field_name: str, value: str) -> Reply:
             raise key_in_body(key)
     update_only = call.args.get("updateOnly", "").strip().lower() == "true"
     record_id, created = dml.upsert(call.org, call.tx, obj, field_name, value, body, update_only,
-                                    assigner(call, obj))
+                                    assigner(call, obj), reassigner(call, obj))
     modern = float(call.version) >= CREATED_FLAG_SINCE
     if created:
         body = save_result(record_id)

@@ -183,3 +183,63 @@ def test_the_admin_api_refuses_a_rule_it_cannot_model(h: OrgHarness, entry: dict
     answer = h.admin_session.post(url, json={"entries": [entry]}, timeout=10)
     assert answer.status_code == 400
     assert h.org.assignment.rules == {}
+
+
+def _moved_lead(h: OrgHarness, territory: dict[str, str]) -> str:
+    """A Lead created without the rule (the integration user owns it) that the rule, if run
+    again, would give to ``france``."""
+    lead = _create(h, _lead("zoe@example.de", "Germany"), "FALSE").json()["id"]
+    assert _owner(h, lead) == h.info["user_id"]
+    return str(lead)
+
+
+def test_an_update_without_the_header_runs_the_active_rule_again(
+        h: OrgHarness, territory: dict[str, str]) -> None:
+    # "TRUE. Active assignment rules are applied for created or updated ... Leads"; absent
+    # header = TRUE. A single-record PATCH, a Collections update and an upsert that updates.
+    lead = _moved_lead(h, territory)
+    patched = h.call("PATCH", f"sobjects/Lead/{lead}", json={"Country": "France"})
+    assert patched.status_code == 204, patched.text
+    assert _owner(h, lead) == territory["france"]
+    other = _moved_lead(h, territory)
+    h.call("PATCH", "composite/sobjects", json={"records": [
+        {"attributes": {"type": "Lead"}, "Id": other, "Country": "Belgium"}]})
+    assert _owner(h, other) == territory["france"]
+    up = _create(h, {**_lead("yan@example.de"), "Workspace_ID__c": "ws-re-1"}, "FALSE")
+    h.call("PATCH", "sobjects/Lead/Workspace_ID__c/ws-re-1", json={"Country": "France"},
+           headers={"Sforce-Auto-Assign": "TRUE"})
+    assert _owner(h, up.json()["id"]) == territory["france"]
+
+
+@pytest.mark.parametrize("header", ["FALSE", "rule-id"])
+def test_an_update_with_false_or_a_rule_id_keeps_the_owner(
+        h: OrgHarness, territory: dict[str, str], header: str) -> None:
+    # "FALSE. Active assignment rules are not applied"; "Valid AssignmentRule ID. The given
+    # AssignmentRule is applied for created" records only.
+    value = territory["rule"] if header == "rule-id" else header
+    lead = _moved_lead(h, territory)
+    h.call("PATCH", f"sobjects/Lead/{lead}", json={"Country": "France"},
+           headers={"Sforce-Auto-Assign": value})
+    h.call("PATCH", "composite/sobjects", json={"records": [
+        {"attributes": {"type": "Lead"}, "Id": lead, "Country": "Belgium"}]},
+           headers={"Sforce-Auto-Assign": value})
+    assert _owner(h, lead) == h.info["user_id"]
+
+
+def test_rules_can_be_looked_up_by_name_and_are_read_only(h: OrgHarness,
+                                                          territory: dict[str, str]) -> None:
+    # Object Reference, "AssignmentRule": query (by name) for the ID to put in the header;
+    # "This object is read only".
+    found = h.call("GET", "query", params={"q": "SELECT Id, Name, Active FROM AssignmentRule "
+                                          "WHERE SobjectType = 'Lead' AND Name = 'Territories'"})
+    assert found.status_code == 200, found.text
+    assert [(r["Id"], r["Active"]) for r in found.json()["records"]] == [
+        (territory["rule"], True)]
+    _rule(h, [_entry(1, territory["acme"], "Email", "contains", "@x.com")])  # now the active one
+    rows = h.call("GET", "query", params={"q": "SELECT Id, Active FROM AssignmentRule"}).json()
+    assert {r["Id"]: r["Active"] for r in rows["records"]}[territory["rule"]] is False
+    refused = h.call("POST", "sobjects/AssignmentRule", json={"Name": "Mine"})
+    assert refused.status_code == 400
+    h.admin("POST", "/org/assignment-rules/clear")
+    gone = h.call("GET", "query", params={"q": "SELECT Id FROM AssignmentRule"}).json()
+    assert gone["records"] == []

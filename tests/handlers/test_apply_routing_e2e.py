@@ -236,3 +236,23 @@ def test_review_lists_each_conflict(org: Org, tmp_path: Path) -> None:
     [line] = [x for x in listed.stdout.splitlines() if x.startswith(uuid)]
     assert "Conflict: MRR" in line
     assert "Conflict: event email" in line
+
+
+def test_a_conflict_parked_before_its_trial_is_listed_for_review(org: Org, tmp_path: Path
+                                                                 ) -> None:
+    """MRR below 0 on a Conversion that came before its Trial: the Workspace is flagged at
+    once; when the Trial completes the parked row, the row stays in review with the conflict
+    (not "waiting for Trial", not closed)."""
+    gateway = org.gateway()
+    org.apply(gateway, lifecycle_entry("Conversion", "rt-p1", {**CONVERSION, "mrr": -5},
+                                       T0 + 1000, email="pia@route-parked.com"))
+    assert MRR_CONFLICT in org.workspace("rt-p1")["Review_Reason__c"]
+    org.apply(gateway, _trial("rt-p1", "pia@route-parked.com"))
+    row = org.review_row("rt-p1")
+    assert (row["Processing_Status__c"], row["Needs_Review__c"], row["Review_Reason__c"]) == (
+        "Completed", True, MRR_CONFLICT)
+    listed = run_cli("review", "list", "--emulator-info", str(org.info_file),
+                     "--state", str(tmp_path / "state"))
+    assert listed.returncode == 0, listed.stderr
+    [line] = [x for x in listed.stdout.splitlines() if x.startswith(row["Event_Uuid__c"])]
+    assert "Conflict: MRR" in line

@@ -79,6 +79,22 @@ def test_retention_deletes_completed_redacts_errors_and_prunes_the_inbox(
             "0 Completed parked row(s) deleted, 0 Error")
 
 
+def test_retention_keeps_completed_rows_flagged_for_review(org: OrgRig, tmp_path: Path) -> None:
+    """A conflict review row is Completed with Needs_Review__c: retention must not delete it
+    before someone has reviewed it; an unflagged Completed row of the same age goes."""
+    org.create("Event_Cache__c", Event_Uuid__c="flagged", Processing_Status__c="Completed",
+               Needs_Review__c=True, Event_Type__c="Conversion", Workspace_ID__c="ws-1",
+               Event_Data__c='{"mrr": "-5"}')
+    _cache_row(org, "plain", "Completed", '{"mrr": "10"}')
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    runs = RunStore(tmp_path / "jobs.db")
+    with _inbox(tmp_path / "inbox.db", clock=later.timestamp()) as inbox:
+        summary = retention(later, org.sf, RetentionSettings(completed_days=30), inbox, runs)
+    runs.close()
+    assert summary.startswith("1 Completed parked row(s) deleted")
+    assert sorted(org.cache_rows()) == ["flagged"]
+
+
 def _holders(org: OrgRig) -> None:
     lead = org.create("Lead", LastName="Smith", Company="Acme", Email=ADDRESS.lower())
     account = org.create("Account", Name="Acme")

@@ -269,3 +269,18 @@ def test_rows_that_cannot_be_rebuilt_are_set_aside_once_keeping_their_reason(
     before = org.calls()
     assert _retry(org, _now() + dt.timedelta(days=3)).startswith("0 completed, 0 still")
     assert org.calls() - before == 1
+
+
+def test_a_retried_event_that_conflicts_stays_in_review(org: OrgRig) -> None:
+    """The retry's cycle flags the Conversion (MRR below 0); the retry's own bookkeeping must
+    not then take it out of the reviewers' queue."""
+    org.apply(entry("Trial", "ws-cf", {"trial_expiration": "2026-12-31"}, T0_MS, uuid="t-cf"))
+    _refuse_workspace_writes(org)
+    org.apply(entry("Conversion", "ws-cf", {**CONVERSION, "mrr": -5}, T0_MS + 1000,
+                    uuid="conv-cf"))
+    assert org.cache_rows()["conv-cf"]["Processing_Status__c"] == "Error"
+    _retry(org, _now())
+    row = org.cache_rows()["conv-cf"]
+    assert (row["Processing_Status__c"], row["Needs_Review__c"]) == ("Completed", True)
+    assert row["Review_Reason__c"] == "Conflict: MRR negative or above the ceiling"
+    assert "retry 1: applied" in row["Processing_Notes__c"]

@@ -64,3 +64,15 @@ def test_check_config_prints_them_back_as_loadable_toml(tmp_path: Path) -> None:
                                 "thresholds_days": [7, 1]}
     assert tables["scheduler"]["retry_interval_min"] == 5.0
     assert tables["retention"]["time"] == "03:30"
+
+
+def test_the_example_marks_misfire_grace_s_deprecated_not_as_skipping_late_fires() -> None:
+    """README: the key is no longer used (a missed fire always runs once); the example
+    configuration must not promise that late fires are skipped."""
+    text = (Path(__file__).parents[2] / "lifecycle-sync.example.toml").read_text()
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "misfire_grace_s =" in line)
+    block = [line for line in lines[at - 3:at + 1] if line.startswith("#")]
+    assert "deprecated" in " ".join(block).lower()
+    assert not any("skipped until" in line for line in block)
+    assert lines[at].startswith("# ")  # not set: old files may, the example does not
