@@ -68,7 +68,7 @@ def _workspace(org: OrgRig, ws_id: str, days_left: int, **fields: Any) -> str:
 
 
 def _alerts(org: OrgRig) -> str:
-    return trial_alerts(NOW, org.sf, PARIS, lambda ids: {})
+    return trial_alerts(NOW, org.sf, PARIS)
 
 
 def test_the_alert_task_names_the_lead_and_the_account(org: OrgRig) -> None:
