@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -129,6 +130,9 @@ class InboxConfig:
     """How long applied entries stay (their dedupe keys catch replays); others always stay."""
 
     retention_days: float = 7.0
+    backend: str = "sqlite"
+    dsn: str = ""
+    lease_ttl_s: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,7 @@ def build_config(
     secrets = load_secrets(merged.get("auth", {}), problems, env, base_dir)
     _check_mode(values["auth"], secrets, problems, given=merged.get("auth", {}))
     _check_backoff(values["pubsub"], problems)
+    _check_inbox(values["inbox"], problems)
     problems.raise_if_any(ConfigError)
     return Config(
         service=ServiceConfig(**values["service"]),
@@ -280,6 +285,22 @@ def _check_backoff(pubsub: dict[str, Any], problems: Problems) -> None:
     low, high = pubsub.get("backoff_initial_s"), pubsub.get("backoff_max_s")
     if low is not None and high is not None and high < low:
         problems.add(f"pubsub.backoff_max_s: must be at least pubsub.backoff_initial_s ({low})")
+
+
+def _check_inbox(inbox: dict[str, Any], problems: Problems) -> None:
+    if inbox.get("backend") == "postgres" and not inbox.get("dsn"):
+        problems.add("inbox.dsn: required with inbox.backend = \"postgres\" (a libpq "
+                     "connection string, e.g. \"host=db1,db2 dbname=sync "
+                     "target_session_attrs=read-write\"; put the password in a passfile)")
+    elif _dsn_has_password(str(inbox.get("dsn", ""))):
+        problems.add("inbox.dsn: holds a password; put it in a passfile (~/.pgpass, "
+                     "PGPASSFILE or passfile= in the DSN) so it never sits in the TOML")
+
+
+def _dsn_has_password(dsn: str) -> bool:
+    """``password=`` (key/value form) or ``user:secret@`` (URI form)."""
+    return bool(re.search(r"(^|\s)password\s*=", dsn)
+                or re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", dsn))
 
 
 def _check_mode(
