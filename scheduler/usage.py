@@ -11,17 +11,17 @@ neither knows gets "none reported" in its Task (README, "Trial alerts").
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from handlers.soql import quote_literal
 from scheduler import local_inbox
+from scheduler.job_inbox import InboxPlace
 from scheduler.sf_ops import JobsSalesforce
 
 PARKED_SELECT = "SELECT Workspace_ID__c, Original_Timestamp__c, Event_Data__c FROM Event_Cache__c"
 UsageLookup = Callable[[Iterable[str]], dict[str, dict[str, float]]]
 
 
-def usage_lookup(inbox_file: Path, sf: JobsSalesforce) -> UsageLookup:
+def usage_lookup(inbox_file: InboxPlace, sf: JobsSalesforce) -> UsageLookup:
     """Figures by lower-case Workspace ID: the inbox first, parked rows for the rest."""
     def lookup(ids: Iterable[str]) -> dict[str, dict[str, float]]:
         wanted = sorted({i.lower() for i in ids})

@@ -37,7 +37,7 @@ from service.apply_batches import Batch, claim_keys, next_batch
 from service.apply_reports import Reporter, scrub
 from subscriber.errors import RetryLater
 from subscriber.events import InboxEntry
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import ApplyInbox
 
 log = logging.getLogger("lifecycle_sync.apply")
 PAUSED_KEY = "apply:paused"
@@ -64,7 +64,7 @@ class ApplySettings:
 class ApplyLoop:
     """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
 
-    def __init__(self, inbox: Inbox, gateways: Sequence[Gateway], settings: ApplySettings,
+    def __init__(self, inbox: ApplyInbox, gateways: Sequence[Gateway], settings: ApplySettings,
                  clock: Callable[[], float] = time.monotonic,
                  on_report: Callable[[str, str], None] | None = None,
                  on_settled: Callable[[Sequence[InboxEntry], CycleResult], None] | None = None

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import ApplyInbox
 
 log = logging.getLogger("lifecycle_sync.apply")
 LAST_ERROR_KEY = "apply:last_error"
@@ -26,7 +26,7 @@ def scrub(text: str) -> str:
 class Reporter:
     """Thread-safe; one per apply loop."""
 
-    def __init__(self, inbox: Inbox,
+    def __init__(self, inbox: ApplyInbox,
                  on_first: Callable[[str, str], None] | None = None) -> None:
         """``on_first(error_class, message)``: also told of each class once (Sentry)."""
         self._inbox = inbox

@@ -127,12 +127,15 @@ class PubSubConfig:
 
 @dataclass(frozen=True)
 class InboxConfig:
-    """How long applied entries stay (their dedupe keys catch replays); others always stay."""
+    """How long applied entries stay (their dedupe keys catch replays); others always stay.
+    ``backend``: ``sqlite`` (the state directory's file) or ``postgres`` (``dsn``, shared by an
+    active/standby pair; ``lease_ttl_s`` and ``takeover_wait_s``: service.failover)."""
 
     retention_days: float = 7.0
     backend: str = "sqlite"
     dsn: str = ""
     lease_ttl_s: float = 15.0
+    takeover_wait_s: float | None = None
 
 
 @dataclass(frozen=True)

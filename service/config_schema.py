@@ -126,6 +126,7 @@ SPEC: dict[str, dict[str, Field]] = {
         "backend": Field(choice(INBOX_BACKENDS), "sqlite"),
         "dsn": Field(nonempty_text),  # libpq; passwords in a passfile, never here
         "lease_ttl_s": Field(number(float, 3, 600), 15.0),
+        "takeover_wait_s": Field(number(float, 0, 3600)),  # default: TTL + longest SF request
     },
     "apply": {
         "workers": Field(number(int, 1, 32), 6),

@@ -11,14 +11,17 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 from handlers.gateway import GatewaySettings, SalesforceGateway
 from handlers.sf_client import ClientSettings, SalesforceClient, SessionSource
 from scheduler import local_inbox
+from scheduler.job_inbox import InboxPlace, PgJobInbox
 from scheduler.retention import retention
 from scheduler.retry_parked import Hold, no_hold, retry_parked
 from scheduler.runner import Clock, JobFunc, JobRunner, utc_now
-from scheduler.runs import RunStore, jobs_path
+from scheduler.runs import RunLog, RunStore, jobs_path
+from scheduler.runs_pg import PgRunStore
 from scheduler.sf_ops import JobsSalesforce
 from scheduler.timing import triggers
 from scheduler.trial_alerts import trial_alerts
@@ -27,6 +30,8 @@ from service.config import Config
 from service.metrics import Metrics
 from service.sentry_setup import monitor_configs, monitored
 from subscriber.inbox import Inbox
+from subscriber.inbox_api import InboxStore
+from subscriber.inbox_pg import PgInbox
 
 
 def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
@@ -34,10 +39,10 @@ def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
         ca_file=config.pubsub.ca_file)))
 
 
-def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
+def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, runs: RunLog,
                   hold: Hold = no_hold) -> dict[str, JobFunc]:
     s = config.scheduler
-    inbox_file = inbox.path
+    inbox_file = place_of(inbox)
     gateway = SalesforceGateway(
         SalesforceClient(sessions, ClientSettings(ca_file=config.pubsub.ca_file)),
         GatewaySettings(create_opportunity=config.apply.create_opportunity))
@@ -54,15 +59,26 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
                                           usage=usage_lookup(inbox_file, salesforce(config,
                                                                                     sessions))),
         "retention": functools.partial(retention, sf=salesforce(config, sessions),
-                                       settings=s.retention, inbox=inbox, runs=runs),
+                                       settings=s.retention, inbox=inbox, runs=runs,
+                                       place=inbox_file),
     }
 
 
-def open_runs(state_dir: Path) -> RunStore:
+def open_runs(state_dir: Path, inbox: InboxStore | None = None) -> RunLog:
+    """The run records: ``STATE/jobs.db``, or beside a PostgreSQL inbox (fenced like it)."""
+    if isinstance(inbox, PgInbox):
+        return PgRunStore(inbox.pool, state_dir, inbox.fence)
     return RunStore(jobs_path(state_dir))
 
 
-def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
+def place_of(inbox: InboxStore) -> InboxPlace:
+    """Where the jobs read and rewrite inbox entries themselves (scheduler.job_inbox)."""
+    if isinstance(inbox, PgInbox):
+        return PgJobInbox(inbox.pool, inbox.fence)
+    return cast(Inbox, inbox).path
+
+
+def job_runner(config: Config, sessions: SessionSource, inbox: InboxStore, runs: RunLog,
                hold: Hold = no_hold, clock: Clock = utc_now, crons: bool = False,
                metrics: Metrics | None = None) -> JobRunner:
     """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle).

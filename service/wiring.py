@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
 
 from handlers.cycle import CycleResult
 from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
@@ -27,8 +26,11 @@ from handlers.sf_client import ClientSettings, SalesforceClient
 from scheduler.registry import build_scheduler
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
+from service.failover import FencedGateway, Role
+from service.failover_run import run_failover
 from service.health import Health, HealthServer, status_line
 from service.hints import HintedLogin, login_failure
+from service.inbox_backend import ReaderSource, is_postgres, readers_of, retention_s
 from service.jobs_wiring import job_runner, open_runs
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
@@ -44,8 +46,9 @@ from service.status_cmd import OPS_KEY
 from subscriber import auth, oauth
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
 from subscriber.events import InboxEntry
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import ApplyInbox, InboxStore
 from subscriber.intake import Intake
+from subscriber.pg_lease import Lease
 from subscriber.settings import IntakeSettings, ReplayPolicy, StartFrom
 
 log = logging.getLogger("lifecycle_sync")
@@ -124,10 +127,14 @@ def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool,
                 log.error("cannot start: cannot create or lock the state directory %s: %s",
                           config.service.state_dir, exc.strerror or exc)
                 return EX_CONFIG
+            notifier = Notifier()
+            if is_postgres(config):  # standby until the lease is ours (service.failover)
+                return run_failover(config, stop, notifier, lambda inbox, role, observe:
+                                    _run_active(config, stop, notifier, inbox, sentry, role,
+                                                observe))
             inbox = open_inbox(config.service.state_dir, reset=reset_inbox,
-                               retention_s=config.inbox.retention_days * 86400.0)
-            _record_ops(inbox, config, sentry)
-            return _run_locked(config, stop, Notifier(), inbox)
+                               retention_s=retention_s(config))
+            return _run_active(config, stop, notifier, inbox, sentry)
     except AlreadyRunning as exc:
         log.error("refusing to start: %s", exc)
         return EX_TEMPFAIL
@@ -139,7 +146,14 @@ def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool,
         return 1
 
 
-def _record_ops(inbox: Inbox, config: Config, sentry: SentrySettings) -> None:
+def _run_active(config: Config, stop: threading.Event, notifier: Notifier, inbox: InboxStore,
+                sentry: SentrySettings, role: Role | None = None,
+                observe: Callable[[Metrics], None] | None = None) -> int:
+    _record_ops(inbox, config, sentry)
+    return _run_locked(config, stop, notifier, inbox, role, observe)
+
+
+def _record_ops(inbox: InboxStore, config: Config, sentry: SentrySettings) -> None:
     """What ``status`` shows of Sentry and metrics (never the DSN's key)."""
     inbox.set_meta(OPS_KEY, json.dumps({
         "sentry": {"on": sentry.enabled, "environment": sentry.environment,
@@ -148,8 +162,8 @@ def _record_ops(inbox: Inbox, config: Config, sentry: SentrySettings) -> None:
         "metrics_port": config.metrics.port, "mode": config.service.mode}))
 
 
-def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
-               metrics: Metrics | None = None) -> ApplyLoop:
+def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: InboxStore,
+               metrics: Metrics | None = None, lease: Lease | None = None) -> ApplyLoop:
     """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
     latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
     a = config.apply
@@ -166,11 +180,15 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
         on_settled = None if shadow else _observe_cycles(metrics)
     status = ConvertedStatus()  # read once for all workers
     gateways: list[Gateway] = [SalesforceGateway(c, gateway, status) for c in clients]
+    if lease is not None:  # no Salesforce call starts once the lease is not trusted
+        gateways = [FencedGateway(g, lease) for g in gateways]
     if shadow:  # decide everything, write nothing; entries stay pending for live
         count = metrics.intended if metrics is not None else (lambda op, obj: None)
         gateways = [ShadowGateway(g, count) for g in gateways]
-        inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
-    return ApplyLoop(inbox, gateways,
+        applied: ApplyInbox = ShadowInbox(inbox)
+    else:
+        applied = inbox
+    return ApplyLoop(applied, gateways,
                      ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s),
                      on_report=lambda error_class, message: report_to_sentry(
                          "apply", error_class, message),
@@ -194,17 +212,22 @@ def session_provider(config: Config) -> auth.SessionProvider:
                                 backoff_max_s=config.pubsub.backoff_max_s)
 
 
-def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
+def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: InboxStore,
+                role: Role | None = None, observe: Callable[[Metrics], None] | None = None
+                ) -> int:
     sessions = session_provider(config)
-    metrics = Metrics(config.pubsub.topics, inbox.path)
-    applier = apply_loop(config, sessions, inbox, metrics)
+    readers = readers_of(inbox)
+    metrics = Metrics(config.pubsub.topics, readers)
+    if observe is not None:
+        observe(metrics)
+    applier = apply_loop(config, sessions, inbox, metrics, None if role is None else role.lease)
     hooks = ObservedHooks(config.pubsub.topics, metrics, stale_after_s=_stale_after_s(config),
                           state_dir=config.service.state_dir, on_stored=applier.wake)
-    health = Health(config.pubsub.topics, inbox.path, applier, hooks.alive,
+    health = Health(config.pubsub.topics, readers, applier, hooks.alive,
                     config.metrics.apply_stuck_s, shadow=config.service.mode == "shadow")
     hooks.health = health
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
-    runs = open_runs(config.service.state_dir)
+    runs = open_runs(config.service.state_dir, inbox)
     jobs = build_scheduler(job_runner(config, sessions, inbox, runs, hold=applier.holding,
                                       crons=config.sentry.crons, metrics=metrics),
                            runs, config.scheduler)
@@ -228,7 +251,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
                  config.service.state_dir, config.auth.mode, config.pubsub.endpoint,
                  ", ".join(config.pubsub.topics))
         notifier.ready("receiving " + ", ".join(config.pubsub.topics))
-        _supervise(stop, notifier, hooks, health, inbox)
+        _supervise(stop, notifier, hooks, health, inbox, readers)
         _add_hint(failure, config)
         code = _finish(worker, notifier, hooks, failure, config.service.shutdown_timeout_s)
         # A cycle still in flight is abandoned, not awaited: nothing was marked applied for
@@ -265,7 +288,7 @@ def _guarded(part: Intake | ApplyLoop, stop: threading.Event, failure: list[Base
 
 
 def _supervise(stop: threading.Event, notifier: Notifier, hooks: ObservedHooks,
-               health: Health, inbox: Inbox) -> None:
+               health: Health, inbox: InboxStore, readers: ReaderSource) -> None:
     """Until stop: ping systemd's watchdog while every topic shows life and apply is not
     stuck (progressing, idle, or holding back on purpose); keep STATUS= current; prune."""
     tick_s = min(notifier.watchdog_interval_s or 5.0, 5.0)
@@ -277,7 +300,7 @@ def _supervise(stop: threading.Event, notifier: Notifier, hooks: ObservedHooks,
             notifier.watchdog()
         elif stuck:
             log.warning("%s; not feeding the watchdog", stuck)
-        status = status_line(hooks.totals(), inbox.path, health.problems())
+        status = status_line(hooks.totals(), readers, health.problems())
         if status != last_status:
             notifier.status(status)
             last_status = status
@@ -286,7 +309,7 @@ def _supervise(stop: threading.Event, notifier: Notifier, hooks: ObservedHooks,
             _prune(inbox)
 
 
-def _prune(inbox: Inbox) -> None:
+def _prune(inbox: InboxStore) -> None:
     try:
         removed = inbox.prune()
     except SubscriberError as exc:

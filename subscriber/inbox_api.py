@@ -59,7 +59,7 @@ class ApplyInbox(Protocol):
     """The consumers' side: read pending work, record what Salesforce confirmed."""
 
     def pending(self, limit: int = 100, topic: str | None = None,
-                exclude: Iterable[int] = (), after_id: int = 0) -> list[InboxEntry]: ...
+                exclude: Iterable[int] = ()) -> list[InboxEntry]: ...
 
     def mark_done(self, applied: Iterable[int], parked: Mapping[int, str]) -> int: ...
 
@@ -89,6 +89,11 @@ class InboxReader(Protocol):
 
 class InboxStore(IntakeInbox, ApplyInbox, InboxReader, Protocol):
     """A whole inbox as the daemon holds it (both sides, housekeeping and closing)."""
+
+    def pending(self, limit: int = 100, topic: str | None = None,
+                exclude: Iterable[int] = (), after_id: int = 0) -> list[InboxEntry]:
+        """``after_id``: only entries stored after this one (shadow mode's watermark)."""
+        ...
 
     def mark_applied(self, ids: Iterable[int]) -> int: ...
 

@@ -64,7 +64,7 @@ class PgInbox:
         self.where = where  # host/port/dbname for messages; never the password
         self.applied_retention_s = applied_retention_s
         self._clock = clock
-        self._fence = fence
+        self.fence = fence
 
     def __repr__(self) -> str:
         return f"PgInbox({self.where!r})"
@@ -227,7 +227,7 @@ class PgInbox:
         """A write transaction, fenced first; rolled back on any error."""
         try:
             with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                epoch = self._fence.check(conn) if self._fence is not None else 0
+                epoch = self.fence.check(conn) if self.fence is not None else 0
                 yield cur, epoch
         except LeaseLost:
             raise

@@ -50,6 +50,22 @@ MIGRATIONS: tuple[str, ...] = (
         ('inbox_id', gen_random_uuid()::text),
         ('created_at', extract(epoch FROM now())::text);
     """,
+    # 2: the scheduler's run records and erasure log (scheduler.runs_pg), written under the
+    # same fence, so a failover neither skips nor doubles a run.
+    """
+    CREATE TABLE lsync_job_state (
+        job text PRIMARY KEY, last_started_at double precision,
+        last_finished_at double precision, last_result text, last_summary text,
+        next_run_at double precision, runs integer NOT NULL DEFAULT 0,
+        failures integer NOT NULL DEFAULT 0);
+    CREATE TABLE lsync_job_runs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, job text NOT NULL,
+        started_at double precision NOT NULL, finished_at double precision,
+        result text NOT NULL, summary text NOT NULL DEFAULT '', epoch bigint NOT NULL);
+    CREATE TABLE lsync_erasures (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at double precision NOT NULL,
+        email_sha256 text NOT NULL, summary text NOT NULL);
+    """,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -33,7 +33,7 @@ from subscriber.codec import Decoder, SchemaCache
 from subscriber.errors import Fatal, Reauthenticate, ReplayRejected, RetryLater, classify_rpc_error
 from subscriber.flow import Backoff, Credit, RequestQueue, Watchdog
 from subscriber.hooks import IntakeHooks, call_hook
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import IntakeInbox
 from subscriber.poison import PoisonReporter
 from subscriber.replay import Start, choose_start, jump_messages, rejection_message
 from subscriber.settings import IntakeSettings, ReplayPolicy
@@ -51,7 +51,7 @@ class TopicStream:
         client: PubSubClient,
         sessions: SessionProvider,
         schemas: SchemaCache,
-        inbox: Inbox,
+        inbox: IntakeInbox,
         hooks: IntakeHooks,
         poison: PoisonReporter | None = None,
     ) -> None:

@@ -1,0 +1,46 @@
+"""Which inbox the daemon talks to: the only place that knows ``inbox.backend``.
+
+``sqlite`` (default): the file in the state directory, checked against its recorded identity
+(:mod:`service.state_guard`). ``postgres``: the shared database named by ``inbox.dsn``, its
+schema checked (never changed: that is ``db upgrade``), refused behind a transaction-mode
+pooler, every write fenced by the deployment's lease.
+
+Readers (status, metrics, health) get an :data:`ReaderSource`: a path for SQLite (each read
+opens the file read-only, safe beside the daemon), or a function returning a context manager
+for PostgreSQL (the pooled inbox itself, which reads without a fence).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from service.config import Config
+from subscriber.inbox import Inbox
+from subscriber.inbox_api import InboxReader, InboxStore
+
+ReaderSource = Path | Callable[[], AbstractContextManager[InboxReader]]
+
+
+def open_reader(source: ReaderSource) -> AbstractContextManager[InboxReader]:
+    """A reader for one look (closed afterwards for SQLite; the shared pool for PostgreSQL)."""
+    if isinstance(source, Path):
+        return Inbox.open_readonly(source)
+    return source()
+
+
+def readers_of(inbox: InboxStore) -> ReaderSource:
+    """How the daemon's readers reach ``inbox``."""
+    if isinstance(inbox, Inbox):
+        return inbox.path
+    return lambda: contextlib.nullcontext(inbox)
+
+
+def is_postgres(config: Config) -> bool:
+    return config.inbox.backend == "postgres"
+
+
+def retention_s(config: Config) -> float:
+    return config.inbox.retention_days * 86400.0
