@@ -69,7 +69,7 @@ def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
             require_current(conn, where(dsn))
         lease = Lease(pool, ttl_s=config.inbox.lease_ttl_s)
         inbox = PgInbox(pool, where=where(dsn), applied_retention_s=retention_s(config),
-                        fence=lease)
+                        fence=lease, owns_pool=False)
         return _as_standby_then_active(config, stop, notifier, inbox, lease, run_active,
                                        on_lost or _exit_now)
     finally:

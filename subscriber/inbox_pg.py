@@ -59,8 +59,10 @@ class PgInbox:
 
     def __init__(self, pool: ConnectionPool, *, where: str,
                  applied_retention_s: float = DEFAULT_RETENTION_S,
-                 clock: Callable[[], float] = time.time, fence: Fence | None = None) -> None:
+                 clock: Callable[[], float] = time.time, fence: Fence | None = None,
+                 owns_pool: bool = True) -> None:
         self.pool = pool
+        self._owns_pool = owns_pool  # False: the caller closes it (it outlives the inbox)
         self.where = where  # host/port/dbname for messages; never the password
         self.applied_retention_s = applied_retention_s
         self._clock = clock
@@ -70,7 +72,8 @@ class PgInbox:
         return f"PgInbox({self.where!r})"
 
     def close(self) -> None:
-        self.pool.close()
+        if self._owns_pool:
+            self.pool.close()
 
     def __enter__(self) -> PgInbox:
         return self
