@@ -21,7 +21,7 @@ from benchmarks.rig import Daemon, NotifySocket, Publisher
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 from svc_waiting import wait_until  # the suite's one deadline poller
 
-__all__ = ["Pair", "make_pair", "wait_until"]
+__all__ = ["Pair", "active_and_standby", "make_pair", "wait_until"]
 
 LEASE_TTL_S = 3.0
 FAST = {
@@ -92,3 +92,12 @@ def make_pair(dsn: str, work: Path, emulator: Any) -> Pair:
     info_file = work / "info.json"
     emulator.write_info(info_file)
     return Pair(dsn, info_file, work, Publisher(json.loads(info_file.read_text())), emulator)
+
+
+def active_and_standby(pair: Pair, **env: str) -> tuple[Daemon, Daemon]:
+    """Node a active at epoch 1, node b waiting as standby."""
+    a = pair.daemon("a", **env)
+    wait_until(lambda: pair.lease() == (a.pid, 1), 60, 0.1, "a to take the lease")
+    b = pair.daemon("b", **env)
+    wait_until(lambda: "standby" in pair.log(b), 60, 0.1, "b to wait as standby")
+    return a, b

@@ -5,36 +5,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-from pair_rig import Pair, make_pair, wait_until
-
-from emulator.pubsub.subscribe import StreamSettings
-from subscriber.pg_schema import upgrade
+from pair_rig import Pair, active_and_standby, wait_until
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture
-def pair(pg_dsn: str, tmp_path: Path, emulator_factory: Any) -> Iterator[Pair]:
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        upgrade(conn)
-    emu = emulator_factory(stream=StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0))
-    made = make_pair(pg_dsn, tmp_path, emu)
-    yield made
-    made.close()
-
-
-def active_and_standby(pair: Pair) -> tuple[Any, Any]:
-    a = pair.daemon("a")
-    wait_until(lambda: pair.lease() == (a.pid, 1), 60, 0.1, "a to take the lease")
-    b = pair.daemon("b")
-    wait_until(lambda: "standby" in pair.log(b), 60, 0.1, "b to wait as standby")
-    return a, b
 
 
 def test_kill_9_of_the_active_hands_over_to_the_standby(pair: Pair) -> None:
