@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from psycopg_pool import ConnectionPool
+if TYPE_CHECKING:  # psycopg is the optional "postgres" extra
+    from psycopg_pool import ConnectionPool
 
-from subscriber.inbox_pg import Fence
+    from subscriber.inbox_pg import Fence
 
 _KEY_SQL = {"event_id": "event_id",
             "workspace": "lower(payload::jsonb ->> 'Workspace_ID__c')"}

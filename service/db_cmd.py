@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from service.config import ConfigError
+from service.inbox_backend import missing_extra
 from service.run_cmd import config_source_args, resolve_config
 
 EX_CONFIG = 78
@@ -47,7 +48,11 @@ def _db(args: argparse.Namespace) -> int:
         print(f"inbox.backend is {config.inbox.backend}: its inbox file is created and checked "
               "by `run`; nothing to do")
         return 0
-    import psycopg  # the optional extra, only when PostgreSQL is really used
+    try:
+        import psycopg  # the optional extra, only when PostgreSQL is really used
+    except ImportError as exc:
+        print(f"lifecycle-sync: {missing_extra(exc)}", file=sys.stderr)
+        return EX_CONFIG
 
     from subscriber.errors import Fatal
     from subscriber.pg_connect import normalised_dsn, where

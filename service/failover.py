@@ -21,16 +21,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from handlers.gateway_api import Gateway, WriteResult
 from handlers.lookup import LookupRequest
 from handlers.plan import ConvertRequest
 from handlers.snapshot import LeadRow, Snapshot
 from subscriber.errors import LeaseLost
-from subscriber.pg_lease import Lease
+
+if TYPE_CHECKING:  # psycopg is the optional "postgres" extra: imported only when used
+    from subscriber.pg_lease import Lease
 
 log = logging.getLogger("lifecycle_sync")
 
@@ -79,6 +79,8 @@ class FailoverSettings:
 def wait_for_lease(lease: Lease, settings: FailoverSettings, stop: threading.Event,
                    role: Role, on_tick: Callable[[str], None]) -> int | None:
     """As standby until the lease is ours (its epoch) or ``stop`` (None)."""
+    import psycopg
+
     while not stop.is_set():
         try:
             epoch = lease.try_acquire()
@@ -133,6 +135,8 @@ class LeaseKeeper:
         self._thread.join(5.0)
 
     def _run(self) -> None:
+        import psycopg
+
         while not self._stop.wait(self._settings.renew_every_s):
             try:
                 if self._lease.renew():

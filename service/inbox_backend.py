@@ -44,3 +44,9 @@ def is_postgres(config: Config) -> bool:
 
 def retention_s(config: Config) -> float:
     return config.inbox.retention_days * 86400.0
+
+
+def missing_extra(exc: ImportError) -> str:
+    """What to say when ``backend = "postgres"`` meets an install without psycopg."""
+    return (f'inbox.backend = "postgres" needs the postgres extra (psycopg 3 and its pool): '
+            f"pip install 'lifecycle-sync[postgres]' ({exc})")

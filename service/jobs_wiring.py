@@ -21,7 +21,6 @@ from scheduler.retention import retention
 from scheduler.retry_parked import Hold, no_hold, retry_parked
 from scheduler.runner import Clock, JobFunc, JobRunner, utc_now
 from scheduler.runs import RunLog, RunStore, jobs_path
-from scheduler.runs_pg import PgRunStore
 from scheduler.sf_ops import JobsSalesforce
 from scheduler.timing import triggers
 from scheduler.trial_alerts import trial_alerts
@@ -31,7 +30,6 @@ from service.metrics import Metrics
 from service.sentry_setup import monitor_configs, monitored
 from subscriber.inbox import Inbox
 from subscriber.inbox_api import InboxStore
-from subscriber.inbox_pg import PgInbox
 
 
 def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
@@ -66,16 +64,23 @@ def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, ru
 
 def open_runs(state_dir: Path, inbox: InboxStore | None = None) -> RunLog:
     """The run records: ``STATE/jobs.db``, or beside a PostgreSQL inbox (fenced like it)."""
-    if isinstance(inbox, PgInbox):
-        return PgRunStore(inbox.pool, state_dir, inbox.fence)
-    return RunStore(jobs_path(state_dir))
+    if inbox is None or isinstance(inbox, Inbox):
+        return RunStore(jobs_path(state_dir))
+    from scheduler.runs_pg import PgRunStore  # the optional "postgres" extra
+    from subscriber.inbox_pg import PgInbox
+
+    pg = cast(PgInbox, inbox)
+    return PgRunStore(pg.pool, state_dir, pg.fence)
 
 
 def place_of(inbox: InboxStore) -> InboxPlace:
     """Where the jobs read and rewrite inbox entries themselves (scheduler.job_inbox)."""
-    if isinstance(inbox, PgInbox):
-        return PgJobInbox(inbox.pool, inbox.fence)
-    return cast(Inbox, inbox).path
+    if isinstance(inbox, Inbox):
+        return inbox.path
+    from subscriber.inbox_pg import PgInbox
+
+    pg = cast(PgInbox, inbox)
+    return PgJobInbox(pg.pool, pg.fence)
 
 
 def job_runner(config: Config, sessions: SessionSource, inbox: InboxStore, runs: RunLog,

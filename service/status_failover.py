@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from service.config import Config
+from service.inbox_backend import missing_extra
 from subscriber.errors import Fatal, InboxFailed
 from subscriber.inbox_api import InboxReader
 
@@ -29,7 +30,10 @@ def role_of(holder: str, held: bool, daemon_pid: int | None) -> str:
 
 def failover_report(config: Config, daemon_pid: int | None) -> dict[str, Any]:
     """Role, holder, epoch and expiry, read from the lease row."""
-    import psycopg
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise InboxFailed(missing_extra(exc)) from None
 
     from subscriber.pg_connect import normalised_dsn, where
     from subscriber.pg_lease import LEASE_NAME
@@ -55,8 +59,10 @@ def failover_report(config: Config, daemon_pid: int | None) -> dict[str, Any]:
 @contextlib.contextmanager
 def pg_reader(config: Config) -> Iterator[InboxReader]:
     """The shared inbox for reading (a small pool, closed afterwards)."""
-    from subscriber.inbox_pg import open_pg_inbox
-
+    try:
+        from subscriber.inbox_pg import open_pg_inbox
+    except ImportError as exc:
+        raise InboxFailed(missing_extra(exc)) from None
     try:
         inbox = open_pg_inbox(config.inbox.dsn, pool_size=1)
     except Fatal as exc:

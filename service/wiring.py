@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from handlers.cycle import CycleResult
 from handlers.gateway import ConvertedStatus, GatewaySettings, SalesforceGateway
@@ -27,10 +28,15 @@ from scheduler.registry import build_scheduler
 from service.apply_loop import ApplyLoop, ApplySettings
 from service.config import AuthConfig, Config, Secret
 from service.failover import FencedGateway, Role
-from service.failover_run import run_failover
 from service.health import Health, HealthServer, status_line
 from service.hints import HintedLogin, login_failure
-from service.inbox_backend import ReaderSource, is_postgres, readers_of, retention_s
+from service.inbox_backend import (
+    ReaderSource,
+    is_postgres,
+    missing_extra,
+    readers_of,
+    retention_s,
+)
 from service.jobs_wiring import job_runner, open_runs
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
@@ -48,8 +54,10 @@ from subscriber.errors import Fatal, InboxFailed, SubscriberError
 from subscriber.events import InboxEntry
 from subscriber.inbox_api import ApplyInbox, InboxStore
 from subscriber.intake import Intake
-from subscriber.pg_lease import Lease
 from subscriber.settings import IntakeSettings, ReplayPolicy, StartFrom
+
+if TYPE_CHECKING:  # psycopg is the optional "postgres" extra
+    from subscriber.pg_lease import Lease
 
 log = logging.getLogger("lifecycle_sync")
 
@@ -129,6 +137,11 @@ def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool,
                 return EX_CONFIG
             notifier = Notifier()
             if is_postgres(config):  # standby until the lease is ours (service.failover)
+                try:
+                    from service.failover_run import run_failover
+                except ImportError as exc:
+                    log.error("cannot start: %s", missing_extra(exc))
+                    return EX_CONFIG
                 return run_failover(config, stop, notifier, lambda inbox, role, observe:
                                     _run_active(config, stop, notifier, inbox, sentry, role,
                                                 observe))
