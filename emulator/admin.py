@@ -9,6 +9,9 @@ Org (REST/SOAP) routes: ``POST /faults/org`` arms a fault (``{"fault": "server_e
 by kind) and ``POST /org/counters/reset``; ``GET|POST /org/settings`` (``latency_ms``,
 ``query_batch_size``, ``daily_api_limit``); ``GET /org/limits``, ``POST /org/limits/reset``.
 
+``GET /pubsub/deliveries`` (events sent per topic, redeliveries) and
+``POST /pubsub/deliveries/reset``.
+
 ``POST /faults/cdc/gap`` (``{"object": "Lead", "change_type": "GAP_UPDATE" | … |
 "GAP_OVERFLOW", "record_ids": [...]}``) publishes a header-only gap or overflow change event.
 """
@@ -85,6 +88,15 @@ def _token(ctx: EmulatorContext, body: dict[str, Any]) -> object:
         ctx.identity.integration_user_id, None if lifetime is None else float(lifetime)
     )
     return {"access_token": token, "expires_ms": info.expires_ms}
+
+
+def _deliveries(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    return ctx.pubsub_faults.deliveries.snapshot()
+
+
+def _deliveries_reset(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    ctx.pubsub_faults.deliveries.reset()
+    return ctx.pubsub_faults.deliveries.snapshot()
 
 
 def _clear(ctx: EmulatorContext, body: dict[str, Any]) -> object:
@@ -191,6 +203,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/faults/pubsub/delay"): _delay,
     ("POST", "/faults/tokens/expire"): _expire,
     ("POST", "/faults/clear"): _clear,
+    ("GET", "/pubsub/deliveries"): _deliveries,
+    ("POST", "/pubsub/deliveries/reset"): _deliveries_reset,
     ("POST", "/tokens"): _token,
     ("GET", "/stats"): _stats,
     ("POST", "/faults/org"): _org_fault,

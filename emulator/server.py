@@ -20,6 +20,7 @@ import grpc
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator.admin import ROUTES, make_admin_app
+from emulator.admin_reliability import ROUTES as RELIABILITY_ROUTES
 from emulator.avro_schemas import change_event_schema, platform_event_schema
 from emulator.catalog import ObjectKind
 from emulator.context import EmulatorContext
@@ -103,7 +104,8 @@ class Emulator:
         ctx.instance_url = org.instance_url = f"https://{self.settings.host}:{rest_server.server_port}"
         self._start_grpc(ctx)
         ctx.extras["cut_connections"] = self.cut_connections
-        self._serve_http(make_admin_app(ctx, dict(ROUTES)), self.settings.admin_port)
+        routes = {**ROUTES, **RELIABILITY_ROUTES}
+        self._serve_http(make_admin_app(ctx, routes), self.settings.admin_port)
         self.access_token, _ = ctx.tokens.issue(identity.integration_user_id)
         return self
 

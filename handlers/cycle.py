@@ -44,11 +44,28 @@ def run_cycle(entries: Sequence[InboxEntry], gateway: Gateway, client_name: str
         snap = snap.with_leads(created, failed)
         plan = decide(events, snap)
     if plan.conversions:
+        _save_found_links(plan, snap, gateway)
         converted, failed = gateway.convert(list(plan.conversions.values()))
         snap = snap.with_conversions(converted, failed)
         plan = decide(events, snap)
     written = gateway.write(plan.workspace_writes, plan.cache_rows)
     return _settle(events, plan, written, gateway)
+
+
+def _save_found_links(plan: Plan, snap: Snapshot, gateway: Gateway) -> None:
+    """Write the Workspaces first whose new Lead link is a Lead found by email (it carries
+    no Workspace_ID__c) that this cycle converts. After convertLead that Lead is no longer
+    open, so if the cycle then stops (a crash, a failed write) before the Workspace names
+    it, the next cycle would not find it again and would create a duplicate Lead. Rare (a
+    found Lead converted in its Trial's cycle), so the extra call is too."""
+    early = {}
+    for key, body in plan.workspace_writes.items():
+        lead = snap.lead(str(body.get("Lead__c") or ""))
+        if (lead is not None and lead.id in plan.conversions
+                and (lead.workspace_id or "").lower() != key):
+            early[key] = body
+    if early:
+        gateway.write(early, {})
 
 
 def _read(events: Sequence[Parsed], gateway: Gateway) -> Snapshot:

@@ -82,18 +82,22 @@ class Snapshot:
     converted_status: str | None = None
     lead_failures: Mapping[str, str] = field(default_factory=dict)  # email → note
     conversion_failures: Mapping[str, str] = field(default_factory=dict)  # lead ID → note
+    # Leads this cycle converted: still "open" to lead_for, so the re-plan after convertLead
+    # links the Lead it converted instead of asking for a new one (a duplicate Lead).
+    converted_now: frozenset[str] = frozenset()
 
     def lead(self, lead_id: str) -> LeadRow | None:
         return next((lead for lead in self.leads if lead.id == lead_id), None)
 
     def lead_for(self, workspace_id: str, email: str | None) -> LeadRow | None:
-        """The workspace's own Lead (Workspace_ID__c), else the newest open Lead by email."""
+        """The workspace's own Lead (Workspace_ID__c), else the newest open Lead by email
+        (a Lead converted by this cycle counts as open: it was open when the cycle chose it)."""
         own = [lead for lead in self.leads
                if (lead.workspace_id or "").lower() == workspace_id.lower()]
         if own:
             return sorted(own, key=lambda lead: (lead.is_converted, lead.created, lead.id))[0]
         open_leads = [lead for lead in self.leads if lead.email == email and email
-                      and not lead.is_converted]
+                      and (not lead.is_converted or lead.id in self.converted_now)]
         return max(open_leads, key=lambda lead: (lead.created, lead.id), default=None)
 
     def with_leads(self, created: Mapping[str, LeadRow], failures: Mapping[str, str]
@@ -114,4 +118,5 @@ class Snapshot:
 
         leads = tuple(merged(lead) for lead in self.leads)
         return replace(self, leads=leads,
-                       conversion_failures={**self.conversion_failures, **failures})
+                       conversion_failures={**self.conversion_failures, **failures},
+                       converted_now=self.converted_now | frozenset(converted))

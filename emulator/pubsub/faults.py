@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import grpc
 
+from emulator.pubsub.deliveries import DeliveryLog
+
 
 @dataclass(frozen=True)
 class AbortPlan:
@@ -43,6 +45,7 @@ class PubSubFaults:
         self.delay_s = 0.0
         self.abort_streams_on_expiry = threading.Event()
         self.cut_generation = 0
+        self.deliveries = DeliveryLog()  # not a fault: what went out, for redelivery counts
 
     def arm_abort(self, plan: AbortPlan) -> None:
         with self._lock:

@@ -203,6 +203,13 @@ class EventStore:
             payload=payload, created_ms=created, replay_id=self._codec.encode(name, base, seq),
         )
 
+    def shift_replay_base(self, topic: str, shift: int) -> None:
+        """Lower the topic's replay base (``emulator.admin_reliability``'s org migration)."""
+        with self._lock, self._transaction():
+            self._db.execute("UPDATE topics SET replay_base = replay_base - ? WHERE topic = ?",
+                             (shift, topic))
+        self._load_topics()
+
     def _secret(self) -> bytes:
         with self._lock, self._transaction():
             row = self._db.execute("SELECT value FROM meta WHERE key = 'replay_secret'").fetchone()

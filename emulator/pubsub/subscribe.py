@@ -240,6 +240,7 @@ class SubscribeStream:
             remaining = self._pending
         self._position = batch[-1].seq
         self._last_delivery = time.monotonic()
+        self._faults.deliveries.record(self._topic, (e.event_id for e in batch))
         return pb.FetchResponse(
             events=[_consumer_event(e) for e in batch],
             latest_replay_id=batch[-1].replay_id,

@@ -1,0 +1,178 @@
+"""The checker: a run's final Salesforce state and inbox against the fault-free reference.
+
+Vocabulary after Jepsen's queue checker (``../shared/research/reliability-anchors.md`` §6):
+
+* **lost**: an event whose effect never shows: a record or a field value the reference has
+  and this run lacks, or a published event that never reached the inbox;
+* **duplicate_effect**: more records under one business key than the reference has (two
+  Leads for one email, two Workspaces for one ID, two cache rows for one EventUuid), or a
+  record the reference does not have at all;
+* **stale_overwrite**: a Workspace whose ``Last_Event_Time__c`` is older than the
+  reference's, or any field holding another non-empty value than the reference (an older
+  event's value won);
+* **stuck**: an inbox entry still pending, or a topic whose checkpoint is not at the
+  emulator's newest replay ID, once the run is over;
+* **redelivered**: events the emulator sent more than once (allowed, but counted).
+
+``collect(cluster, workload)`` takes a :class:`RunResult`; ``compare(reference, run)`` gives
+a :class:`Verdict`; ``verdict.assert_clean()`` fails with the seed and the replay command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from rel_harness import LEAD_TOPIC, TRIAL_TOPIC, Cluster
+from rel_snapshot import State, snapshot
+from rel_workload import Workload
+
+from service.config import inbox_path
+
+EMPTY = (None, False, "", 0, 0.0)
+
+
+@dataclass
+class RunResult:
+    """What a run left behind."""
+
+    state: State
+    inbox: dict[str, str]  # platform event ID -> status ("applied", "poison", …)
+    lead_changes_landed: int
+    lead_changes_published: int
+    pending: int
+    checkpoints_current: bool
+    redelivered: int
+    integrity: str
+
+
+def collect(cluster: Cluster, workload: Workload) -> RunResult:
+    """The final state of ``cluster`` (call it once the run is idle, daemon stopped or not)."""
+    rows = cluster.inbox_rows()
+    store = cluster.emulator.context.bus.store
+    return RunResult(
+        state=snapshot(cluster.query_all, lambda o: dict(getattr(cluster.sf, o).describe())),
+        inbox={eid: status for topic, eid, status, _ in rows if topic == TRIAL_TOPIC},
+        lead_changes_landed=sum(1 for topic, *_ in rows if topic == LEAD_TOPIC),
+        lead_changes_published=store.max_seq(LEAD_TOPIC),
+        pending=sum(1 for *_, status, _ in rows if status == "pending"),
+        checkpoints_current=cluster.checkpoints() == cluster.newest_replay_ids(),
+        redelivered=cluster.redelivered(),
+        integrity=integrity_check(cluster),
+    )
+
+
+def integrity_check(cluster: Cluster) -> str:
+    path = inbox_path(cluster.state)
+    if not path.exists():
+        return "missing"
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return ",".join(str(r[0]) for r in db.execute("PRAGMA integrity_check"))
+
+
+@dataclass
+class Verdict:
+    """The counts (with up to a few examples each) for one run of one case and seed."""
+
+    case: str
+    seed: int
+    events: int
+    lost: list[str] = field(default_factory=list)
+    duplicate_effect: list[str] = field(default_factory=list)
+    stale_overwrite: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    redelivered: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.lost or self.duplicate_effect or self.stale_overwrite or self.stuck)
+
+    def summary(self) -> str:
+        return (f"[{self.case} seed={self.seed} events={self.events}] lost={len(self.lost)} "
+                f"duplicate_effect={len(self.duplicate_effect)} "
+                f"stale_overwrite={len(self.stale_overwrite)} stuck={len(self.stuck)} "
+                f"redelivered={self.redelivered}")
+
+    def replay_hint(self) -> str:
+        return (f"replay: RELIABILITY_SEED={self.seed} RELIABILITY_EVENTS={self.events} "
+                f".venv/bin/python -m pytest tests/reliability -k {self.case.lower()}")
+
+    def details(self, each: int = 5) -> str:
+        parts = [self.summary()]
+        for name in ("lost", "duplicate_effect", "stale_overwrite", "stuck", "notes"):
+            items: list[str] = getattr(self, name)
+            parts += [f"  {name}: {item}" for item in items[:each]]
+        return "\n".join([*parts, self.replay_hint()])
+
+    def assert_clean(self, max_redelivered: int | None = None) -> None:
+        """Fail (printing the seed and how to replay it) unless clean."""
+        print(self.summary())
+        too_many = max_redelivered is not None and self.redelivered > max_redelivered
+        if too_many:
+            self.notes.append(f"redelivered {self.redelivered} > allowed {max_redelivered}")
+        assert self.clean, self.details()
+        assert not too_many, self.details()
+
+
+def compare(reference: RunResult, run: RunResult, case: str, seed: int, events: int) -> Verdict:
+    """Classify every difference between ``run`` and the fault-free ``reference``."""
+    verdict = Verdict(case, seed, events, redelivered=run.redelivered)
+    _compare_inbox(reference, run, verdict)
+    _compare_state(reference.state, run.state, verdict)
+    if run.integrity != "ok":
+        verdict.stuck.append(f"inbox integrity_check: {run.integrity}")
+    return verdict
+
+
+def _compare_inbox(reference: RunResult, run: RunResult, verdict: Verdict) -> None:
+    for event_id, status in reference.inbox.items():
+        got = run.inbox.get(event_id)
+        if got is None:
+            verdict.lost.append(f"event {event_id} never reached the inbox")
+        elif got == "pending":
+            verdict.stuck.append(f"event {event_id} still pending")
+        elif got != status:
+            verdict.stale_overwrite.append(f"event {event_id}: {got}, reference {status}")
+    if run.lead_changes_landed < run.lead_changes_published:
+        verdict.lost.append(f"{run.lead_changes_published - run.lead_changes_landed} of "
+                            f"{run.lead_changes_published} Lead change events never landed")
+    if run.pending:
+        verdict.stuck.append(f"{run.pending} inbox entries pending at the end")
+    if not run.checkpoints_current:
+        verdict.stuck.append("a checkpoint is behind the emulator's newest replay ID")
+
+
+def _compare_state(reference: State, run: State, verdict: Verdict) -> None:
+    for key, records in reference.items():
+        got = run.get(key)
+        if not got:
+            verdict.lost.append(f"{key}: missing")
+            continue
+        if len(got) > len(records):
+            verdict.duplicate_effect.append(f"{key}: {len(got)} records, reference {len(records)}")
+        elif len(got) < len(records):
+            verdict.lost.append(f"{key}: {len(got)} records, reference {len(records)}")
+        for want, have in zip(records, got, strict=False):
+            _compare_record(key, want, have, verdict)
+    for key in run.keys() - reference.keys():
+        verdict.duplicate_effect.append(f"{key}: not in the reference run")
+
+
+def _compare_record(key: Any, want: dict[str, Any], have: dict[str, Any], verdict: Verdict
+                    ) -> None:
+    diffs = {f: (have.get(f), v) for f, v in want.items() if have.get(f) != v}
+    if not diffs:
+        return
+    text = f"{key}: " + ", ".join(f"{f}={a!r} (reference {b!r})" for f, (a, b) in diffs.items())
+    older = _older(have.get("Last_Event_Time__c"), want.get("Last_Event_Time__c"))
+    if older or any(a not in EMPTY for a, _ in diffs.values()):
+        verdict.stale_overwrite.append(text)
+    else:
+        verdict.lost.append(text)
+
+
+def _older(have: Any, want: Any) -> bool:
+    return isinstance(have, str) and isinstance(want, str) and have < want
