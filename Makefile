@@ -58,6 +58,9 @@ mutate-changed: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.intake --events 20000 --json
+	$(BIN)/python -m benchmarks.intake --events 20000 --json --backend postgres
+	$(BIN)/python -m benchmarks.burst --events 10000 --json
+	$(BIN)/python -m benchmarks.burst --events 10000 --json --backend postgres
 
 # Regenerate the checked-in Pub/Sub stubs after editing proto/pubsub_api.proto.
 proto: $(STAMP)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.pg_backend import Backend, add_backend_arg, backend
 from benchmarks.rig import (
     TRIAL_TOPIC,
     Daemon,
@@ -25,44 +26,44 @@ from benchmarks.rig import (
     poll,
     start_emulator_process,
 )
-from service.config import inbox_path
-from subscriber.inbox import Inbox
 
 PUBLISH_BATCH = 200
 
 
-def _stored(state: Path, topic: str) -> int:
-    path = inbox_path(state)
-    if not path.exists():
+def _stored(store: Backend, state: Path, topic: str) -> int:
+    if not store.exists(state):
         return 0
-    with Inbox.open_readonly(path) as inbox:
+    with store.reader(state) as inbox:
         counts = inbox.counts_by_topic().get(topic)
     return 0 if counts is None else counts.pending + counts.applied + counts.poison
 
 
-def _last_commit_time(state: Path, topic: str) -> float:
-    with Inbox.open_readonly(inbox_path(state)) as inbox:
+def _last_commit_time(store: Backend, state: Path, topic: str) -> float:
+    with store.reader(state) as inbox:
         written_at = inbox.checkpoint(topic).updated_at
     assert written_at is not None
     return written_at.timestamp()
 
 
-def measure(events: int, work: Path, timeout_s: float, backlog: bool) -> dict[str, Any]:
+def measure(events: int, work: Path, timeout_s: float, backlog: bool,
+            store: Backend | None = None) -> dict[str, Any]:
     """One run: emulator + daemon up, publish ``events``, wait for all of them in the inbox.
 
     With ``backlog`` the events are published first and the clock starts when the daemon
     does: catch-up speed after an outage, free of the publisher's pace.
     """
+    store = store or Backend("sqlite")
     emulator, info_file = start_emulator_process(work / "emulator", work / "emulator.log")
     notify = NotifySocket(work / "notify.sock")
     daemon = Daemon(info_file, work / "state", work / "daemon.log",
-                    env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "10000000"})
+                    env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "10000000",
+                         **store.env})
     publisher = Publisher(json.loads(info_file.read_text()))
     try:
         started, published_s = _start_and_publish(daemon, notify, publisher, events, backlog)
-        poll(lambda: _stored(work / "state", TRIAL_TOPIC) >= events, timeout_s,
+        poll(lambda: _stored(store, work / "state", TRIAL_TOPIC) >= events, timeout_s,
              f"{events} events in the inbox", interval_s=0.05)
-        seconds = _last_commit_time(work / "state", TRIAL_TOPIC) - started
+        seconds = _last_commit_time(store, work / "state", TRIAL_TOPIC) - started
         peak_rss_mb = daemon.peak_rss_mb()
         exit_code = daemon.terminate(timeout_s=10.0)
     finally:
@@ -77,7 +78,7 @@ def measure(events: int, work: Path, timeout_s: float, backlog: bool) -> dict[st
         "peak_rss_mb": None if peak_rss_mb is None else round(peak_rss_mb, 1),
         "publish_seconds": round(published_s, 3), "mode": "backlog" if backlog else "live",
         "daemon_exit_code": exit_code,
-        "stored": _stored(work / "state", TRIAL_TOPIC),
+        "stored": _stored(store, work / "state", TRIAL_TOPIC), "backend": store.name,
     }
 
 
@@ -113,13 +114,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="work in this directory and keep it (logs, inbox) for inspection")
     parser.add_argument("--backlog", action="store_true",
                         help="publish everything first, then time the daemon catching up")
+    add_backend_arg(parser)
     args = parser.parse_args(argv)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        result = measure(args.events, args.keep, args.timeout_s, args.backlog)
-    else:
-        with tempfile.TemporaryDirectory(prefix="lifecycle-sync-bench-") as tmp:
-            result = measure(args.events, Path(tmp), args.timeout_s, args.backlog)
+    with backend(args.backend) as store:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            result = measure(args.events, args.keep, args.timeout_s, args.backlog, store)
+        else:
+            with tempfile.TemporaryDirectory(prefix="lifecycle-sync-bench-") as tmp:
+                result = measure(args.events, Path(tmp), args.timeout_s, args.backlog, store)
     if not args.json:
         print(f"{result['events']} events in {result['seconds']} s "
               f"({result['events_per_s']} events/s), daemon peak RSS "
