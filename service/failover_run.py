@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 from prometheus_client.core import GaugeMetricFamily
@@ -31,6 +32,8 @@ from service.health import HealthServer
 from service.inbox_backend import readers_of, retention_s
 from service.lifecycle import Notifier
 from service.metrics import Metrics
+from service.state_guard import IDENTITY_NAME, read_identity, write_identity
+from subscriber.errors import Fatal
 from subscriber.inbox_api import InboxStore
 from subscriber.inbox_pg import PgInbox
 from subscriber.pg_connect import open_pool, refuse_transaction_pooler, where
@@ -59,8 +62,10 @@ def failover_settings(config: Config) -> FailoverSettings:
 
 
 def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
-                 run_active: RunActive, on_lost: Callable[[str], None] | None = None) -> int:
-    """Open the shared inbox, wait as standby, take over, run ``run_active`` fenced."""
+                 run_active: RunActive, on_lost: Callable[[str], None] | None = None,
+                 reset: bool = False) -> int:
+    """Open the shared inbox, wait as standby, take over, run ``run_active`` fenced.
+    ``reset``: ``run --reset-inbox`` (adopt a database whose inbox ID this node has not seen)."""
     dsn = config.inbox.dsn
     refuse_transaction_pooler(dsn)
     pool = open_pool(dsn, max_size=config.apply.workers + 6)
@@ -70,10 +75,29 @@ def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
         lease = Lease(pool, ttl_s=config.inbox.lease_ttl_s)
         inbox = PgInbox(pool, where=where(dsn), applied_retention_s=retention_s(config),
                         fence=lease, owns_pool=False)
+        check_identity(config.service.state_dir, inbox, reset)
         return _as_standby_then_active(config, stop, notifier, inbox, lease, run_active,
                                        on_lost or _exit_now)
     finally:
         pool.close()
+
+
+def check_identity(state_dir: Path, inbox: PgInbox, reset: bool) -> None:
+    """Like the SQLite file (service.state_guard): a node remembers which inbox it used, so a
+    database that was replaced or recreated (an empty schema: every topic would resubscribe
+    from start_from and apply retained events again) is refused, not silently adopted."""
+    marker = state_dir / IDENTITY_NAME
+    recorded, found = read_identity(marker), inbox.identity()
+    if recorded is not None and recorded.inbox_id != found.inbox_id and not reset:
+        raise Fatal(
+            f"the PostgreSQL inbox at {inbox.where} has ID {found.inbox_id}, but this node "
+            f"last used inbox {recorded.inbox_id} ({marker}). The database was replaced, "
+            "recreated or is not the one this node belongs to; starting on it could skip or "
+            "repeat events. Point inbox.dsn at the right database, or, to adopt this one "
+            f"deliberately, run once with `lifecycle-sync run --reset-inbox` (or delete "
+            f"{marker})")
+    if recorded != found:
+        write_identity(marker, found)
 
 
 def _as_standby_then_active(config: Config, stop: threading.Event, notifier: Notifier,

@@ -144,7 +144,7 @@ def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool,
                     return EX_CONFIG
                 return run_failover(config, stop, notifier, lambda inbox, role, observe:
                                     _run_active(config, stop, notifier, inbox, sentry, role,
-                                                observe))
+                                                observe), reset=reset_inbox)
             inbox = open_inbox(config.service.state_dir, reset=reset_inbox,
                                retention_s=retention_s(config))
             return _run_active(config, stop, notifier, inbox, sentry)

@@ -48,3 +48,25 @@ def test_a_transaction_mode_pooler_is_told_apart_from_postgresql(pg_dsn: str) ->
     assert pooled_by_transaction([(10, 10)] * 4), "two clients on one backend (LIFO reuse)"
     assert pooled_by_transaction([(10, 20), (20, 10), (10, 20), (10, 20)]), "backends move"
     refuse_transaction_pooler(pg_dsn)  # PostgreSQL itself: accepted
+
+
+def test_a_node_refuses_a_replaced_database_unless_told(pg_server, tmp_path) -> None:
+    from service.failover_run import check_identity
+    from service.state_guard import IDENTITY_NAME, read_identity
+
+    first, second = pg_server.new_schema(), pg_server.new_schema()
+    for dsn in (first, second):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            upgrade(conn)
+    with open_pg_inbox(first) as a, open_pg_inbox(second) as b:
+        check_identity(tmp_path, a, reset=False)
+        recorded = read_identity(tmp_path / IDENTITY_NAME)
+        assert recorded is not None
+        assert recorded.inbox_id == a.identity().inbox_id
+        check_identity(tmp_path, a, reset=False)
+        with pytest.raises(Fatal, match=r"replaced, recreated.*--reset-inbox"):
+            check_identity(tmp_path, b, reset=False)
+        check_identity(tmp_path, b, reset=True)
+        recorded = read_identity(tmp_path / IDENTITY_NAME)
+        assert recorded is not None
+        assert recorded.inbox_id == b.identity().inbox_id
