@@ -98,19 +98,31 @@ def wait_for_lease(lease: Lease, settings: FailoverSettings, stop: threading.Eve
     return None
 
 
+def takeover_wait_s(settings: FailoverSettings, free_for_s: float) -> float:
+    """What is left of the takeover wait: a lease released cleanly (``inf``) or free for
+    long already leaves no former active's request in flight."""
+    return max(0.0, settings.takeover_wait_s - free_for_s)
+
+
 def takeover_pause(settings: FailoverSettings, stop: threading.Event, role: Role,
-                   epoch: int) -> bool:
-    """Wait ``takeover_wait_s`` before any Salesforce write; False when stopped meanwhile."""
-    role.set("taking-over", f"epoch {epoch}: waiting {settings.takeover_wait_s:.0f} s before "
+                   epoch: int, free_for_s: float = 0.0) -> bool:
+    """Wait before any Salesforce write (:func:`takeover_wait_s`); False when stopped."""
+    wait_s = takeover_wait_s(settings, free_for_s)
+    role.set("taking-over", f"epoch {epoch}: waiting {wait_s:.0f} s before "
                             "the first Salesforce write")
-    log.warning("took the lease at epoch %d; waiting %.1f s (lease TTL + the longest "
-                "Salesforce request timeout) before writing to Salesforce, so a former "
-                "active's request in flight has ended", epoch, settings.takeover_wait_s)
-    deadline = time.monotonic() + settings.takeover_wait_s
-    while not stop.wait(max(0.0, min(1.0, deadline - time.monotonic()))):
+    if wait_s > 0:
+        log.warning("took the lease at epoch %d; waiting %.1f s (lease TTL + the longest "
+                    "Salesforce request timeout, less the %.1f s it was already free) before "
+                    "writing to Salesforce, so a former active's request in flight has ended",
+                    epoch, wait_s, free_for_s)
+    else:
+        log.info("took the lease at epoch %d (released cleanly or long free: no wait)", epoch)
+    deadline = time.monotonic() + wait_s
+    while not stop.is_set():
         if time.monotonic() >= deadline:
             role.set("active", f"epoch {epoch}")
             return True
+        stop.wait(max(0.0, min(1.0, deadline - time.monotonic())))
     return False
 
 

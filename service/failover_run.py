@@ -125,7 +125,7 @@ def _as_standby_then_active(config: Config, stop: threading.Event, notifier: Not
             on_lost(reason)
 
         keeper = LeaseKeeper(lease, settings, lose).start()
-        if not takeover_pause(settings, stop, role, epoch):
+        if not takeover_pause(settings, stop, role, epoch, lease.free_for_s):
             return _step_down(keeper, lease, lost)
     notifier.status(f"active at epoch {epoch}")
     code = 1

@@ -43,15 +43,21 @@ LEASE_NAME = "lifecycle-sync"
 
 _ENSURE = ("INSERT INTO lsync_lease VALUES (%s, '', 0, '-infinity', now()) "
            "ON CONFLICT (name) DO NOTHING")
-_ACQUIRE = ("UPDATE lsync_lease SET holder = %s, epoch = epoch + 1, acquired_at = now(), "
-            "expires_at = now() + make_interval(secs => %s) "
-            "WHERE name = %s AND expires_at < now() RETURNING epoch")
+# Also returns how long the lease had been free: a previous holder that released it ('' holder)
+# left nothing in flight, and one that expired long ago neither.
+_ACQUIRE = ("WITH prev AS (SELECT holder, expires_at FROM lsync_lease WHERE name = %s "
+            "FOR UPDATE) "
+            "UPDATE lsync_lease l SET holder = %s, epoch = l.epoch + 1, acquired_at = now(), "
+            "expires_at = now() + make_interval(secs => %s) FROM prev "
+            "WHERE l.name = %s AND l.expires_at < now() "
+            "RETURNING l.epoch, prev.holder, "
+            "extract(epoch FROM now() - NULLIF(prev.expires_at, '-infinity'))")
 _RENEW = ("UPDATE lsync_lease SET expires_at = now() + make_interval(secs => %s) "
           "WHERE name = %s AND holder = %s AND epoch = %s AND expires_at > now() "
           "RETURNING epoch")
 _FENCE = ("SELECT epoch FROM lsync_lease WHERE name = %s AND holder = %s AND epoch = %s "
           "AND expires_at > now() FOR SHARE")
-_RELEASE = ("UPDATE lsync_lease SET expires_at = now() "
+_RELEASE = ("UPDATE lsync_lease SET expires_at = now(), holder = '' "
             "WHERE name = %s AND holder = %s AND epoch = %s AND expires_at > now()")
 _READ = ("SELECT holder, epoch, expires_at, acquired_at, now() FROM lsync_lease "
          "WHERE name = %s")
@@ -90,6 +96,7 @@ class Lease:
         self._lock = threading.Lock()
         self.epoch: int | None = None
         self._trusted_until = 0.0
+        self.free_for_s = 0.0  # how long the lease was free before we took it (inf: released)
 
     @property
     def margin_s(self) -> float:
@@ -105,9 +112,12 @@ class Lease:
         started = self._monotonic()
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(_ENSURE, (self.name,))
-            row = conn.execute(_ACQUIRE, (self.holder, self.ttl_s, self.name)).fetchone()
+            row = conn.execute(_ACQUIRE, (self.name, self.holder, self.ttl_s, self.name)
+                               ).fetchone()
         if row is None:
             return None
+        self.free_for_s = (float("inf") if not row[1] or row[2] is None
+                           else max(0.0, float(row[2])))
         with self._lock:
             self.epoch = int(row[0])
             self._trusted_until = started + self.ttl_s - self.margin_s
@@ -144,7 +154,8 @@ class Lease:
         return epoch
 
     def release(self) -> None:
-        """Let the lease expire now (a clean stop): a standby need not wait out the TTL."""
+        """Let the lease expire now, with no holder (a clean stop): a standby need not wait
+        out the TTL, nor the takeover wait (nothing of ours is in flight)."""
         epoch, self.epoch = self.epoch, None
         if epoch is not None:
             with self._pool.connection() as conn, conn.transaction():

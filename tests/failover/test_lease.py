@@ -130,3 +130,23 @@ def test_release_lets_a_standby_take_over_at_once(pool: ConnectionPool) -> None:
     a.release()
     assert not a.trusted()
     assert b.try_acquire() == 2
+
+
+def test_the_takeover_wait_is_only_what_a_former_holder_could_still_have_in_flight(
+        pool: ConnectionPool) -> None:
+    from service.failover import FailoverSettings, takeover_wait_s
+
+    settings = FailoverSettings(ttl_s=30, takeover_wait_s=160)
+    a, b = Lease(pool, ttl_s=30, holder="a"), Lease(pool, ttl_s=30, holder="b")
+    assert a.try_acquire() == 1
+    assert takeover_wait_s(settings, a.free_for_s) == 0, "never held before: nothing in flight"
+    expire(pool)  # a crashed: expired a second ago, its request may still be in flight
+    assert b.try_acquire() == 2
+    assert 150 <= takeover_wait_s(settings, b.free_for_s) < 160
+    b.release()
+    assert a.try_acquire() == 3
+    assert takeover_wait_s(settings, a.free_for_s) == 0, "released cleanly: nothing in flight"
+    with pool.connection() as conn:
+        conn.execute("UPDATE lsync_lease SET expires_at = now() - interval '1 hour'")
+    assert b.try_acquire() == 4
+    assert takeover_wait_s(settings, b.free_for_s) == 0, "free for an hour already"
