@@ -29,7 +29,7 @@ from service.failover import (
     wait_for_lease,
 )
 from service.health import HealthServer
-from service.inbox_backend import readers_of, retention_s
+from service.inbox_backend import ActiveElsewhere, readers_of, retention_s
 from service.lifecycle import Notifier
 from service.metrics import Metrics
 from service.state_guard import IDENTITY_NAME, read_identity, write_identity
@@ -78,6 +78,41 @@ def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
         check_identity(config.service.state_dir, inbox, reset)
         return _as_standby_then_active(config, stop, notifier, inbox, lease, run_active,
                                        on_lost or _exit_now)
+    finally:
+        pool.close()
+
+
+@contextlib.contextmanager
+def leased_inbox(config: Config) -> Iterator[PgInbox]:
+    """The shared inbox for a command (``replay``, ``jobs run``, ``forget``): it takes the
+    lease like a daemon (renewed meanwhile, released at the end), so it writes only while no
+    daemon is active, fenced like one."""
+    dsn = config.inbox.dsn
+    pool = open_pool(dsn, max_size=4)
+    try:
+        with pool.connection() as conn:
+            require_current(conn, where(dsn))
+        lease = Lease(pool, ttl_s=config.inbox.lease_ttl_s)
+        epoch = lease.try_acquire()
+        if epoch is None:
+            state = lease.state()
+            holder = "another process" if state is None else (
+                f"{state.holder} until {state.expires_at.isoformat(timespec='seconds')}")
+            raise ActiveElsewhere(
+                f"a daemon is active on the PostgreSQL inbox at {where(dsn)} (lease held by "
+                f"{holder}): the active node runs the jobs itself; stop every node "
+                "(systemctl stop lifecycle-sync) to run this by hand")
+        settings = failover_settings(config)
+        keeper = LeaseKeeper(lease, settings, lambda reason: log.error("lease lost: %s; this "
+                                                                       "command's writes now "
+                                                                       "fail", reason))
+        try:
+            keeper.start()
+            takeover_pause(settings, threading.Event(), Role(lease), epoch, lease.free_for_s)
+            yield PgInbox(pool, where=where(dsn), applied_retention_s=retention_s(config),
+                          fence=lease, owns_pool=False)
+        finally:
+            _step_down(keeper, lease, threading.Event())
     finally:
         pool.close()
 

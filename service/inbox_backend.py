@@ -13,11 +13,12 @@ for PostgreSQL (the pooled inbox itself, which reads without a fence).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from service.config import Config
+from service.state_guard import open_inbox
 from subscriber.inbox import Inbox
 from subscriber.inbox_api import InboxReader, InboxStore
 
@@ -50,3 +51,23 @@ def missing_extra(exc: ImportError) -> str:
     """What to say when ``backend = "postgres"`` meets an install without psycopg."""
     return (f'inbox.backend = "postgres" needs the postgres extra (psycopg 3 and its pool): '
             f"pip install 'lifecycle-sync[postgres]' ({exc})")
+
+
+class ActiveElsewhere(Exception):
+    """A command that writes the inbox (``replay``, ``jobs run``, ``forget``) found a daemon
+    active on the shared PostgreSQL inbox: it must not write beside it."""
+
+
+@contextlib.contextmanager
+def held_inbox(config: Config) -> Iterator[InboxStore]:
+    """The inbox for a command that writes it while no daemon runs: the state directory's
+    file (the caller holds the state lock), or the PostgreSQL inbox with the lease taken for
+    the command's duration (:class:`ActiveElsewhere` when a daemon holds it)."""
+    if not is_postgres(config):
+        with open_inbox(config.service.state_dir, retention_s=retention_s(config)) as inbox:
+            yield inbox
+        return
+    from service.failover_run import leased_inbox
+
+    with leased_inbox(config) as pg:
+        yield pg

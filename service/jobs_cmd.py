@@ -24,8 +24,10 @@ from scheduler.settings import JOB_NAMES
 from scheduler.timing import describe, first_run_at, triggers
 from service.apply_reports import scrub
 from service.config import Config, ConfigError
+from service.inbox_backend import ActiveElsewhere
 from service.lifecycle import AlreadyRunning, lock_holder, state_lock
 from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_config
+from subscriber.errors import Fatal
 
 EX_FAILED = 1
 EX_USAGE = 64
@@ -94,9 +96,12 @@ def _jobs(args: argparse.Namespace) -> int:
 
         try:
             outcome = run_job(config, args.name)
-        except DamagedJobsFile as exc:  # a restart cannot fix it: refuse, say how to recover
+        except (DamagedJobsFile, Fatal) as exc:  # a restart cannot fix it: refuse, say how
             print(f"lifecycle-sync: refusing to run: {exc}", file=sys.stderr)
             return EX_CONFIG
+        except ActiveElsewhere as exc:  # PostgreSQL inbox: the active node runs the jobs
+            print(f"lifecycle-sync: {exc}", file=sys.stderr)
+            return EX_TEMPFAIL
     print(f"{outcome.job}: {'ok' if outcome.ok else 'FAILED'}: {outcome.summary}")
     return 0 if outcome.ok else EX_FAILED
 
@@ -183,6 +188,9 @@ def _forget(args: argparse.Namespace) -> int:
 
         try:
             report = run_forget(config, args.email)
+        except ActiveElsewhere as exc:
+            print(f"lifecycle-sync: {exc}", file=sys.stderr)
+            return EX_TEMPFAIL
         except Exception as exc:  # noqa: BLE001 - one line, never the address
             print(f"lifecycle-sync: forget failed: {type(exc).__name__}: {scrub(str(exc))}. "
                   "It can be run again (what was erased stays erased)", file=sys.stderr)

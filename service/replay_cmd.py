@@ -10,6 +10,9 @@ nothing is applied twice; events skipped by ``latest`` are gone and need reconci
 
 Exit codes: 0 moved; 1 not confirmed; 64 (EX_USAGE) bad --from or unknown topic;
 75 (EX_TEMPFAIL) the daemon holds the state directory; 78 invalid configuration.
+
+With ``inbox.backend = "postgres"`` the checkpoint is in the shared database: ``replay``
+takes the deployment's lease for the move, so it refuses (75) while any node is active.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service.config import ConfigError, inbox_path
+from service.config import Config, ConfigError
+from service.inbox_backend import ActiveElsewhere
 from service.lifecycle import AlreadyRunning, state_lock
 from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_config
+from subscriber.errors import Fatal
 
 EX_USAGE = 64
 
@@ -70,19 +75,25 @@ def _replay(args: argparse.Namespace) -> int:
         return EX_USAGE
     try:
         with state_lock(config.service.state_dir):
-            return _move(config.service.state_dir, args.topic, start, args.yes)
+            return _move(config, args.topic, start, args.yes)
+    except ActiveElsewhere as exc:
+        print(f"lifecycle-sync replay: refusing: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    except Fatal as exc:  # a lost or replaced inbox, a PostgreSQL schema behind the code
+        print(f"lifecycle-sync replay: refusing: {exc}", file=sys.stderr)
+        return EX_CONFIG
     except AlreadyRunning as exc:
         print(f"lifecycle-sync replay: refusing: {exc}. Stop the daemon first "
               "(systemctl stop lifecycle-sync)", file=sys.stderr)
         return EX_TEMPFAIL
 
 
-def _move(state_dir: object, topic: str, start: str | bytes, yes: bool) -> int:
-    from pathlib import Path
+def _move(config: Config, topic: str, start: str | bytes, yes: bool) -> int:
+    """Move the checkpoint in the configured inbox (on PostgreSQL: under the lease, so only
+    while no daemon of the deployment is active)."""
+    from service.inbox_backend import held_inbox
 
-    from subscriber.inbox import Inbox
-
-    with Inbox(inbox_path(Path(str(state_dir)))) as inbox:
+    with held_inbox(config) as inbox:
         current = inbox.checkpoint(topic).replay_id
         where = current.hex() if current else "(no checkpoint yet)"
         target = start if isinstance(start, str) else f"after replay ID {start.hex()}"

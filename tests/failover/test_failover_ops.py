@@ -111,3 +111,32 @@ def test_role_on_metrics_readyz_and_status(pair: Pair, tmp_path: Path) -> None:
     wait_until(lambda: 'lifecycle_sync_role{role="active"} 1.0' in _get(b_port, "/metrics")[1],
                60, 0.1, "b active on /metrics")
     assert "lifecycle_sync_lease_epoch 2.0" in _get(b_port, "/metrics")[1]
+
+
+def test_replay_and_jobs_run_take_the_lease_so_they_wait_for_no_active_node(
+        pair: Pair) -> None:
+    from subscriber.inbox_pg import open_pg_inbox
+
+    a = pair.daemon("a")
+    wait_until(lambda: pair.lease() == (a.pid, 1), 60, 0.1, "a active")
+    env = {"LIFECYCLE_SYNC_INBOX_BACKEND": "postgres", "LIFECYCLE_SYNC_INBOX_DSN": pair.dsn}
+    source = ("--emulator-info", str(pair.info_file), "--state", str(pair.work / "state-c"))
+    topic = "/event/SelfServeTrialEvent__e"
+    replay = ("replay", *source, "--topic", topic, "--from", "latest", "--yes")
+    busy = run_cli(*replay, env=env)
+    assert busy.returncode == 75, busy.stderr
+    assert "a daemon is active on the PostgreSQL inbox" in busy.stderr
+    job = run_cli("jobs", "run", "retention", *source, env=env)
+    assert job.returncode == 75, job.stderr
+    assert a.terminate() == 0
+    moved = run_cli(*replay, env=env)
+    assert moved.returncode == 0, moved.stderr
+    with open_pg_inbox(pair.dsn, pool_size=1) as inbox:
+        jump = inbox.pending_jump(topic)
+    assert jump is not None
+    assert jump.to == "replay-latest"
+    ran = run_cli("jobs", "run", "retention", *source, env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert pair.query("SELECT job, result, epoch FROM lsync_job_runs") == [
+        ("retention", "ok", 3)], "recorded under the lease the command took (epochs 2 and 3)"
+    assert pair.lease()[0] is None, "released afterwards"
