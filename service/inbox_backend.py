@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from scheduler.runs import RunLog, RunStore, jobs_path
 from service.config import Config
 from service.state_guard import open_inbox
 from subscriber.inbox import Inbox
@@ -71,3 +72,26 @@ def held_inbox(config: Config) -> Iterator[InboxStore]:
 
     with leased_inbox(config) as pg:
         yield pg
+
+
+@contextlib.contextmanager
+def run_records(config: Config) -> Iterator[RunLog | None]:
+    """The scheduler's run records for reading (``jobs list``, ``status``): ``jobs.db`` when
+    it exists (None otherwise), or the PostgreSQL tables."""
+    if not is_postgres(config):
+        path = jobs_path(config.service.state_dir)
+        store = RunStore(path, readonly=True) if path.exists() else None
+        try:
+            yield store
+        finally:
+            if store is not None:
+                store.close()
+        return
+    from scheduler.runs_pg import PgRunStore
+    from subscriber.pg_connect import open_pool
+
+    pool = open_pool(config.inbox.dsn, max_size=1)
+    try:
+        yield PgRunStore(pool, config.service.state_dir, None)
+    finally:
+        pool.close()

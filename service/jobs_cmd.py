@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from handlers.emails import InvalidEmail, normalise_email
-from scheduler.runs import DamagedJobsFile, RunStore, jobs_path
+from scheduler.runs import DamagedJobsFile
 from scheduler.settings import JOB_NAMES
 from scheduler.timing import describe, first_run_at, triggers
 from service.apply_reports import scrub
 from service.config import Config, ConfigError
-from service.inbox_backend import ActiveElsewhere
+from service.inbox_backend import ActiveElsewhere, run_records
 from service.lifecycle import AlreadyRunning, lock_holder, state_lock
 from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_config
 from subscriber.errors import Fatal
@@ -108,11 +108,9 @@ def _jobs(args: argparse.Namespace) -> int:
 
 def job_table(config: Config, now: dt.datetime) -> list[dict[str, Any]]:
     """Each job: schedule, last run, result, summary, next run (read-only)."""
-    path = jobs_path(config.service.state_dir)
-    store = RunStore(path, readonly=True) if path.exists() else None
     running = lock_holder(config.service.state_dir) is not None
     rows = []
-    try:
+    with run_records(config) as store:
         for name, trigger in triggers(config.scheduler).items():
             state = store.state(name) if store else None
             last = state.last_started_at if state else None
@@ -124,9 +122,6 @@ def job_table(config: Config, now: dt.datetime) -> list[dict[str, Any]]:
                          "runs": state.runs if state else 0,
                          "failures": state.failures if state else 0,
                          "next_run": _iso(upcoming) if config.scheduler.enabled else None})
-    finally:
-        if store:
-            store.close()
     return rows
 
 

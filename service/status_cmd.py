@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scheduler.runs import DamagedJobsFile, RunStore, jobs_path
+from scheduler.runs import DamagedJobsFile, RunLog, RunStore, jobs_path
 from scheduler.settings import JOB_NAMES
 from service.config import Config, ConfigError, inbox_path, load_config
 from service.connection_state import CONNECTED, read_connection_state
 from service.event_labels import event_type, workspace_id
-from service.inbox_backend import ReaderSource, open_reader
+from service.inbox_backend import ReaderSource, open_reader, run_records
 from service.lifecycle import lock_holder
 from service.state_guard import IDENTITY_NAME
 from service.status_failover import failover_report, pg_reader, render_failover
@@ -115,19 +115,24 @@ def _jobs(state_dir: Path) -> dict[str, Any]:
     except DamagedJobsFile as exc:  # said clearly, exit 1; the rest of the status still shows
         return {"damaged": str(exc)}
     try:
-        out = {}
-        for name in JOB_NAMES:
-            st = store.state(name)
-            out[name] = {
-                "last_run": st.last_started_at.isoformat(timespec="seconds")
-                if st.last_started_at else None,
-                "result": st.last_result, "summary": st.last_summary, "runs": st.runs,
-                "failures": st.failures,
-                "next_run": st.next_run_at.isoformat(timespec="seconds")
-                if st.next_run_at else None}
-        return out
+        return jobs_from(store)
     finally:
         store.close()
+
+
+def jobs_from(store: RunLog) -> dict[str, Any]:
+    """Each job's last run, result and next run as the report shows it."""
+    out = {}
+    for name in JOB_NAMES:
+        st = store.state(name)
+        out[name] = {
+            "last_run": st.last_started_at.isoformat(timespec="seconds")
+            if st.last_started_at else None,
+            "result": st.last_result, "summary": st.last_summary, "runs": st.runs,
+            "failures": st.failures,
+            "next_run": st.next_run_at.isoformat(timespec="seconds")
+            if st.next_run_at else None}
+    return out
 
 
 def _connection(state_dir: Path, pid: int | None) -> dict[str, Any] | None:
@@ -292,6 +297,8 @@ def _report(args: argparse.Namespace, config: Config | None) -> dict[str, Any]:
     report = collect_status(args.state, None if isinstance(source, Path) else source)
     if not isinstance(source, Path) and config is not None:
         report["failover"] = failover_report(config, report["daemon_pid"])
+        with run_records(config) as store:
+            report["jobs"] = jobs_from(store) if store is not None else {}
     if args.recent > 0:
         with open_reader(source) as inbox:
             report["recent"] = recent_entries(inbox, args.recent)

@@ -97,7 +97,9 @@ def test_role_on_metrics_readyz_and_status(pair: Pair, tmp_path: Path) -> None:
     cfg = config_file(tmp_path, pair.dsn, state=str(tmp_path / "state-a"))
     status = run_cli("status", "--config", str(cfg), "--json", env=TOKEN)
     assert status.returncode == 0, status.stderr
-    report = json.loads(status.stdout)["failover"]
+    full = json.loads(status.stdout)
+    assert full["jobs"]["retention"]["next_run"], "the active's schedule, from PostgreSQL"
+    report = full["failover"]
     assert (report["role"], report["epoch"], report["held"]) == ("active", 1, True)
     assert report["holder"].split(":")[1] == str(a.pid)
     text = run_cli("status", "--config", str(cfg), env=TOKEN).stdout
@@ -140,3 +142,5 @@ def test_replay_and_jobs_run_take_the_lease_so_they_wait_for_no_active_node(
     assert pair.query("SELECT job, result, epoch FROM lsync_job_runs") == [
         ("retention", "ok", 3)], "recorded under the lease the command took (epochs 2 and 3)"
     assert pair.lease()[0] is None, "released afterwards"
+    listed = json.loads(run_cli("jobs", "list", *source, "--json", env=env).stdout)["jobs"]
+    assert [j["result"] for j in listed if j["job"] == "retention"] == ["ok"]
