@@ -68,7 +68,8 @@ def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
     ``reset``: ``run --reset-inbox`` (adopt a database whose inbox ID this node has not seen)."""
     dsn = config.inbox.dsn
     refuse_transaction_pooler(dsn)
-    pool = open_pool(dsn, max_size=config.apply.workers + 6)
+    pool = open_pool(dsn, max_size=config.apply.workers + 6,
+                     idle_in_transaction_s=config.inbox.lease_ttl_s)
     try:
         with pool.connection() as conn:
             require_current(conn, where(dsn))
@@ -88,7 +89,7 @@ def leased_inbox(config: Config) -> Iterator[PgInbox]:
     lease like a daemon (renewed meanwhile, released at the end), so it writes only while no
     daemon is active, fenced like one."""
     dsn = config.inbox.dsn
-    pool = open_pool(dsn, max_size=4)
+    pool = open_pool(dsn, max_size=4, idle_in_transaction_s=config.inbox.lease_ttl_s)
     try:
         with pool.connection() as conn:
             require_current(conn, where(dsn))

@@ -17,6 +17,7 @@ its own backend for life, so the IDs are stable and distinct; behind one they mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -47,12 +48,19 @@ def where(dsn: str) -> str:
     return f"{hosts}:{port}/{parts.get('dbname') or parts.get('user') or ''}"
 
 
-def open_pool(dsn: str, *, max_size: int = 8, timeout_s: float = 10.0) -> ConnectionPool:
+def open_pool(dsn: str, *, max_size: int = 8, timeout_s: float = 10.0,
+              idle_in_transaction_s: float | None = None) -> ConnectionPool:
     """An opened pool; ``check`` tests a connection before lending it (a restarted server's
-    dead connections are replaced, not handed out)."""
+    dead connections are replaced, not handed out).
+
+    ``idle_in_transaction_s``: the server ends any of our sessions that sits inside a
+    transaction this long. A daemon frozen mid-transaction (SIGSTOP, a VM pause) would
+    otherwise keep its share lock on the lease row, and no standby could take the lease until
+    it woke up; with the timeout, the server rolls that transaction back and frees the lock."""
     pool = ConnectionPool(normalised_dsn(dsn), min_size=1, max_size=max_size, open=False,
                           timeout=timeout_s, check=ConnectionPool.check_connection,
                           kwargs={"connect_timeout": max(1, int(timeout_s))},
+                          configure=_session_settings(idle_in_transaction_s),
                           name="lsync-inbox")
     try:
         pool.open(wait=True, timeout=timeout_s)
@@ -61,6 +69,20 @@ def open_pool(dsn: str, *, max_size: int = 8, timeout_s: float = 10.0) -> Connec
         raise Fatal(f"cannot connect to the PostgreSQL inbox at {where(dsn)}: "
                     f"{type(exc).__name__}: {exc}") from None
     return pool
+
+
+def _session_settings(idle_in_transaction_s: float | None
+                      ) -> Callable[[psycopg.Connection[Any]], None] | None:
+    if idle_in_transaction_s is None:
+        return None
+    millis = str(max(1, int(idle_in_transaction_s * 1000)))
+
+    def configure(conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+                     (millis,))
+        conn.commit()
+
+    return configure
 
 
 def transaction_pooled(dsn: str) -> bool:

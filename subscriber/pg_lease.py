@@ -108,12 +108,17 @@ class Lease:
             return self.epoch is not None and self._monotonic() < self._trusted_until
 
     def try_acquire(self) -> int | None:
-        """Take the lease if it has expired; the new epoch, or None when another holds it."""
+        """Take the lease if it has expired; the new epoch, or None when another holds it
+        (or is inside a write transaction on it: we do not queue behind a frozen holder)."""
         started = self._monotonic()
-        with self._pool.connection() as conn, conn.transaction():
-            conn.execute(_ENSURE, (self.name,))
-            row = conn.execute(_ACQUIRE, (self.name, self.holder, self.ttl_s, self.name)
-                               ).fetchone()
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                self._lock_timeout(conn)
+                conn.execute(_ENSURE, (self.name,))
+                row = conn.execute(_ACQUIRE, (self.name, self.holder, self.ttl_s, self.name)
+                                   ).fetchone()
+        except psycopg.errors.LockNotAvailable:
+            return None
         if row is None:
             return None
         self.free_for_s = (float("inf") if not row[1] or row[2] is None
@@ -131,6 +136,7 @@ class Lease:
             return False
         started = self._monotonic()
         with self._pool.connection() as conn, conn.transaction():
+            self._lock_timeout(conn)
             row = conn.execute(_RENEW, (self.ttl_s, self.name, self.holder, epoch)).fetchone()
         with self._lock:
             if row is None:
@@ -138,6 +144,11 @@ class Lease:
                 return False
             self._trusted_until = started + self.ttl_s - self.margin_s
         return True
+
+    def _lock_timeout(self, conn: psycopg.Connection[Any]) -> None:
+        """Wait at most a third of the TTL for the row lock (renewals are that often)."""
+        millis = str(max(1, int(self.ttl_s * 1000 / 3)))
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", (millis,))
 
     def check(self, conn: psycopg.Connection[Any]) -> int:
         """The fence, run first in every write transaction: the epoch, or :class:`LeaseLost`."""

@@ -23,7 +23,7 @@ from svc_waiting import wait_until  # the suite's one deadline poller
 
 __all__ = ["Pair", "active_and_standby", "make_pair", "wait_until"]
 
-LEASE_TTL_S = 3.0
+LEASE_TTL_S = 6.0  # renewed every 2 s: a loaded 2-core CI machine must not miss it
 FAST = {
     "LIFECYCLE_SYNC_PUBSUB_KEEPALIVE_S": "5",
     "LIFECYCLE_SYNC_PUBSUB_BACKOFF_INITIAL_S": "0.05",

@@ -110,9 +110,9 @@ def test_role_on_metrics_readyz_and_status(pair: Pair, tmp_path: Path) -> None:
                               env=TOKEN).stdout)["failover"]["role"] == "standby"
 
     a.kill()
-    wait_until(lambda: 'lifecycle_sync_role{role="active"} 1.0' in _get(b_port, "/metrics")[1],
-               60, 0.1, "b active on /metrics")
-    assert "lifecycle_sync_lease_epoch 2.0" in _get(b_port, "/metrics")[1]
+    wait_until(lambda: 'lifecycle_sync_role{role="active"} 1.0' in (
+        scrape := _get(b_port, "/metrics")[1]) and "lifecycle_sync_lease_epoch 2.0" in scrape,
+        60, 0.1, "b active at epoch 2 on /metrics")
 
 
 def test_replay_and_jobs_run_take_the_lease_so_they_wait_for_no_active_node(

@@ -150,3 +150,23 @@ def test_the_takeover_wait_is_only_what_a_former_holder_could_still_have_in_flig
         conn.execute("UPDATE lsync_lease SET expires_at = now() - interval '1 hour'")
     assert b.try_acquire() == 4
     assert takeover_wait_s(settings, b.free_for_s) == 0, "free for an hour already"
+
+
+def test_a_holder_frozen_inside_a_write_transaction_does_not_block_the_takeover(
+        pool: ConnectionPool, upgraded_dsn: str) -> None:
+    """SIGSTOP mid-transaction leaves the fence's share lock on the lease row; the server ends
+    that session after the idle-in-transaction timeout, and the standby, which never queues
+    for the lock longer than TTL/3, takes over."""
+    from pair_rig import wait_until
+
+    frozen_pool = open_pool(upgraded_dsn, max_size=1, idle_in_transaction_s=1.5)
+    try:
+        a = Lease(frozen_pool, ttl_s=1.0, holder="a")
+        b = Lease(pool, ttl_s=3.0, holder="b")
+        assert a.try_acquire() == 1
+        frozen = frozen_pool.getconn()
+        a.check(frozen)  # inside a transaction, then never another word: frozen
+        assert wait_until(b.try_acquire, 15, 0.05, "b to take over") == 2
+        frozen_pool.putconn(frozen)
+    finally:
+        frozen_pool.close()
