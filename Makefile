@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench proto clean mutate mutate-changed
+.PHONY: demo test lint bench proto clean mutate mutate-changed soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The reliability suite's long form (tests/reliability/README.md): R1 with 50 seeds x 10,000
+# events (kill -9 at seeded points), every other case at its soak size, and 30 minutes of
+# steady mixed load at 50 events/s with the daemon's RSS sampled every 10 s. `make test` runs
+# the short form. RELIABILITY_SEEDS, RELIABILITY_EVENTS and RELIABILITY_LOAD_S shrink it.
+soak: $(STAMP)
+	RELIABILITY_SOAK=1 $(BIN)/python -m pytest tests/reliability -s -o timeout=7200
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -56,11 +63,18 @@ mutate-changed: $(STAMP)
 	  nice -n 15 $(BIN)/mutmut run --max-children 2 $$globs && \
 	$(BIN)/python -m tools.mutation_report --min $(MUTATE_MIN) $(MUTATE_PACKAGES)
 
+# Every daemon benchmark, each ending with one JSON line (README "Performance"); about 5 to 8
+# minutes on a 2-core machine, most of it the 100,000-event memory run.
 bench: $(STAMP)
+	@uptime
 	$(BIN)/python -m benchmarks.intake --events 20000 --json
 	$(BIN)/python -m benchmarks.intake --events 20000 --json --backend postgres
-	$(BIN)/python -m benchmarks.burst --events 10000 --json
-	$(BIN)/python -m benchmarks.burst --events 10000 --json --backend postgres
+	$(BIN)/python -m benchmarks.latency --events 300 --json
+	$(BIN)/python -m benchmarks.burst --events 10000 --latency-ms 50 --json
+	$(BIN)/python -m benchmarks.burst --events 10000 --latency-ms 50 --json --backend postgres
+	$(BIN)/python -m benchmarks.api_calls --events 1000 --json
+	$(BIN)/python -m benchmarks.memory --sizes 10000 100000 --json
+	@uptime
 
 # Regenerate the checked-in Pub/Sub stubs after editing proto/pubsub_api.proto.
 proto: $(STAMP)

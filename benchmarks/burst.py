@@ -28,6 +28,7 @@ import requests
 from simple_salesforce.api import Salesforce
 
 from benchmarks.burst_events import BurstEvent, account_domains, mix
+from benchmarks.common import load_average, machine
 from benchmarks.pg_backend import Backend, add_backend_arg, backend
 from benchmarks.rig import TRIAL_TOPIC, Daemon, poll, start_emulator_process_with
 from proto import pubsub_api_pb2 as pb
@@ -186,7 +187,8 @@ def _result(burst: list[BurstEvent], sent: dict[str, float], rows: list[Any], ca
 def _table(result: dict[str, Any]) -> str:
     keys = ("events", "workspaces", "seconds", "events_per_s", "api_calls",
             "api_calls_per_event", "p50_ms", "p99_ms", "peak_rss_mb", "lost", "duplicates",
-            "parked", "latency_ms", "daemon_cpu_s", "emulator_cpu_s")
+            "parked", "latency_ms", "daemon_cpu_s", "emulator_cpu_s", "load_avg_before",
+            "load_avg_after")
     width = max(len(k) for k in keys)
     lines = [f"{k:<{width}}  {result[k]}" for k in keys]
     lines.append(f"{'calls_by_kind':<{width}}  {result['calls_by_kind']}")
@@ -204,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="keep the work directory here")
     add_backend_arg(parser)
     args = parser.parse_args(argv)
+    before = load_average()
     with backend(args.backend) as store:
         if args.keep is not None:
             args.keep.mkdir(parents=True, exist_ok=True)
@@ -212,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="lifecycle-sync-burst-") as tmp:
                 result = measure(args.events, args.latency_ms, Path(tmp), args.timeout_s,
                                  store)
+    result.update(load_avg_before=before, load_avg_after=load_average(), machine=machine(),
+                  goals={"events_per_s_ge_1000": result["events_per_s"] >= 1000,
+                         "api_calls_per_event_le_0.03": result["api_calls_per_event"] <= 0.03})
     print(_table(result))
     if args.json:
         print(json.dumps(result))

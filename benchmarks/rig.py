@@ -98,7 +98,9 @@ class Publisher:
             "CreatedDate": now_ms, "CreatedById": "005000000000000AAA",
             "Workspace_ID__c": f"ws-{n % 500}", "Email__c": f"owner{n}@example.com",
             "Event_Type__c": ("Trial", "Conversion", "Churn")[n % 3],
-            "Event_Data__c": json.dumps({"n": n}), "Event_Timestamp__c": now_ms,
+            # malformed for every type (a Trial without a date would now be valid: issue 11)
+            "Event_Data__c": json.dumps({"n": n, "trial_expiration": "never"}),
+            "Event_Timestamp__c": now_ms,
         }
         buf = io.BytesIO()
         fastavro.schemaless_writer(buf, self._schema, record)

@@ -7,7 +7,9 @@ Org (REST/SOAP) routes: ``POST /faults/org`` arms a fault (``{"fault": "server_e
 "unavailable" | "request_limit" | "unable_to_lock_row" | "stall", "kind": "sobject_upsert",
 "object": "Lead", "times": 1}``), ``POST /faults/org/clear``; ``GET /org/counters`` (API calls
 by kind) and ``POST /org/counters/reset``; ``GET|POST /org/settings`` (``latency_ms``,
-``query_batch_size``, ``daily_api_limit``); ``GET /org/limits``, ``POST /org/limits/reset``.
+``query_batch_size``, ``daily_api_limit``); ``GET /org/limits``, ``POST /org/limits/reset``;
+``POST /org/assignment-rules`` (a Lead assignment rule and/or Lead Settings' default owner:
+:mod:`emulator.org.assignment`) and ``POST /org/assignment-rules/clear``.
 
 ``GET /pubsub/deliveries`` (events sent per topic, redeliveries) and
 ``POST /pubsub/deliveries/reset``.
@@ -28,6 +30,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
 from emulator.context import EmulatorContext
+from emulator.org.assignment import entries_from_json
 from emulator.org.cdc_gaps import publish_gap_event
 from emulator.org.faults import FaultRule
 from emulator.org.runtime import Org
@@ -119,7 +122,8 @@ def _stats(ctx: EmulatorContext, body: dict[str, Any]) -> object:
 
 # -- the org (REST/SOAP) half ------------------------------------------------------------
 
-_RULE_KEYS = ("effect", "kind", "object", "status", "error_code", "message", "times", "stall_s")
+_RULE_KEYS = ("effect", "kind", "object", "status", "error_code", "message", "times", "stall_s",
+              "record_ids")
 
 
 def _org(ctx: EmulatorContext) -> Org:
@@ -172,6 +176,29 @@ def _org_settings(ctx: EmulatorContext, body: dict[str, Any]) -> object:
     return {**asdict(org.settings), "daily_api_limit": org.usage.daily_limit}
 
 
+def _assignment_rule(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    """Add a Lead assignment rule (``{"name", "active", "entries": [...]}``) and/or set Lead
+    Settings' default owner (``"default_lead_owner"``); see :mod:`emulator.org.assignment`."""
+    rules = _org(ctx).assignment
+    out: dict[str, Any] = {}
+    try:
+        if "default_lead_owner" in body:
+            rules.default_lead_owner = str(body["default_lead_owner"] or "") or None
+        if "entries" in body:
+            rule = rules.add(str(body.get("name") or "Lead assignment"),
+                             str(body.get("object") or "Lead"), bool(body.get("active", True)),
+                             entries_from_json(body["entries"]))
+            out["id"] = rule.id
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadRequest(str(exc)) from exc
+    return out
+
+
+def _assignment_rules_clear(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    _org(ctx).assignment.clear()
+    return {}
+
+
 def _org_limits(ctx: EmulatorContext, body: dict[str, Any]) -> object:
     org = _org(ctx)
     return {"api_usage": org.usage.used(), "daily_api_limit": org.usage.daily_limit}
@@ -215,6 +242,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/org/settings"): _org_settings,
     ("POST", "/org/settings"): _org_settings,
     ("GET", "/org/limits"): _org_limits,
+    ("POST", "/org/assignment-rules"): _assignment_rule,
+    ("POST", "/org/assignment-rules/clear"): _assignment_rules_clear,
     ("POST", "/org/limits/reset"): _org_limits_reset,
 }
 

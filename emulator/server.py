@@ -20,6 +20,7 @@ import grpc
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator.admin import ROUTES, make_admin_app
+from emulator.admin_faults import EXTRA_ROUTES
 from emulator.admin_reliability import ROUTES as RELIABILITY_ROUTES
 from emulator.avro_schemas import change_event_schema, platform_event_schema
 from emulator.catalog import ObjectKind
@@ -104,7 +105,7 @@ class Emulator:
         ctx.instance_url = org.instance_url = f"https://{self.settings.host}:{rest_server.server_port}"
         self._start_grpc(ctx)
         ctx.extras["cut_connections"] = self.cut_connections
-        routes = {**ROUTES, **RELIABILITY_ROUTES}
+        routes = {**ROUTES, **RELIABILITY_ROUTES, **EXTRA_ROUTES}
         self._serve_http(make_admin_app(ctx, routes), self.settings.admin_port)
         self.access_token, _ = ctx.tokens.issue(identity.integration_user_id)
         return self

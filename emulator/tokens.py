@@ -72,12 +72,15 @@ class TokenStore:
             return None
         return TokenInfo(row[0], int(row[1]), int(row[2]))
 
-    def expire_all(self) -> int:
-        """Expire every token now; returns how many were still valid."""
+    def expire_all(self, keep: tuple[str, ...] = ()) -> int:
+        """Expire every token now but those in ``keep``; returns how many were still valid."""
         now = int(time.time() * 1000)
+        kept = [_digest(t) for t in keep]
+        marks = ", ".join("?" * len(kept))
         with self._lock:
             cur = self._db.execute(
-                "UPDATE tokens SET expires_ms = ? WHERE expires_ms > ?", (now, now)
+                "UPDATE tokens SET expires_ms = ? WHERE expires_ms > ? "
+                f"AND token_sha256 NOT IN ({marks})", (now, now, *kept)
             )
         return cur.rowcount
 

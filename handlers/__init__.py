@@ -5,8 +5,10 @@ events, or :class:`~handlers.events.Invalid` with a note), :mod:`handlers.emails
 addresses, registrable domains, shared domains), :mod:`handlers.soql` (the one place SOQL
 literals are escaped), :mod:`handlers.rules` with :mod:`handlers.lifecycle_rules`,
 :mod:`handlers.links` and :mod:`handlers.lead_rules` (events + :class:`~handlers.snapshot.Snapshot`
-→ :class:`~handlers.plan.Plan`), :mod:`handlers.history` (the event log kept in
-``Trial_History__c`` and the state it folds to).
+→ :class:`~handlers.plan.Plan`), :mod:`handlers.conflicts` (conflicting data sent to review,
+the default trial length), :mod:`handlers.usage` (usage figures kept on the Workspace),
+:mod:`handlers.history` (the event log kept in ``Trial_History__c`` and the state it folds
+to); :mod:`handlers.rule_settings` is what they take from ``[apply]``.
 
 I/O: :mod:`handlers.gateway` (reads, Lead creation, ``convertLead``, upserts, sized by
 :mod:`handlers.limits`) over :mod:`handlers.sf_client` (session, timeouts, retries, error

@@ -2,7 +2,9 @@
 
 Calls, in order and only when needed: one lookup (a Composite of queries), one Lead creation
 (sObject Collections), one ``convertLead``, one Composite of upserts, and one more upsert of
-``Event_Cache__c`` rows when records were refused and must be parked. Nothing is reported
+``Event_Cache__c`` rows when records were refused and must be parked. With Lead creation
+under an assignment rule, one retrieve of the new Leads' owners; with ``new_trial_task``, one
+Collections create of the new Workspaces' Tasks. Nothing is reported
 applied unless Salesforce confirmed the writes it depends on (or its parking). A whole-call
 failure raises :class:`~handlers.errors.GatewayError` before any entry is settled; what was
 already written is written again, harmlessly, by the next cycle (the rules are idempotent).
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from handlers.errors import GatewayError
 from handlers.events import LeadChange, LeadGap, Lifecycle, Parsed
 from handlers.gateway_api import Gateway, RecordError, WriteResult
 from handlers.history import Entry
@@ -38,18 +41,36 @@ def run_cycle(entries: Sequence[InboxEntry], gateway: Gateway, client_name: str
               ) -> CycleResult:
     events = [parse_entry(entry, client_name) for entry in entries]
     snap = _read(events, gateway)
-    plan = decide(events, snap)
+    settings = gateway.rules
+    plan = decide(events, snap, settings)
     if plan.lead_drafts:
         created, failed = gateway.create_leads(plan.lead_drafts)
         snap = snap.with_leads(created, failed)
-        plan = decide(events, snap)
+        plan = decide(events, snap, settings)
     if plan.conversions:
         _save_found_links(plan, snap, gateway)
         converted, failed = gateway.convert(list(plan.conversions.values()))
         snap = snap.with_conversions(converted, failed)
-        plan = decide(events, snap)
+        plan = decide(events, snap, settings)
     written = gateway.write(plan.workspace_writes, plan.cache_rows)
-    return _settle(events, plan, written, gateway)
+    result = _settle(events, plan, written, gateway)
+    result.problems += _trial_tasks(plan, written, gateway)
+    return result
+
+
+def _trial_tasks(plan: Plan, written: WriteResult, gateway: Gateway) -> list[tuple[str, str]]:
+    """The "New self-serve trial" Tasks of the Workspaces just created (one call). At most
+    once: a failure is reported, never retried (the next cycle sees the Workspace exists)."""
+    tasks = [{**body, "WhatId": written.workspace_ids[key]}
+             for key, body in sorted(plan.trial_tasks.items()) if key in written.workspace_ids]
+    if not tasks:
+        return []
+    try:
+        refused = gateway.create_tasks(tasks)
+    except GatewayError as exc:
+        refused = [str(exc)]
+    return [("new trial task refused", f"a New self-serve trial Task was refused: {why}")
+            for why in refused]
 
 
 def _save_found_links(plan: Plan, snap: Snapshot, gateway: Gateway) -> None:

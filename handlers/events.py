@@ -34,8 +34,10 @@ class Lifecycle:
     """A Trial, Conversion or Churn for one workspace at one moment (``at``, UTC).
 
     ``details`` holds the validated ``Event_Data__c`` values: Trial ``trial_expiration``
-    (date); Conversion ``subscription_id``, ``plan_type`` (str), ``mrr`` (Decimal); Churn
-    ``churn_date`` (date), ``churn_reason`` (str or None).
+    (date, or None: the rules give it the configured trial length); Conversion
+    ``subscription_id``, ``plan_type`` (str), ``mrr`` (Decimal, any sign or size: the rules
+    judge it); Churn ``churn_date`` (date), ``churn_reason`` (str or None). ``usage``: the
+    numeric usage figures the event carried (:mod:`handlers.usage`).
     """
 
     source: Source
@@ -44,6 +46,7 @@ class Lifecycle:
     email: str | None
     at: dt.datetime
     details: tuple[tuple[str, Any], ...]
+    usage: tuple[tuple[str, float], ...] = ()
 
     @property
     def key(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from handlers import gateway_reads, soap_convert
@@ -19,11 +19,13 @@ from handlers.errors import CallRejected
 from handlers.gateway_api import RecordError, WriteResult
 from handlers.limits import (
     COLLECTIONS_MAX_RECORDS,
+    COLLECTIONS_MAX_RETRIEVE,
     COMPOSITE_MAX_QUERY_OR_COLLECTIONS,
     CONVERT_LEAD_MAX_PER_CALL,
 )
 from handlers.lookup import LookupRequest
 from handlers.plan import ConvertRequest
+from handlers.rule_settings import RuleSettings
 from handlers.sf_client import SalesforceClient, post_composite
 from handlers.snapshot import LeadRow, Snapshot
 from handlers.soql import query_url
@@ -33,7 +35,14 @@ ALREADY_CONVERTED = "CANNOT_UPDATE_CONVERTED_LEAD"
 
 @dataclass(frozen=True)
 class GatewaySettings:
+    """``auto_assign``: the ``Sforce-Auto-Assign`` value sent with Lead creations: ``TRUE``
+    (the org's active assignment rule), ``FALSE`` (the integration user keeps the Lead) or an
+    AssignmentRule ID. Salesforce applies the active rule when the header is absent, so FALSE
+    is always sent explicitly. ``rules``: what the cycle decides with."""
+
     create_opportunity: bool = False
+    auto_assign: str = "TRUE"
+    rules: RuleSettings = field(default_factory=RuleSettings)
 
 
 class ConvertedStatus:
@@ -64,6 +73,10 @@ class SalesforceGateway:
         self._settings = settings or GatewaySettings()
         self._status = converted_status or ConvertedStatus()
         self.calls = 0
+
+    @property
+    def rules(self) -> RuleSettings:
+        return self._settings.rules
 
     # -- reads --------------------------------------------------------------------------
 
@@ -99,22 +112,56 @@ class SalesforceGateway:
 
     def create_leads(self, drafts: Mapping[str, dict[str, Any]]
                      ) -> tuple[dict[str, LeadRow], dict[str, str]]:
+        """One Collections upsert per 200 Leads by their Workspace_ID__c (an external ID) rather
+        than a create: a create whose answer never came (read timeout) may still land after the
+        retry, and a plain create would then leave two Leads for one owner; an upsert finds the
+        first. Sent through the org's assignment rule as configured; then (unless assignment is
+        off) one retrieve per 200 for the owners the rule chose, so the new Workspaces can
+        follow them."""
         created: dict[str, LeadRow] = {}
         failed: dict[str, str] = {}
         emails = list(drafts)
+        header = {"Sforce-Auto-Assign": self._settings.auto_assign}
         for chunk in _chunks(emails, COLLECTIONS_MAX_RECORDS):
             records = [{"attributes": {"type": "Lead"}, **drafts[e]} for e in chunk]
             self.calls += 1
-            answer = self._client.rest("POST", "composite/sobjects",
+            answer = self._client.rest("PATCH", "composite/sobjects/Lead/Workspace_ID__c",
                                        {"allOrNone": False, "records": records},
-                                       idempotent=False)
+                                       idempotent=True, headers=header)
             for email, result in zip(chunk, answer or [], strict=False):
                 if result.get("success"):
                     created[email] = LeadRow(str(result["id"]), email,
                                              workspace_id=drafts[email]["Workspace_ID__c"])
                 else:
                     failed[email] = str(_record_error(result))
+        if created and self._settings.auto_assign.upper() != "FALSE":
+            owners = self._owners([lead.id for lead in created.values()])
+            created = {e: replace(lead, owner_id=owners.get(lead.id))
+                       for e, lead in created.items()}
         return created, failed
+
+    def _owners(self, lead_ids: list[str]) -> dict[str, str]:
+        """OwnerId by Lead ID: sObject Collections retrieve, up to 2,000 IDs per call, as a
+        POST (the documented form when the IDs would not fit the URI)."""
+        out: dict[str, str] = {}
+        for chunk in _chunks(lead_ids, COLLECTIONS_MAX_RETRIEVE):
+            self.calls += 1
+            rows = self._client.rest("POST", "composite/sobjects/Lead",
+                                     {"ids": chunk, "fields": ["Id", "OwnerId"]},
+                                     idempotent=True)
+            out.update({str(r["Id"]): str(r["OwnerId"]) for r in rows or [] if r})
+        return out
+
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[str]:
+        refused: list[str] = []
+        for chunk in _chunks(list(tasks), COLLECTIONS_MAX_RECORDS):
+            self.calls += 1
+            answer = self._client.rest(
+                "POST", "composite/sobjects",
+                {"allOrNone": False, "records": [{"attributes": {"type": "Task"}, **t}
+                                                 for t in chunk]}, idempotent=False)
+            refused += [str(_record_error(r)) for r in answer or [] if not r.get("success")]
+        return refused
 
     def convert(self, requests: Sequence[ConvertRequest]
                 ) -> tuple[dict[str, LeadRow], dict[str, str]]:
@@ -189,7 +236,9 @@ def _collect(keyed: list[tuple[str, str]], answer: dict[str, Any], result: Write
         body = [{"success": False, "errors": [{"statusCode": error.code,
                                                "message": error.message}]}] * len(keyed)
     for (obj, key), record in zip(keyed, body, strict=False):
-        if not record.get("success"):
+        if record.get("success") and obj == "Workspace__c" and record.get("id"):
+            result.workspace_ids[key] = str(record["id"])
+        elif not record.get("success"):
             target = (result.workspace_errors if obj == "Workspace__c"
                       else result.cache_errors)
             target[key] = _record_error(record)

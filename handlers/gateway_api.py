@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from handlers.lookup import LookupRequest
 from handlers.plan import ConvertRequest
+from handlers.rule_settings import RuleSettings
 from handlers.snapshot import LeadRow, Snapshot
 
 
@@ -41,9 +42,14 @@ class WriteResult:
 
     workspace_errors: dict[str, RecordError] = field(default_factory=dict)
     cache_errors: dict[str, RecordError] = field(default_factory=dict)
+    workspace_ids: dict[str, str] = field(default_factory=dict)  # written ones: key → record ID
 
 
 class Gateway(Protocol):
+    @property
+    def rules(self) -> RuleSettings:
+        """The configured rule settings the cycle decides with (``[apply]``)."""
+
     def lookup(self, request: LookupRequest) -> Snapshot:
         """Every record the request names, read in as few calls as the limits allow."""
 
@@ -58,3 +64,6 @@ class Gateway(Protocol):
     def write(self, workspaces: Mapping[str, dict[str, Any]],
               cache_rows: Mapping[str, dict[str, Any]]) -> WriteResult:
         """Upsert Workspaces by Workspace_ID__c and cache rows by Event_Uuid__c."""
+
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[str]:
+        """Create Tasks (sObject Collections); a note per refused one."""

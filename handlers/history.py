@@ -166,8 +166,9 @@ def fold(state: State, entry: Entry) -> State:
             return replace(state, trial_expiration=expires)
         return replace(state, status="Trial", trial_start=day, trial_expiration=expires)
     if entry.kind == EventType.CONVERSION:
+        mrr = Decimal(data["mrr"]) if "mrr" in data else state.mrr  # an absurd MRR is left out
         return replace(state, status="Paid", plan_type=data["plan_type"],
-                       mrr=Decimal(data["mrr"]), subscription_id=data["subscription_id"],
+                       mrr=mrr, subscription_id=data["subscription_id"],
                        conversion_date=day)
     return replace(state, status="Churned", churn_date=dt.date.fromisoformat(data["churn_date"]),
                    churn_reason=data.get("churn_reason"))

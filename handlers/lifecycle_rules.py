@@ -14,41 +14,68 @@ from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from handlers import history, links
+from handlers import conflicts, history, links, usage
 from handlers.events import EventType, Lifecycle
 from handlers.history import Entry, State
 from handlers.plan import Fate, Outcome, Plan, cache_row, sf_datetime
+from handlers.rule_settings import RuleSettings
 from handlers.snapshot import Snapshot, WorkspaceRow
 from handlers.view import View, parse_instant
 
 WAITING_FOR_TRIAL = "No Trial event seen yet: Conversion/Churn arrived first"
 _PARKABLE = (EventType.CONVERSION.value, EventType.CHURN.value)
+DEFAULT_SETTINGS = RuleSettings()
 
 
-def plan_workspace(key: str, events: Sequence[Lifecycle], snap: Snapshot, plan: Plan) -> View:
+def plan_workspace(key: str, events: Sequence[Lifecycle], snap: Snapshot, plan: Plan,
+                   settings: RuleSettings = DEFAULT_SETTINGS) -> View:
     """The desired Workspace for ``events`` (all with this key), recording outcomes in ``plan``."""
     row = snap.workspaces.get(key)
     view = View.of(key, events[0].workspace_id, row)
     entries, foreign = _known_entries(row)
-    entries = history.merge(entries, list(events))
+    events, defaulted = conflicts.with_default_expiration(
+        events, (e.event_uuid for e in entries), settings)
+    safe, bad_mrr = conflicts.out_of_range_mrr(events, settings)  # parked rows keep the MRR
+    entries = history.merge(entries, safe)
     has_trial = any(e.kind == EventType.TRIAL.value for e in entries)
     entries = [replace(e, parked=not has_trial and e.kind in _PARKABLE) for e in entries]
     state = history.replay(entries)
     view.desired.update(_lifecycle_fields(state))
     view.desired["Trial_History__c"] = history.render(entries, foreign)
     view.desired["Email__c"] = _email(row, events)
+    view.desired.update(_latest_usage(row, events))
+    conflicts.add_notes(view, defaulted)
     if has_trial:
         view.drop_reasons.add(WAITING_FOR_TRIAL)
         _complete_parked(row, entries, plan)
     else:
         view.add_reasons.add(WAITING_FOR_TRIAL)
     _record_outcomes(key, events, entries, plan)
+    conflicts.flag(view, plan, bad_mrr, conflicts.MRR_CONFLICT)
+    conflicts.flag(view, plan, conflicts.email_conflicts(view.desired["Email__c"], events),
+                   conflicts.EMAIL_CONFLICT)
     if has_trial:
         trials = [e for e in events if e.kind is EventType.TRIAL]
         links.link_lead_and_account(view, trials, snap, plan)
         if any(e.kind == EventType.CONVERSION.value for e in entries):
             links.convert(view, _conversion_sources(events), snap, plan)
+        if settings.new_trial_task and row is None and trials:
+            links.new_trial_task(view, trials, plan)
     return view
+
+
+def _latest_usage(row: WorkspaceRow | None, events: Sequence[Lifecycle]) -> dict[str, str]:
+    """The newest figures by event time; never replaced by those of an older event."""
+    carrying = [e for e in events if e.usage]
+    if not carrying:
+        return {}
+    newest = max(carrying, key=lambda e: (e.at, e.source.event_uuid))
+    stored = row.get("Latest_Usage_At__c") if row else None
+    stored_at = parse_instant(stored) if stored else None
+    if stored_at is not None and newest.at < stored_at:
+        return {}
+    return {"Latest_Usage__c": usage.to_text(newest.usage),
+            "Latest_Usage_At__c": sf_datetime(newest.at)}
 
 
 def _known_entries(row: WorkspaceRow | None) -> tuple[list[Entry], list[str]]:
@@ -96,16 +123,20 @@ def _lifecycle_fields(state: State) -> dict[str, object]:
 
 
 def _email(row: WorkspaceRow | None, events: Sequence[Lifecycle]) -> str | None:
-    """Last writer wins by event time; an older event only fills an empty email."""
+    """Trials decide: last writer wins by event time, an older Trial only fills an empty
+    email. Conversions and Churns only fill an empty one (a different one is a conflict)."""
     current = row.get("Email__c") if row else None
-    with_email = [e for e in events if e.email]
-    if not with_email:
-        return current
-    newest = max(with_email, key=lambda e: (e.at, e.source.event_uuid))
-    last = parse_instant(row.get("Last_Event_Time__c") or "") if row else None
-    if not current or last is None or newest.at >= last:
-        return newest.email
-    return str(current)
+    email = str(current) if current else None
+    trials = [e for e in events if e.email and e.kind is EventType.TRIAL]
+    if trials:
+        newest = max(trials, key=lambda e: (e.at, e.source.event_uuid))
+        last = parse_instant(row.get("Last_Event_Time__c") or "") if row else None
+        if not email or last is None or newest.at >= last:
+            email = newest.email
+    others = [e for e in events if e.email and e.kind is not EventType.TRIAL]
+    if not email and others:
+        email = max(others, key=lambda e: (e.at, e.source.event_uuid)).email
+    return email
 
 
 def _complete_parked(row: WorkspaceRow | None, entries: list[Entry], plan: Plan) -> None:

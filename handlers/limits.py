@@ -10,6 +10,8 @@ Sources (Salesforce documentation):
   ``resources_composite_composite.htm``). The whole request counts as one API call.
 * sObject Collections: "up to 200 records" per create/update/upsert request
   (``resources_composite_sobjects_collections*.htm``); one API call.
+* sObject Collections retrieve: "up to 2,000 records" by ID per GET
+  (``resources_composite_sobjects_collections_retrieve.htm``); one API call.
 * SOAP ``convertLead()``: Apex documents 100 ``LeadConvert`` objects per call
   (``apex_methods_system_database.htm``: "We recommend passing a maximum of 100 LeadConvert
   objects [...] Including more than 100 objects per call can result in Apex governor limit
@@ -26,6 +28,7 @@ from __future__ import annotations
 COMPOSITE_MAX_SUBREQUESTS = 25
 COMPOSITE_MAX_QUERY_OR_COLLECTIONS = 5
 COLLECTIONS_MAX_RECORDS = 200
+COLLECTIONS_MAX_RETRIEVE = 2000
 CONVERT_LEAD_MAX_PER_CALL = 100
 URI_MAX_BYTES = 16_384
 URI_HEADER_ALLOWANCE_BYTES = 2_048  # room left for headers (token, call options) beside the URI

@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from handlers import conflicts
 from handlers.emails import email_domain, is_shared_domain, website_domain
 from handlers.events import Lifecycle
 from handlers.plan import ConvertRequest, Plan, cache_row
@@ -23,6 +25,7 @@ from handlers.snapshot import AccountRow, LeadRow, Snapshot
 from handlers.view import View
 
 LEAD_SOURCE = "Self-Serve Trial"
+USER_PREFIX = "005"  # a queue (00G) may own a Lead but not this Workspace
 NO_COMPANY = "[not provided]"
 SHARED_DOMAIN = "Account review: the email's domain is free-mail or disposable"
 NO_ACCOUNT = "Account review: no Account matches the email's domain"
@@ -36,7 +39,8 @@ def link_lead_and_account(view: View, trials: Sequence[Lifecycle], snap: Snapsho
 
     The Account is matched whenever it is empty and the Lead is linked, also when a Lead
     change linked the Lead before the Trial arrived (a Trial in this cycle means its
-    domain's Accounts were read)."""
+    domain's Accounts were read). A Lead another Workspace holds is a conflict: not linked.
+    A Workspace created now is owned by its Lead's owner (the org's assignment rule's)."""
     email = view.current("Email__c")
     newly_linked = False
     if not view.current("Lead__c"):
@@ -48,10 +52,49 @@ def link_lead_and_account(view: View, trials: Sequence[Lifecycle], snap: Snapsho
             elif email:
                 plan.lead_drafts.setdefault(email, lead_draft(email, view.workspace_id))
             return
-        view.desired["Lead__c"] = lead.id
-        newly_linked = True
+        holder = _held_elsewhere(view, lead, snap)
+        if holder is not None:
+            conflicts.flag(view, plan, [(t, f"Lead {lead.id} belongs to Workspace {holder}: "
+                                            "not linked here") for t in trials],
+                           conflicts.LEAD_CONFLICT)
+        else:
+            view.desired["Lead__c"] = lead.id
+            newly_linked = True
+            if view.row is None and (lead.owner_id or "").startswith(USER_PREFIX):
+                view.desired["OwnerId"] = lead.owner_id
     if not view.current("Account__c") and email and (newly_linked or trials):
         _match_account(view, str(email), snap.accounts)
+
+
+def new_trial_task(view: View, trials: Sequence[Lifecycle], plan: Plan) -> None:
+    """A "New self-serve trial" Task for the new Workspace's owner (``WhatId`` is filled in
+    once the Workspace exists); only once its Lead is linked, so the owner is the Lead's."""
+    if not view.current("Lead__c"):
+        return
+    first = min(trials, key=lambda e: (e.at, e.source.event_uuid))
+    ends = view.current("Trial_Expiration_Date__c")
+    body: dict[str, Any] = {
+        "Subject": f"New self-serve trial: {view.workspace_id}"[:255],
+        "ActivityDate": first.at.astimezone(dt.UTC).date().isoformat(),
+        "Status": "Not Started", "Priority": "Normal",
+        "Description": (f"Workspace {view.workspace_id} started a self-serve trial on "
+                        f"{first.at.astimezone(dt.UTC).date()}; it ends on {ends or 'unknown'}."
+                        "\nSent by lifecycle-sync.")}
+    owner = view.current("OwnerId")
+    if owner:
+        body["OwnerId"] = owner
+    plan.trial_tasks[view.key] = body
+
+
+def _held_elsewhere(view: View, lead: LeadRow, snap: Snapshot) -> str | None:
+    """The other Workspace that holds ``lead``: named by the Lead's Workspace_ID__c, or
+    linking it among the Workspaces read this cycle."""
+    if lead.workspace_id and lead.workspace_id.lower() != view.key:
+        return lead.workspace_id
+    for key, row in snap.workspaces.items():
+        if key != view.key and str(row.get("Lead__c") or "")[:15] == lead.id[:15]:
+            return str(row.get("Workspace_ID__c"))
+    return None
 
 
 def lead_draft(email: str, workspace_id: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from handlers.events import (
     Source,
 )
 from handlers.payloads import BadValue
+from handlers.usage import figures
 from subscriber.events import EntryKind, InboxEntry
 
 WORKSPACE_ID_MAX_CHARS = 64  # Workspace__c.Workspace_ID__c
@@ -52,10 +53,11 @@ def parse_lifecycle(source: Source, payload: dict[str, Any]) -> Lifecycle | Inva
         kind = _event_type(raw_type)
         workspace_id = _workspace_id(raw_ws)
         email = _email(payload.get("Email__c"), required=kind is EventType.TRIAL)
-        details = payloads.details(kind, _json_object(raw_data))
+        data = _json_object(raw_data)
+        details = payloads.details(kind, data)
     except BadValue as exc:
         return Invalid(source, exc.error_class, str(exc), raw_type, raw_ws, data_text, at)
-    return Lifecycle(source, kind, workspace_id, email, at, details)
+    return Lifecycle(source, kind, workspace_id, email, at, details, figures(data))
 
 
 def _event_type(raw: str) -> EventType:

@@ -74,7 +74,9 @@ def event_time(payload: dict[str, Any]) -> dt.datetime:
 def details(kind: EventType, data: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     """The validated ``Event_Data__c`` values for ``kind``, in a fixed order."""
     if kind is EventType.TRIAL:
-        return (("trial_expiration", _date(data, "trial_expiration")),)
+        raw = data.get("trial_expiration")
+        missing = raw is None or (isinstance(raw, str) and not raw.strip())
+        return (("trial_expiration", None if missing else _date(data, "trial_expiration")),)
     if kind is EventType.CONVERSION:
         return (("mrr", _mrr(data)), ("plan_type", _text(data, "plan_type")),
                 ("subscription_id", _text(data, "subscription_id")))
@@ -106,8 +108,10 @@ def _mrr(data: dict[str, Any]) -> Decimal:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
         raise BadValue("bad mrr", "Event_Data__c.mrr is not a number") from None
-    if not value.is_finite() or value < 0 or value > MRR_MAX:
-        raise BadValue("bad mrr", f"Event_Data__c.mrr must be between 0 and {MRR_MAX}")
+    if not value.is_finite():
+        raise BadValue("bad mrr", "Event_Data__c.mrr is not a finite number")
+    if abs(value) > MRR_MAX:  # the rules flag it; keep it small enough to quantize and show
+        return value
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 

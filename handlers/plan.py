@@ -59,6 +59,7 @@ class Plan:
     cache_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # by Event_Uuid__c
     outcomes: dict[int, Outcome] = field(default_factory=dict)  # by inbox entry ID
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (error class, message)
+    trial_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # by workspace key
 
     def park(self, source: Source, row: dict[str, Any], note: str, error_class: str,
              workspace_key: str | None = None) -> None:

@@ -13,15 +13,17 @@ from collections.abc import Sequence
 
 from handlers import lead_rules
 from handlers.events import GapOverflow, Invalid, LeadChange, LeadGap, Lifecycle, Parsed
-from handlers.lifecycle_rules import plan_workspace
+from handlers.lifecycle_rules import DEFAULT_SETTINGS, plan_workspace
 from handlers.plan import Plan, invalid_row
+from handlers.rule_settings import RuleSettings
 from handlers.snapshot import Snapshot
 from handlers.view import View
 
 AUDIT_MAX_CHARS = 64  # Workspace__c.Last_Event_Uuid__c, Last_Replay_Id__c
 
 
-def decide(events: Sequence[Parsed], snap: Snapshot) -> Plan:
+def decide(events: Sequence[Parsed], snap: Snapshot, settings: RuleSettings = DEFAULT_SETTINGS
+           ) -> Plan:
     """What to write for ``events`` given ``snap``; deterministic and free of side effects."""
     plan = Plan()
     views: dict[str, View] = {}
@@ -30,7 +32,7 @@ def decide(events: Sequence[Parsed], snap: Snapshot) -> Plan:
         if isinstance(event, Lifecycle):
             by_workspace[event.key].append(event)
     for key in sorted(by_workspace):
-        views[key] = plan_workspace(key, by_workspace[key], snap, plan)
+        views[key] = plan_workspace(key, by_workspace[key], snap, plan, settings)
 
     def view_for(key: str) -> View:
         if key not in views:

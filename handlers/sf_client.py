@@ -18,7 +18,7 @@ and repeats the call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -105,11 +105,16 @@ class SalesforceClient:
 
         self._http.hooks["response"].append(hook)
 
-    def rest(self, method: str, path: str, body: Any = None, *, idempotent: bool) -> Any:
-        """``method`` on ``/services/data/vXX.X/<path>``; the parsed JSON body (or None)."""
+    def rest(self, method: str, path: str, body: Any = None, *, idempotent: bool,
+             headers: Mapping[str, str] | None = None) -> Any:
+        """``method`` on ``/services/data/vXX.X/<path>``; the parsed JSON body (or None).
+        ``headers``: extra request headers (``Sforce-Auto-Assign``)."""
+        extra = dict(headers or {})
+
         def once() -> Any:
             return self._authenticated(
-                lambda sf: sf.restful(path, method=method, json=body, timeout=self.timeout))
+                lambda sf: sf.restful(path, method=method, json=body, timeout=self.timeout,
+                                      headers=extra))
         return self._retrying(once)() if idempotent else once()
 
     def rest_url(self, url: str) -> Any:

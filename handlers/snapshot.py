@@ -17,10 +17,11 @@ WORKSPACE_FIELDS = (
     "Trial_Expiration_Date__c", "Plan_Type__c", "MRR__c", "Subscription_ID__c",
     "Conversion_Date__c", "Churn_Date__c", "Churn_Reason__c", "Last_Event_Time__c",
     "Trial_History__c", "Lead__c", "Account__c", "Contact__c", "Opportunity__c",
-    "Needs_Review__c", "Review_Reason__c",
+    "Needs_Review__c", "Review_Reason__c", "Latest_Usage__c", "Latest_Usage_At__c",
+    "Processing_Notes__c",
 )
 LEAD_FIELDS = ("Id", "Email", "IsConverted", "ConvertedAccountId", "ConvertedContactId",
-               "ConvertedOpportunityId", "CreatedDate", "Workspace_ID__c")
+               "ConvertedOpportunityId", "CreatedDate", "Workspace_ID__c", "OwnerId")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class LeadRow:
     converted_opportunity_id: str | None = None
     created: str = "9999"  # SOQL datetime text; a Lead created this cycle sorts newest
     workspace_id: str | None = None
+    owner_id: str | None = None  # after creation: as Salesforce's assignment rule set it
 
     @classmethod
     def from_record(cls, rec: Mapping[str, Any]) -> LeadRow:
@@ -40,7 +42,8 @@ class LeadRow:
         return cls(str(rec["Id"]), email.lower() if isinstance(email, str) else None,
                    bool(rec.get("IsConverted")), rec.get("ConvertedAccountId"),
                    rec.get("ConvertedContactId"), rec.get("ConvertedOpportunityId"),
-                   str(rec.get("CreatedDate") or "9999"), rec.get("Workspace_ID__c"))
+                   str(rec.get("CreatedDate") or "9999"), rec.get("Workspace_ID__c"),
+                   rec.get("OwnerId"))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from handlers.snapshot import WorkspaceRow
 
 REVIEW_SEPARATOR = "; "
 REVIEW_MAX_CHARS = 255
-_DATETIME_FIELDS = frozenset({"Last_Event_Time__c"})
+_DATETIME_FIELDS = frozenset({"Last_Event_Time__c", "Latest_Usage_At__c"})
 _MONEY_FIELDS = frozenset({"MRR__c"})
 ID_FIELDS = frozenset({"Lead__c", "Account__c", "Contact__c", "Opportunity__c"})
 

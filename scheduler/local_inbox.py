@@ -1,6 +1,6 @@
 """Reads of the local inbox the jobs need (its own read-only SQLite connection, safe beside
-the daemon's): the email of a parked event, and the usage figures a Workspace's latest event
-carried. Neither costs an API call."""
+the daemon's): the email of a parked event, at no API call. (Usage figures for alerts are not
+read here: the inbox prunes applied events; they live on ``Workspace__c.Latest_Usage__c``.)"""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from typing import Any
 
 from scheduler.job_inbox import InboxPlace
 
-KNOWN_DATA_KEYS = frozenset({"trial_expiration", "subscription_id", "plan_type", "mrr",
-                             "churn_date", "churn_reason"})
 _CHUNK = 500  # SQLite's variable limit is far above; keeps statements short
 
 
@@ -51,28 +49,3 @@ def emails_by_event(path: InboxPlace, event_ids: Iterable[str]) -> dict[str, str
     found = _payloads(path, "event_id", sorted(set(event_ids)))
     return {key: str(p["Email__c"]) for key, p in found
             if isinstance(p.get("Email__c"), str) and p["Email__c"].strip()}
-
-
-def latest_usage(path: InboxPlace, workspace_ids: Iterable[str]) -> dict[str, dict[str, float]]:
-    """The numeric ``Event_Data__c`` values other than the lifecycle fields (seats, projects,
-    …) of each Workspace's latest event (by ``Event_Timestamp__c``), by lower-case ID."""
-    latest: dict[str, tuple[float, dict[str, Any]]] = {}
-    for key, payload in _payloads(path, "workspace", sorted({w.lower() for w in workspace_ids})):
-        stamp = payload.get("Event_Timestamp__c")
-        at = float(stamp) if isinstance(stamp, int | float) else 0.0
-        if key not in latest or at >= latest[key][0]:
-            latest[key] = (at, payload)
-    return {key: figures(payload.get("Event_Data__c")) for key, (_, payload) in latest.items()}
-
-
-def figures(raw: object) -> dict[str, float]:
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    nested = data.get("usage")
-    usage: dict[str, Any] = nested if isinstance(nested, dict) else data
-    return {str(k)[:40]: v for k, v in usage.items() if k not in KNOWN_DATA_KEYS
-            and isinstance(v, int | float) and not isinstance(v, bool)}

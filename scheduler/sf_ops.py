@@ -38,6 +38,12 @@ class JobsSalesforce:
             records.extend(body.get("records", []))
         return [{k: v for k, v in r.items() if k != "attributes"} for r in records]
 
+    def count(self, soql: str) -> int:
+        """``totalSize`` of a ``SELECT COUNT() ...`` query (one call)."""
+        self.calls += 1
+        body = self._client.rest("GET", "query?q=" + quote(soql, safe=""), idempotent=True)
+        return int(body.get("totalSize", 0))
+
     def upsert(self, sobject: str, external_id: str, records: Sequence[Record]
                ) -> dict[str, str]:
         """Upsert by external ID (allOrNone=false); returns errors by external-ID value."""

@@ -16,18 +16,22 @@ each, 25 at most); a pair Salesforce refuses is dropped and the rest sent again.
 
 Task: ``OwnerId`` the linked Lead's owner (not converted), else the Account's, else the
 Workspace's; ``WhatId`` the Workspace; ``WhoId`` only the Workspace's Contact, never the
-Lead (Salesforce refuses a Task whose WhoId is a Lead and whose WhatId is set).
+Lead (Salesforce refuses a Task whose WhoId is a Lead and whose WhatId is set). The usage
+figures quoted are ``Latest_Usage__c``, which the apply side keeps current from the newest
+event that carried any (read in the same query: no extra call, and still there weeks after
+the local inbox pruned the event); a Workspace without them says "none reported".
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from handlers.errors import CallRejected
 from handlers.soql import date_literal
+from handlers.usage import from_text
 from scheduler.settings import AlertSettings
 from scheduler.sf_ops import JobsSalesforce
 
@@ -37,8 +41,7 @@ USER_PREFIX = "005"
 FIELDS = ("Id", "Name", "Workspace_ID__c", "Trial_Start_Date__c", "Trial_Expiration_Date__c",
           "Expiration_Alert_Sent_For__c", "Expiration_Alert_Days__c", "OwnerId", "Lead__c",
           "Lead__r.OwnerId", "Lead__r.IsConverted", "Account__c", "Account__r.OwnerId",
-          "Account__r.Name", "Contact__c")
-UsageLookup = Callable[[Iterable[str]], dict[str, dict[str, float]]]
+          "Account__r.Name", "Contact__c", "Latest_Usage__c", "Latest_Usage_At__c")
 
 
 @dataclass(frozen=True)
@@ -90,13 +93,16 @@ def owner_of(row: dict[str, Any]) -> str | None:
     return None
 
 
-def task_body(alert: Alert, usage: dict[str, float]) -> dict[str, Any]:
+def task_body(alert: Alert) -> dict[str, Any]:
     ws = alert.workspace
     name = str(ws.get("Name") or ws.get("Workspace_ID__c"))
     when = "today" if alert.days_left == 0 else (
         "in 1 day" if alert.days_left == 1 else f"in {alert.days_left} days")
     account = ws.get("Account__r") or {}
+    usage = from_text(ws.get("Latest_Usage__c"))
     figures = ", ".join(f"{k}={v:g}" for k, v in sorted(usage.items())) or "none reported"
+    if usage and ws.get("Latest_Usage_At__c"):
+        figures += f" (event of {str(ws['Latest_Usage_At__c'])[:16].replace('T', ' ')} UTC)"
     lines = [
         f"The trial of workspace {name} ({ws.get('Workspace_ID__c')}) ends on "
         f"{alert.expires.isoformat()} ({when}).",
@@ -119,15 +125,13 @@ def task_body(alert: Alert, usage: dict[str, float]) -> dict[str, Any]:
     return body
 
 
-def trial_alerts(now: dt.datetime, sf: JobsSalesforce, settings: AlertSettings,
-                 usage: UsageLookup) -> str:
+def trial_alerts(now: dt.datetime, sf: JobsSalesforce, settings: AlertSettings) -> str:
     today = local_today(now, settings)
     rows = sf.query(candidates_query(today, settings))
     alerts = [a for a in (due_alert(r, today, settings.thresholds_days) for r in rows) if a]
     if settings.owner_allowlist:  # a pilot: only the pilot team's trials get alerts
         alerts = [a for a in alerts if owner_of(a.workspace) in settings.owner_allowlist]
-    figures = usage(str(a.workspace["Workspace_ID__c"]) for a in alerts)
-    sent, refused = _send(alerts, figures, sf)
+    sent, refused = _send(alerts, sf)
     text = f"{len(rows)} trial(s) ending by {today + dt.timedelta(max(settings.thresholds_days))}"
     text += f", {sent} alert(s) sent"
     if refused:
@@ -140,14 +144,13 @@ class AlertsRefused(Exception):
     error_class = "alert refused"
 
 
-def _send(alerts: list[Alert], usage: dict[str, dict[str, float]], sf: JobsSalesforce
-          ) -> tuple[int, list[str]]:
+def _send(alerts: list[Alert], sf: JobsSalesforce) -> tuple[int, list[str]]:
     sent = 0
     refused: list[str] = []
     queue = list(alerts)
     while queue and len(refused) < MAX_REFUSALS_PER_RUN:
         batch, queue = queue[:PAIRS_PER_COMPOSITE], queue[PAIRS_PER_COMPOSITE:]
-        answers = sf.composite(_pairs(batch, usage, sf.api_path), all_or_none=True)
+        answers = sf.composite(_pairs(batch, sf.api_path), all_or_none=True)
         if all(int(a.get("httpStatusCode", 500)) < 300 for a in answers) and answers:
             sent += len(batch)
             continue
@@ -160,14 +163,11 @@ def _send(alerts: list[Alert], usage: dict[str, dict[str, float]], sf: JobsSales
     return sent, refused
 
 
-def _pairs(batch: list[Alert], usage: dict[str, dict[str, float]], api_path: str
-           ) -> list[dict[str, Any]]:
+def _pairs(batch: list[Alert], api_path: str) -> list[dict[str, Any]]:
     subrequests: list[dict[str, Any]] = []
     for n, alert in enumerate(batch):
-        key = str(alert.workspace["Workspace_ID__c"]).lower()
         subrequests.append({"method": "POST", "url": f"{api_path}/sobjects/Task",
-                            "referenceId": f"task{n}", "body": task_body(alert, usage.get(key,
-                                                                                          {}))})
+                            "referenceId": f"task{n}", "body": task_body(alert)})
         subrequests.append({"method": "PATCH", "referenceId": f"ws{n}",
                             "url": f"{api_path}/sobjects/Workspace__c/{alert.workspace['Id']}",
                             "body": {"Expiration_Alert_Sent_For__c": alert.expires.isoformat(),

@@ -23,55 +23,46 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 from handlers.cycle import CycleResult, run_cycle
 from handlers.errors import CallRejected, GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
-from handlers.parse import is_own_origin
 from service.apply_batches import Batch, claim_keys, next_batch
-from service.apply_reports import Reporter, scrub
+from service.apply_reports import OnFirst, Reporter, scrub
+from service.apply_settings import (
+    PAUSED_KEY as PAUSED_KEY,  # re-exported: status and tests read it from here
+)
+from service.apply_settings import (
+    VALUE_DEPENDENT_CODES,
+    ApplySettings,
+    KeysBusy,
+    backoff_delay_s,
+    mark_paused,
+    mark_resumed,
+    settle_own_changes,
+)
+from service.event_labels import batch_tags, entry_tags
 from subscriber.errors import RetryLater
 from subscriber.events import InboxEntry
 from subscriber.inbox_api import ApplyInbox
 
 log = logging.getLogger("lifecycle_sync.apply")
-PAUSED_KEY = "apply:paused"
-# Refusals caused by some value in the request (not by the org): the batch is halved until
-# the event behind it is alone. Any other refusal (an org-level fault such as
-# INSUFFICIENT_ACCESS, or an unknown/empty code) holds applying back, like a 5xx.
-VALUE_DEPENDENT_CODES = frozenset({
-    "MALFORMED_QUERY", "INVALID_QUERY_FILTER_OPERATOR", "JSON_PARSER_ERROR",
-    "STRING_TOO_LONG", "LIMIT_EXCEEDED", "QUERY_TOO_COMPLICATED", "INVALID_ID_FIELD",
-    "MALFORMED_ID"})
-
-
-@dataclass(frozen=True)
-class ApplySettings:
-    batch_size: int = 200
-    client_name: str = "lifecycle-sync"
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 60.0
-    limit_pause_s: float = 300.0
-    max_attempts: int = 8
-    stop_check_s: float = 0.5  # how soon an idle loop notices stop (new entries wake it at once)
-
-
 class ApplyLoop:
     """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
 
     def __init__(self, inbox: ApplyInbox, gateways: Sequence[Gateway], settings: ApplySettings,
                  clock: Callable[[], float] = time.monotonic,
-                 on_report: Callable[[str, str], None] | None = None,
-                 on_settled: Callable[[Sequence[InboxEntry], CycleResult], None] | None = None
-                 ) -> None:
-        """``on_report(error_class, message)``: each error class once, for Sentry.
-        ``on_settled(entries, result)``: after each cycle's outcome is recorded (metrics)."""
+                 on_report: OnFirst | None = None,
+                 on_settled: Callable[[Sequence[InboxEntry], CycleResult], None] | None = None,
+                 on_poison: Callable[[InboxEntry], None] | None = None) -> None:
+        """``on_report(error_class, message, tags)``: each error class once, for Sentry.
+        ``on_settled(entries, result)``: after each cycle's outcome is recorded (metrics).
+        ``on_poison(entry)``: an entry given up as poison (the failed-events metric)."""
         self._on_settled = on_settled
+        self._on_poison = on_poison
         self._inbox = inbox
         self._gateways = list(gateways)
         self._settings = settings
@@ -137,7 +128,7 @@ class ApplyLoop:
                     self._holds += 1
                     break
             if time.monotonic() >= deadline:
-                raise RetryLater("apply cycles kept these Workspaces busy; trying next run")
+                raise KeysBusy("apply cycles kept these Workspaces busy; trying next run")
             time.sleep(0.05)
         try:
             yield
@@ -172,7 +163,7 @@ class ApplyLoop:
             waiting = {i for i, at in self._retry_at.items() if at > now}
             pending = self._inbox.pending(self._settings.batch_size * 3,
                                           exclude=self._in_flight | waiting)
-            pending = self._settle_own_changes(pending)
+            pending = settle_own_changes(self._inbox, pending, self._settings.client_name)
             batch = next_batch(pending, self._busy, self._running + self._holds,
                                self._settings.batch_size)
             if batch is None:
@@ -182,18 +173,6 @@ class ApplyLoop:
             self._running += 1
             self._exclusive = batch.exclusive
             return batch
-
-    def _settle_own_changes(self, pending: list[InboxEntry]) -> list[InboxEntry]:
-        """Lead change events our own writes caused need no rules and no calls: mark them
-        applied at once, so they never hold an exclusive cycle."""
-        own = [e.id for e in pending if e.change is not None and e.change.entity_name == "Lead"
-               and e.change.change_type in ("CREATE", "UPDATE")
-               and is_own_origin(e.change.change_origin, self._settings.client_name)]
-        if not own:
-            return pending
-        self._inbox.mark_done(own, {})
-        done = set(own)
-        return [e for e in pending if e.id not in done]
 
     def _claim_split(self) -> Batch | None:
         """The next half of a refused batch (its entries stayed in flight meanwhile)."""
@@ -213,15 +192,23 @@ class ApplyLoop:
         event that causes it is alone, then mark it poison with the reason. Returns the
         entries still in flight (requeued as halves)."""
         with self._lock:
-            self._reporter.report(exc.error_class, f"Salesforce refused a request ({exc}); "
-                                  "isolating the event that causes it")
             if len(batch.entries) == 1:
                 note = f"Salesforce refuses this event's requests: {scrub(str(exc))}"
-                self._inbox.mark_poison([batch.entries[0].id], note)
+                self._poison(batch.entries[0], note, exc.error_class)
                 return set()
+            self._reporter.report(exc.error_class, f"Salesforce refused a request ({exc}); "
+                                  "isolating the event that causes it",
+                                  batch_tags(batch.entries))
             half = len(batch.entries) // 2
             self._splits.extend([batch.entries[half:], batch.entries[:half]])
             return batch.ids
+
+    def _poison(self, entry: InboxEntry, note: str, error_class: str) -> None:
+        """Give ``entry`` up: marked poison with ``note``, reported with its tags, counted."""
+        self._inbox.mark_poison([entry.id], note)
+        self._reporter.report(error_class, note, entry_tags(entry), once_as=f"poison {error_class}")
+        if self._on_poison is not None:
+            self._on_poison(entry)
 
     def _worker(self, jobs: queue.Queue[Batch | None], gateway: Gateway) -> None:
         while (batch := jobs.get()) is not None:
@@ -232,18 +219,18 @@ class ApplyLoop:
         try:
             result = run_cycle(batch.entries, gateway, self._settings.client_name)
             with self._lock:
-                self._settle(result)
+                self._settle(result, batch.entries)
             if self._on_settled is not None:
                 self._on_settled(batch.entries, result)
         except CallRejected as exc:
             if exc.code in VALUE_DEPENDENT_CODES:
                 requeued = self._isolate(batch, exc)
             else:
-                self._back_off(exc)
+                self._back_off(exc, batch.entries)
         except RequestLimited as exc:
             self._pause(exc)
         except (GatewayError, RetryLater) as exc:
-            self._back_off(exc)
+            self._back_off(exc, batch.entries)
         except BaseException as exc:  # noqa: BLE001 - handed to run(), which re-raises it
             self._fatal = exc
         finally:
@@ -264,54 +251,46 @@ class ApplyLoop:
 
     # -- outcomes -----------------------------------------------------------------------
 
-    def _settle(self, result: CycleResult) -> None:
+    def _settle(self, result: CycleResult, entries: Sequence[InboxEntry]) -> None:
         self._inbox.mark_done(result.applied, result.parked)
-        self._resume_if_paused()
+        mark_resumed(self._inbox)
         self._failures = 0
         self.cycles += 1
         for entry_id in [*result.applied, *result.parked]:
             self._attempts.pop(entry_id, None)
             self._retry_at.pop(entry_id, None)
+        tags = batch_tags(entries)
         for error_class, message in result.problems:
-            self._reporter.report(error_class, message)
-        self._schedule_retries(result.retry)
+            self._reporter.report(error_class, message, tags)
+        by_id = {e.id: e for e in entries}
+        self._schedule_retries([(by_id[i], reason) for i, reason in result.retry.items()
+                                if i in by_id])
 
-    def _schedule_retries(self, retry: dict[int, str]) -> None:
-        for entry_id, reason in retry.items():
-            attempts = self._attempts.get(entry_id, 0) + 1
-            self._attempts[entry_id] = attempts
+    def _schedule_retries(self, retry: list[tuple[InboxEntry, str]]) -> None:
+        for entry, reason in retry:
+            attempts = self._attempts.get(entry.id, 0) + 1
+            self._attempts[entry.id] = attempts
             if attempts < self._settings.max_attempts:
-                self._retry_at[entry_id] = self._clock() + self._delay_s(attempts)
+                self._retry_at[entry.id] = self._clock() + backoff_delay_s(self._settings, attempts)
                 self._reporter.report("record retry",
-                                      f"a record failed transiently ({reason}); retrying")
+                                      f"a record failed transiently ({reason}); retrying",
+                                      entry_tags(entry))
                 continue
-            self._inbox.mark_poison([entry_id], f"not applied after {attempts} attempts: "
-                                    f"{scrub(reason)}")
-            self._attempts.pop(entry_id, None)
-            self._retry_at.pop(entry_id, None)
-            self._reporter.report("gave up", f"an event could not be applied or parked: {reason}")
+            self._attempts.pop(entry.id, None)
+            self._retry_at.pop(entry.id, None)
+            self._poison(entry, f"not applied after {attempts} attempts: {scrub(reason)}",
+                         "gave up")
 
-    def _delay_s(self, attempt: int) -> float:
-        s = self._settings
-        return random.uniform(0, min(s.backoff_max_s, s.backoff_initial_s * 2 ** (attempt - 1)))
-
-    def _back_off(self, exc: Exception) -> None:
+    def _back_off(self, exc: Exception, entries: Sequence[InboxEntry]) -> None:
         with self._lock:
             self._failures += 1
-            self._hold_until = self._clock() + self._delay_s(self._failures)
+            self._hold_until = self._clock() + backoff_delay_s(self._settings, self._failures)
             error_class = getattr(exc, "error_class", type(exc).__name__)
-            self._reporter.report(error_class, f"apply cycle failed: {exc}; retrying with backoff")
+            self._reporter.report(error_class, f"apply cycle failed: {exc}; retrying with backoff",
+                                  batch_tags(entries))
 
     def _pause(self, exc: RequestLimited) -> None:
         with self._lock:
             self._hold_until = self._clock() + self._settings.limit_pause_s
-            if self._inbox.meta(PAUSED_KEY) != "1":
-                log.warning("Salesforce API limit reached (%s): applying paused, intake goes "
-                            "on; trying again every %.0f s", exc, self._settings.limit_pause_s)
-                self._inbox.set_meta(PAUSED_KEY, "1")
+            mark_paused(self._inbox, exc, self._settings.limit_pause_s)
             self._reporter.record(exc.error_class, str(exc))
-
-    def _resume_if_paused(self) -> None:
-        if self._inbox.meta(PAUSED_KEY) == "1":
-            self._inbox.set_meta(PAUSED_KEY, "0")
-            log.warning("Salesforce API calls accepted again: applying resumed")

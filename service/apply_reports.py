@@ -8,12 +8,15 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from subscriber.inbox_api import ApplyInbox
 
 log = logging.getLogger("lifecycle_sync.apply")
 LAST_ERROR_KEY = "apply:last_error"
+Tags = Mapping[str, str | None]
+# on_first(error_class, message, tags): Sentry's report, told of each class once.
+OnFirst = Callable[[str, str, Tags], None]
 _EMAIL = re.compile(r"[^\s<>@'\"]+@[^\s<>@'\"]+\.[A-Za-z]{2,}")
 
 
@@ -26,25 +29,29 @@ def scrub(text: str) -> str:
 class Reporter:
     """Thread-safe; one per apply loop."""
 
-    def __init__(self, inbox: ApplyInbox,
-                 on_first: Callable[[str, str], None] | None = None) -> None:
-        """``on_first(error_class, message)``: also told of each class once (Sentry)."""
+    def __init__(self, inbox: ApplyInbox, on_first: OnFirst | None = None) -> None:
+        """``on_first(error_class, message, tags)``: also told of each class once (Sentry),
+        with the tags (topic, event type, workspace) of the event or batch that raised it."""
         self._inbox = inbox
         self._on_first = on_first
         self._lock = threading.Lock()
         self._reported: set[str] = set()
 
-    def report(self, error_class: str, message: str) -> None:
-        """Log once per class at WARNING (later ones at DEBUG) and record it as the last."""
+    def report(self, error_class: str, message: str, tags: Tags | None = None,
+               once_as: str = "") -> None:
+        """Log once per class at WARNING (later ones at DEBUG) and record it as the last.
+        ``once_as``: count it once under this key instead (an event given up as poison is
+        reported apart from the batch-level failures of the same class)."""
         self.record(error_class, message)
+        key = once_as or error_class
         with self._lock:
-            first = error_class not in self._reported
-            self._reported.add(error_class)
+            first = key not in self._reported
+            self._reported.add(key)
         if first:
             log.warning("apply: %s: %s (reported once per error class)", error_class,
                         scrub(message))
             if self._on_first is not None:
-                self._on_first(error_class, scrub(message))
+                self._on_first(error_class, scrub(message), tags or {})
         else:
             log.debug("apply: %s: %s", error_class, scrub(message))
 

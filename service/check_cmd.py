@@ -30,9 +30,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from service.config import Config, ConfigError, Secret, redacted
+from service.config import Config, Secret, redacted
 from service.local_checks import ca_file_problem, private_key_problem, state_dir_problem
-from service.run_cmd import EX_CONFIG, config_source_args, resolve_config
+from service.run_cmd import EX_CONFIG, config_or_report, config_source_args
 
 EX_UNAVAILABLE = 69
 EX_SIGPIPE = 141  # all checks passed, but the reader of stdout went away (`| head`)
@@ -58,16 +58,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     check.set_defaults(func=_check_config)
 
 
+def config_and_local_checks(args: argparse.Namespace) -> tuple[Config, list[Check]] | None:
+    """The config ``args`` name and its local checks (state directory, key, CA file); None
+    after printing why the config is invalid. ``check-config`` and ``check`` start here."""
+    config = config_or_report(args)
+    return None if config is None else (config, local_checks(config))
+
+
 def _check_config(args: argparse.Namespace) -> int:
-    try:
-        config = resolve_config(args)
-    except ConfigError as exc:
-        print(f"lifecycle-sync: {exc}", file=sys.stderr)
-        return EX_CONFIG
     # The checks run before anything is printed, and their lines go to stderr whatever
     # happens to stdout: `check-config | head` must still show every FAILED line and exit
     # with the checks' code, not die of SIGPIPE half-way through the TOML.
-    local = local_checks(config)
+    found = config_and_local_checks(args)
+    if found is None:
+        return EX_CONFIG
+    config, local = found
     remote: list[Check] = []
     skipped: list[str] = []
     if not args.offline:

@@ -12,13 +12,12 @@ or GetTopic failed; 78 (EX_CONFIG) invalid configuration or a local check failed
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping
 from typing import Any
 
-from service.check_cmd import EX_UNAVAILABLE, local_checks
-from service.config import Config, ConfigError
-from service.run_cmd import EX_CONFIG, config_source_args, resolve_config
+from service.check_cmd import EX_UNAVAILABLE, config_and_local_checks
+from service.config import Config
+from service.run_cmd import EX_CONFIG, config_source_args
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,21 +34,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _check(args: argparse.Namespace) -> int:
-    try:
-        config = resolve_config(args)
-    except ConfigError as exc:
-        print(f"lifecycle-sync: {exc}", file=sys.stderr)
+    found = config_and_local_checks(args)
+    if found is None or _report(found[1]):
         return EX_CONFIG
-    local = local_checks(config)
-    if _report(local):
-        return EX_CONFIG
+    config = found[0]
     from service.remote_checks import remote_checks  # loads grpc
 
     if _report(remote_checks(config)):
         return EX_UNAVAILABLE
-    from service.org_checks import org_checks
-
-    if _report(org_checks(_describer(config))):
+    if _report(_org_results(config)):
         return 1
     print("the org is ready for lifecycle-sync")
     return 0
@@ -61,13 +54,35 @@ def _report(results: list[tuple[str, str | None]]) -> bool:
     return any(problem is not None for _, problem in results)
 
 
-def _describer(config: Config) -> Any:
-    from handlers.errors import GatewayError
+def _org_results(config: Config) -> list[tuple[str, str | None]]:
+    """Describe every object the daemon needs (Opportunity too when it creates them), then
+    what describe cannot show: the converted Lead status and the Convert Leads permission."""
     from handlers.sf_client import ClientSettings, SalesforceClient
-    from service.wiring import session_provider
+    from scheduler.sf_ops import JobsSalesforce
+    from service.connections import session_provider
+    from service.org_access import access_checks
+    from service.org_checks import org_checks, required
 
     client = SalesforceClient(session_provider(config),
                               ClientSettings(ca_file=config.pubsub.ca_file))
+    results = org_checks(_describer(client), required(config.apply.create_opportunity))
+    return results + access_checks(JobsSalesforce(client).query, _user_id(client))
+
+
+def _user_id(client: Any) -> str | None:
+    """The integration user's ID (OpenID Connect userinfo), or None if it is not offered."""
+    from handlers.errors import GatewayError
+
+    try:
+        info = client.rest_url("/services/oauth2/userinfo")
+    except GatewayError:
+        return None
+    found = info.get("user_id") if isinstance(info, dict) else None
+    return str(found) if found else None
+
+
+def _describer(client: Any) -> Any:
+    from handlers.errors import GatewayError
 
     def describe(name: str) -> Mapping[str, Any] | None:
         try:

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +35,10 @@ from scheduler.settings import (
     RetrySettings,
     SchedulerSettings,
 )
+from service.config_rules import check_backoff, check_inbox, check_mode, resolve_paths
 from service.config_schema import (
     AUTH_MODES,
     DEFAULT_TOPICS,
-    ENV_PREFIX,
-    REQUIRED_BY_MODE,
     SECRET_KEYS,
     SPEC,
     Problems,
@@ -57,7 +55,8 @@ INBOX_FILE = "inbox.db"
 
 __all__ = [
     "AUTH_MODES", "DEFAULT_TOPICS", "AuthConfig", "Config", "ConfigError", "InboxConfig",
-    "PubSubConfig", "Secret", "ServiceConfig", "inbox_path", "load_config",
+    "PubSubConfig", "Secret", "ServiceConfig", "SlaConfig", "inbox_path", "load_config",
+    "redacted",
 ]
 
 
@@ -141,12 +140,25 @@ class InboxConfig:
 @dataclass(frozen=True)
 class ApplyConfig:
     """The apply loop: cycles in flight, entries per cycle, the pause after
-    REQUEST_LIMIT_EXCEEDED, and whether converting a Lead also creates an Opportunity."""
+    REQUEST_LIMIT_EXCEEDED, the retry backoff of failed cycles and records (jittered,
+    doubling from ``retry_initial_s`` up to ``retry_max_s``; a record still failing after
+    ``max_attempts`` is parked for review), whether converting a Lead also creates an
+    Opportunity, and how long a REST/SOAP call may wait for an answer (a stalled server must
+    not wedge a worker). The rules: ``lead_auto_assign`` (``Sforce-Auto-Assign``: TRUE, FALSE
+    or a rule ID), ``new_trial_task``, ``trial_length_days``, ``mrr_ceiling``."""
 
     workers: int = 6
     batch_size: int = 200
     limit_pause_s: float = 300.0
+    retry_initial_s: float = 1.0
+    retry_max_s: float = 60.0
+    max_attempts: int = 8
     create_opportunity: bool = False
+    lead_auto_assign: str = "TRUE"
+    new_trial_task: bool = False
+    trial_length_days: int = 30
+    mrr_ceiling: float = 100_000.0
+    read_timeout_s: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,18 @@ class MetricsConfig:
 
     port: int = 0
     apply_stuck_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class SlaConfig:
+    """The sync SLA (service/sla.py): the oldest pending inbox entry may wait at most
+    ``publish_to_applied_s``, and at most ``parked_errors_max`` Event_Cache__c rows may be
+    parked in Error (0: not checked; checking costs one COUNT() query per
+    ``check_interval_s``). A breach is one Sentry warning, a metric and a ``status`` line."""
+
+    publish_to_applied_s: float = 60.0
+    parked_errors_max: int = 100
+    check_interval_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -172,6 +196,7 @@ class Config:
     scheduler: SchedulerSettings = dataclasses.field(default_factory=SchedulerSettings)
     sentry: SentrySettings = dataclasses.field(default_factory=SentrySettings)
     metrics: MetricsConfig = MetricsConfig()
+    sla: SlaConfig = SlaConfig()
 
     def secrets(self) -> list[str]:
         """Secret values, for the log scrubber to mask wherever they appear."""
@@ -210,23 +235,12 @@ def build_config(
 ) -> Config:
     """Check each (value, origin) pair against the schema and assemble the config."""
     check_required(merged, problems)
-    values: dict[str, dict[str, Any]] = {}
-    for section, spec in SPEC.items():
-        given = merged.get(section, {})
-        values[section] = {}
-        for key, field in spec.items():
-            if key.endswith("_file") and key[:-5] in SECRET_KEYS:
-                continue  # consumed by load_secrets
-            if key in given:
-                value, origin = given[key]
-                values[section][key] = check_value(section, key, field, value, origin, problems)
-            elif field.default is not None:
-                values[section][key] = field.default
-    _resolve_paths(values, base_dir)
+    values = _checked_values(merged, problems)
+    resolve_paths(values, base_dir)
     secrets = load_secrets(merged.get("auth", {}), problems, env, base_dir)
-    _check_mode(values["auth"], secrets, problems, given=merged.get("auth", {}))
-    _check_backoff(values["pubsub"], problems)
-    _check_inbox(values["inbox"], problems)
+    check_mode(values["auth"], secrets, problems, given=merged.get("auth", {}))
+    check_backoff(values["pubsub"], problems)
+    check_inbox(values["inbox"], problems)
     problems.raise_if_any(ConfigError)
     return Config(
         service=ServiceConfig(**values["service"]),
@@ -239,10 +253,29 @@ def build_config(
         inbox=InboxConfig(**values["inbox"]),
         apply=ApplyConfig(**values["apply"]),
         scheduler=scheduler_settings(values),
-        sentry=SentrySettings(**{"environment": "production", **values["sentry"]}),
+        sentry=SentrySettings(**values["sentry"]),
         metrics=MetricsConfig(**values["metrics"]),
+        sla=SlaConfig(**values["sla"]),
         source=source,
     )
+
+
+def _checked_values(merged: dict[str, dict[str, tuple[Any, str]]], problems: Problems
+                    ) -> dict[str, dict[str, Any]]:
+    """Every schema key's parsed value (or its default), problems recorded by key."""
+    values: dict[str, dict[str, Any]] = {}
+    for section, spec in SPEC.items():
+        given = merged.get(section, {})
+        values[section] = {}
+        for key, field in spec.items():
+            if key.endswith("_file") and key[:-5] in SECRET_KEYS:
+                continue  # consumed by load_secrets
+            if key in given:
+                value, origin = given[key]
+                values[section][key] = check_value(section, key, field, value, origin, problems)
+            elif field.default is not None:
+                values[section][key] = field.default
+    return values
 
 
 def scheduler_settings(values: dict[str, dict[str, Any]]) -> SchedulerSettings:
@@ -273,93 +306,4 @@ def _merge(
     return merged
 
 
-# Keys holding a path; a relative one resolves against the config file's folder.
-_PATH_KEYS = (("service", "state_dir"), ("pubsub", "ca_file"))
-
-
-def _resolve_paths(values: dict[str, dict[str, Any]], base_dir: Path) -> None:
-    for section, key in _PATH_KEYS:
-        value = values[section].get(key)
-        if isinstance(value, Path) and not value.is_absolute():
-            values[section][key] = Path(os.path.normpath(base_dir / value))
-
-
-def _check_backoff(pubsub: dict[str, Any], problems: Problems) -> None:
-    low, high = pubsub.get("backoff_initial_s"), pubsub.get("backoff_max_s")
-    if low is not None and high is not None and high < low:
-        problems.add(f"pubsub.backoff_max_s: must be at least pubsub.backoff_initial_s ({low})")
-
-
-def _check_inbox(inbox: dict[str, Any], problems: Problems) -> None:
-    if inbox.get("backend") == "postgres" and not inbox.get("dsn"):
-        problems.add("inbox.dsn: required with inbox.backend = \"postgres\" (a libpq "
-                     "connection string, e.g. \"host=db1,db2 dbname=sync "
-                     "target_session_attrs=read-write\"; put the password in a passfile)")
-    elif _dsn_has_password(str(inbox.get("dsn", ""))):
-        problems.add("inbox.dsn: holds a password; put it in a passfile (~/.pgpass, "
-                     "PGPASSFILE or passfile= in the DSN) so it never sits in the TOML")
-
-
-def _dsn_has_password(dsn: str) -> bool:
-    """``password=`` (key/value form) or ``user:secret@`` (URI form)."""
-    return bool(re.search(r"(^|\s)password\s*=", dsn)
-                or re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", dsn))
-
-
-def _check_mode(
-    auth: dict[str, Any], secrets: dict[str, Secret | None], problems: Problems,
-    given: Mapping[str, Any],
-) -> None:
-    mode = auth.get("mode")
-    if mode not in REQUIRED_BY_MODE:
-        return  # a missing or wrong mode was already reported
-    for key in REQUIRED_BY_MODE[mode]:
-        if key in SECRET_KEYS and f"{key}_file" in given:
-            continue  # given; if it could not be read, load_secrets said why
-        present = secrets.get(key) is not None if key in SECRET_KEYS else bool(auth.get(key))
-        if not present:
-            how = (f" (set auth.{key}_file or {ENV_PREFIX}AUTH_{key.upper()})"
-                   if key in SECRET_KEYS else "")
-            problems.add(f"auth.{key}: required when auth.mode = {mode!r}{how}")
-
-
-def redacted(config: Config) -> dict[str, dict[str, Any]]:
-    """The effective settings as plain values, with each secret shown only by its origin."""
-    out: dict[str, dict[str, Any]] = {}
-    for section in ("service", "auth", "pubsub", "inbox", "apply", "metrics"):
-        table = getattr(config, section)
-        values = ((f.name, getattr(table, f.name)) for f in fields(table))
-        out[section] = {key: _plain(value) for key, value in values if value not in (None, "")}
-    sched = config.scheduler
-    out["scheduler"] = {"enabled": sched.enabled, "misfire_grace_s": sched.misfire_grace_s,
-                        "retry_interval_min": sched.retry.interval_min,
-                        "retry_max_attempts": sched.retry.max_attempts,
-                        "retry_backoff_initial_min": sched.retry.backoff_initial_min,
-                        "retry_backoff_max_min": sched.retry.backoff_max_min}
-    out["alerts"] = {"time": sched.alerts.at.strftime("%H:%M"),
-                     "timezone": sched.alerts.timezone,
-                     "thresholds_days": list(sched.alerts.thresholds_days)}
-    if sched.alerts.owner_allowlist:
-        out["alerts"]["owner_allowlist"] = list(sched.alerts.owner_allowlist)
-    out["retention"] = {"completed_days": sched.retention.completed_days,
-                        "error_redact_days": sched.retention.error_redact_days,
-                        "time": sched.retention.at.strftime("%H:%M")}
-    out["sentry"] = {"dsn": _dsn_host(config.sentry.dsn), "crons": config.sentry.crons,
-                     **{k: v for k in ("environment", "release")
-                        if (v := getattr(config.sentry, k))}}
-    return out
-
-
-def _dsn_host(dsn: str) -> str:
-    """Where events go, without the DSN's key."""
-    return dsn.rpartition("@")[2] if dsn else "(off unless SENTRY_DSN is set)"
-
-
-def _plain(value: object) -> Any:
-    if isinstance(value, Secret):
-        return f"[redacted] from {value.origin}" if value.origin else "[redacted]"
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+from service.config_report import redacted  # noqa: E402 - it reads Config, defined above

@@ -15,6 +15,7 @@ from typing import Any
 from service.config_values import (
     Field,
     Invalid,
+    assignment_rule,
     boolean,
     choice,
     clock_time,
@@ -132,7 +133,16 @@ SPEC: dict[str, dict[str, Field]] = {
         "workers": Field(number(int, 1, 32), 6),
         "batch_size": Field(number(int, 1, 200), 200),  # 200: one sObject Collections call
         "limit_pause_s": Field(number(float, 1, 86400), 300.0),
+        "retry_initial_s": Field(number(float, 0.01, 3600), 1.0),
+        "retry_max_s": Field(number(float, 0.01, 86400), 60.0),
+        "max_attempts": Field(number(int, 1, 100), 8),
         "create_opportunity": Field(boolean, False),
+        # handlers/ (README "Lead owners and new-trial Tasks", "Conflicting data")
+        "lead_auto_assign": Field(assignment_rule, "TRUE"),  # on | off | an AssignmentRule ID
+        "new_trial_task": Field(boolean, False),
+        "trial_length_days": Field(number(int, 1, 365), 30),
+        "mrr_ceiling": Field(number(float, 0.01, 99_999_999_999_999.99), 100_000.0),
+        "read_timeout_s": Field(number(float, 1, 600), 120.0),
     },
     "scheduler": {  # scheduler/ (README "Scheduled jobs")
         "enabled": Field(boolean, True),
@@ -151,6 +161,11 @@ SPEC: dict[str, dict[str, Field]] = {
     "metrics": {  # service/metrics.py, service/health.py; port 0: no HTTP server
         "port": Field(number(int, 0, 65535), 0),
         "apply_stuck_s": Field(number(float, 10, 86400), 300.0),
+    },
+    "sla": {  # service/sla.py: the sync SLA
+        "publish_to_applied_s": Field(number(float, 1, 7 * 86400), 60.0),
+        "parked_errors_max": Field(number(int, 0, 1_000_000), 100),
+        "check_interval_s": Field(number(float, 0.2, 3600), 30.0),
     },
     "sentry": {  # service/sentry_setup.py; empty dsn: SENTRY_DSN, else off
         "dsn": Field(url),

@@ -96,6 +96,22 @@ def boolean(value: Any) -> bool:
     return False  # unreachable: fail raises
 
 
+def assignment_rule(value: Any) -> str:
+    """``Sforce-Auto-Assign``'s value: on/true → TRUE, off/false → FALSE, or an
+    AssignmentRule ID (01Q…, 15 or 18 characters)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    text = nonempty_text(value)
+    if text.lower() in ("on", "true", "yes"):
+        return "TRUE"
+    if text.lower() in ("off", "false", "no"):
+        return "FALSE"
+    if text.startswith("01Q") and len(text) in (15, 18) and text.isalnum() and text.isascii():
+        return text
+    fail(f"expected on, off or an AssignmentRule ID (01Q…), got {value!r}")
+    return ""  # unreachable: fail raises
+
+
 def path_value(value: Any) -> Path:
     return Path(nonempty_text(value)).expanduser()
 

@@ -38,6 +38,7 @@ from emulator.server import Emulator, EmulatorSettings
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
 from service.config import inbox_path
+from service.demo_report import alert_tasks, print_salesforce
 from subscriber import EntryStatus, Inbox
 
 TOPIC = "/event/SelfServeTrialEvent__e"
@@ -206,54 +207,6 @@ def seed_account(info: dict[str, Any]) -> None:
         "LeadSource": "Marketo"})
 
 
-def print_salesforce(info: dict[str, Any], calls: dict[str, Any]) -> None:
-    """The records the daemon wrote, and the API calls it spent writing them."""
-    sf = salesforce_client(info, "demo-admin")
-    rows = sf.query_all(
-        "SELECT Workspace_ID__c, Self_Serve_Status__c, Plan_Type__c, MRR__c, Lead__c, "
-        "Lead__r.LeadSource, Lead__r.IsConverted, Account__r.Name, Contact__c, "
-        "Trial_History__c, Needs_Review__c, Review_Reason__c FROM Workspace__c "
-        "ORDER BY Workspace_ID__c")["records"]
-    print("Salesforce after apply (Workspace__c):")
-    print(f"  {'WORKSPACE':<9} {'STATUS':<8} {'PLAN':<5} {'MRR':>6}  {'LEAD SOURCE':<16} "
-          f"{'CONVERTED':<9} {'ACCOUNT':<10} {'CONTACT':<18} REVIEW")
-    for r in rows:
-        lead = r.get("Lead__r") or {}
-        account = (r.get("Account__r") or {}).get("Name") or "-"
-        review = r["Review_Reason__c"] if r["Needs_Review__c"] else ""
-        print(f"  {r['Workspace_ID__c']:<9} {r['Self_Serve_Status__c'] or '-':<8} "
-              f"{r['Plan_Type__c'] or '-':<5} {r['MRR__c'] or '-':>6}  "
-              f"{lead.get('LeadSource') or '-':<16} "
-              f"{'yes' if lead.get('IsConverted') else 'no':<9} "
-              f"{account:<10} {r['Contact__c'] or '-':<18} {review}")
-    leads = sf.query_all("SELECT Id, Company, LeadSource, IsConverted FROM Lead")["records"]
-    parked = sf.query_all("SELECT Event_Type__c, Workspace_ID__c, Processing_Status__c "
-                          "FROM Event_Cache__c")["records"]
-    print(f"  Leads: {[(x['Company'], x['LeadSource'], x['IsConverted']) for x in leads]}")
-    cache = [tuple(v for k, v in x.items() if k != "attributes") for x in parked]
-    print(f"  Event_Cache__c (parked): {cache}")
-    tasks = sf.query_all("SELECT Subject, ActivityDate, Priority FROM Task")["records"]
-    for t in tasks:
-        print(f"  Task: {t['Subject']} (due {t['ActivityDate']}, priority {t['Priority']})")
-    by_kind = dict(calls["by_kind"])
-    spent = calls["total"] - DEMO_CALLS
-    print(f"API calls spent by the daemon: {spent} for {sum(EXPECTED.values())} events "
-          f"(all calls since start, by kind, incl. the demo's own {DEMO_CALLS}: {by_kind})")
-
-
-def alert_tasks(info_file: Path, state: Path, info: dict[str, Any]) -> bool:
-    """Run the trial-alerts job once (as the daemon's scheduler would at alert time) and
-    show the Task it gave the owner of the trial that ends tomorrow."""
-    done = subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "service", "jobs", "run", "trial-alerts", "--emulator-info",
-         str(info_file), "--state", str(state)], capture_output=True, text=True, timeout=60,
-        check=False)
-    print(f"jobs run trial-alerts: {done.stdout.strip() or done.stderr.strip()}")
-    tasks = salesforce_client(info, "demo-admin").query_all(
-        "SELECT Subject FROM Task")["records"]
-    return done.returncode == 0 and any("ws-1007" in t["Subject"] for t in tasks)
-
-
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="lifecycle-sync-demo-"))
@@ -267,34 +220,44 @@ def main() -> int:
         assert org is not None
         org.counters.reset()  # from here on: the daemon's calls + DEMO_CALLS
         state = work / "daemon"
-        daemon = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "service", "run", "--emulator-info", str(info_file),
-             "--state", str(state), "--auth", "jwt"],
-            env={**os.environ, "LIFECYCLE_SYNC_SERVICE_LOG_LEVEL": "WARNING"},
-        )
-        try:
-            publish_over_pubsub(info)
-            write_over_rest_and_soap(info)
-            wait_for_inbox(state, daemon)
-            calls = org.counters.snapshot()
-            print("the daemon's inbox:")
-            print_inbox(state)
-            subprocess.run(  # noqa: S603 - our own CLI
-                [sys.executable, "-m", "service", "status", "--state", str(state)],
-                check=True, timeout=30,
-            )
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            code = daemon.wait(timeout=15)
+        code, calls = run_daemon_through_the_story(info_file, info, state, org)
         print(f"daemon stopped on SIGTERM with exit code {code}")
         if code != 0:
             return 1
-        alerted = alert_tasks(info_file, state, info)
-        print_salesforce(info, calls)
+        alerted = alert_tasks(info_file, state, salesforce_client(info, "demo-admin"))
+        print_salesforce(salesforce_client(info, "demo-admin"), calls,
+                         sum(EXPECTED.values()), DEMO_CALLS)
         if not alerted:
             return 1
     print("demo finished OK")
     return 0
+
+
+def run_daemon_through_the_story(info_file: Path, info: dict[str, Any], state: Path,
+                                 org: Any) -> tuple[int, dict[str, Any]]:
+    """Start the daemon, publish every event, wait until it landed them all, show the inbox
+    and ``status``, stop it; returns its exit code and the org's call counters."""
+    daemon = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "service", "run", "--emulator-info", str(info_file),
+         "--state", str(state), "--auth", "jwt"],
+        env={**os.environ, "LIFECYCLE_SYNC_SERVICE_LOG_LEVEL": "WARNING"},
+    )
+    try:
+        publish_over_pubsub(info)
+        write_over_rest_and_soap(info)
+        wait_for_inbox(state, daemon)
+        calls: dict[str, Any] = org.counters.snapshot()
+        print("the daemon's inbox:")
+        print_inbox(state)
+        subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "service", "status", "--state", str(state)],
+            check=True, timeout=30,
+        )
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=15)
+    return code, calls
+
 
 
 if __name__ == "__main__":

@@ -6,10 +6,15 @@ terminal output travel further than the inbox does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from subscriber.events import ChangeHeader, EntryKind
+from subscriber.events import ChangeHeader, EntryKind, InboxEntry
+
+# The metric ``type`` label and Sentry's ``event_type`` tag take only these values: the
+# producer's raw Event_Type__c is unbounded (a typo per event would be a new time series).
+TRIAL_TYPES = ("Trial", "Conversion", "Churn")
+TYPE_LABELS = (*TRIAL_TYPES, "LeadChange", "undecodable", "other")
 
 
 def event_type(kind: EntryKind, payload: Mapping[str, Any] | None,
@@ -26,3 +31,32 @@ def workspace_id(payload: Mapping[str, Any] | None) -> str:
     """The event's ``Workspace_ID__c``, or ``-``."""
     found = (payload or {}).get("Workspace_ID__c")
     return str(found) if found else "-"
+
+
+def type_label(kind: EntryKind, payload: Mapping[str, Any] | None,
+               change: ChangeHeader | None) -> str:
+    """One of :data:`TYPE_LABELS`: the trial event's type when it is a known one, ``LeadChange``
+    for any Lead change event, ``undecodable`` for poison from the intake, else ``other``."""
+    if change is not None:
+        return "LeadChange" if change.entity_name == "Lead" else "other"
+    found = (payload or {}).get("Event_Type__c")
+    if found in TRIAL_TYPES:
+        return str(found)
+    return "undecodable" if kind is EntryKind.UNDECODABLE else "other"
+
+
+def entry_tags(entry: InboxEntry) -> dict[str, str | None]:
+    """Sentry tags naming one inbox entry: topic, bounded event type, workspace; no email."""
+    found = workspace_id(entry.payload)
+    return {"topic": entry.topic,
+            "event_type": type_label(entry.kind, entry.payload, entry.change),
+            "workspace_id": None if found == "-" else found}
+
+
+def batch_tags(entries: Iterable[InboxEntry]) -> dict[str, str | None]:
+    """The tags a whole batch shares (a tag only when every entry agrees on it)."""
+    tags: dict[str, str | None] = {}
+    for n, entry in enumerate(entries):
+        one = entry_tags(entry)
+        tags = one if n == 0 else {k: v for k, v in tags.items() if one.get(k) == v}
+    return tags

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from handlers.gateway_api import Gateway, WriteResult
 from handlers.lookup import LookupRequest
 from handlers.plan import ConvertRequest
+from handlers.rule_settings import RuleSettings
 from handlers.snapshot import LeadRow, Snapshot
 from subscriber.errors import LeaseLost
 
@@ -177,6 +178,10 @@ class FencedGateway:
         if not self._lease.trusted():
             raise LeaseLost("not calling Salesforce: this process no longer trusts its lease")
 
+    @property
+    def rules(self) -> RuleSettings:
+        return self._real.rules  # configuration, no call
+
     def lookup(self, request: LookupRequest) -> Snapshot:
         self._require()
         return self._real.lookup(request)
@@ -195,3 +200,7 @@ class FencedGateway:
               cache_rows: Mapping[str, dict[str, Any]]) -> WriteResult:
         self._require()
         return self._real.write(workspaces, cache_rows)
+
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[str]:
+        self._require()
+        return self._real.create_tasks(tasks)

@@ -18,7 +18,6 @@ import psycopg
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from handlers.sf_client import ClientSettings
 from service.config import Config
 from service.failover import (
     EXIT_LEASE_LOST,
@@ -30,6 +29,7 @@ from service.failover import (
 )
 from service.health import HealthServer
 from service.inbox_backend import ActiveElsewhere, readers_of, retention_s
+from service.jobs_wiring import client_settings
 from service.lifecycle import Notifier
 from service.metrics import Metrics
 from service.state_guard import IDENTITY_NAME, read_identity, write_identity
@@ -48,7 +48,7 @@ RunActive = Callable[[InboxStore, Role, Callable[[Metrics], None]], int]
 def failover_settings(config: Config) -> FailoverSettings:
     """The TTL, and the wait before a new active's first Salesforce write: the TTL plus the
     longest Salesforce request (connect + read timeout), unless configured."""
-    client = ClientSettings()
+    client = client_settings(config)  # apply.read_timeout_s as the daemon uses it
     longest_s = client.connect_timeout_s + client.read_timeout_s
     ttl = config.inbox.lease_ttl_s
     wait = config.inbox.takeover_wait_s

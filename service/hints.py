@@ -20,7 +20,9 @@ _JWT_GRANT = (
     "check that the key in auth.private_key_file belongs to the certificate uploaded to the "
     "connected app {client_id}, that auth.username ({username}) is pre-authorized for the "
     "app (admin-approved users, profile or permission set), and that auth.login_url is your "
-    "My Domain, login. or test. as the org needs"
+    "My Domain, login. or test. as the org needs; and that this machine's clock is right "
+    "(timedatectl): the assertion expires 3 minutes after this machine's time, so a clock "
+    "about 3 minutes or more behind makes every login fail as invalid_grant"
 )
 _HINTS = {
     ("jwt", "invalid_grant"): _JWT_GRANT,

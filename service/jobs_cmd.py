@@ -5,6 +5,8 @@ state directory's lock (the daemon's), so they can never run beside it or beside
 and refuse with exit 75 while a daemon holds it. That is simpler and more robust than asking a
 running daemon over some channel: there is one writer of the state directory at any time.
 ``jobs list`` only reads (``STATE/jobs.db`` read-only) and is safe while the daemon runs.
+In shadow mode ``jobs run`` runs nothing (the daemon schedules no jobs then either): it says
+what the job would write.
 """
 
 from __future__ import annotations
@@ -23,14 +25,25 @@ from scheduler.runs import DamagedJobsFile
 from scheduler.settings import JOB_NAMES
 from scheduler.timing import describe, first_run_at, triggers
 from service.apply_reports import scrub
-from service.config import Config, ConfigError
+from service.config import Config
 from service.inbox_backend import ActiveElsewhere, run_records
 from service.lifecycle import AlreadyRunning, lock_holder, state_lock
-from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_config
+from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_or_report, config_source_args
 from subscriber.errors import Fatal
 
 EX_FAILED = 1
 EX_USAGE = 64
+# What each job writes, said by ``jobs run`` in shadow mode instead of running it.
+SHADOW_WOULD = {
+    "retry-parked": "re-apply the due parked Event_Cache__c rows (status Error, "
+                    "Next_Attempt_At__c passed) in event-time order, writing their records and "
+                    "updating each row's status, retry count and next attempt",
+    "trial-alerts": "create a Task for the owner of each Workspace whose trial expires within "
+                    "the alert window (scheduler.alerts), once per Workspace and expiry",
+    "retention": "delete Completed Event_Cache__c rows past scheduler.retention."
+                 "completed_days, redact old Error rows' payloads, and prune the local inbox "
+                 "and job records",
+}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,16 +79,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     forget.set_defaults(func=_forget)
 
 
-def _config(args: argparse.Namespace) -> Config | None:
-    try:
-        return resolve_config(args)
-    except ConfigError as exc:
-        print(f"lifecycle-sync: {exc}", file=sys.stderr)
-        return None
-
-
 def _jobs(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_or_report(args)
     if config is None:
         return EX_CONFIG
     if args.action == "list":
@@ -89,6 +94,10 @@ def _jobs(args: argparse.Namespace) -> int:
     if args.name is None:  # a usage error, like forget's (64), not a configuration one
         print("lifecycle-sync: jobs run: name a job: " + ", ".join(JOB_NAMES), file=sys.stderr)
         return EX_USAGE
+    if config.service.mode == "shadow":  # a pilot writes nothing to Salesforce
+        print(f"{args.name}: shadow mode: not run, nothing written; live mode would "
+              f"{SHADOW_WOULD[args.name]}")
+        return 0
     with _locked(config) as ok:
         if not ok:
             return EX_TEMPFAIL
@@ -170,7 +179,7 @@ def _forget(args: argparse.Namespace) -> int:
     except InvalidEmail as exc:
         print(f"lifecycle-sync: forget --email: not an email address ({exc})", file=sys.stderr)
         return EX_USAGE
-    config = _config(args)
+    config = config_or_report(args)
     if config is None:
         return EX_CONFIG
     if not args.yes and not _confirmed(args.email, config.service.state_dir):

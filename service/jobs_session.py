@@ -9,9 +9,9 @@ from scheduler.job_inbox import InboxPlace
 from scheduler.runner import RunOutcome
 from scheduler.runs import RunLog
 from service.config import Config, inbox_path
+from service.connections import session_provider
 from service.inbox_backend import held_inbox, is_postgres
 from service.jobs_wiring import job_runner, open_runs, place_of, salesforce
-from service.wiring import session_provider
 
 
 def run_job(config: Config, name: str) -> RunOutcome:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import cast
 
 from handlers.gateway import GatewaySettings, SalesforceGateway
+from handlers.rule_settings import RuleSettings
 from handlers.sf_client import ClientSettings, SalesforceClient, SessionSource
 from scheduler import local_inbox
 from scheduler.job_inbox import InboxPlace, PgJobInbox
@@ -24,7 +26,6 @@ from scheduler.runs import RunLog, RunStore, jobs_path
 from scheduler.sf_ops import JobsSalesforce
 from scheduler.timing import triggers
 from scheduler.trial_alerts import trial_alerts
-from scheduler.usage import usage_lookup
 from service.config import Config
 from service.metrics import Metrics
 from service.sentry_setup import monitor_configs, monitored
@@ -32,9 +33,25 @@ from subscriber.inbox import Inbox
 from subscriber.inbox_api import InboxStore
 
 
+def gateway_settings(config: Config) -> GatewaySettings:
+    """The gateway and rule settings of ``[apply]`` (the apply loop and retry-parked share)."""
+    a = config.apply
+    return GatewaySettings(
+        create_opportunity=a.create_opportunity, auto_assign=a.lead_auto_assign,
+        rules=RuleSettings(trial_length_days=a.trial_length_days,
+                           mrr_ceiling=Decimal(str(a.mrr_ceiling)),
+                           new_trial_task=a.new_trial_task))
+
+
+def client_settings(config: Config) -> ClientSettings:
+    """REST/SOAP transport for the apply loop and the jobs: the CA gRPC trusts, and an
+    explicit read timeout so a server that accepts and never answers cannot wedge them."""
+    return ClientSettings(ca_file=config.pubsub.ca_file,
+                          read_timeout_s=config.apply.read_timeout_s)
+
+
 def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
-    return JobsSalesforce(SalesforceClient(sessions, ClientSettings(
-        ca_file=config.pubsub.ca_file)))
+    return JobsSalesforce(SalesforceClient(sessions, client_settings(config)))
 
 
 def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, runs: RunLog,
@@ -42,8 +59,8 @@ def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, ru
     s = config.scheduler
     inbox_file = place_of(inbox)
     gateway = SalesforceGateway(
-        SalesforceClient(sessions, ClientSettings(ca_file=config.pubsub.ca_file)),
-        GatewaySettings(create_opportunity=config.apply.create_opportunity))
+        SalesforceClient(sessions, client_settings(config)),
+        gateway_settings(config))
 
     def emails(ids: Iterable[str]) -> dict[str, str]:
         return local_inbox.emails_by_event(inbox_file, ids)
@@ -53,9 +70,7 @@ def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, ru
             retry_parked, sf=salesforce(config, sessions), gateway=gateway, settings=s.retry,
             emails=emails, client_name="lifecycle-sync", hold=hold),
         "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions),
-                                          settings=s.alerts,
-                                          usage=usage_lookup(inbox_file, salesforce(config,
-                                                                                    sessions))),
+                                          settings=s.alerts),
         "retention": functools.partial(retention, sf=salesforce(config, sessions),
                                        settings=s.retention, inbox=inbox, runs=runs,
                                        place=inbox_file),

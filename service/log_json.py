@@ -2,9 +2,10 @@
 
 ``--log-format json`` (the default when journald holds stdout: systemd sets
 ``JOURNAL_STREAM``) writes ``{"ts", "level", "logger", "thread", "msg"[, "exc"]}`` per line.
-Every string goes through the same scrubber as text logs, plus the Sentry scrubber's
-patterns at INFO and above (URL-encoded emails, SOQL literals, ``api_key=``-style pairs), so
-no token, key or email reaches a collector even if some library logs one.
+Every string goes through the same scrubber as text logs, plus the Sentry scrubber's patterns
+at INFO and above (URL-encoded emails, SOQL literals, ``api_key=``-style pairs), so no token,
+key or email reaches a collector even if some library logs one; the thread name (which any
+library may set) always gets the full scrubbing.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class JsonFormatter(logging.Formatter):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         line: dict[str, object] = {
             "ts": f"{stamp}.{int(record.msecs):03d}Z", "level": record.levelname,
-            "logger": record.name, "thread": record.threadName,
+            "logger": record.name,
+            # Thread names can be set by any library (and may carry what it works on).
+            "thread": self._clean(str(record.threadName), logging.INFO),
             "msg": self._clean(record.getMessage(), record.levelno)}
         if record.exc_info:
             line["exc"] = self._clean(self.formatException(record.exc_info), record.levelno)

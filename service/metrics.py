@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from service.event_labels import event_type
+from service.event_labels import type_label
 from service.inbox_backend import ReaderSource, open_reader
 from subscriber.errors import SubscriberError
 from subscriber.events import DecodedEvent, InboxEntry, Received
@@ -38,7 +38,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._keepalive: dict[str, float] = {}
         r = self.registry
-        labels = ("topic", "type")
+        labels = ("topic", "type")  # "type" is one of event_labels.TYPE_LABELS (bounded)
         self.received = Counter("lifecycle_sync_events_received", "Events landed in the inbox",
                                 labels, registry=r)
         self.applied = Counter("lifecycle_sync_events_applied",
@@ -46,11 +46,22 @@ class Metrics:
         self.parked = Counter("lifecycle_sync_events_parked",
                               "Events parked in Event_Cache__c", labels, registry=r)
         self.failed = Counter("lifecycle_sync_events_failed",
-                              "Events that could be neither applied nor parked (poison)",
-                              labels, registry=r)
+                              "Events neither applied nor parked (poison: undecodable at "
+                              "intake, or given up by apply)", labels, registry=r)
         self.latency = Histogram("lifecycle_sync_apply_latency_seconds",
                                  "From landing in the inbox to applied or parked",
                                  buckets=LATENCY_BUCKETS_S, registry=r)
+        self._operations(r)
+        keepalive = Gauge("lifecycle_sync_seconds_since_keepalive",
+                          "Seconds since the topic last showed life", ("topic",), registry=r)
+        for topic in topics:
+            self._keepalive[topic] = clock()
+            self.reconnects.labels(topic)  # shown as 0 from the start
+            keepalive.labels(topic).set_function(functools.partial(self._since, topic))
+        r.register(_InboxCollector(inbox_file))
+
+    def _operations(self, r: CollectorRegistry) -> None:
+        """Connection, API, job and shadow-mode figures (besides the per-event counters)."""
         self.reconnects = Counter("lifecycle_sync_reconnects", "Stream reconnects", ("topic",),
                                   registry=r)
         self.api_used = Gauge("lifecycle_sync_api_calls_used",
@@ -62,17 +73,13 @@ class Metrics:
                                 registry=r)
         self.job_failures = Counter("lifecycle_sync_job_failures", "Scheduled job failures",
                                     ("job",), registry=r)
+        self.sla_breached = Gauge("lifecycle_sync_sla_breached",
+                                  "1 while the sync SLA is breached (service/sla.py), else 0",
+                                  registry=r)
         self.intended_writes = Counter(
             "lifecycle_sync_shadow_intended_writes",
             "Writes shadow mode decided on but did not send", ("operation", "object"),
             registry=r)
-        keepalive = Gauge("lifecycle_sync_seconds_since_keepalive",
-                          "Seconds since the topic last showed life", ("topic",), registry=r)
-        for topic in topics:
-            self._keepalive[topic] = clock()
-            self.reconnects.labels(topic)  # shown as 0 from the start
-            keepalive.labels(topic).set_function(functools.partial(self._since, topic))
-        r.register(_InboxCollector(inbox_file))
 
     def _since(self, topic: str) -> float:
         with self._lock:
@@ -86,7 +93,7 @@ class Metrics:
     def landed(self, topic: str, events: Sequence[Received], poison: int) -> None:
         for event in events:
             if isinstance(event, DecodedEvent):
-                self.received.labels(topic, event_type(event.kind, event.payload,
+                self.received.labels(topic, type_label(event.kind, event.payload,
                                                        event.change)).inc()
         if poison:
             self.failed.labels(topic, "undecodable").inc(poison)
@@ -101,9 +108,14 @@ class Metrics:
                 entry = by_id.get(entry_id)
                 if entry is None:
                     continue
-                counter.labels(entry.topic, event_type(entry.kind, entry.payload,
+                counter.labels(entry.topic, type_label(entry.kind, entry.payload,
                                                        entry.change)).inc()
                 self.latency.observe(max(0.0, now - entry.received_at.timestamp()))
+
+    def poisoned(self, entry: InboxEntry) -> None:
+        """The apply loop gave ``entry`` up (refused alone, or out of attempts)."""
+        self.failed.labels(entry.topic, type_label(entry.kind, entry.payload,
+                                                   entry.change)).inc()
 
     def limit_info(self, header: str | None) -> None:
         """Record ``Sforce-Limit-Info`` (e.g. ``api-usage=25/15000``) when present."""

@@ -26,6 +26,7 @@ class Need:
     write: tuple[str, ...] = ()
     read: tuple[str, ...] = ()
     picklists: Mapping[str, tuple[str, ...]] = ()  # type: ignore[assignment]
+    create_records: bool = False  # the user must be able to create the object's records
 
 
 WORKSPACE_WRITE = (
@@ -34,7 +35,8 @@ WORKSPACE_WRITE = (
     "Trial_History__c", "Conversion_Date__c", "Plan_Type__c", "MRR__c", "Subscription_ID__c",
     "Churn_Date__c", "Churn_Reason__c", "Last_Event_Time__c", "Last_Event_Uuid__c",
     "Last_Replay_Id__c", "Needs_Review__c", "Review_Reason__c", "Expiration_Alert_Days__c",
-    "Expiration_Alert_Sent_For__c")
+    "Expiration_Alert_Sent_For__c", "Latest_Usage__c", "Latest_Usage_At__c",
+    "Processing_Notes__c")
 CACHE_WRITE = (
     "Event_Uuid__c", "Workspace_ID__c", "Event_Type__c", "Event_Data__c", "Replay_Id__c",
     "Original_Timestamp__c", "Processing_Status__c", "Processing_Notes__c", "Retry_Count__c",
@@ -44,12 +46,22 @@ REQUIRED: dict[str, Need] = {
         "Self_Serve_Status__c": ("Trial", "Paid", "Churned")}),
     "Event_Cache__c": Need(write=CACHE_WRITE, picklists={
         "Processing_Status__c": ("New", "Completed", "Error")}),
-    "Lead": Need(write=("Email", "Company", "LastName", "LeadSource"),
+    "Lead": Need(write=("Email", "Company", "FirstName", "LastName", "LeadSource"),
                  read=("IsConverted", "ConvertedAccountId", "ConvertedContactId", "OwnerId")),
     "Account": Need(read=("Email_Domain__c", "Website", "OwnerId")),
     "Contact": Need(read=("Email", "AccountId")),
-    "Task": Need(write=("Subject", "ActivityDate", "WhatId", "OwnerId", "Description")),
+    # trial-alerts writes Status "Not Started" and Priority "High" (last day) or "Normal".
+    "Task": Need(write=("Subject", "ActivityDate", "WhatId", "WhoId", "OwnerId", "Description",
+                        "Status", "Priority"),
+                 picklists={"Status": ("Not Started",), "Priority": ("High", "Normal")}),
 }
+# apply.create_opportunity: convertLead creates an Opportunity, linked on the Workspace.
+OPPORTUNITY = Need(read=("Name", "AccountId"), create_records=True)
+
+
+def required(create_opportunity: bool) -> dict[str, Need]:
+    """What the daemon needs with this configuration."""
+    return {**REQUIRED, "Opportunity": OPPORTUNITY} if create_opportunity else dict(REQUIRED)
 
 Describe = Callable[[str], Mapping[str, Any] | None]  # None: the object does not exist
 Check = tuple[str, str | None]
@@ -73,6 +85,8 @@ def _object_problem(describe: Mapping[str, Any], need: Need) -> str | None:
     missing = [f for f in (*need.write, *need.read) if f not in fields]
     read_only = [f for f in need.write if f in fields
                  and not (fields[f].get("createable") and fields[f].get("updateable"))]
+    if need.create_records and not describe.get("createable"):
+        read_only.insert(0, "(creating records)")
     values = []
     for field, wanted in dict(need.picklists).items():
         active = {v.get("value") for v in fields.get(field, {}).get("picklistValues", [])

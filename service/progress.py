@@ -60,7 +60,8 @@ class DaemonHooks(IntakeHooks):
 
     def poisoned(self, topic: str, event: UndecodableEvent) -> None:
         report_to_sentry("poison", event.error_class, event.error,
-                         {"topic": topic, "event_id": event.event_id or None}, level="error")
+                         {"topic": topic, "event_type": "undecodable",
+                          "event_id": event.event_id or None}, level="error")
 
     def topic_ready(self, topic: str) -> None:
         self._touch(topic)

@@ -20,8 +20,8 @@ import sys
 import uuid
 from typing import Any
 
-from service.config import Config, ConfigError
-from service.run_cmd import EX_CONFIG, config_source_args, resolve_config
+from service.config import Config
+from service.run_cmd import EX_CONFIG, config_or_report, config_source_args
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -78,10 +78,8 @@ def _publish(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"lifecycle-sync publish: {exc}", file=sys.stderr)
         return EX_USAGE
-    try:
-        config = resolve_config(args)
-    except ConfigError as exc:
-        print(f"lifecycle-sync: {exc}", file=sys.stderr)
+    config = config_or_report(args)
+    if config is None:
         return EX_CONFIG
     record = {
         "Workspace_ID__c": args.workspace_id, "Email__c": args.email,
@@ -98,7 +96,7 @@ def publish_record(config: Config, record: dict[str, Any]) -> int:
     import fastavro
 
     from proto import pubsub_api_pb2 as pb
-    from service.wiring import intake_settings, session_provider
+    from service.connections import intake_settings, session_provider
     from subscriber.channel import PubSubClient, open_channel
     from subscriber.errors import SubscriberError
 

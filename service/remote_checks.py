@@ -109,7 +109,7 @@ def _static_session(config: Config) -> auth.Session:
 
 
 def _login(config: Config) -> tuple[auth.Session | None, str | None]:
-    from service.wiring import token_source  # grpc-free, but keeps start-up light
+    from service.connections import token_source  # grpc-free, but keeps start-up light
 
     try:
         return token_source(config.auth, config.pubsub.ca_file).fetch(), None
@@ -120,7 +120,7 @@ def _login(config: Config) -> tuple[auth.Session | None, str | None]:
 
 
 def _topic_checks(config: Config, session: auth.Session) -> list[tuple[str, str | None]]:
-    from service.wiring import intake_settings
+    from service.connections import intake_settings
     from subscriber.channel import PubSubClient, open_channel
 
     settings = intake_settings(config)

@@ -9,7 +9,8 @@ once, until its first checkpoint. Events delivered again are deduplicated by the
 nothing is applied twice; events skipped by ``latest`` are gone and need reconciling.
 
 Exit codes: 0 moved; 1 not confirmed; 64 (EX_USAGE) bad --from or unknown topic;
-75 (EX_TEMPFAIL) the daemon holds the state directory; 78 invalid configuration.
+75 (EX_TEMPFAIL) the daemon holds the state directory; 78 invalid configuration, or no
+inbox / a lost or replaced inbox in the state directory (checked like the daemon's start).
 
 With ``inbox.backend = "postgres"`` the checkpoint is in the shared database: ``replay``
 takes the deployment's lease for the move, so it refuses (75) while any node is active.
@@ -20,8 +21,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service.config import Config, ConfigError
-from service.inbox_backend import ActiveElsewhere
+from service.config import Config, ConfigError, inbox_path
+from service.inbox_backend import ActiveElsewhere, held_inbox, is_postgres
 from service.lifecycle import AlreadyRunning, state_lock
 from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_config
 from subscriber.errors import Fatal
@@ -37,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "everything published so far: reconcile it), or a replay ID (hex, as "
                     "`status` and `publish` print; resume after it).",
         epilog="exit codes: 0 moved, 1 not confirmed, 64 bad --from or unknown topic, 75 the "
-               "daemon is running (stop it first), 78 invalid configuration")
+               "daemon is running (stop it first), 78 invalid configuration or no/another inbox in "
+               "the state directory")
     p.add_argument("--topic", required=True, help="e.g. /event/SelfServeTrialEvent__e")
     p.add_argument("--from", dest="start", required=True, metavar="earliest|latest|REPLAY_ID")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -89,10 +91,16 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _move(config: Config, topic: str, start: str | bytes, yes: bool) -> int:
-    """Move the checkpoint in the configured inbox (on PostgreSQL: under the lease, so only
-    while no daemon of the deployment is active)."""
-    from service.inbox_backend import held_inbox
-
+    """Move the checkpoint in the configured inbox, opened like the daemon's start: a
+    mistyped ``--state``, a lost or a replaced inbox is refused (exit 78), never answered
+    with a fresh inbox whose checkpoint would be moved. On PostgreSQL the move is under the
+    lease, so only while no daemon of the deployment is active."""
+    state_dir = config.service.state_dir
+    if not is_postgres(config) and not inbox_path(state_dir).exists():
+        print(f"lifecycle-sync replay: no inbox in {state_dir}: is --state right? (the daemon "
+              "creates it at its first start; start_from sets where a new one begins)",
+              file=sys.stderr)
+        return EX_CONFIG
     with held_inbox(config) as inbox:
         current = inbox.checkpoint(topic).replay_id
         where = current.hex() if current else "(no checkpoint yet)"

@@ -134,13 +134,23 @@ def _emulator_auth(info: Mapping[str, Any], mode: str) -> dict[str, Any]:
     return auth
 
 
-def _run(args: argparse.Namespace) -> int:
+def config_or_report(args: argparse.Namespace) -> Config | None:
+    """The validated config, or None after printing every problem (the caller exits 78)."""
     try:
-        config = resolve_config(args)
+        return resolve_config(args)
     except ConfigError as exc:
         print(f"lifecycle-sync: {exc}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = config_or_report(args)
+    if config is None:
         return EX_CONFIG
-    from service.wiring import run_daemon  # heavy imports (grpc) only when really running
+    from service.gc_pause import gc_paused
+
+    with gc_paused(freeze=True):  # the daemon's imports, without collector passes over them
+        from service.wiring import run_daemon  # heavy imports (grpc) only when really running
 
     return run_daemon(config, reset_inbox=args.reset_inbox,
                       log_format=resolve_format(args.log_format))

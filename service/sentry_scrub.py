@@ -46,10 +46,14 @@ def scrub_value(value: Any, secrets: tuple[str, ...]) -> Any:
 
 def scrub_event(event: dict[str, Any], secrets: tuple[str, ...],
                 hint: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Every field but the ones that identify the release and the event, scrubbed; tags that
+    """Every field but the ones that identify the release and the event, scrubbed; ``user``
+    dropped whole; tags that
     still looked like personal data after scrubbing dropped; a log record's raw arguments
     dropped (``logentry.formatted``, scrubbed, already holds them); a fingerprint set."""
-    clean = {k: (v if k in _KEEP_TOP else scrub_value(v, secrets)) for k, v in event.items()}
+    # "user" is personal data whatever it holds (id, username, email, IP): never sent. The
+    # daemon sets none; this drops what a library or a future change might.
+    clean = {k: (v if k in _KEEP_TOP else scrub_value(v, secrets)) for k, v in event.items()
+             if k != "user"}
     tags = clean.get("tags")
     if isinstance(tags, dict):
         clean["tags"] = {k: v for k, v in tags.items() if FILTERED not in str(v)

@@ -28,6 +28,7 @@ from typing import Any
 from handlers.gateway_api import Gateway, WriteResult
 from handlers.lookup import LookupRequest
 from handlers.plan import ConvertRequest
+from handlers.rule_settings import RuleSettings
 from handlers.snapshot import LeadRow, Snapshot
 from subscriber.events import InboxEntry
 from subscriber.inbox_api import InboxStore
@@ -86,6 +87,15 @@ class ShadowGateway:
         for uuid, fields in cache_rows.items():
             self._would("upsert", "Event_Cache__c", uuid, fields)
         return WriteResult()
+
+    @property
+    def rules(self) -> RuleSettings:
+        return self._real.rules
+
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[str]:
+        for task in tasks:
+            self._would("create", "Task", str(task.get("WhatId")), task)
+        return []
 
 
 class ShadowInbox:

@@ -16,15 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scheduler.runs import DamagedJobsFile, RunLog, RunStore, jobs_path
-from scheduler.settings import JOB_NAMES
 from service.config import Config, ConfigError, inbox_path, load_config
 from service.connection_state import CONNECTED, read_connection_state
 from service.event_labels import event_type, workspace_id
 from service.inbox_backend import ReaderSource, open_reader, run_records
 from service.lifecycle import lock_holder
+from service.sla import SLA_KEY, sla_line
 from service.state_guard import IDENTITY_NAME
 from service.status_failover import failover_report, pg_reader, render_failover
+from service.status_jobs import jobs_from, jobs_report
 from subscriber.errors import SubscriberError
 from subscriber.inbox_api import InboxReader
 
@@ -98,41 +98,12 @@ def collect_status(state_dir: Path, source: ReaderSource | None = None) -> dict[
             }
         apply = _apply_state(inbox)
         ops = json.loads(inbox.meta(OPS_KEY) or "null")
+        sla = json.loads(inbox.meta(SLA_KEY) or "null")
     pid = lock_holder(state_dir)
     return {"state_dir": str(state_dir), "inbox": str(path) if source is None else "postgres",
             "daemon_pid": pid,
             "connection": _connection(state_dir, pid), "topics": topics, "apply": apply,
-            "jobs": _jobs(state_dir), "ops": ops}
-
-
-def _jobs(state_dir: Path) -> dict[str, Any]:
-    """Each scheduled job's last run, result and next run, from ``STATE/jobs.db``."""
-    path = jobs_path(state_dir)
-    if not path.exists():
-        return {}
-    try:
-        store = RunStore(path, readonly=True)
-    except DamagedJobsFile as exc:  # said clearly, exit 1; the rest of the status still shows
-        return {"damaged": str(exc)}
-    try:
-        return jobs_from(store)
-    finally:
-        store.close()
-
-
-def jobs_from(store: RunLog) -> dict[str, Any]:
-    """Each job's last run, result and next run as the report shows it."""
-    out = {}
-    for name in JOB_NAMES:
-        st = store.state(name)
-        out[name] = {
-            "last_run": st.last_started_at.isoformat(timespec="seconds")
-            if st.last_started_at else None,
-            "result": st.last_result, "summary": st.last_summary, "runs": st.runs,
-            "failures": st.failures,
-            "next_run": st.next_run_at.isoformat(timespec="seconds")
-            if st.next_run_at else None}
-    return out
+            "jobs": jobs_report(state_dir), "ops": ops, "sla": sla}
 
 
 def _connection(state_dir: Path, pid: int | None) -> dict[str, Any] | None:
@@ -214,6 +185,9 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"job {name}: {result}{detail}; last run {j['last_run'] or '-'}, next "
                      f"{j['next_run'] or '-'}, {j['runs']} run(s), {j['failures']} failed")
     lines.extend(_ops_lines(report.get("ops")))
+    sla = sla_line(report.get("sla"))
+    if sla:
+        lines.append(sla)
     lines.extend(render_failover(report.get("failover")))
     return "\n".join(lines) + "\n"
 

@@ -27,6 +27,7 @@ class Credit:
     def __init__(self, batch: int) -> None:
         self.batch = batch
         self.outstanding = 0
+        self.stopped = False  # stopping: ask for nothing more, count what still arrives
 
     def initial(self) -> int:
         self.outstanding = self.batch
@@ -42,7 +43,7 @@ class Credit:
         return self._top_up()
 
     def _top_up(self) -> int:
-        if self.outstanding > self.batch // 2:
+        if self.stopped or self.outstanding > self.batch // 2:
             return 0
         more = self.batch - self.outstanding
         self.outstanding = self.batch

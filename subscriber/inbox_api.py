@@ -54,6 +54,10 @@ class IntakeInbox(Protocol):
 
     def pending_jump(self, topic: str) -> Jump | None: ...
 
+    def meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...  # gap records (subscriber.gaps)
+
 
 class ApplyInbox(Protocol):
     """The consumers' side: read pending work, record what Salesforce confirmed."""

@@ -32,6 +32,7 @@ from subscriber.channel import PubSubClient, StreamCall
 from subscriber.codec import Decoder, SchemaCache
 from subscriber.errors import Fatal, Reauthenticate, ReplayRejected, RetryLater, classify_rpc_error
 from subscriber.flow import Backoff, Credit, RequestQueue, Watchdog
+from subscriber.gaps import record_gap
 from subscriber.hooks import IntakeHooks, call_hook
 from subscriber.inbox_api import IntakeInbox
 from subscriber.poison import PoisonReporter
@@ -39,6 +40,9 @@ from subscriber.replay import Start, choose_start, jump_messages, rejection_mess
 from subscriber.settings import IntakeSettings, ReplayPolicy
 
 log = logging.getLogger(__name__)
+# After close(): how long events the server had already been asked for may still arrive and
+# be committed (loopback or a WAN round trip); well inside the intake's 5 s close grace.
+DRAIN_S = 1.0
 
 
 class TopicStream:
@@ -76,12 +80,22 @@ class TopicStream:
         self._token = ""
 
     def close(self) -> None:
-        """Stop asking for events and end the stream; the batch in hand is still committed.
+        """Stop asking for events and end the stream; the batch in hand is still committed,
+        and so are events already requested and on their way (for up to :data:`DRAIN_S`, or
+        until all requested have come), so a clean stop makes the server send nothing twice.
         A wait for a login in flight ends at once (the login goes on without us)."""
+        self._credit.stopped = True
         self._halt.set()
         with self._lock:
-            if self._call is not None:
-                self._call.cancel()
+            call = self._call
+        if call is None:
+            return
+        if self._credit.outstanding == 0:
+            call.cancel()
+            return
+        timer = threading.Timer(DRAIN_S, call.cancel)
+        timer.daemon = True
+        timer.start()
 
     def run(self) -> None:
         """Subscribe until :meth:`close`; raises :class:`Fatal` when retrying cannot help."""
@@ -183,7 +197,13 @@ class TopicStream:
         for response in call:
             watchdog.touch()
             more = self._land(response)
-            if more and not self._halt.is_set():
+            if self._halt.is_set():
+                # Stopping: nothing requested is still on its way (all came, or the server
+                # says it has nothing to send), so ending the stream now loses nothing.
+                if self._credit.outstanding == 0 or not response.events:
+                    call.cancel()
+                    return
+            elif more:
                 requests.put(pb.FetchRequest(num_requested=more))
 
     def _land(self, response: pb.FetchResponse) -> int:
@@ -232,9 +252,12 @@ class TopicStream:
         call_hook("replay_rejected", lambda: self._hooks.replay_rejected(
             self.topic, replay_id, policy))
         message = rejection_message(self.topic, stored, policy, exc)
+        record_gap(self._inbox, self.topic, stored, policy.value, exc.error_code, exc.rpc_id)
         if policy is ReplayPolicy.FAIL or self._start.preset != pb.CUSTOM or not stored.replay_id:
             # Logged once, by whoever stops the daemon with it.
             raise Fatal(message, error_code=exc.error_code, rpc_id=exc.rpc_id)
-        log.error("%s", message)
+        # CRITICAL, with its own template: a possible gap is one fatal-level Sentry issue of
+        # its own, not grouped with the stream's other messages.
+        log.critical("replay ID refused, gap recorded: %s", message)
         self._inbox.record_jump(self.topic, policy.value, stored.replay_id, starting=False)
         return f"replay ID rejected; resubscribing from {policy.value.upper()}"

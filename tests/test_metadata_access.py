@@ -139,6 +139,11 @@ def test_review_queue_list_views() -> None:
 REPORT_FOLDER = "Lifecycle_Sync"
 DASHBOARD = DEFAULT / "dashboards" / "Lifecycle_Sync_Dashboards"
 DASHBOARD = DASHBOARD / "Lifecycle_Sync.dashboard-meta.xml"
+# Each dashboard and the report folder it shows, one component per report: the sales reps'
+# lifecycle dashboard, and the admins' error tracking over Event_Cache__c (issue 11).
+ADMIN_DASHBOARD = (DEFAULT / "dashboards" / "Lifecycle_Sync_Admin_Dashboards"
+                   / "Lifecycle_Sync_Errors.dashboard-meta.xml")
+DASHBOARDS = {DASHBOARD: (REPORT_FOLDER, 5), ADMIN_DASHBOARD: ("Lifecycle_Sync_Admin", 4)}
 
 
 def _report_type(report: ET.Element) -> tuple[str, set[str]]:
@@ -231,22 +236,30 @@ def test_folders_have_their_metadata_files() -> None:
             assert (folder.parent / f"{folder.name}.dashboardFolder-meta.xml").is_file()
 
 
-def _components() -> list[ET.Element]:
-    return _all(_root(DASHBOARD), "dashboardGridLayout/dashboardGridComponents")
+def _components(dashboard: Path = DASHBOARD) -> list[ET.Element]:
+    return _all(_root(dashboard), "dashboardGridLayout/dashboardGridComponents")
 
 
-def test_dashboard_has_one_component_per_report() -> None:
-    reports = [_t(c, "dashboardComponent/report") for c in _components()]
-    expected = {f"{REPORT_FOLDER}/{p.name.removesuffix('.report-meta.xml')}" for p in REPORTS}
+def test_every_dashboard_is_checked() -> None:
+    assert set(DASHBOARDS) == set((DEFAULT / "dashboards").glob("*/*.dashboard-meta.xml"))
+
+
+@pytest.mark.parametrize("dashboard", list(DASHBOARDS), ids=_id)
+def test_dashboard_has_one_component_per_report(dashboard: Path) -> None:
+    folder_name, count = DASHBOARDS[dashboard]
+    reports = [_t(c, "dashboardComponent/report") for c in _components(dashboard)]
+    expected = {f"{folder_name}/{p.name.removesuffix('.report-meta.xml')}" for p in REPORTS
+                if p.parent.name == folder_name}
     assert sorted(reports) == sorted(expected)
-    assert len(expected) == 5
+    assert len(expected) == count
     for ref in reports:
         folder, _, name = ref.partition("/")
         assert (DEFAULT / "reports" / folder / f"{name}.report-meta.xml").is_file()
 
 
-def test_dashboard_metrics_summarize_report_columns() -> None:
-    for component in _components():
+@pytest.mark.parametrize("dashboard", list(DASHBOARDS), ids=_id)
+def test_dashboard_metrics_summarize_report_columns(dashboard: Path) -> None:
+    for component in _components(dashboard):
         comp = component.find(f"{MD_NS}dashboardComponent")
         assert comp is not None
         report = _root(DEFAULT / "reports" / f"{_t(comp, 'report')}.report-meta.xml")
@@ -260,15 +273,66 @@ def test_dashboard_metrics_summarize_report_columns() -> None:
             assert _t(summary, "aggregate") in aggregates[0]
 
 
-def test_dashboard_grid_fits_and_does_not_overlap() -> None:
-    layout = _root(DASHBOARD).find(_path("dashboardGridLayout"))
+@pytest.mark.parametrize("dashboard", list(DASHBOARDS), ids=_id)
+def test_dashboard_grid_fits_and_does_not_overlap(dashboard: Path) -> None:
+    layout = _root(dashboard).find(_path("dashboardGridLayout"))
     assert layout is not None
     width = int(_t(layout, "numberOfColumns"))
     cells: set[tuple[int, int]] = set()
-    for c in _components():
+    for c in _components(dashboard):
         col, row = int(_t(c, "columnIndex")), int(_t(c, "rowIndex"))
         span, rows = int(_t(c, "colSpan")), int(_t(c, "rowSpan"))
         assert col + span <= width
         area = {(x, y) for x in range(col, col + span) for y in range(row, row + rows)}
         assert not area & cells, "components overlap"
         cells |= area
+
+
+ADMIN = DEFAULT / "reports" / "Lifecycle_Sync_Admin"
+
+
+@pytest.mark.parametrize(
+    ("name", "interval", "criteria", "groupings"),
+    [
+        ("Parked_Events_By_Status_And_Class", "INTERVAL_CUSTOM", set(),
+         ["Processing_Status__c", "Review_Reason__c"]),
+        ("Parked_Event_Retries", "INTERVAL_CUSTOM",
+         {("Event_Cache__c$Retry_Count__c", "greaterThan", "0")}, ["Processing_Status__c"]),
+        ("Oldest_Unresolved_Events", "INTERVAL_CUSTOM",
+         {("Event_Cache__c$Processing_Status__c", "notEqual", "Completed")},
+         ["Processing_Status__c"]),
+        ("Events_Needing_Review_This_Week", "INTERVAL_THISWEEK",
+         {("Event_Cache__c$Needs_Review__c", "equals", "1")}, ["Event_Type__c"]),
+    ],
+)
+def test_admin_reports_track_parked_events(name: str, interval: str,
+                                           criteria: set[tuple[str, str, str]],
+                                           groupings: list[str]) -> None:
+    report = _root(ADMIN / f"{name}.report-meta.xml")
+    assert _t(report, "reportType") == "Lifecycle_Event_Cache__c"
+    assert _t(report, "timeFrameFilter/interval") == interval
+    assert _criteria(report) == criteria
+    assert _texts(report, "groupingsDown/field") == [f"Event_Cache__c${g}" for g in groupings]
+
+
+def test_oldest_unresolved_sorts_oldest_first_and_retries_are_summed() -> None:
+    oldest = _root(ADMIN / "Oldest_Unresolved_Events.report-meta.xml")
+    assert (_t(oldest, "sortColumn"), _t(oldest, "sortOrder")) == (
+        "Event_Cache__c$Original_Timestamp__c", "Asc")
+    retries = _root(ADMIN / "Parked_Event_Retries.report-meta.xml")
+    assert _texts(retries, "columns/aggregateTypes") == ["Sum", "Maximum"]
+
+
+def test_the_parked_events_report_type_leaves_the_payload_out() -> None:
+    root = _root(DEFAULT / "reportTypes" / "Lifecycle_Event_Cache.reportType-meta.xml")
+    offered = set(_texts(root, "sections/columns/field"))
+    assert "Event_Data__c" not in offered  # the payload holds the customer's email
+    assert {"Processing_Status__c", "Review_Reason__c", "Retry_Count__c",
+            "Original_Timestamp__c", "Needs_Review__c"} <= offered
+
+
+def test_the_platform_event_publishes_after_commit_and_says_why() -> None:
+    root = _root(DEFAULT / "objects" / "SelfServeTrialEvent__e"
+                 / "SelfServeTrialEvent__e.object-meta.xml")
+    assert _t(root, "publishBehavior") == "PublishAfterCommit"
+    assert "PublishAfterCommit" in _t(root, "description")

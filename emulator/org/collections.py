@@ -22,6 +22,7 @@ from emulator.org.api_limits import (
     COLLECTIONS_MAX_RETRIEVE,
     COLLECTIONS_MAX_TYPE_CHUNKS,
 )
+from emulator.org.assignment import assigner
 from emulator.org.calls import Call, Reply
 from emulator.org.errors import ApiError, DmlError, ErrorItem, MultipleMatches, no_such_column
 from emulator.org.serialize import record_json, save_result
@@ -124,7 +125,7 @@ def _create_one(call: Call, record: dict[str, Any]) -> Result:
     if obj.kind is ObjectKind.PLATFORM_EVENT:
         publish_id, notice = events.publish(call.org, call.tx, obj, body)
         return save_result(publish_id, [notice.per_record()])
-    return save_result(dml.create(call.org, call.tx, obj, body))
+    return save_result(dml.create(call.org, call.tx, obj, body, assigner(call, obj)))
 
 
 def _update_one(call: Call, record: dict[str, Any], ids: Counter[str]) -> Result:
@@ -152,7 +153,8 @@ def _upsert_one(
         raise DmlError.one("DUPLICATE_VALUE", f"Duplicate external id specified: {value}",
                            [field])
     try:
-        record_id, created = dml.upsert(call.org, call.tx, obj, field, value, _fields_only(record))
+        record_id, created = dml.upsert(call.org, call.tx, obj, field, value, _fields_only(record),
+                                        assign=assigner(call, obj))
     except MultipleMatches as exc:
         found = ", ".join(exc.record_ids)
         raise DmlError.one("DUPLICATE_EXTERNAL_ID",

@@ -17,6 +17,7 @@ from typing import Any
 
 from emulator.catalog import FieldDef, FieldType, ObjectDef
 from emulator.ids import is_valid, to18
+from emulator.org.assignment import Assign
 from emulator.org.errors import (
     DmlError,
     ErrorItem,
@@ -33,8 +34,10 @@ from emulator.soql.schema import reference_targets
 CONVERTED = ErrorItem("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", ())
 
 
-def create(org: Org, tx: RecordTransaction, obj: ObjectDef, body: Any) -> str:
-    """Insert one record from a client body; returns the new ID."""
+def create(org: Org, tx: RecordTransaction, obj: ObjectDef, body: Any,
+           assign: Assign | None = None) -> str:
+    """Insert one record from a client body; returns the new ID. ``assign``: the assignment
+    rule the call's ``Sforce-Auto-Assign`` header selected (its owner wins over the body's)."""
     values = parse_body(obj, body)
     _fault(org, "insert", obj)
     if "Id" in values:
@@ -49,7 +52,8 @@ def create(org: Org, tx: RecordTransaction, obj: ObjectDef, body: Any) -> str:
     if errors:
         raise DmlError(errors)
     _check_unique(tx, obj, values, None)
-    return tx.insert(obj.name, values)
+    owner = assign(values) if assign is not None else None
+    return tx.insert(obj.name, {**values, "OwnerId": owner} if owner else values)
 
 
 def update(org: Org, tx: RecordTransaction, obj: ObjectDef, record_id: str, body: Any) -> None:
@@ -75,11 +79,14 @@ def update(org: Org, tx: RecordTransaction, obj: ObjectDef, record_id: str, body
 
 def upsert(
     org: Org, tx: RecordTransaction, obj: ObjectDef, field_name: str, value: Any, body: Any,
-    update_only: bool = False,
+    update_only: bool = False, assign: Assign | None = None,
 ) -> tuple[str, bool]:
     """Update the record whose external ID is ``value``, or create it; returns (id, created).
 
     ``update_only`` (REST ``?updateOnly=true``) never creates: no match is 404 NOT_FOUND.
+    ``assign``: as for :func:`create`, applied when the upsert creates (SOAP
+    AssignmentRuleHeader lists upsert() among its calls; REST Sforce-Auto-Assign applies to
+    created records). Assignment on update is not modelled (README).
     """
     field = external_id_field(obj, field_name)
     key = None if value is None else str(value).strip()
@@ -96,7 +103,7 @@ def upsert(
         raise not_found()
     if field.name == "Id":
         raise DmlError.one("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
-    return create(org, tx, obj, {**rest, field.name: key}), True
+    return create(org, tx, obj, {**rest, field.name: key}, assign), True
 
 
 def _without(body: Any, field: FieldDef) -> dict[str, Any]:

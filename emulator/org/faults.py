@@ -10,7 +10,8 @@ Two kinds of fault, because Salesforce fails at two levels:
 
 A rule matches by call kind (``sobject_upsert``, ``query``, ``soap_convertLead`` …) or DML
 operation (``insert``, ``update``, ``delete``), and optionally by object; ``times`` limits how
-often it fires (None: until cleared).
+often it fires (None: until cleared). A record fault may name ``record_ids``: then only writes
+to those records fail (a record locked for good, whatever else is written).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class FaultRule:
     message: str = _SERVER_ERROR
     times: int | None = None
     stall_s: float = 30.0
+    record_ids: tuple[str, ...] = ()
     id: int = 0
     fired: int = 0
 
@@ -115,7 +117,7 @@ class OrgFaults:
         UNABLE_TO_LOCK_ROW names the locked record as Salesforce does: "unable to obtain
         exclusive access to this record or 1 records: <id>" (an insert has no ID to name).
         """
-        rule = self._take(("record_error",), operation, object_name)
+        rule = self._take(("record_error",), operation, object_name, record_id)
         if rule is None:
             return None
         message = rule.message
@@ -124,10 +126,14 @@ class OrgFaults:
         return ErrorItem(rule.error_code, message, ())
 
     def _take(
-        self, effects: tuple[str, ...], kind: str, object_name: str | None
+        self, effects: tuple[str, ...], kind: str, object_name: str | None,
+        record_id: str | None = None,
     ) -> FaultRule | None:
         with self._lock:
             for rule in self._rules:
+                if rule.record_ids and (record_id or "")[:15] not in {
+                        r[:15] for r in rule.record_ids}:
+                    continue
                 if rule.effect in effects and rule.matches(kind, object_name):
                     rule.fired += 1
                     return rule

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from emulator.catalog import Catalog
 from emulator.identity import OrgIdentity
+from emulator.org.assignment import AssignmentRules
 from emulator.org.credentials import ClientCredentials
 from emulator.org.cursors import QueryCursors
 from emulator.org.faults import CallCounters, OrgFaults
@@ -34,6 +35,7 @@ class OrgSettings:
 
     latency_ms: float = 0.0
     query_batch_size: int = MAX_QUERY_BATCH
+    clock_offset_s: float = 0.0  # OAuth's "now" for JWT exp (admin: POST /faults/clock)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Org:
     faults: OrgFaults = field(default_factory=OrgFaults)
     counters: CallCounters = field(default_factory=CallCounters)
     cursors: QueryCursors = field(default_factory=QueryCursors)
+    assignment: AssignmentRules = field(default_factory=AssignmentRules)
     instance_url: str = ""
 
     def pause(self) -> None:

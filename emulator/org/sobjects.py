@@ -12,6 +12,7 @@ from __future__ import annotations
 from emulator.catalog import ObjectDef, ObjectKind
 from emulator.ids import is_valid, to18
 from emulator.org import dml, events
+from emulator.org.assignment import assigner
 from emulator.org.calls import Call, Reply
 from emulator.org.describe import describe_object, global_describe, object_summary
 from emulator.org.errors import (
@@ -47,7 +48,7 @@ def object_root(call: Call) -> Reply:
     if obj.kind is ObjectKind.PLATFORM_EVENT:
         publish_id, notice = events.publish(call.org, call.tx, obj, call.json())
         return Reply(201, save_result(publish_id, [notice.per_record()]))
-    new_id = dml.create(call.org, call.tx, obj, call.json())
+    new_id = dml.create(call.org, call.tx, obj, call.json(), assigner(call, obj))
     return Reply(201, save_result(new_id))
 
 
@@ -105,7 +106,8 @@ def _upsert(call: Call, obj: ObjectDef, field_name: str, value: str) -> Reply:
         if isinstance(body, dict) and any(str(k).lower() == key.lower() for k in body):
             raise key_in_body(key)
     update_only = call.args.get("updateOnly", "").strip().lower() == "true"
-    record_id, created = dml.upsert(call.org, call.tx, obj, field_name, value, body, update_only)
+    record_id, created = dml.upsert(call.org, call.tx, obj, field_name, value, body, update_only,
+                                    assigner(call, obj))
     modern = float(call.version) >= CREATED_FLAG_SINCE
     if created:
         body = save_result(record_id)

@@ -14,6 +14,7 @@ from typing import Any
 from handlers.gateway_api import RecordError, WriteResult
 from handlers.lookup import LookupRequest
 from handlers.plan import ConvertRequest
+from handlers.rule_settings import RuleSettings
 from handlers.snapshot import AccountRow, ContactRow, LeadRow, Snapshot, WorkspaceRow
 
 
@@ -28,6 +29,8 @@ class FakeOrg:
         self.refuse_workspaces: dict[str, RecordError] = {}
         self.refuse_leads: dict[str, str] = {}  # email → note
         self._ids = itertools.count(1)
+        self.rules = RuleSettings()
+        self.tasks: list[dict[str, Any]] = []
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):015d}"
@@ -88,6 +91,12 @@ class FakeOrg:
                 continue
             record = self.workspaces.setdefault(key.lower(), {"Id": self.new_id("a00")})
             record.update(body)
+            result.workspace_ids[key] = str(record["Id"])
         for uuid, row in cache_rows.items():
             self.cache.setdefault(uuid, {}).update(row)
         return result
+
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[str]:
+        self.calls += 1
+        self.tasks.extend(tasks)
+        return []

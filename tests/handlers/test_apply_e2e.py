@@ -55,12 +55,13 @@ def convert_as_rep(rig: ApplyRig, lead_id: str, client: str = "rep-ui") -> None:
 
 # -- Trial (seed 4.1, 5.1, 5.2) ------------------------------------------------------------
 
-def test_new_trial_creates_workspace_and_lead_links_account_in_three_calls(rig):
+def test_new_trial_creates_workspace_and_lead_links_account_in_four_calls(rig):
+    """Lookup, Lead creation (Sforce-Auto-Assign), the new Lead's owner, the upserts."""
     acme = account(rig, "Acme One", domain="acmeone.co.uk")
     rig.wait_idle()
     rig.reset_calls()
     apply(rig, rig.record("Trial", "e2e-t1", TRIAL, 1, email=" Dana.Rivera@Mail.AcmeOne.co.uk "))
-    assert rig.calls() <= 3
+    assert rig.calls() <= 4
     ws = rig.workspace("e2e-t1")
     assert (ws["Self_Serve_Status__c"], ws["Trial_Expiration_Date__c"]) == ("Trial",
                                                                              "2026-12-31")

@@ -9,6 +9,7 @@ import json
 import pytest
 from apply_rig import ApplyRig
 
+from handlers.conflicts import MRR_CONFLICT
 from subscriber.events import EntryStatus
 
 TRIAL = {"trial_expiration": "2026-12-31"}
@@ -45,7 +46,9 @@ CONVERSIONS = [
                        "mrr": "12.50"}, WAITING),
     ("h-conv-long", {"subscription_id": "s", "plan_type": LONG, "mrr": 1}, "plan_type is 300"),
     ("h-conv-nl", {"subscription_id": "s\nx", "plan_type": "p", "mrr": 1}, "control character"),
-    ("h-conv-mrr", {"subscription_id": "s", "plan_type": "p", "mrr": "1e999"}, "mrr must be"),
+    # an absurd MRR is a conflict, not invalid data: the rest applies (here: waits for the
+    # Trial), the MRR is never written and the Workspace is flagged (issue 11 item 3)
+    ("h-conv-mrr", {"subscription_id": "s", "plan_type": "p", "mrr": "1e999"}, WAITING),
 ]
 CHURNS = [
     ("h-churn-nl", {"churn_date": "2027-01-01", "churn_reason": "too\nexpensive\t'%_\\"},
@@ -106,6 +109,9 @@ def test_hostile_conversions(rig, outcome, ws, data, want):
         workspace = rig.workspace_by_id(ws)
         assert (workspace["Plan_Type__c"], workspace["Subscription_ID__c"]) == (
             data["plan_type"], data["subscription_id"])
+    if ws == "h-conv-mrr":
+        assert workspace["MRR__c"] is None
+        assert MRR_CONFLICT in workspace["Review_Reason__c"]
 
 
 @pytest.mark.parametrize(("ws", "data", "want"), CHURNS)

@@ -32,10 +32,13 @@ class RecordingClient:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any]] = []
 
-    def rest(self, method: str, path: str, body: Any = None, *, idempotent: bool) -> Any:
+    def rest(self, method: str, path: str, body: Any = None, *, idempotent: bool,
+             headers: dict[str, str] | None = None) -> Any:
         self.requests.append((method, path, body))
         if path == "composite":
             return {"compositeResponse": [_answer(s) for s in body["compositeRequest"]]}
+        if path == "composite/sobjects/Lead":  # a Collections retrieve of new Leads' owners
+            return [{"Id": i, "OwnerId": "005000000000001AAA"} for i in body["ids"]]
         return [{"id": f"00Q{i:015d}", "success": True} for i in range(len(body["records"]))]
 
     def rest_url(self, url: str) -> Any:
@@ -109,8 +112,11 @@ def test_writes_and_creates_are_chunked_by_collections_and_composite_limits():
     created, failed = gateway.create_leads(drafts)
     assert len(created) == 450
     assert not failed
-    creates = [b for m, p, b in client.requests if p == "composite/sobjects"]
+    creates = [b for m, p, b in client.requests if p == "composite/sobjects/Lead/Workspace_ID__c"]
     assert [len(b["records"]) for b in creates] == [200, 200, 50]
+    retrieves = [b for m, p, b in client.requests if p == "composite/sobjects/Lead"]
+    assert [len(b["ids"]) for b in retrieves] == [450]  # one retrieve (2,000 IDs per call)
+    assert {lead.owner_id for lead in created.values()} == {"005000000000001AAA"}
 
 
 def test_convert_lead_sends_at_most_100_per_call():

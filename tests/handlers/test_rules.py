@@ -9,6 +9,7 @@ from __future__ import annotations
 from entry_builders import CHURN, CONVERSION, TRIAL, change_entry, lifecycle_entry
 from fake_org import FakeOrg
 
+from handlers.conflicts import LEAD_CONFLICT, MRR_CONFLICT
 from handlers.cycle import run_cycle
 from handlers.gateway_api import RecordError
 from handlers.lead_rules import DUPLICATE_LEAD
@@ -43,12 +44,27 @@ def test_new_trial_creates_workspace_lead_and_links_account(t0):
 
 def test_trial_reuses_newest_open_lead_and_flags_account_review(t0):
     org = FakeOrg()
-    apply(org, lifecycle_entry("Trial", "ws-0", TRIAL, t0, email="a@nowhere.example"))
-    lead = next(iter(org.leads))
+    older = org.new_id("00Q")
+    org.leads[older] = LeadRow(older, "a@nowhere.example", created="2026-01-01")
+    newest = org.new_id("00Q")  # made by Marketo: no Workspace holds it yet
+    org.leads[newest] = LeadRow(newest, "a@nowhere.example", created="2026-02-01")
     apply(org, lifecycle_entry("Trial", "ws-1", TRIAL, t0, email="a@nowhere.example"))
-    assert org.workspaces["ws-1"]["Lead__c"] == lead
-    assert len(org.leads) == 1
+    assert org.workspaces["ws-1"]["Lead__c"] == newest
+    assert len(org.leads) == 2
     assert NO_ACCOUNT in org.workspaces["ws-1"]["Review_Reason__c"]
+
+
+def test_a_lead_another_workspace_holds_is_a_conflict_not_a_link(t0):
+    org = FakeOrg()
+    apply(org, lifecycle_entry("Trial", "ws-0", TRIAL, t0, email="a@nowhere.example"))
+    apply(org, lifecycle_entry("Trial", "ws-1", TRIAL, t0, email="a@nowhere.example"))
+    assert "Lead__c" not in org.workspaces["ws-1"]
+    assert len(org.leads) == 1  # nor a duplicate Lead
+    assert LEAD_CONFLICT in org.workspaces["ws-1"]["Review_Reason__c"]
+    assert org.workspaces["ws-1"]["Needs_Review__c"] is True
+    [row] = org.cache.values()
+    assert (row["Processing_Status__c"], row["Needs_Review__c"]) == ("Completed", True)
+    assert row["Review_Reason__c"] == LEAD_CONFLICT
 
 
 def test_free_mail_never_matches_and_several_accounts_flag(t0):
@@ -240,3 +256,27 @@ def test_refused_lead_parks_the_trial_and_flags_the_workspace(t0):
     ws = org.workspaces["ws-r"]
     assert ws["Self_Serve_Status__c"] == "Trial"
     assert "Lead could not be created" in ws["Review_Reason__c"]
+
+
+def test_an_absurd_mrr_waiting_for_its_trial_keeps_it_in_the_parked_row(t0):
+    """The parked row must rebuild the same event on retry: its data keeps the MRR (judged
+    again then), while the Workspace never gets it."""
+    org = FakeOrg()
+    apply(org, lifecycle_entry("Conversion", "ws-1", {**CONVERSION, "mrr": -3}, t0, email=None))
+    [row] = org.cache.values()
+    assert row["Processing_Status__c"] == "New"
+    assert '"mrr": "-3.00"' in row["Event_Data__c"]
+    assert "MRR__c" not in org.workspaces["ws-1"]
+    assert MRR_CONFLICT in org.workspaces["ws-1"]["Review_Reason__c"]
+    apply(org, lifecycle_entry("Trial", "ws-1", TRIAL, t0 - 1000))
+    assert org.workspaces["ws-1"]["Self_Serve_Status__c"] == "Paid"
+    assert "MRR__c" not in org.workspaces["ws-1"]
+
+
+def test_usage_in_one_cycle_newest_wins_and_no_figures_keep_them(t0):
+    org = FakeOrg()
+    apply(org, lifecycle_entry("Trial", "ws-1", {**TRIAL, "seats": 2}, t0 + 2000),
+          lifecycle_entry("Trial", "ws-1", {**TRIAL, "seats": 9}, t0 + 1000))
+    assert org.workspaces["ws-1"]["Latest_Usage__c"] == '{"seats":2}'
+    apply(org, lifecycle_entry("Trial", "ws-1", TRIAL, t0 + 3000))
+    assert org.workspaces["ws-1"]["Latest_Usage__c"] == '{"seats":2}'

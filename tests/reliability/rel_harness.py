@@ -30,7 +30,6 @@ import json
 import signal
 import sqlite3
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ from rel_publish import EventPublisher
 from rel_workload import Workload
 from simple_salesforce.api import Salesforce
 
-from benchmarks.rig import Daemon, NotifySocket
+from benchmarks.rig import Daemon, NotifySocket, poll
 from emulator.pubsub.subscribe import StreamSettings
 from emulator.server import Emulator, EmulatorSettings
 from service.config import inbox_path
@@ -66,15 +65,9 @@ DEFAULT_STREAM = StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0)
 
 def wait_for(predicate: Callable[[], T], timeout_s: float, what: str,
              interval_s: float = 0.05) -> T:
-    """The first truthy ``predicate()``; AssertionError naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(interval_s)
+    """The first truthy ``predicate()``; TimeoutError naming ``what`` after ``timeout_s``."""
+    found: T = poll(predicate, timeout_s, what, interval_s)
+    return found
 
 
 @dataclass
@@ -170,7 +163,7 @@ class Cluster:
             if i < start_batch or i in self._published:
                 continue
             self._published.add(i)
-            self.publisher().publish(batch)
+            self.publisher().publish_events(batch)
             if leads:
                 self._update_marketo(workload, i)
             else:
@@ -197,8 +190,9 @@ class Cluster:
 
     def _collections(self, method: str, records: list[dict[str, Any]]) -> None:
         for start in range(0, len(records), 200):
-            results = self.sf.restful("composite/sobjects", method=method, json={
-                "allOrNone": True, "records": records[start:start + 200]})
+            results: list[dict[str, Any]] = self.sf.restful(
+                "composite/sobjects", method=method,
+                json={"allOrNone": True, "records": records[start:start + 200]}) or []
             assert all(r["success"] for r in results), results[:3]
 
     def query_all(self, soql: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from rel_checker import RunResult, Verdict, collect, compare
 from rel_harness import Cluster, running_cluster
-from rel_workload import Workload, make_workload
+from rel_workload import PUBLISH_BATCH, Workload, make_workload
 
 IDLE_TIMEOUT_S = 180.0
 
@@ -35,22 +35,25 @@ class CaseRun:
     seed: int
     events: int
 
-    def finish(self, reference: RunResult, case: str, idle_timeout_s: float = IDLE_TIMEOUT_S
-               ) -> Verdict:
+    def finish(self, reference: RunResult, case: str, idle_timeout_s: float = IDLE_TIMEOUT_S,
+               expected_to_differ: frozenset[str] = frozenset(),
+               dead_lettered: frozenset[str] = frozenset()) -> Verdict:
         """Wait until idle (the stuck check happens either way), then compare."""
         try:
             self.cluster.wait_idle(self.workload, idle_timeout_s)
-        except AssertionError as exc:
+        except TimeoutError as exc:
             print(f"{case} seed={self.seed}: {exc}")
         result = collect(self.cluster, self.workload)
-        return compare(reference, result, case, self.seed, self.events)
+        return compare(reference, result, case, self.seed, self.events, expected_to_differ,
+                       dead_lettered)
 
 
 @contextmanager
-def case_run(work: Path, seed: int, events: int, **cluster: Any) -> Iterator[CaseRun]:
+def case_run(work: Path, seed: int, events: int, batch: int = PUBLISH_BATCH, **cluster: Any
+             ) -> Iterator[CaseRun]:
     """An emulator with the workload's Accounts and Leads in place; no daemon yet."""
     with running_cluster(work, **cluster) as c:
-        workload = make_workload(seed, events, c.info["user_id"])
+        workload = make_workload(seed, events, c.info["user_id"], batch)
         c.prepare(workload)
         yield CaseRun(c, workload, seed, events)
 

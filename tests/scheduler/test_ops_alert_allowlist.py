@@ -19,5 +19,5 @@ def test_only_allowlisted_owners_get_alerts(org: OrgRig) -> None:
     mine = _workspace(org, "ws-pilot", "Trial", _day(7), Lead__c=pilot_lead)
     _workspace(org, "ws-other", "Trial", _day(7), Lead__c=other_lead)
     settings = dataclasses.replace(PARIS, owner_allowlist=(pilot,))
-    assert trial_alerts(NOW, org.sf, settings, lambda ids: {}).endswith("1 alert(s) sent")
+    assert trial_alerts(NOW, org.sf, settings).endswith("1 alert(s) sent")
     assert [t["WhatId"] for t in _tasks(org)] == [mine]

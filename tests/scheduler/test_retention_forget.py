@@ -192,23 +192,3 @@ def test_forget_an_international_address_in_every_spelling(org: OrgRig, tmp_path
     with Inbox.open_readonly(inbox_path(state)) as inbox:
         kept = [(e.payload or {}).get("Email__c") for e in inbox.recent(10)]
     assert "bob@bücher.de" in kept
-
-
-def test_usage_figures_fall_back_to_parked_rows_once_the_inbox_lost_them(
-        org: OrgRig, tmp_path: Path) -> None:
-    """The inbox keeps applied events 7 days: by a 1-day alert the figures come from the
-    Workspace's parked Event_Cache__c rows (one query for all), the latest that has any."""
-    from scheduler.usage import usage_lookup
-
-    with Inbox(tmp_path / "inbox.db") as inbox:
-        inbox.store_batch(TOPIC, [_event(1, "a@b.co.uk", workspace="ws-in")], b"\x01")
-    for uuid, at, data in (("old", "2026-11-01T00:00:00.000Z", {"seats": 2}),
-                           ("new", "2026-11-20T00:00:00.000Z", {"usage": {"seats": 9}}),
-                           ("none", "2026-11-25T00:00:00.000Z", {"plan_type": "Team"})):
-        org.create("Event_Cache__c", Event_Uuid__c=uuid, Processing_Status__c="Completed",
-                   Event_Type__c="Conversion", Workspace_ID__c="WS-gone",
-                   Original_Timestamp__c=at, Event_Data__c=json.dumps(data))
-    before = org.calls()
-    found = usage_lookup(tmp_path / "inbox.db", org.sf)(["ws-gone", "ws-in", "ws-none"])
-    assert found == {"ws-gone": {"seats": 9}}  # ws-in's event carries no figures
-    assert org.calls() - before == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sched_rig import OrgRig, kill_after_commit
+from sched_rig import OrgRig, entry, kill_after_commit
 
 from emulator.org.faults import FaultRule
 from scheduler.runs import RunStore
@@ -63,9 +63,7 @@ def _tasks(org: OrgRig) -> list[dict[str, Any]]:
 
 
 def _alerts(org: OrgRig, now: dt.datetime = NOW) -> str:
-    usage = {"ws-7": {"seats": 5, "projects": 3}}
-    return trial_alerts(now, org.sf, PARIS, lambda ids: {i.lower(): usage[i] for i in ids
-                                                         if i in usage})
+    return trial_alerts(now, org.sf, PARIS)
 
 
 def test_one_task_per_threshold_for_the_owner_never_twice(org: OrgRig) -> None:
@@ -73,7 +71,9 @@ def test_one_task_per_threshold_for_the_owner_never_twice(org: OrgRig) -> None:
     lead = org.create("Lead", LastName="Owner", Company="Acme", Email="ann@acme.co.uk",
                       OwnerId=rep)
     account = org.create("Account", Name="Acme Ltd", OwnerId=account_rep)
-    ws7 = _workspace(org, "ws-7", "Trial", _day(7), Lead__c=lead)
+    ws7 = _workspace(org, "ws-7", "Trial", _day(7), Lead__c=lead,
+                     Latest_Usage__c='{"projects":3,"seats":5}',
+                     Latest_Usage_At__c="2026-11-20T10:30:00.000Z")
     ws1 = _workspace(org, "ws-1", "Trial", _day(1), Account__c=account)
     _workspace(org, "ws-20", "Trial", _day(20), Lead__c=lead)
     _workspace(org, "ws-paid", "Paid", _day(1), Lead__c=lead)
@@ -87,7 +87,8 @@ def test_one_task_per_threshold_for_the_owner_never_twice(org: OrgRig) -> None:
     assert (t7["OwnerId"], t7["WhoId"], t7["ActivityDate"], t7["Priority"]) == (
         rep, None, _day(7), "Normal")
     assert t7["Subject"] == "Trial ends in 7 days: Workspace ws-7"
-    assert "projects=3, seats=5" in t7["Description"]
+    assert "projects=3, seats=5 (event of 2026-11-20 10:30 UTC)" in t7["Description"]
+    assert "Usage in the latest event: none reported" in t1["Description"]
     assert "ann@acme.co.uk" not in t7["Description"]
     assert (t1["OwnerId"], t1["Priority"], t1["Subject"]) == (
         account_rep, "High", "Trial ends in 1 day: Workspace ws-1")
@@ -157,3 +158,32 @@ def test_kill_between_task_creation_and_its_record_still_one_task(
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "0 alert(s) sent" in rerun.stdout
     assert [t["WhatId"] for t in _tasks(org)] == [ws]
+
+
+def _at(day: int, hour: int = 12) -> int:
+    return int(dt.datetime(2026, 11, day, hour, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def test_the_alert_quotes_the_newest_usage_kept_on_the_workspace(org: OrgRig) -> None:
+    """Issue 8: the figures come from Workspace__c.Latest_Usage__c, which the apply side
+    keeps from the newest event by event time (a late, older event does not overwrite it);
+    the job reads no local inbox at all, so pruned inbox entries lose nothing."""
+    def trial(usage: dict[str, Any], at_ms: int) -> Any:
+        return entry("Trial", "ws-usage", {"trial_expiration": _day(7), "usage": usage}, at_ms,
+                     email="una@usage.example.com")
+
+    org.apply(trial({"seats": 3}, _at(20)))
+    org.apply(trial({"seats": 8, "projects": 2}, _at(25)))
+    org.apply(trial({"seats": 1}, _at(22)))  # older, arriving last
+    org.apply(entry("Trial", "ws-usage", {"trial_expiration": _day(7)}, _at(26),
+                    email="una@usage.example.com"))  # newest, but carries no figures
+    [ws] = org.query("SELECT Latest_Usage__c, Latest_Usage_At__c FROM Workspace__c "
+                     "WHERE Workspace_ID__c = 'ws-usage'")
+    assert ws["Latest_Usage__c"] == '{"projects":2,"seats":8}'
+    assert ws["Latest_Usage_At__c"].startswith("2026-11-25T12:00:00")
+    before = org.calls()
+    assert _alerts(org).endswith("1 alert(s) sent")
+    assert org.calls() - before == 2  # the figures came with the candidates query
+    [task] = _tasks(org)
+    assert "Usage in the latest event: projects=2, seats=8 (event of 2026-11-25 12:00 UTC)" \
+        in task["Description"]

@@ -8,14 +8,15 @@ import sys
 from svc_rig import ROOT, Rig
 from svc_waiting import wait_until
 
-from benchmarks.rig import TRIAL_TOPIC
+from benchmarks.rig import TRIAL_TOPIC, child_env
 
 
-def cli(rig: Rig, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(rig: Rig, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service", *args, "--emulator-info", str(rig.info_file),
          "--state", str(rig.state)], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        input=stdin, check=False)
+        input=stdin, check=False, env=child_env(env))
 
 
 def test_publish_prints_the_replay_id_the_daemon_then_lands(rig: Rig) -> None:
@@ -93,6 +94,18 @@ def test_review_lists_shows_retries_and_dismisses_parked_events(rig: Rig) -> Non
     assert shown.returncode == 0, shown.stderr
     assert f"Event_Uuid__c: {uuids[0]}" in shown.stdout
     assert "what to do: the producer sent invalid data" in shown.stdout
+    shadow = {"LIFECYCLE_SYNC_SERVICE_MODE": "shadow"}
+    for action in ("retry", "dismiss"):
+        piloted = cli(rig, "review", action, uuids[0], env=shadow)
+        assert piloted.returncode == 0, piloted.stderr
+        assert piloted.stdout.startswith("shadow mode: nothing written; live mode would "
+                                         "upsert Event_Cache__c")
+    assert "3 need review" in cli(rig, "review", "list").stdout  # the org unchanged
+    paged = cli(rig, "review", "list", "--limit", "2")
+    assert "showing 1-2 of 3 that need review; use --limit/--offset" in paged.stdout
+    rest = cli(rig, "review", "list", "--limit", "2", "--offset", "2")
+    assert "showing 3-3 of 3" in rest.stdout
+    assert uuids[2] in rest.stdout
     retried = cli(rig, "review", "retry", uuids[0])
     assert retried.returncode == 0, retried.stderr
     assert "handed back to retry-parked" in retried.stdout

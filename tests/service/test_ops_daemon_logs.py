@@ -37,7 +37,7 @@ class MixedPublisher(Publisher):
 
     def _event(self, n: int) -> pb.ProducerEvent:
         now_ms = int(time.time() * 1000)
-        data = {"trial_expiration": "2030-01-31"} if n % 2 == 0 else {"n": n}
+        data = {"trial_expiration": "2030-01-31" if n % 2 == 0 else "never"}
         record = {
             "CreatedDate": now_ms, "CreatedById": "005000000000000AAA",
             "Workspace_ID__c": f"ws-{n}", "Email__c": f"o'wner+{n}@example.com",
@@ -139,6 +139,9 @@ def test_json_formatter_is_the_safety_net() -> None:
     assert "s3cret-value-123" not in line(logging.DEBUG, "secret s3cret-value-123")["msg"]
     assert "jane@example.com" in line(logging.DEBUG, "lead jane@example.com")["msg"]
     assert line(logging.WARNING, "two\nlines")["msg"] == "two\nlines"  # one line on output
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "ok", None, None)
+    record.threadName = "export for jane@example.com"  # a library's thread name
+    assert "jane@example.com" not in formatter.format(record)
 
 
 def test_text_formatter_scrubs_like_json() -> None:
@@ -161,3 +164,12 @@ def test_log_format_auto_follows_journald() -> None:
     assert resolve_format("auto", {"JOURNAL_STREAM": "8:1234"}) == "json"
     assert resolve_format("auto", {}) == "text"
     assert resolve_format("text", {"JOURNAL_STREAM": "8:1234"}) == "text"
+
+
+def test_the_deployment_guide_documents_every_log_format() -> None:
+    from service.log_json import LOG_FORMATS
+
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    assert f"--log-format {'|'.join(LOG_FORMATS)}" in guide
+    for name in LOG_FORMATS:
+        assert f"- `{name}`:" in guide

@@ -20,7 +20,12 @@ def test_demo_tells_the_story_and_ends_with_the_table() -> None:
     assert "Marketo" in rows["ws-1004"]  # the Marketo-created Lead linked, no new Lead
     assert rows["ws-1005"].split()[1] == "Paid"  # out-of-order pair ends Paid
     assert "ws-1006" not in rows  # malformed: parked for review instead
-    assert "('Trial', 'ws-1006', 'Error')" in out
+    parked = [line.split() for line in out.splitlines() if line.startswith("    Trial ")]
+    assert ["Trial", "ws-1006", "Error"] in parked  # a readable row, not a tuple
+    leads = out.split("  Leads:\n", 1)[1].splitlines()
+    assert leads[0].split() == ["COMPANY", "SOURCE", "CONVERTED"]
+    assert ["Initech", "Marketo", "no"] in [row.split() for row in leads[1:]]
+    assert "('" not in out  # no Python tuples or lists of them
     assert "Task: Trial ends in 1 day: ws-1007" in out
     assert out.rstrip().endswith("demo finished OK")
     assert "API calls spent by the daemon:" in out.splitlines()[-2]

@@ -121,7 +121,7 @@ def test_apply_reporter_sends_each_error_class_once(sentry: Envelopes, tmp_path:
 
     inbox = Inbox(tmp_path / "inbox.db")
     try:
-        reporter = Reporter(inbox, lambda cls, msg: report("apply", cls, msg))
+        reporter = Reporter(inbox, lambda cls, msg, tags: report("apply", cls, msg, tags))
         for email in EMAILS * 3:
             reporter.report("DUPLICATE_VALUE", f"duplicate value for {email}")
         reporter.report("STRING_TOO_LONG", "Company too long")
@@ -241,3 +241,53 @@ def test_scrub_text_masks(text: str) -> None:
 
 def test_release_is_not_mistaken_for_an_email() -> None:
     assert scrub_text("lifecycle-sync@1.2.3") == "lifecycle-sync@1.2.3"
+
+
+def test_a_busy_retry_parked_run_checks_in_ok_and_raises_no_issue(sentry: Envelopes,
+                                                                   tmp_path: Path) -> None:
+    from service.apply_loop import KeysBusy
+
+    def busy(now: dt.datetime) -> str:
+        raise KeysBusy("apply cycles kept these Workspaces busy; trying next run")
+
+    settings = SchedulerSettings()
+    job = monitored("retry-parked", busy, monitor_configs(settings)["retry-parked"])
+    store = RunStore(tmp_path / "jobs.db")
+    try:
+        outcome = JobRunner({"retry-parked": job}, triggers(settings), store).run("retry-parked")
+    finally:
+        store.close()
+    assert not outcome.ok  # the runner still retries it soon
+    _flush()
+    assert [c["status"] for c in sentry.items("check_in")] == ["in_progress", "ok"]
+    assert not [e for e in sentry.items("event") if e["tags"].get("kind") == "job"]
+
+
+def test_an_explicit_environment_in_the_config_beats_sentry_environment(tmp_path: Path) -> None:
+    from service.config import load_config
+
+    path = tmp_path / "c.toml"
+    base = ('[service]\nstate_dir = "s"\n[auth]\nmode = "static_token"\n'
+            'instance_url = "https://x.example"\ntenant_id = "00D"\n'
+            'access_token_file = "t"\n')
+    (tmp_path / "t").write_text("tok")
+    env = {"SENTRY_ENVIRONMENT": "staging"}
+    path.write_text(base + '[sentry]\nenvironment = "production"\n')
+    assert from_env(load_config(path, env).sentry, env).environment == "production"
+    path.write_text(base)  # not set in the config: the variable, else production
+    assert from_env(load_config(path, env).sentry, env).environment == "staging"
+    assert from_env(load_config(path, {}).sentry, {}).environment == "production"
+
+
+def test_the_user_context_is_never_sent(sentry: Envelopes) -> None:
+    sentry_sdk.set_user({"id": "0055g00000AbCdE", "username": "integration.user",
+                         "email": EMAILS[0], "ip_address": "10.1.2.3"})
+    try:
+        sentry_sdk.capture_message("something happened")
+        _flush()
+    finally:
+        sentry_sdk.set_user(None)
+    (event,) = sentry.items("event")
+    assert "user" not in event
+    for leak in (b"0055g00000AbCdE", b"integration.user", b"10.1.2.3"):
+        assert leak not in sentry.raw()

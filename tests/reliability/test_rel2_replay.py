@@ -1,0 +1,129 @@
+"""Reliability matrix, subscription cases (reliability-anchors.md §6): R4 a stream of nothing
+but keepalives, R7 a refused replay ID. The daemon is a real subprocess against an in-process
+emulator; faults go through the emulator's admin API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rel2_rig import Rel2Rig, emulator, slow_sentry, wait_until
+from rel_params import SOAK
+
+from benchmarks.rig import TRIAL_TOPIC
+from service.config import inbox_path
+from subscriber.gaps import gaps
+from subscriber.inbox import Inbox
+
+TRIAL = {"trial_expiration": "2026-12-31"}
+CORRUPTED = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"
+# R4's quiet spell: 15 minutes in the long form (make soak), as the matrix asks; seconds in
+# the short form (make test).
+R4_QUIET_S = 900.0 if SOAK else 8.0
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rel2Rig]:
+    with emulator(tmp_path) as emu:
+        made = Rel2Rig(emu, tmp_path)
+        try:
+            yield made
+        finally:
+            made.close()
+
+
+def _trials(rig: Rel2Rig, prefix: str, first: int, count: int) -> list[str]:
+    return rig.publish(*(rig.record("Trial", f"{prefix}-{i}", TRIAL, i,
+                                    email=f"person{i}@{prefix}-rel.com")
+                         for i in range(first, first + count)))
+
+
+def _workspace_ids(rig: Rel2Rig, prefix: str) -> list[str]:
+    rows = rig.query(f"SELECT Workspace_ID__c FROM Workspace__c "
+                     f"WHERE Workspace_ID__c LIKE '{prefix}-%'")
+    return sorted(r["Workspace_ID__c"] for r in rows)
+
+
+def _gaps(rig: Rel2Rig) -> list[dict[str, object]]:
+    with Inbox.open_readonly(inbox_path(rig.state)) as inbox:
+        return gaps(inbox, TRIAL_TOPIC)
+
+
+def _refuse_next_subscribe(rig: Rel2Rig) -> None:
+    rig.admin_call("/faults/pubsub/abort", {
+        "status": "INVALID_ARGUMENT", "error_code": CORRUPTED, "topic": TRIAL_TOPIC,
+        "after_events": 0, "message": "The Replay ID validation failed."})
+
+
+# -- R7 -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("policy", ["fail", "earliest"])
+def test_r7_a_refused_replay_id_records_the_gap_alerts_once_and_follows_the_policy(
+    rig: Rel2Rig, policy: str
+) -> None:
+    """Never a silent jump: a gap record with the last good replay ID and its time, one
+    fatal-level Sentry issue with its own fingerprint, then the configured policy: ``fail``
+    exits 78 (RestartPreventExitStatus: no crash loop) leaving the checkpoint alone;
+    ``earliest`` replays the retained events (deduplicated: no effect twice) and goes on."""
+    env = {"LIFECYCLE_SYNC_PUBSUB_ON_INVALID_REPLAY": policy}
+    first = rig.run(**env)
+    rig.wait_done(_trials(rig, "r7", 0, 10))
+    assert first.terminate(30) == 0
+    good = rig.checkpoint(TRIAL_TOPIC)
+    assert good.replay_id
+    assert good.updated_at
+
+    _refuse_next_subscribe(rig)
+    with slow_sentry() as (dsn, envelopes):
+        daemon = rig.run(SENTRY_DSN=dsn, **env)
+        if policy == "fail":
+            assert daemon.wait(60) == 78
+            assert rig.checkpoint(TRIAL_TOPIC).replay_id == good.replay_id
+        else:
+            rig.wait_done(_trials(rig, "r7", 10, 5))
+            assert daemon.terminate(30) == 0
+        fatal = wait_until(lambda: [e for e in envelopes.items("event")
+                                    if e["level"] == "fatal"], 30, "the fatal Sentry issue")
+    [gap] = _gaps(rig)
+    assert gap["last_good_replay_id"] == good.replay_id.hex()
+    assert gap["last_good_at"] == good.updated_at.isoformat()
+    assert (gap["policy"], gap["error_code"]) == (policy, CORRUPTED)
+    assert len(fatal) == 1, [e.get("fingerprint") for e in fatal]
+    others = [e["fingerprint"] for e in envelopes.items("event")
+              if e["event_id"] != fatal[0]["event_id"]]
+    assert fatal[0]["fingerprint"] not in others
+    if policy == "earliest":
+        assert _workspace_ids(rig, "r7") == sorted(f"r7-{i}" for i in range(15))
+        assert "duplicates=10" in daemon.log_text()  # the replay, dropped at the door
+
+
+# -- R4 -------------------------------------------------------------------------------------
+
+@pytest.mark.timeout(R4_QUIET_S + 180)
+def test_r4_keepalives_only_keep_the_daemon_alive_and_move_the_checkpoint(
+    rig: Rel2Rig,
+) -> None:
+    """The server sends nothing but keepalives (every 0.5 s) for ``R4_QUIET_S``, against a
+    stream watchdog of 2 s: it never fires (no resubscribe), systemd's watchdog keeps being
+    fed, the checkpoint sits at the keepalive's latest_replay_id, and events after the quiet
+    spell still land."""
+    daemon = rig.run(LIFECYCLE_SYNC_PUBSUB_KEEPALIVE_S="1",
+                     LIFECYCLE_SYNC_PUBSUB_WATCHDOG_MARGIN_S="1", WATCHDOG_USEC="1000000")
+    rig.wait_done(_trials(rig, "r4", 0, 3))
+    last = rig.emulator.context.bus.store.replay_id(
+        TRIAL_TOPIC, rig.emulator.context.bus.store.max_seq(TRIAL_TOPIC))
+    fed_before = rig.notifies[-1].count("WATCHDOG=1")
+    quiet_until = time.monotonic() + R4_QUIET_S
+    wait_until(lambda: time.monotonic() >= quiet_until, R4_QUIET_S + 5, "the quiet spell")
+    fed = rig.notifies[-1].count("WATCHDOG=1") - fed_before
+    assert fed >= R4_QUIET_S / 2, f"systemd's watchdog fed {fed} times in {R4_QUIET_S} s"
+    assert rig.checkpoint(TRIAL_TOPIC).replay_id == last
+    log = daemon.log_text()
+    assert "watchdog" not in log.lower(), log[-2000:]  # the stream's: no resubscribe
+    assert "not connected" not in log, log[-2000:]
+
+    rig.wait_done(_trials(rig, "r4", 3, 2))
+    assert _workspace_ids(rig, "r4") == [f"r4-{i}" for i in range(5)]
+    assert daemon.terminate(30) == 0

@@ -1,0 +1,69 @@
+"""Issue 10 item 3, the long form's steady load: mixed events at 50 events/s for 30 minutes
+(``make soak``; ``RELIABILITY_LOAD_S`` sets the length), the daemon's RSS sampled every 10 s.
+
+Pass: every event applied (nothing pending, checkpoints current), no duplicate records
+(one Workspace per ID, one Lead and one Contact per email, one cache row per EventUuid), no
+redelivery, and the RSS flat: the last sample within 50 % (+10 MB) of the first. The samples
+are printed, first and last on the summary line. The short form runs it for 6 s.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from rel_checker import collect
+from rel_faults import restart
+from rel_harness import Cluster
+from rel_params import SOAK, load_seconds, seeds
+from rel_run import IDLE_TIMEOUT_S, case_run
+from rel_workload import Workload
+
+RATE_PER_S = 50
+SAMPLE_EVERY_S = 10.0
+LOAD_S = load_seconds(short=6.0)
+UNIQUE = ("Workspace__c", "Lead", "Contact", "Event_Cache__c")
+
+
+def rss_mb(cluster: Cluster) -> float:
+    status = Path(f"/proc/{cluster.daemon.pid}/status").read_text()
+    line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024.0
+
+
+def steady_load(cluster: Cluster, workload: Workload) -> list[float]:
+    """Publish one 50-event batch a second (paced, not synchronised); RSS every 10 s."""
+    samples: list[float] = []
+    started = time.monotonic()
+
+    def pace(n: int) -> None:
+        if time.monotonic() - started >= len(samples) * SAMPLE_EVERY_S:
+            samples.append(rss_mb(cluster))
+        threading.Event().wait(max(0.0, started + (n + 1) - time.monotonic()))
+
+    cluster.publish(workload, after_batch=pace)
+    samples.append(rss_mb(cluster))
+    return samples
+
+
+@pytest.mark.timeout(int(LOAD_S) + 900)
+@pytest.mark.parametrize("seed", seeds(1, soak=1)[:1])
+def test_steady_mixed_load_keeps_up_with_flat_memory(seed: int, tmp_path: Path) -> None:
+    events = int(LOAD_S * RATE_PER_S)
+    with case_run(tmp_path, seed, events, batch=RATE_PER_S) as run:
+        restart(run.cluster)
+        samples = steady_load(run.cluster, run.workload)
+        run.cluster.wait_idle(run.workload, IDLE_TIMEOUT_S)
+        result = collect(run.cluster, run.workload)
+    duplicates = [k for k, records in result.state.items() if k[0] in UNIQUE and len(records) > 1]
+    print(f"steady load seed={seed}: {events} events over {LOAD_S:.0f} s at {RATE_PER_S}/s; "
+          f"RSS samples (MB) {[round(s, 1) for s in samples]}; first {samples[0]:.1f} MB, "
+          f"last {samples[-1]:.1f} MB; redelivered {result.redelivered}"
+          f"{' (soak)' if SOAK else ''}")
+    assert result.pending == 0
+    assert result.checkpoints_current
+    assert not duplicates, duplicates[:5]
+    assert result.redelivered == 0
+    assert samples[-1] <= samples[0] * 1.5 + 10

@@ -1,0 +1,82 @@
+"""Each daemon benchmark runs end to end at a tiny size and ends with one JSON object holding
+the keys README's "Performance" section and ``make bench`` rely on.
+
+Only the shape and the counts are checked, never a time or a size in MB: speed and memory are
+measured by the benchmarks (on a loaded machine), not asserted in tests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from benchmarks import api_calls, burst, intake, latency, memory
+
+COMMON = {"load_avg_before", "load_avg_after", "machine"}
+
+
+def _last_json(capsys: pytest.CaptureFixture[str], run: Callable[[list[str]], int],
+               argv: list[str]) -> tuple[dict[str, Any], list[str]]:
+    assert run([*argv, "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert isinstance(result, dict)
+    assert set(result) >= COMMON
+    assert len(result["load_avg_before"]) == 3
+    return result, lines[:-1]
+
+
+def test_intake_reports_live_throughput_startup_and_backlog_catch_up(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result, table = _last_json(capsys, intake.main, ["--events", "400"])
+    assert set(result) >= {"events", "live_seconds", "live_events_per_s", "startup_s",
+                           "startup_cpu_s", "backlog_daemon_cpu_s", "catchup_s",
+                           "catchup_events_per_s", "live_peak_rss_mb", "backlog_peak_rss_mb",
+                           "goals"}
+    assert result["stored"] == [400, 400]
+    assert 0 < result["startup_s"] <= result["catchup_s"]
+    assert set(result["goals"]) == {"startup_s_le_0.5", "catchup_s_le_1.2"}
+    assert any(line.startswith("startup_s") for line in table)
+
+
+def test_latency_reports_percentiles_of_single_events(capsys: pytest.CaptureFixture[str]) -> None:
+    result, table = _last_json(capsys, latency.main, ["--events", "5"])
+    assert result["events"] == 5
+    assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+    assert result["latency_ms"] == 0.0
+    assert set(result["goals"]) == {"p50_ms_le_50", "p99_ms_le_150"}
+    assert any(line.startswith("p99_ms") for line in table)
+
+
+def test_burst_reports_throughput_calls_and_losses(capsys: pytest.CaptureFixture[str]) -> None:
+    result, _ = _last_json(capsys, burst.main, ["--events", "300", "--latency-ms", "0"])
+    assert result["events"] == 300
+    assert result["lost"] == 0
+    assert result["duplicates"] == 0
+    assert result["api_calls"] > 0
+    assert result["api_calls_per_event"] > 0
+    assert {"events_per_s", "p50_ms", "p99_ms", "peak_rss_mb", "calls_by_kind"} <= set(result)
+    assert set(result["goals"]) == {"events_per_s_ge_1000", "api_calls_per_event_le_0.03"}
+
+
+def test_api_calls_counts_each_event_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    result, table = _last_json(capsys, api_calls.main, ["--events", "20"])
+    for kind in api_calls.KINDS:
+        assert result[f"{kind}_calls"] > 0, kind
+        assert result[f"{kind}_calls_per_event"] == round(result[f"{kind}_calls"] / 20, 4)
+    assert set(result["calls_by_kind"]) == set(api_calls.KINDS)
+    assert any(line.startswith("lead_change_calls_per_event") for line in table)
+
+
+def test_memory_reports_peak_rss_per_backlog_size(capsys: pytest.CaptureFixture[str]) -> None:
+    result, _ = _last_json(capsys, memory.main, ["--sizes", "200", "400"])
+    assert result["sizes"] == [200, 400]
+    assert len(result["peak_rss_mb"]) == 2
+    assert all(p > 0 for p in result["peak_rss_mb"])
+    assert result["peak_ratio"] == round(result["peak_rss_mb"][1] / result["peak_rss_mb"][0], 3)
+    assert result["daemon_exit_codes"] == [0, 0]
+    assert set(result["goals"]) == {"peak_rss_mb_le_100", "flat_within_10_percent"}
