@@ -68,8 +68,10 @@ mutate-changed: $(STAMP)
 bench: $(STAMP)
 	@uptime
 	$(BIN)/python -m benchmarks.intake --events 20000 --json
+	$(BIN)/python -m benchmarks.intake --events 20000 --json --backend postgres
 	$(BIN)/python -m benchmarks.latency --events 300 --json
 	$(BIN)/python -m benchmarks.burst --events 10000 --latency-ms 50 --json
+	$(BIN)/python -m benchmarks.burst --events 10000 --latency-ms 50 --json --backend postgres
 	$(BIN)/python -m benchmarks.api_calls --events 1000 --json
 	$(BIN)/python -m benchmarks.memory --sizes 10000 100000 --json
 	@uptime

@@ -29,6 +29,7 @@ from simple_salesforce.api import Salesforce
 
 from benchmarks.burst_events import BurstEvent, account_domains, mix
 from benchmarks.common import load_average, machine
+from benchmarks.pg_backend import Backend, add_backend_arg, backend
 from benchmarks.rig import TRIAL_TOPIC, Daemon, poll, start_emulator_process_with
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
@@ -113,25 +114,29 @@ def _duplicates(sf: Salesforce) -> int:
     return extra
 
 
-def measure(events: int, latency_ms: float, work: Path, timeout_s: float) -> dict[str, Any]:
+def measure(events: int, latency_ms: float, work: Path, timeout_s: float,
+            store: Backend | None = None) -> dict[str, Any]:
+    store = store or Backend("sqlite")
     emulator, info_file = start_emulator_process_with(
         work / "emulator", work / "emulator.log", ["--latency-ms", str(latency_ms)])
     info = json.loads(info_file.read_text())
-    daemon = Daemon(info_file, work / "state", work / "daemon.log", auth="jwt")
+    daemon = Daemon(info_file, work / "state", work / "daemon.log", env=store.env, auth="jwt")
+    rows_of = (lambda state: store.pg_rows(TRIAL_TOPIC)) if store.name == "postgres" \
+        else _inbox_rows
     try:
         sf = _salesforce(info)
         burst = mix(events, info["user_id"])
         accounts = _seed_accounts(sf, len({e.workspace_id for e in burst}))
         _admin(info, "/org/counters/reset", post=True)
         daemon.start()
-        poll(lambda: inbox_path(work / "state").exists(), 60, "the daemon's inbox")
+        poll(lambda: store.exists(work / "state"), 60, "the daemon's inbox")
         sent = _publish(info, burst)
-        poll(lambda: _finished(work / "state", events), timeout_s, "every event applied",
-             interval_s=0.1)
+        poll(lambda: _finished(rows_of(work / "state"), events), timeout_s,
+             "every event applied", interval_s=0.1)
         calls = _admin(info, "/org/counters")
         peak_rss_mb = daemon.peak_rss_mb()
         cpu = {"daemon_cpu_s": _cpu_s(daemon.pid), "emulator_cpu_s": _cpu_s(emulator.pid)}
-        rows = _inbox_rows(work / "state")
+        rows = rows_of(work / "state")
         duplicates = _duplicates(sf)
         exit_code = daemon.terminate(timeout_s=15.0)
     finally:
@@ -139,7 +144,7 @@ def measure(events: int, latency_ms: float, work: Path, timeout_s: float) -> dic
         emulator.terminate()
         emulator.wait(30)
     return {**_result(burst, sent, rows, calls, peak_rss_mb, duplicates, accounts, exit_code,
-                      latency_ms), **cpu}
+                      latency_ms), **cpu, "backend": store.name}
 
 
 def _cpu_s(pid: int) -> float | None:
@@ -154,8 +159,7 @@ def _cpu_s(pid: int) -> float | None:
     return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
-def _finished(state: Path, events: int) -> bool:
-    rows = _inbox_rows(state)
+def _finished(rows: list[tuple[str, str, float | None, str]], events: int) -> bool:
     return len(rows) >= events and all(status != "pending" for _, status, _, _ in rows)
 
 
@@ -200,14 +204,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="end with one JSON line (the table is printed first either way)")
     parser.add_argument("--timeout-s", type=float, default=900.0)
     parser.add_argument("--keep", type=Path, default=None, help="keep the work directory here")
+    add_backend_arg(parser)
     args = parser.parse_args(argv)
     before = load_average()
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        result = measure(args.events, args.latency_ms, args.keep, args.timeout_s)
-    else:
-        with tempfile.TemporaryDirectory(prefix="lifecycle-sync-burst-") as tmp:
-            result = measure(args.events, args.latency_ms, Path(tmp), args.timeout_s)
+    with backend(args.backend) as store:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            result = measure(args.events, args.latency_ms, args.keep, args.timeout_s, store)
+        else:
+            with tempfile.TemporaryDirectory(prefix="lifecycle-sync-burst-") as tmp:
+                result = measure(args.events, args.latency_ms, Path(tmp), args.timeout_s,
+                                 store)
     result.update(load_avg_before=before, load_avg_after=load_average(), machine=machine(),
                   goals={"events_per_s_ge_1000": result["events_per_s"] >= 1000,
                          "api_calls_per_event_le_0.03": result["api_calls_per_event"] <= 0.03})

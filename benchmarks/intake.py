@@ -17,6 +17,9 @@ fresh emulator and state directory:
 ``updated_at`` and the entries' ``received_at`` are written in the same transaction, which is
 committed with ``synchronous=FULL`` before more events are requested). Peak RSS is the
 daemon's ``VmHWM``, read before it is stopped. A table, then one JSON line with ``--json``.
+
+``--backend postgres``: the same two runs with the inbox on a throwaway PostgreSQL
+(:mod:`benchmarks.pg_backend`), each run on an empty schema of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import InboxReader, cpu_s, emit, load_average, machine
+from benchmarks.common import InboxReader as SqliteEntries
+from benchmarks.common import cpu_s, emit, load_average, machine
+from benchmarks.pg_backend import (
+    Backend,
+    PgEntries,
+    add_backend_arg,
+    backend,
+)
 from benchmarks.rig import (
     TRIAL_TOPIC,
     Daemon,
@@ -47,24 +57,27 @@ KEYS = ("events", "live_seconds", "live_events_per_s", "publish_seconds", "start
         "load_avg_before", "load_avg_after")
 
 
-def _commit_times(reader: InboxReader) -> tuple[float, float]:
+def _commit_times(reader: SqliteEntries | PgEntries) -> tuple[float, float]:
     """(first, last) commit time of the trial topic's entries (epoch seconds)."""
     found = reader.query("SELECT MIN(received_at), MAX(received_at) FROM entries "
                          "WHERE topic = ?", (TRIAL_TOPIC,))
     return float(found[0][0]), float(found[0][1])
 
 
-def measure(events: int, work: Path, timeout_s: float, backlog: bool) -> dict[str, Any]:
+def measure(events: int, work: Path, timeout_s: float, backlog: bool,
+            store: Backend | None = None) -> dict[str, Any]:
     """One run: emulator + daemon up, publish ``events``, wait for all of them in the inbox.
 
     Returns ``seconds`` (live: first publish → last commit; backlog: spawn → last commit),
     ``first_s`` (spawn or first publish → first commit) and the daemon's peak RSS."""
+    store = store or Backend("sqlite")
     emulator, info_file = start_emulator_process(work / "emulator", work / "emulator.log")
     notify = NotifySocket(work / "notify.sock")
     daemon = Daemon(info_file, work / "state", work / "daemon.log",
-                    env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "10000000"})
+                    env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "10000000",
+                         **store.env})
     publisher = Publisher(json.loads(info_file.read_text()))
-    reader = InboxReader(work / "state")
+    reader = store.entries(work / "state")
     try:
         started, published_s = _start_and_publish(daemon, notify, publisher, events, backlog)
         # CPU the daemon used until its first commit (seen within ~2 ms): unlike startup_s,
@@ -93,7 +106,7 @@ def measure(events: int, work: Path, timeout_s: float, backlog: bool) -> dict[st
             "daemon_exit_code": exit_code}
 
 
-def _stored(reader: InboxReader) -> int:
+def _stored(reader: SqliteEntries | PgEntries) -> int:
     found = reader.query("SELECT COUNT(*) FROM entries WHERE topic = ?", (TRIAL_TOPIC,))
     return int(found[0][0]) if found else 0
 
@@ -120,11 +133,13 @@ def _publish(publisher: Publisher, events: int) -> float:
     return time.time() - started
 
 
-def run(events: int, work: Path, timeout_s: float) -> dict[str, Any]:
-    """Both runs, live then backlog, and the combined result."""
+def run(events: int, work: Path, timeout_s: float,
+        store: Backend | None = None) -> dict[str, Any]:
+    """Both runs, live then backlog (each on an empty inbox), and the combined result."""
+    store = store or Backend("sqlite")
     before = load_average()
-    live = measure(events, work / "live", timeout_s, backlog=False)
-    backlog = measure(events, work / "backlog", timeout_s, backlog=True)
+    live = measure(events, work / "live", timeout_s, backlog=False, store=store.fresh())
+    backlog = measure(events, work / "backlog", timeout_s, backlog=True, store=store.fresh())
     return {
         "events": events, "live_seconds": live["seconds"],
         "live_events_per_s": round(events / live["seconds"], 1),
@@ -137,6 +152,7 @@ def run(events: int, work: Path, timeout_s: float) -> dict[str, Any]:
         "stored": [live["stored"], backlog["stored"]],
         "daemon_exit_codes": [live["daemon_exit_code"], backlog["daemon_exit_code"]],
         "load_avg_before": before, "load_avg_after": load_average(), "machine": machine(),
+        "backend": store.name,
         "goals": {"startup_s_le_0.5": backlog["first_s"] <= 0.5,
                   "catchup_s_le_1.2": backlog["seconds"] <= 1.2},
     }
@@ -152,13 +168,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="give up if the inbox is not complete after this long")
     parser.add_argument("--keep", type=Path, default=None,
                         help="work in this directory and keep it (logs, inbox) for inspection")
+    add_backend_arg(parser)
     args = parser.parse_args(argv)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        result = run(args.events, args.keep, args.timeout_s)
-    else:
-        with tempfile.TemporaryDirectory(prefix="lifecycle-sync-bench-") as tmp:
-            result = run(args.events, Path(tmp), args.timeout_s)
+    with backend(args.backend) as store:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            result = run(args.events, args.keep, args.timeout_s, store)
+        else:
+            with tempfile.TemporaryDirectory(prefix="lifecycle-sync-bench-") as tmp:
+                result = run(args.events, Path(tmp), args.timeout_s, store)
     emit(result, KEYS, args.json)
     ok = result["stored"] == [args.events] * 2 and result["daemon_exit_codes"] == [0, 0]
     return 0 if ok else 1

@@ -34,7 +34,8 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from handlers.soql import query_url, quote_literal
-from scheduler.runs import RunStore
+from scheduler.job_inbox import InboxPlace, Scrub
+from scheduler.runs import RunLog
 from scheduler.sf_ops import JobsSalesforce
 
 ERASED = "[erased]"
@@ -114,7 +115,7 @@ def address_forms(email: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
-def forget(email: str, inbox_file: Path, sf: JobsSalesforce, runs: RunStore,
+def forget(email: str, inbox_file: InboxPlace, sf: JobsSalesforce, runs: RunLog,
            now: dt.datetime) -> ErasureReport:
     forms = address_forms(email)
     report = ErasureReport()
@@ -136,13 +137,14 @@ def _bytes_pattern(forms: list[str]) -> re.Pattern[bytes]:
     return re.compile(_BYTES_BEFORE + b"(?:" + spelled + b")" + _BYTES_AFTER, re.IGNORECASE)
 
 
-def erase_from_inbox(path: Path, forms: list[str]) -> int:
+def erase_from_inbox(path: InboxPlace, forms: list[str]) -> int:
     """Rewrite the entries mentioning the address (any of its ``forms``); returns how many
     changed."""
+    scrub = _scrubber(forms)
+    if not isinstance(path, Path):
+        return path.rewrite(scrub)
     if not path.exists():
         return 0
-    pattern = _pattern(forms)
-    needle = _bytes_pattern(forms)
     changed = 0
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.execute("PRAGMA busy_timeout=10000")
@@ -150,20 +152,34 @@ def erase_from_inbox(path: Path, forms: list[str]) -> int:
         db.execute("BEGIN IMMEDIATE")
         rows = db.execute("SELECT id, payload, change, error, raw FROM entries").fetchall()
         for id_, payload, change, error, raw in rows:
-            texts = [payload or "", change or "", error or ""]
-            hit = any(pattern.search(t) for t in texts) or (raw is not None
-                                                            and needle.search(bytes(raw)))
-            if not hit:
+            new = scrub(payload, change, error, None if raw is None else bytes(raw))
+            if new is None:
                 continue
             db.execute("UPDATE entries SET payload = ?, change = ?, error = ?, raw = NULL "
-                       "WHERE id = ?", (_scrub_json(payload, pattern), _scrub_json(change, pattern),
-                                        pattern.sub(ERASED, error or ""), id_))
+                       "WHERE id = ?", (*new, id_))
             changed += 1
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("VACUUM")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return changed
+
+
+def _scrubber(forms: list[str]) -> Scrub:
+    """One entry's rewrite with the address erased, or None when it is not mentioned."""
+    pattern = _pattern(forms)
+    needle = _bytes_pattern(forms)
+
+    def scrub(payload: str | None, change: str | None, error: str | None, raw: bytes | None
+              ) -> tuple[str | None, str | None, str] | None:
+        texts = [payload or "", change or "", error or ""]
+        if not (any(pattern.search(t) for t in texts)
+                or (raw is not None and needle.search(raw))):
+            return None
+        return (_scrub_json(payload, pattern), _scrub_json(change, pattern),
+                pattern.sub(ERASED, error or ""))
+
+    return scrub
 
 
 def _scrub_json(text: str | None, pattern: re.Pattern[str]) -> str | None:

@@ -11,6 +11,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from scheduler.job_inbox import InboxPlace
+
 _CHUNK = 500  # SQLite's variable limit is far above; keeps statements short
 
 
@@ -18,8 +20,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
 
 
-def _payloads(path: Path, column: str, values: list[str]) -> list[tuple[str, dict[str, Any]]]:
+def _payloads(path: InboxPlace, column: str, values: list[str]
+              ) -> list[tuple[str, dict[str, Any]]]:
     """(key, payload) of platform-event entries whose ``column`` is one of ``values``."""
+    if not isinstance(path, Path):
+        return path.payloads(column, values) if values else []
     if not values or not path.exists():
         return []
     out: list[tuple[str, dict[str, Any]]] = []
@@ -39,7 +44,7 @@ def _payloads(path: Path, column: str, values: list[str]) -> list[tuple[str, dic
     return out
 
 
-def emails_by_event(path: Path, event_ids: Iterable[str]) -> dict[str, str]:
+def emails_by_event(path: InboxPlace, event_ids: Iterable[str]) -> dict[str, str]:
     """``Email__c`` of the events still in the inbox, by event UUID."""
     found = _payloads(path, "event_id", sorted(set(event_ids)))
     return {key: str(p["Email__c"]) for key, p in found

@@ -25,7 +25,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from scheduler.runner import Clock, JobRunner, utc_now
-from scheduler.runs import RunStore
+from scheduler.runs import RunLog
 from scheduler.settings import SchedulerSettings
 from scheduler.timing import CLOCK_BACK_TOLERANCE, first_run_at, next_fire, triggers
 
@@ -35,7 +35,7 @@ RETRY_SUFFIX = "+retry"  # the one-shot fire that retries a failed run
 REALIGN_EVERY_S = 60.0
 
 
-def build_scheduler(runner: JobRunner, store: RunStore, settings: SchedulerSettings,
+def build_scheduler(runner: JobRunner, store: RunLog, settings: SchedulerSettings,
                     clock: Clock = utc_now) -> RealigningScheduler:
     """The scheduler with every job added (not started)."""
     # APScheduler logs every run at INFO; the runner logs each run's result once, itself.

@@ -20,24 +20,29 @@ import datetime as dt
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import cast
 
 from handlers.plan import sf_datetime
 from handlers.soql import datetime_literal
-from scheduler.runs import RunStore
+from scheduler.job_inbox import InboxPlace
+from scheduler.runs import RunLog
 from scheduler.settings import RetentionSettings
 from scheduler.sf_ops import JobsSalesforce
 from subscriber.inbox import Inbox
+from subscriber.inbox_api import InboxStore
 
 REDACTED = "[payload redacted by lifecycle-sync retention]"
 MAX_ROWS_PER_RUN = 10_000
 
 
-def retention(now: dt.datetime, sf: JobsSalesforce, settings: RetentionSettings, inbox: Inbox,
-              runs: RunStore) -> str:
+def retention(now: dt.datetime, sf: JobsSalesforce, settings: RetentionSettings,
+              inbox: InboxStore, runs: RunLog, place: InboxPlace | None = None) -> str:
+    """``place``: where the poison payloads are cleared (default: the SQLite inbox's file)."""
     deleted = _purge_completed(now, sf, settings)
     redacted = _redact_errors(now, sf, settings)
     pruned = inbox.prune()
-    cleared = redact_poison(inbox.path, now - dt.timedelta(days=settings.error_redact_days))
+    where = place if place is not None else cast(Inbox, inbox).path
+    cleared = redact_poison(where, now - dt.timedelta(days=settings.error_redact_days))
     runs.prune_runs(now - dt.timedelta(days=settings.job_runs_days))
     return (f"{deleted} Completed parked row(s) deleted, {redacted} Error payload(s) redacted, "
             f"{pruned} applied inbox entries pruned, {cleared} poison payload(s) cleared")
@@ -68,8 +73,10 @@ def _redact_errors(now: dt.datetime, sf: JobsSalesforce, settings: RetentionSett
     return len(updates) - len(failed)
 
 
-def redact_poison(path: Path, before: dt.datetime) -> int:
+def redact_poison(path: InboxPlace, before: dt.datetime) -> int:
     """Clear payload and raw bytes of poison entries received before ``before``."""
+    if not isinstance(path, Path):
+        return path.redact_poison(before)
     if not path.exists():
         return 0
     with closing(sqlite3.connect(path, isolation_level=None)) as db:

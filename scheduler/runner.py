@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from apscheduler.triggers.base import BaseTrigger
 
-from scheduler.runs import RunStore
+from scheduler.runs import RunLog
 from scheduler.timing import is_due, next_fire, retry_at
 from service.apply_reports import scrub
 
@@ -50,7 +50,7 @@ class JobRunner:
     """Thread-safe: APScheduler's worker threads and ``jobs run`` call :meth:`run`."""
 
     def __init__(self, jobs: Mapping[str, JobFunc], triggers: Mapping[str, BaseTrigger],
-                 store: RunStore, clock: Clock = utc_now) -> None:
+                 store: RunLog, clock: Clock = utc_now) -> None:
         self.jobs = dict(jobs)
         self._triggers = dict(triggers)
         self._store = store

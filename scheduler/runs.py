@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from subscriber.errors import Fatal
 
@@ -69,6 +70,28 @@ class DamagedJobsFile(Fatal):
             f"{path} is damaged ({cause}). It only holds job-run records and erasure hashes: "
             f"stop lifecycle-sync, move it aside (mv {path} {aside}) and start again; a new "
             "one is created, the old one is kept for the erasure audit")
+
+
+class RunLog(Protocol):
+    """What the scheduler records (``RunStore`` here; ``scheduler.runs_pg.PgRunStore`` on
+    the PostgreSQL backend)."""
+
+    path: Path
+
+    def started(self, job: str, at: dt.datetime) -> int: ...
+
+    def finished(self, run_id: int, job: str, at: dt.datetime, ok: bool, summary: str
+                 ) -> None: ...
+
+    def set_next(self, job: str, at: dt.datetime | None) -> None: ...
+
+    def state(self, job: str) -> JobState: ...
+
+    def prune_runs(self, before: dt.datetime) -> int: ...
+
+    def record_erasure(self, at: dt.datetime, email_sha256: str, summary: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class RunStore:

@@ -47,13 +47,13 @@ from service.apply_settings import (
 from service.event_labels import batch_tags, entry_tags
 from subscriber.errors import RetryLater
 from subscriber.events import InboxEntry
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import ApplyInbox
 
 log = logging.getLogger("lifecycle_sync.apply")
 class ApplyLoop:
     """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
 
-    def __init__(self, inbox: Inbox, gateways: Sequence[Gateway], settings: ApplySettings,
+    def __init__(self, inbox: ApplyInbox, gateways: Sequence[Gateway], settings: ApplySettings,
                  clock: Callable[[], float] = time.monotonic,
                  on_report: OnFirst | None = None,
                  on_settled: Callable[[Sequence[InboxEntry], CycleResult], None] | None = None,

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import ApplyInbox
 
 log = logging.getLogger("lifecycle_sync.apply")
 LAST_ERROR_KEY = "apply:last_error"
@@ -29,7 +29,7 @@ def scrub(text: str) -> str:
 class Reporter:
     """Thread-safe; one per apply loop."""
 
-    def __init__(self, inbox: Inbox, on_first: OnFirst | None = None) -> None:
+    def __init__(self, inbox: ApplyInbox, on_first: OnFirst | None = None) -> None:
         """``on_first(error_class, message, tags)``: also told of each class once (Sentry),
         with the tags (topic, event type, workspace) of the event or batch that raised it."""
         self._inbox = inbox

@@ -11,7 +11,7 @@ from handlers.errors import RequestLimited
 from handlers.parse import is_own_origin
 from subscriber.errors import RetryLater
 from subscriber.events import InboxEntry
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import ApplyInbox
 
 log = logging.getLogger("lifecycle_sync.apply")
 PAUSED_KEY = "apply:paused"  # inbox meta: "1" while REQUEST_LIMIT_EXCEEDED pauses applying
@@ -44,7 +44,7 @@ class KeysBusy(RetryLater):
 
 
 
-def settle_own_changes(inbox: Inbox, pending: list[InboxEntry], client_name: str
+def settle_own_changes(inbox: ApplyInbox, pending: list[InboxEntry], client_name: str
                        ) -> list[InboxEntry]:
     """Lead change events our own writes caused need no rules and no calls: mark them
     applied at once, so they never hold an exclusive cycle. Returns the others."""
@@ -64,7 +64,7 @@ def backoff_delay_s(settings: ApplySettings, attempt: int) -> float:
                                  settings.backoff_initial_s * 2 ** (attempt - 1)))
 
 
-def mark_paused(inbox: Inbox, exc: RequestLimited, pause_s: float) -> None:
+def mark_paused(inbox: ApplyInbox, exc: RequestLimited, pause_s: float) -> None:
     """Record the pause (``status`` shows it); warn once per pause, not per probe."""
     if inbox.meta(PAUSED_KEY) != "1":
         log.warning("Salesforce API limit reached (%s): applying paused, intake goes on; "
@@ -72,7 +72,7 @@ def mark_paused(inbox: Inbox, exc: RequestLimited, pause_s: float) -> None:
         inbox.set_meta(PAUSED_KEY, "1")
 
 
-def mark_resumed(inbox: Inbox) -> None:
+def mark_resumed(inbox: ApplyInbox) -> None:
     """A cycle went through: end a recorded pause, with one line saying so."""
     if inbox.meta(PAUSED_KEY) == "1":
         inbox.set_meta(PAUSED_KEY, "0")

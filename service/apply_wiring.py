@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING
 
 from handlers.cycle import CycleResult
 from handlers.gateway import ConvertedStatus, SalesforceGateway
@@ -22,13 +22,17 @@ from service.apply_loop import ApplyLoop
 from service.apply_reports import OnFirst, Tags
 from service.apply_settings import ApplySettings
 from service.config import Config
+from service.failover import FencedGateway
 from service.jobs_wiring import client_settings, gateway_settings
 from service.metrics import Metrics
 from service.sentry_setup import report as report_to_sentry
 from service.shadow import ShadowGateway, ShadowInbox
 from subscriber import auth
 from subscriber.events import InboxEntry
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import ApplyInbox, InboxStore
+
+if TYPE_CHECKING:  # psycopg is the optional "postgres" extra
+    from subscriber.pg_lease import Lease
 
 log = logging.getLogger("lifecycle_sync")
 
@@ -55,10 +59,11 @@ def apply_hooks(metrics: Metrics | None, shadow: bool) -> ApplyHooks:
     return ApplyHooks(to_sentry, _observe_cycles(metrics), _count_poison(metrics))
 
 
-def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
-               metrics: Metrics | None = None) -> ApplyLoop:
+def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: InboxStore,
+               metrics: Metrics | None = None, lease: Lease | None = None) -> ApplyLoop:
     """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
-    latency overlaps: README, burst); REST trusts the same CA file as gRPC."""
+    latency overlaps: README, burst); REST trusts the same CA file as gRPC. ``lease`` (the
+    PostgreSQL inbox's): no Salesforce call starts once it is not trusted."""
     a = config.apply
     shadow = config.service.mode == "shadow"
     settings = client_settings(config)
@@ -69,13 +74,16 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: Inbox,
             client.on_response(lambda r: metrics.limit_info(r.headers.get("Sforce-Limit-Info")))
     status = ConvertedStatus()  # read once for all workers
     gateways: list[Gateway] = [SalesforceGateway(c, gateway, status) for c in clients]
+    if lease is not None:
+        gateways = [FencedGateway(g, lease) for g in gateways]
+    applied: ApplyInbox = inbox
     if shadow:  # decide everything, write nothing; entries stay pending for live
         count = metrics.intended if metrics is not None else (lambda op, obj: None)
         key = erasure_key(config.service.state_dir)  # log keys: HMAC, not a plain hash
         gateways = [ShadowGateway(g, count, key) for g in gateways]
-        inbox = cast(Inbox, ShadowInbox(inbox))  # the subset of Inbox the loop uses
+        applied = ShadowInbox(inbox)
     hooks = apply_hooks(metrics, shadow)
-    return ApplyLoop(inbox, gateways,
+    return ApplyLoop(applied, gateways,
                      ApplySettings(batch_size=a.batch_size, limit_pause_s=a.limit_pause_s,
                                    backoff_initial_s=a.retry_initial_s,
                                    backoff_max_s=a.retry_max_s, max_attempts=a.max_attempts),

@@ -13,6 +13,7 @@ with gc_paused():  # the commands' imports are most of the start-up: see service
     from service import (
         check_cmd,
         check_org_cmd,
+        db_cmd,
         emulator_cmd,
         jobs_cmd,
         publish_cmd,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_cmd.add_parser(sub)
     publish_cmd.add_parser(sub)
     replay_cmd.add_parser(sub)
+    db_cmd.add_parser(sub)
     review_cmd.add_parser(sub)
     return parser
 

@@ -35,7 +35,7 @@ from scheduler.settings import (
     RetrySettings,
     SchedulerSettings,
 )
-from service.config_rules import check_backoff, check_mode, resolve_paths
+from service.config_rules import check_backoff, check_inbox, check_mode, resolve_paths
 from service.config_schema import (
     AUTH_MODES,
     DEFAULT_TOPICS,
@@ -126,9 +126,15 @@ class PubSubConfig:
 
 @dataclass(frozen=True)
 class InboxConfig:
-    """How long applied entries stay (their dedupe keys catch replays); others always stay."""
+    """How long applied entries stay (their dedupe keys catch replays); others always stay.
+    ``backend``: ``sqlite`` (the state directory's file) or ``postgres`` (``dsn``, shared by an
+    active/standby pair; ``lease_ttl_s`` and ``takeover_wait_s``: service.failover)."""
 
     retention_days: float = 7.0
+    backend: str = "sqlite"
+    dsn: str = ""
+    lease_ttl_s: float = 15.0
+    takeover_wait_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +241,7 @@ def build_config(
     secrets = load_secrets(merged.get("auth", {}), problems, env, base_dir)
     check_mode(values["auth"], secrets, problems, given=merged.get("auth", {}))
     check_backoff(values["pubsub"], problems)
+    check_inbox(values["inbox"], problems)
     problems.raise_if_any(ConfigError)
     return Config(
         service=ServiceConfig(**values["service"]),

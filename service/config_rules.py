@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,3 +42,19 @@ def check_mode(
             how = (f" (set auth.{key}_file or {ENV_PREFIX}AUTH_{key.upper()})"
                    if key in SECRET_KEYS else "")
             problems.add(f"auth.{key}: required when auth.mode = {mode!r}{how}")
+
+
+def check_inbox(inbox: dict[str, Any], problems: Problems) -> None:
+    if inbox.get("backend") == "postgres" and not inbox.get("dsn"):
+        problems.add("inbox.dsn: required with inbox.backend = \"postgres\" (a libpq "
+                     "connection string, e.g. \"host=db1,db2 dbname=sync "
+                     "target_session_attrs=read-write\"; put the password in a passfile)")
+    elif _dsn_has_password(str(inbox.get("dsn", ""))):
+        problems.add("inbox.dsn: holds a password; put it in a passfile (~/.pgpass, "
+                     "PGPASSFILE or passfile= in the DSN) so it never sits in the TOML")
+
+
+def _dsn_has_password(dsn: str) -> bool:
+    """``password=`` (key/value form) or ``user:secret@`` (URI form)."""
+    return bool(re.search(r"(^|\s)password\s*=", dsn)
+                or re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", dsn))

@@ -40,6 +40,7 @@ REQUIRED_BY_MODE: dict[str, tuple[str, ...]] = {
     "password": ("login_url", "client_id", "client_secret", "username", "password"),
     "static_token": ("instance_url", "tenant_id", "access_token"),
 }
+INBOX_BACKENDS = ("sqlite", "postgres")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REPLAY_POLICIES = ("fail", "earliest", "latest")
 START_POSITIONS = ("earliest", "latest")
@@ -122,6 +123,11 @@ SPEC: dict[str, dict[str, Field]] = {
     },
     "inbox": {
         "retention_days": Field(number(float, 3, 3650), 7.0),  # >= the 72 h replay window
+        # issue 12: "postgres" for an active/standby pair sharing one PostgreSQL
+        "backend": Field(choice(INBOX_BACKENDS), "sqlite"),
+        "dsn": Field(nonempty_text),  # libpq; passwords in a passfile, never here
+        "lease_ttl_s": Field(number(float, 3, 600), 15.0),
+        "takeover_wait_s": Field(number(float, 0, 3600)),  # default: TTL + longest SF request
     },
     "apply": {
         "workers": Field(number(int, 1, 32), 6),

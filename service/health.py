@@ -18,14 +18,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from service.inbox_backend import ReaderSource, open_reader
 from service.shadow import WATERMARK_KEY
 from subscriber.errors import SubscriberError
-from subscriber.inbox import Inbox
+from subscriber.events import EntryStatus
+from subscriber.inbox_api import InboxReader
 
 log = logging.getLogger("lifecycle_sync.health")
 
@@ -39,7 +40,7 @@ class ApplyProgress(Protocol):
 class Health:
     """Thread-safe; fed by the intake hooks, read by the HTTP server and the supervisor."""
 
-    def __init__(self, topics: Iterable[str], inbox_file: Path, apply: ApplyProgress,
+    def __init__(self, topics: Iterable[str], inbox_file: ReaderSource, apply: ApplyProgress,
                  intake_alive: Callable[[], bool], stuck_after_s: float = 300.0,
                  clock: Callable[[], float] = time.monotonic, *, shadow: bool = False) -> None:
         self._topics = set(topics)
@@ -96,7 +97,7 @@ class Health:
         """Age of the oldest entry the apply loop still owes a cycle (shadow: above the
         watermark), or None."""
         try:
-            with Inbox.open_readonly(self._inbox_file) as inbox:
+            with open_reader(self._inbox_file) as inbox:
                 if self._shadow:
                     return _oldest_after_watermark_s(inbox)
                 ages = [c.oldest_pending_age_s for c in inbox.counts_by_topic().values()]
@@ -106,19 +107,20 @@ class Health:
         return max(known) if known else None
 
 
-def _oldest_after_watermark_s(inbox: Inbox) -> float | None:
+def _oldest_after_watermark_s(inbox: InboxReader) -> float | None:
     after_id = int(inbox.meta(WATERMARK_KEY) or 0)
-    waiting = inbox.pending(limit=1, after_id=after_id)
+    waiting = inbox.entries(EntryStatus.PENDING, limit=1, after_id=after_id)
     if not waiting:
         return None
     return max(0.0, time.time() - waiting[0].received_at.timestamp())
 
 
-def status_line(totals: dict[str, list[int]], inbox_file: Path, ready: list[str]) -> str:
+def status_line(totals: dict[str, list[int]], inbox_file: ReaderSource, ready: list[str]
+                ) -> str:
     """One line for ``systemctl status``: landed, applied, parked, pending, readiness."""
     landed = sum(t[0] for t in totals.values())
     try:
-        with Inbox.open_readonly(inbox_file) as inbox:
+        with open_reader(inbox_file) as inbox:
             counts = inbox.counts_by_topic().values()
     except SubscriberError:
         counts = []  # type: ignore[assignment]
@@ -131,10 +133,14 @@ def status_line(totals: dict[str, list[int]], inbox_file: Path, ready: list[str]
             f"{parked} parked, {poison} failed")
 
 
+class Readiness(Protocol):
+    def problems(self) -> list[str]: ...
+
+
 class HealthServer:
     """``/metrics``, ``/healthz`` and ``/readyz`` on 127.0.0.1:``port`` (0: any free port)."""
 
-    def __init__(self, port: int, registry: CollectorRegistry, health: Health) -> None:
+    def __init__(self, port: int, registry: CollectorRegistry, health: Readiness) -> None:
         self._registry = registry
         self._health = health
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())

@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from handlers.emails import InvalidEmail, normalise_email
-from scheduler.runs import DamagedJobsFile, RunStore, jobs_path
+from scheduler.runs import DamagedJobsFile
 from scheduler.settings import JOB_NAMES
 from scheduler.timing import describe, first_run_at, triggers
 from service.apply_reports import scrub
 from service.config import Config
+from service.inbox_backend import ActiveElsewhere, run_records
 from service.lifecycle import AlreadyRunning, lock_holder, state_lock
 from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_or_report, config_source_args
+from subscriber.errors import Fatal
 
 EX_FAILED = 1
 EX_USAGE = 64
@@ -104,20 +106,21 @@ def _jobs(args: argparse.Namespace) -> int:
 
         try:
             outcome = run_job(config, args.name)
-        except DamagedJobsFile as exc:  # a restart cannot fix it: refuse, say how to recover
+        except (DamagedJobsFile, Fatal) as exc:  # a restart cannot fix it: refuse, say how
             print(f"lifecycle-sync: refusing to run: {exc}", file=sys.stderr)
             return EX_CONFIG
+        except ActiveElsewhere as exc:  # PostgreSQL inbox: the active node runs the jobs
+            print(f"lifecycle-sync: {exc}", file=sys.stderr)
+            return EX_TEMPFAIL
     print(f"{outcome.job}: {'ok' if outcome.ok else 'FAILED'}: {outcome.summary}")
     return 0 if outcome.ok else EX_FAILED
 
 
 def job_table(config: Config, now: dt.datetime) -> list[dict[str, Any]]:
     """Each job: schedule, last run, result, summary, next run (read-only)."""
-    path = jobs_path(config.service.state_dir)
-    store = RunStore(path, readonly=True) if path.exists() else None
     running = lock_holder(config.service.state_dir) is not None
     rows = []
-    try:
+    with run_records(config) as store:
         for name, trigger in triggers(config.scheduler).items():
             state = store.state(name) if store else None
             last = state.last_started_at if state else None
@@ -129,9 +132,6 @@ def job_table(config: Config, now: dt.datetime) -> list[dict[str, Any]]:
                          "runs": state.runs if state else 0,
                          "failures": state.failures if state else 0,
                          "next_run": _iso(upcoming) if config.scheduler.enabled else None})
-    finally:
-        if store:
-            store.close()
     return rows
 
 
@@ -193,6 +193,9 @@ def _forget(args: argparse.Namespace) -> int:
 
         try:
             report = run_forget(config, args.email)
+        except ActiveElsewhere as exc:
+            print(f"lifecycle-sync: {exc}", file=sys.stderr)
+            return EX_TEMPFAIL
         except Exception as exc:  # noqa: BLE001 - one line, never the address
             print(f"lifecycle-sync: forget failed: {type(exc).__name__}: {scrub(str(exc))}. "
                   "It can be run again (what was erased stays erased)", file=sys.stderr)

@@ -5,29 +5,36 @@ from __future__ import annotations
 import datetime as dt
 
 from scheduler.erasure import ErasureReport, forget
+from scheduler.job_inbox import InboxPlace
 from scheduler.runner import RunOutcome
+from scheduler.runs import RunLog
 from service.config import Config, inbox_path
 from service.connections import session_provider
-from service.jobs_wiring import job_runner, open_runs, salesforce
-from service.state_guard import open_inbox
+from service.inbox_backend import held_inbox, is_postgres
+from service.jobs_wiring import job_runner, open_runs, place_of, salesforce
 
 
 def run_job(config: Config, name: str) -> RunOutcome:
-    inbox = open_inbox(config.service.state_dir,
-                       retention_s=config.inbox.retention_days * 86400.0)
-    runs = open_runs(config.service.state_dir)
-    try:
-        return job_runner(config, session_provider(config), inbox, runs).run(name)
-    finally:
-        runs.close()
-        inbox.close()
+    with held_inbox(config) as inbox:
+        runs = open_runs(config.service.state_dir, inbox)
+        try:
+            return job_runner(config, session_provider(config), inbox, runs).run(name)
+        finally:
+            runs.close()
 
 
 def run_forget(config: Config, email: str) -> ErasureReport:
-    runs = open_runs(config.service.state_dir)
+    if is_postgres(config):  # the shared inbox, under the lease like a daemon's writes
+        with held_inbox(config) as inbox:
+            return _forget(config, email, place_of(inbox), open_runs(
+                config.service.state_dir, inbox))
+    return _forget(config, email, inbox_path(config.service.state_dir),
+                   open_runs(config.service.state_dir))
+
+
+def _forget(config: Config, email: str, place: InboxPlace, runs: RunLog) -> ErasureReport:
     try:
         sf = salesforce(config, session_provider(config))
-        return forget(email, inbox_path(config.service.state_dir), sf, runs,
-                      dt.datetime.now(dt.UTC))
+        return forget(email, place, sf, runs, dt.datetime.now(dt.UTC))
     finally:
         runs.close()

@@ -12,15 +12,17 @@ import functools
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 from handlers.gateway import GatewaySettings, SalesforceGateway
 from handlers.rule_settings import RuleSettings
 from handlers.sf_client import ClientSettings, SalesforceClient, SessionSource
 from scheduler import local_inbox
+from scheduler.job_inbox import InboxPlace, PgJobInbox
 from scheduler.retention import retention
 from scheduler.retry_parked import Hold, no_hold, retry_parked
 from scheduler.runner import Clock, JobFunc, JobRunner, utc_now
-from scheduler.runs import RunStore, jobs_path
+from scheduler.runs import RunLog, RunStore, jobs_path
 from scheduler.sf_ops import JobsSalesforce
 from scheduler.timing import triggers
 from scheduler.trial_alerts import trial_alerts
@@ -30,6 +32,7 @@ from service.parked_count import ParkedErrorCounter
 from service.sentry_setup import monitor_configs, monitored
 from service.shadow_jobs import SHADOW_JOBS_FILE, Count, ShadowJobsSalesforce, shadowed
 from subscriber.inbox import Inbox
+from subscriber.inbox_api import InboxStore
 
 
 def gateway_settings(config: Config) -> GatewaySettings:
@@ -53,18 +56,18 @@ def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
     return JobsSalesforce(SalesforceClient(sessions, client_settings(config)))
 
 
-def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
+def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, runs: RunLog,
                   hold: Hold = no_hold, intended: Count = lambda op, obj: None
                   ) -> dict[str, JobFunc]:
     """Every job, bound; in shadow mode only trial-alerts, deciding and writing nothing
     (``intended`` counts its writes: :mod:`service.shadow_jobs`)."""
     s = config.scheduler
-    inbox_file = inbox.path
     if config.service.mode == "shadow":
         sf = ShadowJobsSalesforce(SalesforceClient(sessions, client_settings(config)),
                                   intended)
         return {"trial-alerts": shadowed(functools.partial(trial_alerts, sf=sf,
                                                            settings=s.alerts))}
+    inbox_file = place_of(inbox)
     gateway = SalesforceGateway(
         SalesforceClient(sessions, client_settings(config)),
         gateway_settings(config))
@@ -83,16 +86,37 @@ def job_functions(config: Config, sessions: SessionSource, inbox: Inbox, runs: R
         "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions),
                                           settings=s.alerts),
         "retention": functools.partial(retention, sf=salesforce(config, sessions),
-                                       settings=s.retention, inbox=inbox, runs=runs),
+                                       settings=s.retention, inbox=inbox, runs=runs,
+                                       place=inbox_file),
     }
 
 
-def open_runs(state_dir: Path, shadow: bool = False) -> RunStore:
-    """The job records; shadow mode's apart (a shadow run must not stand for a live one)."""
-    return RunStore(state_dir / SHADOW_JOBS_FILE if shadow else jobs_path(state_dir))
+def open_runs(state_dir: Path, inbox: InboxStore | None = None, shadow: bool = False
+              ) -> RunLog:
+    """The run records: ``STATE/jobs.db``, or beside a PostgreSQL inbox (fenced like it);
+    shadow mode's apart, always local (a shadow run must not stand for a live one)."""
+    if shadow:
+        return RunStore(state_dir / SHADOW_JOBS_FILE)
+    if inbox is None or isinstance(inbox, Inbox):
+        return RunStore(jobs_path(state_dir))
+    from scheduler.runs_pg import PgRunStore  # the optional "postgres" extra
+    from subscriber.inbox_pg import PgInbox
+
+    pg = cast(PgInbox, inbox)
+    return PgRunStore(pg.pool, state_dir, pg.fence)
 
 
-def job_runner(config: Config, sessions: SessionSource, inbox: Inbox, runs: RunStore,
+def place_of(inbox: InboxStore) -> InboxPlace:
+    """Where the jobs read and rewrite inbox entries themselves (scheduler.job_inbox)."""
+    if isinstance(inbox, Inbox):
+        return inbox.path
+    from subscriber.inbox_pg import PgInbox
+
+    pg = cast(PgInbox, inbox)
+    return PgJobInbox(pg.pool, pg.fence)
+
+
+def job_runner(config: Config, sessions: SessionSource, inbox: InboxStore, runs: RunLog,
                hold: Hold = no_hold, clock: Clock = utc_now, crons: bool = False,
                metrics: Metrics | None = None) -> JobRunner:
     """``hold``: the daemon's ``ApplyLoop.holding`` (retries never race an apply cycle).

@@ -14,16 +14,15 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from service.event_labels import type_label
+from service.inbox_backend import ReaderSource, open_reader
 from subscriber.errors import SubscriberError
 from subscriber.events import DecodedEvent, InboxEntry, Received
-from subscriber.inbox import Inbox
 
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600)
@@ -32,7 +31,7 @@ LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 360
 class Metrics:
     """Every metric of one daemon; methods are thread-safe (prometheus-client's are)."""
 
-    def __init__(self, topics: Iterable[str], inbox_file: Path,
+    def __init__(self, topics: Iterable[str], inbox_file: ReaderSource,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.registry = CollectorRegistry()
         self._clock = clock
@@ -139,7 +138,7 @@ class Metrics:
 class _InboxCollector(Collector):
     """Inbox depth and age, read at scrape time from a read-only connection."""
 
-    def __init__(self, inbox_file: Path) -> None:
+    def __init__(self, inbox_file: ReaderSource) -> None:
         self._file = inbox_file
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -149,7 +148,7 @@ class _InboxCollector(Collector):
         oldest = GaugeMetricFamily("lifecycle_sync_inbox_oldest_pending_age_seconds",
                                    "Age of the oldest entry not yet applied", labels=("topic",))
         try:
-            with Inbox.open_readonly(self._file) as inbox:
+            with open_reader(self._file) as inbox:
                 counts = inbox.counts_by_topic()
         except SubscriberError:
             counts = {}

@@ -11,6 +11,9 @@ nothing is applied twice; events skipped by ``latest`` are gone and need reconci
 Exit codes: 0 moved; 1 not confirmed; 64 (EX_USAGE) bad --from or unknown topic;
 75 (EX_TEMPFAIL) the daemon holds the state directory; 78 invalid configuration, or no
 inbox / a lost or replaced inbox in the state directory (checked like the daemon's start).
+
+With ``inbox.backend = "postgres"`` the checkpoint is in the shared database: ``replay``
+takes the deployment's lease for the move, so it refuses (75) while any node is active.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import argparse
 import sys
 
 from service.config import Config, ConfigError, inbox_path
+from service.inbox_backend import ActiveElsewhere, held_inbox, is_postgres
 from service.lifecycle import AlreadyRunning, state_lock
 from service.run_cmd import EX_CONFIG, EX_TEMPFAIL, config_source_args, resolve_config
+from subscriber.errors import Fatal
 
 EX_USAGE = 64
 
@@ -73,6 +78,12 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         with state_lock(config.service.state_dir):
             return _move(config, args.topic, start, args.yes)
+    except ActiveElsewhere as exc:
+        print(f"lifecycle-sync replay: refusing: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    except Fatal as exc:  # a lost or replaced inbox, a PostgreSQL schema behind the code
+        print(f"lifecycle-sync replay: refusing: {exc}", file=sys.stderr)
+        return EX_CONFIG
     except AlreadyRunning as exc:
         print(f"lifecycle-sync replay: refusing: {exc}. Stop the daemon first "
               "(systemctl stop lifecycle-sync)", file=sys.stderr)
@@ -80,23 +91,17 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _move(config: Config, topic: str, start: str | bytes, yes: bool) -> int:
-    """Through the guarded opener: a mistyped ``--state``, a lost or a replaced inbox is
-    refused (exit 78), never answered with a fresh inbox whose checkpoint would be moved."""
-    from service.state_guard import open_inbox
-    from subscriber.errors import Fatal
-
+    """Move the checkpoint in the configured inbox, opened like the daemon's start: a
+    mistyped ``--state``, a lost or a replaced inbox is refused (exit 78), never answered
+    with a fresh inbox whose checkpoint would be moved. On PostgreSQL the move is under the
+    lease, so only while no daemon of the deployment is active."""
     state_dir = config.service.state_dir
-    if not inbox_path(state_dir).exists():
+    if not is_postgres(config) and not inbox_path(state_dir).exists():
         print(f"lifecycle-sync replay: no inbox in {state_dir}: is --state right? (the daemon "
               "creates it at its first start; start_from sets where a new one begins)",
               file=sys.stderr)
         return EX_CONFIG
-    try:
-        inbox = open_inbox(state_dir, retention_s=config.inbox.retention_days * 86400.0)
-    except Fatal as exc:
-        print(f"lifecycle-sync replay: refusing: {exc}", file=sys.stderr)
-        return EX_CONFIG
-    with inbox:
+    with held_inbox(config) as inbox:
         current = inbox.checkpoint(topic).replay_id
         where = current.hex() if current else "(no checkpoint yet)"
         target = start if isinstance(start, str) else f"after replay ID {start.hex()}"

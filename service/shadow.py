@@ -32,7 +32,7 @@ from handlers.rule_settings import RuleSettings
 from handlers.snapshot import LeadRow, Snapshot
 from scheduler.erasure import email_hash
 from subscriber.events import InboxEntry
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import InboxStore
 
 log = logging.getLogger("lifecycle_sync.shadow")
 WATERMARK_KEY = "shadow:watermark"
@@ -108,7 +108,7 @@ class ShadowGateway:
 class ShadowInbox:
     """The inbox as the shadow apply loop sees it: outcomes move a watermark, not entries."""
 
-    def __init__(self, inbox: Inbox) -> None:
+    def __init__(self, inbox: InboxStore) -> None:
         self._inbox = inbox
         self._lock = threading.Lock()
         self.watermark = int(inbox.meta(WATERMARK_KEY) or 0)

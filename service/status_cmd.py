@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from scheduler.runs import DamagedJobsFile, RunStore, jobs_path
-from scheduler.settings import JOB_NAMES
-from service.config import inbox_path
+from service.config import Config, ConfigError, inbox_path, load_config
 from service.connection_state import CONNECTED, read_connection_state
 from service.event_labels import event_type, workspace_id
+from service.inbox_backend import ReaderSource, open_reader, run_records
 from service.lifecycle import lock_holder
 from service.sla import SLA_KEY, sla_line
 from service.state_guard import IDENTITY_NAME
+from service.status_failover import failover_report, pg_reader, render_failover
+from service.status_jobs import jobs_from, jobs_report
 from subscriber.errors import SubscriberError
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import InboxReader
 
 EX_NOT_CONNECTED = 3
 DEFAULT_MAX_DISCONNECTED_S = 600.0
@@ -38,7 +40,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "inbox counts by state (pending, applied, poison) and the age of the oldest "
                     "pending entry. Reads the state directory read-only.",
     )
-    p.add_argument("--state", type=Path, required=True, metavar="DIR", help="state directory")
+    p.add_argument("--state", type=Path, metavar="DIR",
+                   help="state directory (required unless --config names one)")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="the TOML config: with inbox.backend = \"postgres\" the inbox is read "
+                        "from PostgreSQL and this node's role (active/standby), the lease "
+                        "holder, epoch and expiry are shown")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout instead of text")
     p.add_argument("--recent", type=_count, default=0, metavar="N",
@@ -69,10 +76,11 @@ def _count(text: str) -> int:
     return value
 
 
-def collect_status(state_dir: Path) -> dict[str, Any]:
-    """The status report as plain JSON-ready values; raises SubscriberError if no inbox."""
+def collect_status(state_dir: Path, source: ReaderSource | None = None) -> dict[str, Any]:
+    """The status report as plain JSON-ready values; raises SubscriberError if no inbox.
+    ``source``: where the inbox is read (default: the state directory's SQLite file)."""
     path = inbox_path(state_dir)
-    with Inbox.open_readonly(path) as inbox:
+    with open_reader(source or path) as inbox:
         counts = inbox.counts_by_topic()
         topics: dict[str, Any] = {}
         for topic in sorted(counts):
@@ -92,34 +100,10 @@ def collect_status(state_dir: Path) -> dict[str, Any]:
         ops = json.loads(inbox.meta(OPS_KEY) or "null")
         sla = json.loads(inbox.meta(SLA_KEY) or "null")
     pid = lock_holder(state_dir)
-    return {"state_dir": str(state_dir), "inbox": str(path), "daemon_pid": pid,
+    return {"state_dir": str(state_dir), "inbox": str(path) if source is None else "postgres",
+            "daemon_pid": pid,
             "connection": _connection(state_dir, pid), "topics": topics, "apply": apply,
-            "jobs": _jobs(state_dir), "ops": ops, "sla": sla}
-
-
-def _jobs(state_dir: Path) -> dict[str, Any]:
-    """Each scheduled job's last run, result and next run, from ``STATE/jobs.db``."""
-    path = jobs_path(state_dir)
-    if not path.exists():
-        return {}
-    try:
-        store = RunStore(path, readonly=True)
-    except DamagedJobsFile as exc:  # said clearly, exit 1; the rest of the status still shows
-        return {"damaged": str(exc)}
-    try:
-        out = {}
-        for name in JOB_NAMES:
-            st = store.state(name)
-            out[name] = {
-                "last_run": st.last_started_at.isoformat(timespec="seconds")
-                if st.last_started_at else None,
-                "result": st.last_result, "summary": st.last_summary, "runs": st.runs,
-                "failures": st.failures,
-                "next_run": st.next_run_at.isoformat(timespec="seconds")
-                if st.next_run_at else None}
-        return out
-    finally:
-        store.close()
+            "jobs": jobs_report(state_dir), "ops": ops, "sla": sla}
 
 
 def _connection(state_dir: Path, pid: int | None) -> dict[str, Any] | None:
@@ -136,7 +120,7 @@ def _connection(state_dir: Path, pid: int | None) -> dict[str, Any] | None:
     return topics
 
 
-def recent_entries(inbox: Inbox, limit: int) -> list[dict[str, Any]]:
+def recent_entries(inbox: InboxReader, limit: int) -> list[dict[str, Any]]:
     """The ``limit`` most recently landed entries, newest first, without personal data."""
     return [{"received_at": e.received_at.isoformat(timespec="seconds"), "topic": e.topic,
              "type": event_type(e.kind, e.payload, e.change), "workspace": workspace_id(e.payload),
@@ -151,7 +135,7 @@ def not_connected(report: dict[str, Any], max_disconnected_s: float) -> list[str
             and (state.get("since_s") or 0.0) > max_disconnected_s]
 
 
-def _apply_state(inbox: Inbox) -> dict[str, Any]:
+def _apply_state(inbox: InboxReader) -> dict[str, Any]:
     """The apply side: waiting (pending) entries, paused or not, the last error class."""
     try:
         last = json.loads(inbox.meta("apply:last_error") or "null")
@@ -204,6 +188,7 @@ def render_text(report: dict[str, Any]) -> str:
     sla = sla_line(report.get("sla"))
     if sla:
         lines.append(sla)
+    lines.extend(render_failover(report.get("failover")))
     return "\n".join(lines) + "\n"
 
 
@@ -243,14 +228,19 @@ def render_recent(entries: list[dict[str, Any]]) -> str:
 
 
 def _status(args: argparse.Namespace) -> int:
-    if not args.state.is_dir():
-        print(f"lifecycle-sync: no state directory at {args.state}", file=sys.stderr)
+    try:
+        config = _config(args)
+    except ConfigError as exc:
+        print(f"lifecycle-sync: {exc}", file=sys.stderr)
+        return 1
+    if config is not None and args.state is None:
+        args.state = config.service.state_dir
+    if args.state is None or not args.state.is_dir():
+        print(f"lifecycle-sync: no state directory at {args.state} (give --state or --config)",
+              file=sys.stderr)
         return 1
     try:
-        report = collect_status(args.state)
-        if args.recent > 0:
-            with Inbox.open_readonly(inbox_path(args.state)) as inbox:
-                report["recent"] = recent_entries(inbox, args.recent)
+        report = _report(args, config)
     except SubscriberError as exc:
         print(f"lifecycle-sync: {exc}{_why_no_inbox(args.state)}", file=sys.stderr)
         return 1
@@ -265,6 +255,28 @@ def _status(args: argparse.Namespace) -> int:
         print(f"lifecycle-sync: {damaged}", file=sys.stderr)
         return 1
     return EX_NOT_CONNECTED if not_connected(report, args.max_disconnected_s) else 0
+
+
+def _config(args: argparse.Namespace) -> Config | None:
+    if args.config is None:
+        return None
+    return load_config(args.config, state_dir=args.state)
+
+
+def _report(args: argparse.Namespace, config: Config | None) -> dict[str, Any]:
+    """The report from the SQLite file, or from PostgreSQL with the failover section."""
+    source: ReaderSource = inbox_path(args.state)
+    if config is not None and config.inbox.backend == "postgres":
+        source = functools.partial(pg_reader, config)
+    report = collect_status(args.state, None if isinstance(source, Path) else source)
+    if not isinstance(source, Path) and config is not None:
+        report["failover"] = failover_report(config, report["daemon_pid"])
+        with run_records(config) as store:
+            report["jobs"] = jobs_from(store) if store is not None else {}
+    if args.recent > 0:
+        with open_reader(source) as inbox:
+            report["recent"] = recent_entries(inbox, args.recent)
+    return report
 
 
 def _why_no_inbox(state_dir: Path) -> str:

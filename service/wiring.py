@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from scheduler.registry import RealigningScheduler
 from service.apply_loop import ApplyLoop
@@ -26,18 +27,21 @@ from service.connections import intake_settings as intake_settings  # re-exporte
 from service.connections import session_provider as session_provider  # re-exported
 from service.connections import token_source as token_source  # re-exported
 from service.daemon_parts import DaemonParts, build_parts
+from service.failover import Role
 from service.health import HealthServer, status_line
 from service.hints import login_failure
+from service.inbox_backend import is_postgres, missing_extra, retention_s
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
+from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
 from service.sentry_setup import SentrySettings, fatal_scope, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
 from service.state_guard import open_inbox
 from service.status_cmd import OPS_KEY
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import InboxStore
 from subscriber.intake import Intake
 
 log = logging.getLogger("lifecycle_sync")
@@ -79,10 +83,11 @@ def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool,
                 log.error("cannot start: cannot create or lock the state directory %s: %s",
                           config.service.state_dir, exc.strerror or exc)
                 return EX_CONFIG
+            if is_postgres(config):  # standby until the lease is ours (service.failover)
+                return _run_failover(config, stop, reset_inbox, sentry)
             inbox = open_inbox(config.service.state_dir, reset=reset_inbox,
-                               retention_s=config.inbox.retention_days * 86400.0)
-            _record_ops(inbox, config, sentry)
-            return _run_locked(config, stop, Notifier(), inbox)
+                               retention_s=retention_s(config))
+            return _run_active(config, stop, Notifier(), inbox, sentry)
     except AlreadyRunning as exc:
         log.error("refusing to start: %s", exc)
         return EX_TEMPFAIL
@@ -94,7 +99,27 @@ def _run_checked(config: Config, stop: threading.Event, reset_inbox: bool,
         return 1
 
 
-def _record_ops(inbox: Inbox, config: Config, sentry: SentrySettings) -> None:
+def _run_failover(config: Config, stop: threading.Event, reset_inbox: bool,
+                  sentry: SentrySettings) -> int:
+    """The PostgreSQL inbox: wait as standby, run as active while the lease is ours."""
+    try:
+        from service.failover_run import run_failover
+    except ImportError as exc:  # psycopg is the optional "postgres" extra
+        log.error("cannot start: %s", missing_extra(exc))
+        return EX_CONFIG
+    notifier = Notifier()
+    return run_failover(config, stop, notifier, lambda inbox, role, observe: _run_active(
+        config, stop, notifier, inbox, sentry, role, observe), reset=reset_inbox)
+
+
+def _run_active(config: Config, stop: threading.Event, notifier: Notifier, inbox: InboxStore,
+                sentry: SentrySettings, role: Role | None = None,
+                observe: Callable[[Metrics], None] | None = None) -> int:
+    _record_ops(inbox, config, sentry)
+    return _run_locked(config, stop, notifier, inbox, role, observe)
+
+
+def _record_ops(inbox: InboxStore, config: Config, sentry: SentrySettings) -> None:
     """What ``status`` shows of Sentry and metrics (never the DSN's key)."""
     inbox.set_meta(OPS_KEY, json.dumps({
         "sentry": {"on": sentry.enabled, "environment": sentry.environment,
@@ -103,8 +128,10 @@ def _record_ops(inbox: Inbox, config: Config, sentry: SentrySettings) -> None:
         "metrics_port": config.metrics.port, "mode": config.service.mode}))
 
 
-def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: Inbox) -> int:
-    p = build_parts(config, inbox)
+def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: InboxStore,
+                role: Role | None = None, observe: Callable[[Metrics], None] | None = None
+                ) -> int:
+    p = build_parts(config, inbox, role, observe)
     server = (HealthServer(config.metrics.port, p.metrics.registry, p.health).start()
               if config.metrics.port else None)
     failure: list[BaseException] = []
@@ -167,7 +194,8 @@ def _guarded(part: Intake | ApplyLoop, stop: threading.Event, failure: list[Base
         stop.set()
 
 
-def _supervise(stop: threading.Event, notifier: Notifier, p: DaemonParts, inbox: Inbox) -> None:
+def _supervise(stop: threading.Event, notifier: Notifier, p: DaemonParts,
+               inbox: InboxStore) -> None:
     """Until stop: ping systemd's watchdog while every topic shows life and apply is not
     stuck (progressing, idle, or holding back on purpose); keep STATUS= current; judge the
     sync SLA; prune."""
@@ -180,7 +208,7 @@ def _supervise(stop: threading.Event, notifier: Notifier, p: DaemonParts, inbox:
             notifier.watchdog()
         elif stuck:
             log.warning("%s; not feeding the watchdog", stuck)
-        status = status_line(p.hooks.totals(), inbox.path, p.health.problems())
+        status = status_line(p.hooks.totals(), p.readers, p.health.problems())
         if status != last_status:
             notifier.status(status)
             last_status = status
@@ -190,7 +218,7 @@ def _supervise(stop: threading.Event, notifier: Notifier, p: DaemonParts, inbox:
             _prune(inbox)
 
 
-def _prune(inbox: Inbox) -> None:
+def _prune(inbox: InboxStore) -> None:
     try:
         removed = inbox.prune()
     except SubscriberError as exc:

@@ -121,3 +121,11 @@ def _trailers(exc: grpc.RpcError) -> dict[str, str]:
             value = value.decode("utf-8", "replace")
         out[str(key).lower()] = str(value)
     return out
+
+
+class LeaseLost(InboxFailed):
+    """This process no longer holds the deployment's lease at its epoch (PostgreSQL backend).
+
+    Raised inside the write transaction that found out, which is rolled back: a standby has
+    (or may have) taken over, so nothing more may be written. The daemon exits 1 and its
+    service manager restarts it, as a standby."""

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from subscriber import rows
 from subscriber.errors import Fatal, InboxFailed
@@ -37,6 +37,7 @@ from subscriber.events import (
     TopicCounts,
     UndecodableEvent,
 )
+from subscriber.inbox_api import InboxIdentity
 from subscriber.inbox_file import SCHEMA_VERSION, open_db
 
 __all__ = ["DEFAULT_RETENTION_S", "SCHEMA_VERSION", "Inbox", "InboxIdentity"]
@@ -47,15 +48,9 @@ _UPSERT_META = (
 )
 
 
-class InboxIdentity(NamedTuple):
-    """Who this inbox file is: a random ID and when it was created (epoch seconds)."""
-
-    inbox_id: str
-    created_at: float | None
-
-
 class Inbox:
-    """Thread-safe access to the inbox file; one connection guarded by a lock."""
+    """Thread-safe access to the inbox file; one connection guarded by a lock (the SQLite
+    backend of :class:`~subscriber.inbox_api.InboxStore`)."""
 
     def __init__(
         self,

@@ -13,7 +13,7 @@ from subscriber.auth import SessionProvider
 from subscriber.channel import PubSubClient, open_channel
 from subscriber.codec import SchemaCache
 from subscriber.hooks import IntakeHooks, call_hook
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import IntakeInbox
 from subscriber.poison import PoisonReporter
 from subscriber.settings import IntakeSettings
 from subscriber.stream import TopicStream
@@ -36,7 +36,7 @@ class Intake:
         self,
         settings: IntakeSettings,
         sessions: SessionProvider,
-        inbox: Inbox,
+        inbox: IntakeInbox,
         hooks: IntakeHooks | None = None,
     ) -> None:
         self.settings = settings

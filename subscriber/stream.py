@@ -34,7 +34,7 @@ from subscriber.errors import Fatal, Reauthenticate, ReplayRejected, RetryLater,
 from subscriber.flow import Backoff, Credit, RequestQueue, Watchdog
 from subscriber.gaps import record_gap
 from subscriber.hooks import IntakeHooks, call_hook
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import IntakeInbox
 from subscriber.poison import PoisonReporter
 from subscriber.replay import Start, choose_start, jump_messages, rejection_message
 from subscriber.settings import IntakeSettings, ReplayPolicy
@@ -55,7 +55,7 @@ class TopicStream:
         client: PubSubClient,
         sessions: SessionProvider,
         schemas: SchemaCache,
-        inbox: Inbox,
+        inbox: IntakeInbox,
         hooks: IntakeHooks,
         poison: PoisonReporter | None = None,
     ) -> None:

@@ -5,6 +5,8 @@
 - ``emulator``: one emulator for the session (short keepalive); faults are cleared after each
   test. Tests that expire tokens or change schemas must use ``emulator_factory`` instead.
 - ``pubsub``: a :class:`helpers.pubsub_client.PubSubClient` connected to ``emulator``.
+- ``pg_server``: one throwaway PostgreSQL for the session (:mod:`helpers.postgres`), skipped
+  with the reason when no PostgreSQL binaries are installed; ``pg_dsn``: a DSN on a fresh schema.
 
 Test helpers live in ``tests/helpers`` and are imported as ``helpers.<module>`` (pytest puts
 this directory on ``sys.path`` because it holds this conftest and no ``__init__.py``).
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 from helpers import EmulatorFactory
 from helpers.children import HITS_ENV, merge_child_hits
+from helpers.postgres import PgServer, find_bindir
 from helpers.pubsub_client import PubSubClient
 
 from emulator.catalog import Catalog
@@ -136,6 +139,26 @@ def emulator(_session_emulator: Emulator) -> Iterator[Emulator]:
 def pubsub(emulator: Emulator) -> Iterator[PubSubClient]:
     with PubSubClient(emulator.info()) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """Started on first use, stopped (pg_ctl stop) and removed at the end of the session."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: install PostgreSQL "
+                    "(e.g. apt-get install postgresql) or set LIFECYCLE_SYNC_PG_BIN")
+    server = PgServer(bindir)
+    try:
+        server.start()  # binaries present but no server: a failure, never a skip
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def pg_dsn(pg_server: PgServer) -> str:
+    return pg_server.new_schema()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,43 @@ from subscriber.events import (
     UndecodableEvent,
 )
 from subscriber.inbox import Inbox
+from subscriber.inbox_api import InboxStore
 from subscriber.inbox_file import open_db
+from subscriber.inbox_pg import PgInbox, open_pg_inbox
+from subscriber.pg_schema import upgrade
 
 T = "/event/T__e"
+OpenInbox = Callable[..., InboxStore]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_inbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenInbox]:
+    """``open_inbox(**kwargs)``: the same inbox again on each call, on the SQLite file or on
+    a fresh PostgreSQL schema (upgraded first, as ``db upgrade`` would)."""
+    if request.param == "sqlite":
+        yield lambda **kw: Inbox(tmp_path / "i.db", **kw)
+        return
+    dsn = request.getfixturevalue("pg_dsn")
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        upgrade(conn)
+    yield lambda **kw: open_pg_inbox(dsn, pool_size=2, **kw)
+
+
+def fail_inserts_of(inbox: InboxStore, event_id: str, tmp_path: Path) -> None:
+    """Make the backend refuse to store ``event_id`` (the engine's own error, mid-batch)."""
+    if isinstance(inbox, PgInbox):
+        with inbox.pool.connection() as conn:
+            conn.execute("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                         "IF NEW.event_id = '" + event_id + "' THEN RAISE 'boom'; END IF; "
+                         "RETURN NEW; END $$")
+            conn.execute("CREATE TRIGGER boom BEFORE INSERT ON lsync_entries FOR EACH ROW "
+                         "EXECUTE FUNCTION boom()")
+        return
+    with sqlite3.connect(tmp_path / "i.db") as db:
+        db.execute(f"CREATE TRIGGER boom BEFORE INSERT ON entries WHEN NEW.event_id = "
+                   f"'{event_id}' BEGIN SELECT RAISE(ABORT, 'boom'); END")
 
 
 class Clock:
@@ -41,26 +76,24 @@ def event(i: int, topic: str = T) -> DecodedEvent:
                         EntryKind.EVENT, {"n": i, "blob": b"\x00\x01"})
 
 
-def test_batch_and_checkpoint_commit_together(tmp_path: Path) -> None:
-    with Inbox(tmp_path / "i.db") as inbox:
+def test_batch_and_checkpoint_commit_together(open_inbox: OpenInbox, tmp_path: Path) -> None:
+    with open_inbox() as inbox:
         stats = inbox.store_batch(T, [event(1), event(2)], b"\x00" * 9 + b"\x02")
         assert (stats.stored, stats.duplicates, stats.poison) == (2, 0, 0)
         assert inbox.checkpoint(T).replay_id == b"\x00" * 9 + b"\x02"
-        with sqlite3.connect(tmp_path / "i.db") as db:
-            db.execute("CREATE TRIGGER boom BEFORE INSERT ON entries WHEN NEW.event_id = 'uuid-4'"
-                       " BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        fail_inserts_of(inbox, "uuid-4", tmp_path)
         with pytest.raises(InboxFailed, match="inbox write failed"):
             inbox.store_batch(T, [event(3), event(4)], b"\xff" * 10)
         assert inbox.checkpoint(T).replay_id == b"\x00" * 9 + b"\x02"
         assert [e.event_id for e in inbox.pending()] == ["uuid-1", "uuid-2"]
 
 
-def test_duplicates_dropped_and_values_round_trip(tmp_path: Path) -> None:
+def test_duplicates_dropped_and_values_round_trip(open_inbox: OpenInbox) -> None:
     change = ChangeHeader("Lead", "UPDATE", "", ("00Q1",), "tk", 3, 1, 2**62, "005",
                           ("Email", "Name.LastName"), (), ())
     cdc = DecodedEvent(T, b"\x01" * 10, "", "s2", EntryKind.CHANGE, {"x": None}, change)
     poison = UndecodableEvent(T, b"\x02" * 10, "uuid-9", "s1", b"\xff", "bad payload")
-    with Inbox(tmp_path / "i.db") as inbox:
+    with open_inbox() as inbox:
         inbox.store_batch(T, [event(1), cdc, poison], b"\x02" * 10)
         stats = inbox.store_batch(T, [event(1), cdc, poison, event(2)], b"\x03" * 10)
         assert (stats.stored, stats.duplicates) == (1, 3)
@@ -74,9 +107,9 @@ def test_duplicates_dropped_and_values_round_trip(tmp_path: Path) -> None:
         assert (bad.raw, bad.error, bad.kind) == (b"\xff", "bad payload", EntryKind.UNDECODABLE)
 
 
-def test_consumers_apply_and_prune(tmp_path: Path) -> None:
+def test_consumers_apply_and_prune(open_inbox: OpenInbox) -> None:
     clock = Clock()
-    with Inbox(tmp_path / "i.db", applied_retention_s=100.0, clock=clock) as inbox:
+    with open_inbox(applied_retention_s=100.0, clock=clock) as inbox:
         inbox.store_batch(T, [event(i) for i in range(4)], b"\x01" * 10)
         ids = [e.id for e in inbox.pending(limit=2)]
         assert inbox.mark_applied(ids) == 2
@@ -94,8 +127,8 @@ def test_consumers_apply_and_prune(tmp_path: Path) -> None:
         assert inbox.counts_by_topic()[T].pending == 2
 
 
-def test_keepalive_checkpoint_only_when_changed(tmp_path: Path) -> None:
-    with Inbox(tmp_path / "i.db", clock=lambda: 1_700_000_000.25) as inbox:
+def test_keepalive_checkpoint_only_when_changed(open_inbox: OpenInbox) -> None:
+    with open_inbox(clock=lambda: 1_700_000_000.25) as inbox:
         assert inbox.checkpoint(T) == (None, None)
         assert inbox.advance_checkpoint(T, b"\x01" * 10)
         assert not inbox.advance_checkpoint(T, b"\x01" * 10)
@@ -125,7 +158,7 @@ def test_readonly_and_bad_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("server_pending", "moves"), [(0, False), (3, True)])
 def test_keepalive_moves_the_checkpoint_only_when_caught_up(
-    tmp_path: Path, server_pending: int, moves: bool
+    open_inbox: OpenInbox, server_pending: int, moves: bool
 ) -> None:
     """With no credit left at the server, events may be waiting there that the keepalive's
     latest_replay_id would skip; only a stream with unused credit is caught up.
@@ -138,7 +171,7 @@ def test_keepalive_moves_the_checkpoint_only_when_caught_up(
     from subscriber.settings import IntakeSettings
     from subscriber.stream import TopicStream
 
-    inbox = Inbox(tmp_path / "inbox.db")
+    inbox = open_inbox()
     settings = IntakeSettings(endpoint="127.0.0.1:1", topics=("/event/X__e",), ca_file=None)
     stream = TopicStream("/event/X__e", settings, client=None, sessions=None,
                          schemas=SchemaCache(lambda sid: ""), inbox=inbox, hooks=IntakeHooks())
@@ -149,7 +182,7 @@ def test_keepalive_moves_the_checkpoint_only_when_caught_up(
 
 
 def test_logical_type_values_are_stored_as_text_and_the_unstorable_become_poison(
-    tmp_path: Path,
+    open_inbox: OpenInbox,
 ) -> None:
     """Avro logical types decode to Decimal, datetime, date, time and UUID; none may stop the
     stream. A value nothing can encode makes that one event a poison entry, not an error."""
@@ -160,7 +193,7 @@ def test_logical_type_values_are_stored_as_text_and_the_unstorable_become_poison
     logical = DecodedEvent(T, b"\x06" * 10, "uuid-6", "s1", EntryKind.EVENT, {
         "amount": decimal.Decimal("12.50"), "at": when, "day": when.date(),
         "clock": dt.time(8, 15), "id": ident, "blob": b"\x00\x01"})
-    with Inbox(tmp_path / "i.db") as inbox:
+    with open_inbox() as inbox:
         stats = inbox.store_batch(T, [event(1), odd, logical], b"\x06" * 10)
         assert (stats.stored, stats.poison) == (3, 1)
         assert [p.event_id for p in stats.poisoned] == ["uuid-5"]
@@ -195,9 +228,9 @@ def test_a_truncated_inbox_is_refused_as_damaged(tmp_path: Path) -> None:
         "write on top of it")
 
 
-def test_a_jump_is_recorded_until_the_topics_next_checkpoint(tmp_path: Path) -> None:
+def test_a_jump_is_recorded_until_the_topics_next_checkpoint(open_inbox: OpenInbox) -> None:
     clock = Clock()
-    with Inbox(tmp_path / "i.db", clock=clock) as inbox:
+    with open_inbox(clock=clock) as inbox:
         assert inbox.pending_jump(T) is None
         first = inbox.record_jump(T, "latest", b"", starting=True)
         clock.now += 60
@@ -267,9 +300,9 @@ def test_a_path_with_uri_characters_opens_that_file_read_only(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == before == ["st#1?x=y%20"]
 
 
-def test_pending_entries_of_one_topic(tmp_path: Path) -> None:
+def test_pending_entries_of_one_topic(open_inbox: OpenInbox) -> None:
     other = "/event/Other__e"
-    with Inbox(tmp_path / "i.db") as inbox:
+    with open_inbox() as inbox:
         inbox.store_batch(T, [event(1)], b"\x01" * 10)
         inbox.store_batch(other, [DecodedEvent(other, b"\x09" * 10, "o-1", "s1",
                                                EntryKind.EVENT, {"n": 9})], b"\x09" * 10)
@@ -278,9 +311,9 @@ def test_pending_entries_of_one_topic(tmp_path: Path) -> None:
         assert [e.event_id for e in inbox.pending()] == ["uuid-1", "o-1"]
 
 
-def test_the_oldest_pending_age_is_exact_from_zero(tmp_path: Path) -> None:
+def test_the_oldest_pending_age_is_exact_from_zero(open_inbox: OpenInbox) -> None:
     clock = Clock()
-    with Inbox(tmp_path / "i.db", clock=clock) as inbox:
+    with open_inbox(clock=clock) as inbox:
         inbox.store_batch(T, [event(1)], b"\x01" * 10)
         assert inbox.counts_by_topic()[T].oldest_pending_age_s == 0.0
         clock.now += 0.25

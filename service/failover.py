@@ -1,0 +1,206 @@
+"""Active/standby on the PostgreSQL inbox: wait as standby, take over, keep the lease, step down.
+
+The sequence (docs/deployment.md "Two nodes"):
+
+1. **standby**: try to take the lease every ``ttl/3``; meanwhile tell systemd we are up
+   (``READY=1``, watchdog pings) and show the holder in ``STATUS=``, ``/readyz`` and metrics;
+2. **takeover**: the lease is ours at a new epoch. Renewing starts at once; nothing is written
+   to Salesforce for ``takeover_wait_s`` (default: the TTL plus the longest Salesforce request
+   timeout), so a paused or cut-off former active's request in flight has ended first;
+3. **active**: the daemon runs as on SQLite; every inbox write is fenced by the lease and every
+   Salesforce write cycle starts only while the lease is trusted (:class:`FencedGateway`);
+4. **step down**: a renewal that fails until the trust window closes (or finds the lease taken)
+   stops all writing at once: the process exits 1 (``on_lost``), and systemd restarts it as a
+   standby. A clean stop releases the lease so a standby need not wait the TTL out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from handlers.gateway_api import Gateway, WriteResult
+from handlers.lookup import LookupRequest
+from handlers.plan import ConvertRequest
+from handlers.rule_settings import RuleSettings
+from handlers.snapshot import LeadRow, Snapshot
+from subscriber.errors import LeaseLost
+
+if TYPE_CHECKING:  # psycopg is the optional "postgres" extra: imported only when used
+    from subscriber.pg_lease import Lease
+
+log = logging.getLogger("lifecycle_sync")
+
+EXIT_LEASE_LOST = 1  # not 78: a restart is exactly the cure (it comes back as a standby)
+
+
+class Role:
+    """This process's role, read by health, metrics and STATUS= (thread-safe)."""
+
+    def __init__(self, lease: Lease | None) -> None:
+        self.lease = lease
+        self._lock = threading.Lock()
+        self._name = "active" if lease is None else "standby"
+        self._detail = ""
+
+    @property
+    def name(self) -> str:
+        with self._lock:
+            return self._name
+
+    @property
+    def detail(self) -> str:
+        with self._lock:
+            return self._detail
+
+    def set(self, name: str, detail: str = "") -> None:
+        with self._lock:
+            self._name, self._detail = name, detail
+
+    def problems(self) -> list[str]:
+        """Why this process is not ready on account of its role (standby: by design)."""
+        name = self.name
+        return [] if name == "active" else [f"{name}: {self.detail}".rstrip(": ")]
+
+
+@dataclass(frozen=True)
+class FailoverSettings:
+    ttl_s: float
+    takeover_wait_s: float
+
+    @property
+    def renew_every_s(self) -> float:
+        return self.ttl_s / 3
+
+
+def wait_for_lease(lease: Lease, settings: FailoverSettings, stop: threading.Event,
+                   role: Role, on_tick: Callable[[str], None]) -> int | None:
+    """As standby until the lease is ours (its epoch) or ``stop`` (None)."""
+    import psycopg
+
+    while not stop.is_set():
+        try:
+            epoch = lease.try_acquire()
+            if epoch is not None:
+                return epoch
+            state = lease.state()
+            held = "" if state is None else (
+                f"lease held by {state.holder} (epoch {state.epoch}) until "
+                f"{state.expires_at.isoformat(timespec='seconds')}")
+        except psycopg.Error as exc:
+            held = f"PostgreSQL unreachable: {type(exc).__name__}"
+        role.set("standby", held)
+        on_tick(f"standby; {held}")
+        stop.wait(settings.renew_every_s)
+    return None
+
+
+def takeover_wait_s(settings: FailoverSettings, free_for_s: float) -> float:
+    """What is left of the takeover wait: a lease released cleanly (``inf``) or free for
+    long already leaves no former active's request in flight."""
+    return max(0.0, settings.takeover_wait_s - free_for_s)
+
+
+def takeover_pause(settings: FailoverSettings, stop: threading.Event, role: Role,
+                   epoch: int, free_for_s: float = 0.0) -> bool:
+    """Wait before any Salesforce write (:func:`takeover_wait_s`); False when stopped."""
+    wait_s = takeover_wait_s(settings, free_for_s)
+    role.set("taking-over", f"epoch {epoch}: waiting {wait_s:.0f} s before "
+                            "the first Salesforce write")
+    if wait_s > 0:
+        log.warning("took the lease at epoch %d; waiting %.1f s (lease TTL + the longest "
+                    "Salesforce request timeout, less the %.1f s it was already free) before "
+                    "writing to Salesforce, so a former active's request in flight has ended",
+                    epoch, wait_s, free_for_s)
+    else:
+        log.info("took the lease at epoch %d (released cleanly or long free: no wait)", epoch)
+    deadline = time.monotonic() + wait_s
+    while not stop.is_set():
+        if time.monotonic() >= deadline:
+            role.set("active", f"epoch {epoch}")
+            return True
+        stop.wait(max(0.0, min(1.0, deadline - time.monotonic())))
+    return False
+
+
+class LeaseKeeper:
+    """Renews the lease every ``ttl/3`` on its own thread; calls ``on_lost`` once, when a
+    renewal finds the lease gone or cannot succeed before the trust window closes."""
+
+    def __init__(self, lease: Lease, settings: FailoverSettings,
+                 on_lost: Callable[[str], None]) -> None:
+        self._lease = lease
+        self._settings = settings
+        self._on_lost = on_lost
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease", daemon=True)
+
+    def start(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.wait(self._settings.renew_every_s):
+            try:
+                if self._lease.renew():
+                    continue
+                reason = "the lease was found expired or taken over"
+            except psycopg.Error as exc:
+                if self._lease.trusted():
+                    log.warning("lease renewal failed (%s); retrying while the lease is "
+                                "still trusted", type(exc).__name__)
+                    continue
+                reason = f"no renewal before the trust window closed ({type(exc).__name__})"
+            if self._stop.is_set():
+                return
+            self._on_lost(reason)
+            return
+
+
+class FencedGateway:
+    """A :class:`Gateway` that starts no Salesforce call unless the lease is trusted."""
+
+    def __init__(self, real: Gateway, lease: Lease) -> None:
+        self._real = real
+        self._lease = lease
+
+    def _require(self) -> None:
+        if not self._lease.trusted():
+            raise LeaseLost("not calling Salesforce: this process no longer trusts its lease")
+
+    @property
+    def rules(self) -> RuleSettings:
+        return self._real.rules  # configuration, no call
+
+    def lookup(self, request: LookupRequest) -> Snapshot:
+        self._require()
+        return self._real.lookup(request)
+
+    def create_leads(self, drafts: Mapping[str, dict[str, Any]]
+                     ) -> tuple[dict[str, LeadRow], dict[str, str]]:
+        self._require()
+        return self._real.create_leads(drafts)
+
+    def convert(self, requests: Sequence[ConvertRequest]
+                ) -> tuple[dict[str, LeadRow], dict[str, str]]:
+        self._require()
+        return self._real.convert(requests)
+
+    def write(self, workspaces: Mapping[str, dict[str, Any]],
+              cache_rows: Mapping[str, dict[str, Any]]) -> WriteResult:
+        self._require()
+        return self._real.write(workspaces, cache_rows)
+
+    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[str]:
+        self._require()
+        return self._real.create_tasks(tasks)

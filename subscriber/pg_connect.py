@@ -1,0 +1,115 @@
+"""Connecting to the PostgreSQL inbox: the pool, the printable location, the pooler check.
+
+The DSN is libpq's (``host=a,b port=5432,5432 dbname=sync target_session_attrs=read-write`` or
+``postgresql://a:5432,b:5432/sync?target_session_attrs=read-write``): with several hosts libpq
+tries them in order and keeps the one that accepts writes, so after a PostgreSQL failover a
+reconnect finds the new primary. We add ``target_session_attrs=read-write`` when the DSN names
+several hosts and says nothing, since a standby server would refuse every write. Passwords
+belong in a ``passfile`` (``~/.pgpass`` or ``PGPASSFILE``), never in the TOML.
+
+A transaction-mode pooler (PgBouncer ``pool_mode = transaction``) hands each transaction to
+whichever server connection is free, so session guarantees (prepared statements, session
+settings) break. The lease itself never relies on the session, but we refuse to run behind
+one anyway, with a clear message: :func:`transaction_pooled` detects it by asking two client
+connections for their server process ID, alternately: without such a pooler each client keeps
+its own backend for life, so the IDs are stable and distinct; behind one they move or coincide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool
+
+from subscriber.errors import Fatal
+
+PROBE_ROUNDS = 4
+
+
+def normalised_dsn(dsn: str) -> str:
+    """``dsn`` with ``target_session_attrs=read-write`` when it lists several hosts."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise Fatal(f"inbox.dsn is not a valid PostgreSQL connection string: {exc}") from None
+    if "," in str(parts.get("host", "")) and "target_session_attrs" not in parts:
+        return make_conninfo(dsn, target_session_attrs="read-write")
+    return dsn
+
+
+def where(dsn: str) -> str:
+    """host:port/dbname for messages and status (never user secrets)."""
+    parts = conninfo_to_dict(dsn)
+    hosts = str(parts.get("host") or parts.get("hostaddr") or "localhost")
+    port = str(parts.get("port") or "5432")
+    return f"{hosts}:{port}/{parts.get('dbname') or parts.get('user') or ''}"
+
+
+def open_pool(dsn: str, *, max_size: int = 8, timeout_s: float = 10.0,
+              idle_in_transaction_s: float | None = None) -> ConnectionPool:
+    """An opened pool; ``check`` tests a connection before lending it (a restarted server's
+    dead connections are replaced, not handed out).
+
+    ``idle_in_transaction_s``: the server ends any of our sessions that sits inside a
+    transaction this long. A daemon frozen mid-transaction (SIGSTOP, a VM pause) would
+    otherwise keep its share lock on the lease row, and no standby could take the lease until
+    it woke up; with the timeout, the server rolls that transaction back and frees the lock."""
+    pool = ConnectionPool(normalised_dsn(dsn), min_size=1, max_size=max_size, open=False,
+                          timeout=timeout_s, check=ConnectionPool.check_connection,
+                          kwargs={"connect_timeout": max(1, int(timeout_s))},
+                          configure=_session_settings(idle_in_transaction_s),
+                          name="lsync-inbox")
+    try:
+        pool.open(wait=True, timeout=timeout_s)
+    except psycopg.Error as exc:  # PoolTimeout included
+        pool.close()
+        raise Fatal(f"cannot connect to the PostgreSQL inbox at {where(dsn)}: "
+                    f"{type(exc).__name__}: {exc}") from None
+    return pool
+
+
+def _session_settings(idle_in_transaction_s: float | None
+                      ) -> Callable[[psycopg.Connection[Any]], None] | None:
+    if idle_in_transaction_s is None:
+        return None
+    millis = str(max(1, int(idle_in_transaction_s * 1000)))
+
+    def configure(conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+                     (millis,))
+        conn.commit()
+
+    return configure
+
+
+def transaction_pooled(dsn: str) -> bool:
+    """True when a pooler in transaction (or statement) mode sits between us and PostgreSQL."""
+    with psycopg.connect(normalised_dsn(dsn), autocommit=True) as one, \
+            psycopg.connect(normalised_dsn(dsn), autocommit=True) as two:
+        seen = [(_backend(one), _backend(two)) for _ in range(PROBE_ROUNDS)]
+    return pooled_by_transaction(seen)
+
+
+def pooled_by_transaction(seen: list[tuple[int, int]]) -> bool:
+    """The decision of :func:`transaction_pooled` on the (first, second) backend IDs seen."""
+    firsts = {a for a, _ in seen}
+    seconds = {b for _, b in seen}
+    return len(firsts) != 1 or len(seconds) != 1 or firsts == seconds
+
+
+def refuse_transaction_pooler(dsn: str) -> None:
+    """Raise :class:`Fatal` when :func:`transaction_pooled` says so."""
+    if transaction_pooled(dsn):
+        raise Fatal(
+            f"the PostgreSQL inbox at {where(dsn)} is reached through a pooler in transaction "
+            "(or statement) mode: one client connection does not keep one server session, so "
+            "session guarantees break. Point inbox.dsn at PostgreSQL itself, or at a pooler "
+            "in session mode (PgBouncer pool_mode = session)")
+
+
+def _backend(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    return int(row[0]) if row else 0

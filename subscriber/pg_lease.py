@@ -1,0 +1,183 @@
+"""The deployment's lease: one logged row with a holder, an epoch and an expiry on the DB clock.
+
+Exactly one daemon of a deployment is active: the one holding the lease row
+(``lsync_lease``). Protocol (River's lease table, Temporal's fenced writes; see
+docs/deployment.md "Two nodes"):
+
+- **acquire**: ``UPDATE … SET holder = me, epoch = epoch + 1, expires_at = now() + ttl WHERE
+  expires_at < now()``: only an expired lease can be taken, and every taking bumps the epoch,
+  so epochs strictly increase across all holders (the row is logged: a PostgreSQL failover
+  keeps it, unlike an advisory lock);
+- **renew**: the same row, ``WHERE holder = me AND epoch = mine AND expires_at > now()``; zero
+  rows means the lease is gone and this process must stop;
+- **fence** (:meth:`Lease.check`): every write transaction first runs ``SELECT … FOR SHARE`` on
+  the row with this holder, epoch and an unexpired time. A taker's UPDATE waits for fenced
+  transactions in flight and, once it commits, every later check of the old holder finds no row
+  (READ COMMITTED re-reads the locked row), so nothing of an old epoch commits after a takeover;
+- **trust window**: on a monotonic clock, from the *start* of the last successful acquire or
+  renew plus ttl minus a margin. After it, :meth:`check` refuses without asking the database
+  (a process paused by SIGSTOP or a VM freeze wakes up distrusting itself).
+
+Times come from PostgreSQL's ``now()`` only: the nodes' clocks may disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from subscriber.errors import LeaseLost
+
+__all__ = ["LEASE_NAME", "Lease", "LeaseState", "read_lease"]
+
+LEASE_NAME = "lifecycle-sync"
+
+_ENSURE = ("INSERT INTO lsync_lease VALUES (%s, '', 0, '-infinity', now()) "
+           "ON CONFLICT (name) DO NOTHING")
+# Also returns how long the lease had been free: a previous holder that released it ('' holder)
+# left nothing in flight, and one that expired long ago neither.
+_ACQUIRE = ("WITH prev AS (SELECT holder, expires_at FROM lsync_lease WHERE name = %s "
+            "FOR UPDATE) "
+            "UPDATE lsync_lease l SET holder = %s, epoch = l.epoch + 1, acquired_at = now(), "
+            "expires_at = now() + make_interval(secs => %s) FROM prev "
+            "WHERE l.name = %s AND l.expires_at < now() "
+            "RETURNING l.epoch, prev.holder, "
+            "extract(epoch FROM now() - NULLIF(prev.expires_at, '-infinity'))")
+_RENEW = ("UPDATE lsync_lease SET expires_at = now() + make_interval(secs => %s) "
+          "WHERE name = %s AND holder = %s AND epoch = %s AND expires_at > now() "
+          "RETURNING epoch")
+_FENCE = ("SELECT epoch FROM lsync_lease WHERE name = %s AND holder = %s AND epoch = %s "
+          "AND expires_at > now() FOR SHARE")
+_RELEASE = ("UPDATE lsync_lease SET expires_at = now(), holder = '' "
+            "WHERE name = %s AND holder = %s AND epoch = %s AND expires_at > now()")
+_READ = ("SELECT holder, epoch, expires_at, acquired_at, now() FROM lsync_lease "
+         "WHERE name = %s")
+
+
+class LeaseState(NamedTuple):
+    """The lease row as the database sees it now (for ``status`` and metrics)."""
+
+    holder: str
+    epoch: int
+    expires_at: dt.datetime
+    acquired_at: dt.datetime
+    db_now: dt.datetime
+
+    @property
+    def held(self) -> bool:
+        return bool(self.holder) and self.expires_at > self.db_now
+
+
+def default_holder() -> str:
+    """host:pid:random: a restarted process is a new holder and must wait for the expiry."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Lease:
+    """This process's view of the lease; thread-safe. Also the inbox's write fence."""
+
+    def __init__(self, pool: ConnectionPool, *, ttl_s: float, holder: str | None = None,
+                 name: str = LEASE_NAME, monotonic: Callable[[], float] = time.monotonic
+                 ) -> None:
+        self._pool = pool
+        self.ttl_s = ttl_s
+        self.holder = holder or default_holder()
+        self.name = name
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self.epoch: int | None = None
+        self._trusted_until = 0.0
+        self.free_for_s = 0.0  # how long the lease was free before we took it (inf: released)
+
+    @property
+    def margin_s(self) -> float:
+        """How long before the DB-side expiry this process stops trusting itself."""
+        return self.ttl_s / 5
+
+    def trusted(self) -> bool:
+        with self._lock:
+            return self.epoch is not None and self._monotonic() < self._trusted_until
+
+    def try_acquire(self) -> int | None:
+        """Take the lease if it has expired; the new epoch, or None when another holds it
+        (or is inside a write transaction on it: we do not queue behind a frozen holder)."""
+        started = self._monotonic()
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                self._lock_timeout(conn)
+                conn.execute(_ENSURE, (self.name,))
+                row = conn.execute(_ACQUIRE, (self.name, self.holder, self.ttl_s, self.name)
+                                   ).fetchone()
+        except psycopg.errors.LockNotAvailable:
+            return None
+        if row is None:
+            return None
+        self.free_for_s = (float("inf") if not row[1] or row[2] is None
+                           else max(0.0, float(row[2])))
+        with self._lock:
+            self.epoch = int(row[0])
+            self._trusted_until = started + self.ttl_s - self.margin_s
+        return self.epoch
+
+    def renew(self) -> bool:
+        """Extend the lease; False (and the epoch forgotten) when it is no longer ours.
+        Database errors propagate: the caller retries until the trust window closes."""
+        epoch = self.epoch
+        if epoch is None:
+            return False
+        started = self._monotonic()
+        with self._pool.connection() as conn, conn.transaction():
+            self._lock_timeout(conn)
+            row = conn.execute(_RENEW, (self.ttl_s, self.name, self.holder, epoch)).fetchone()
+        with self._lock:
+            if row is None:
+                self.epoch = None
+                return False
+            self._trusted_until = started + self.ttl_s - self.margin_s
+        return True
+
+    def _lock_timeout(self, conn: psycopg.Connection[Any]) -> None:
+        """Wait at most a third of the TTL for the row lock (renewals are that often)."""
+        millis = str(max(1, int(self.ttl_s * 1000 / 3)))
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", (millis,))
+
+    def check(self, conn: psycopg.Connection[Any]) -> int:
+        """The fence, run first in every write transaction: the epoch, or :class:`LeaseLost`."""
+        epoch = self.epoch
+        if epoch is None or not self.trusted():
+            raise LeaseLost(f"not writing: this process ({self.holder}) does not hold the "
+                            "lease (lost, expired or never taken)")
+        row = conn.execute(_FENCE, (self.name, self.holder, epoch)).fetchone()
+        if row is None:
+            with self._lock:
+                self.epoch = None
+            raise LeaseLost(f"not writing: the lease is no longer held by {self.holder} at "
+                            f"epoch {epoch} (expired or taken over); transaction rolled back")
+        return epoch
+
+    def release(self) -> None:
+        """Let the lease expire now, with no holder (a clean stop): a standby need not wait
+        out the TTL, nor the takeover wait (nothing of ours is in flight)."""
+        epoch, self.epoch = self.epoch, None
+        if epoch is not None:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute(_RELEASE, (self.name, self.holder, epoch))
+
+    def state(self) -> LeaseState | None:
+        return read_lease(self._pool, self.name)
+
+
+def read_lease(pool: ConnectionPool, name: str = LEASE_NAME) -> LeaseState | None:
+    """The lease row, or None when no daemon ever took it."""
+    with pool.connection() as conn:
+        row = conn.execute(_READ, (name,)).fetchone()
+    return None if row is None else LeaseState(str(row[0]), int(row[1]), *row[2:5])

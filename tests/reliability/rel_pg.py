@@ -1,0 +1,220 @@
+"""The reliability rig for issue 12: two nodes on one PostgreSQL, one emulator.
+
+:class:`PgCluster` is a :class:`rel_harness.Cluster` whose inbox is the shared PostgreSQL one
+(read straight from its tables, as a third party would) and whose daemons are *nodes*, each
+with its own state directory. ``cluster.daemon`` is the active node (the lease holder), so the
+harness's kill points hit the active. :meth:`PgCluster.supervise` plays systemd's
+``Restart=on-failure``: a node that exited non-zero is started again (as a standby), and the
+run-until-idle wait calls it on every poll.
+
+:class:`CutProxy` sits between one node and PostgreSQL: ``cut()`` drops every connection and
+refuses new ones (that node is cut off from PostgreSQL but not from Salesforce).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from helpers.children import module_argv
+from helpers.postgres import PgServer
+from rel_harness import FAST, Cluster, running_cluster
+from rel_workload import Workload, make_workload
+
+from benchmarks.rig import Daemon, NotifySocket
+from subscriber.pg_schema import upgrade
+
+LEASE_TTL_S = 6.0  # renewed every 2 s: a loaded 2-core CI machine must not miss it
+PG_ENV = {
+    "LIFECYCLE_SYNC_INBOX_BACKEND": "postgres",
+    "LIFECYCLE_SYNC_INBOX_LEASE_TTL_S": str(LEASE_TTL_S),
+    # The production default (TTL + 130 s) would make every takeover last minutes here; the
+    # emulator answers each request at once, so no request of a former active is in flight
+    # for longer than this. The daemon logs a warning about it, expected.
+    "LIFECYCLE_SYNC_INBOX_TAKEOVER_WAIT_S": "0.5",
+}
+
+
+class PgCluster(Cluster):
+    dsn: str = ""
+    nodes: dict[str, list[Daemon]]
+
+    def node(self, name: str, dsn: str | None = None) -> Daemon:
+        """Start (or restart) node ``name`` on its own state directory."""
+        notify = NotifySocket(self.sock_dir / f"n{len(self.daemons)}")
+        daemon = Daemon(self.info_file, self.work / f"state-{name}",
+                        self.work / f"daemon-{name}-{len(self.daemons)}.log",
+                        env={**FAST, **PG_ENV, "LIFECYCLE_SYNC_INBOX_DSN": dsn or self.dsn,
+                             "NOTIFY_SOCKET": str(notify.path)}, auth="jwt")
+        daemon.args[:3] = module_argv("service")
+        daemon.node = name  # type: ignore[attr-defined]
+        daemon.dsn = dsn  # type: ignore[attr-defined]
+        self.notifies.append(notify)
+        self.daemons.append(daemon.start())
+        self.nodes.setdefault(name, []).append(daemon)
+        return daemon
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as conn:
+            return conn.execute(sql, args).fetchall()
+
+    def lease(self) -> tuple[int | None, int]:
+        """(PID of the live lease's holder or None, epoch)."""
+        try:
+            rows = self.query("SELECT holder, epoch, expires_at > now() FROM lsync_lease")
+        except psycopg.OperationalError:
+            return None, -1
+        if not rows:
+            return None, 0
+        holder, epoch, live = rows[0]
+        return (int(holder.split(":")[1]) if live and holder else None), int(epoch)
+
+    @property
+    def daemon(self) -> Daemon:
+        """The active node's process (the newest one when none holds the lease)."""
+        pid, _ = self.lease()
+        for d in self.daemons:
+            if d.proc is not None and d.pid == pid:
+                return d
+        return self.daemons[-1]
+
+    def wait_active(self, epoch_above: int = 0, timeout_s: float = 60.0) -> Daemon:
+        def found() -> Daemon | None:
+            self.supervise()
+            pid, epoch = self.lease()
+            live = [d for d in self.daemons if d.pid == pid and d.proc.poll() is None]  # type: ignore[union-attr]
+            return live[0] if live and epoch > epoch_above else None
+
+        from rel_harness import wait_for
+
+        return wait_for(found, timeout_s, f"an active node above epoch {epoch_above}", 0.1)
+
+    def supervise(self) -> None:
+        """systemd's Restart=on-failure: restart each node whose newest process exited != 0."""
+        for name, runs in self.nodes.items():
+            code = runs[-1].proc.poll() if runs[-1].proc is not None else None
+            if code not in (None, 0, 78):
+                self.node(name, getattr(runs[-1], "dsn", None))
+
+    def inbox_rows(self) -> list[tuple[str, str, str, str]]:
+        try:
+            return [tuple(r) for r in self.query(  # type: ignore[misc]
+                "SELECT topic, event_id, status, error FROM lsync_entries ORDER BY id")]
+        except psycopg.OperationalError:
+            return []
+
+    def checkpoints(self) -> dict[str, bytes]:
+        try:
+            return {t: bytes(r) for t, r in self.query(
+                "SELECT topic, replay_id FROM lsync_checkpoints")}
+        except psycopg.OperationalError:
+            return {}
+
+    def idle_now(self, workload: Workload) -> bool:
+        self.supervise()
+        return super().idle_now(workload)
+
+    def integrity(self) -> str:
+        """At most one row per (topic, dedupe key) is the schema's own UNIQUE constraint;
+        what can still go wrong across a failover is a row applied at an older epoch than a
+        later takeover, which :func:`written_after_takeover` reports."""
+        dupes = self.query("SELECT count(*) - count(DISTINCT (topic, dedupe_key)) "
+                           "FROM lsync_entries")[0][0]
+        return "ok" if dupes == 0 else f"{dupes} duplicate rows"
+
+    def epoch_rows(self, epoch: int) -> list[tuple[Any, ...]]:
+        """Every row landed or applied at ``epoch`` (for the no-write-after-waking check)."""
+        return self.query("SELECT id, status, landed_epoch, applied_epoch FROM lsync_entries "
+                          "WHERE landed_epoch = %s OR applied_epoch = %s ORDER BY id",
+                          (epoch, epoch))
+
+
+@contextlib.contextmanager
+def pg_case(work: Path, pg: PgServer, seed: int, events: int) -> Iterator[tuple[PgCluster,
+                                                                                Workload]]:
+    """An emulator with the workload's org data, a fresh upgraded schema, no node yet."""
+    dsn = pg.new_schema()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        upgrade(conn)
+    with running_cluster(work) as base:
+        cluster = PgCluster(**{k: getattr(base, k) for k in (
+            "work", "emulator", "info_file", "info", "sf", "sock_dir")})
+        cluster.dsn, cluster.nodes = dsn, {}
+        try:
+            workload = make_workload(seed, events, cluster.info["user_id"])
+            cluster.prepare(workload)
+            yield cluster, workload
+        finally:
+            for daemon in cluster.daemons:
+                daemon.stop_quietly()
+            for notify in cluster.notifies:
+                notify.close()
+            if cluster._publisher is not None:
+                cluster._publisher.close()
+
+
+class CutProxy:
+    """A TCP forwarder to PostgreSQL that can cut its node off (and let it back)."""
+
+    def __init__(self, port: int) -> None:
+        self._target = ("127.0.0.1", port)
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._server.getsockname()[1])
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.is_cut = False
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def dsn(self, dsn: str, real_port: int) -> str:
+        return dsn.replace(f"port={real_port}", f"port={self.port}")
+
+    def cut(self) -> None:
+        with self._lock:
+            self.is_cut = True
+            for s in self._open:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            self._open.clear()
+
+    def restore(self) -> None:
+        self.is_cut = False
+
+    def close(self) -> None:
+        self._closed = True
+        self.cut()
+        self._server.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if self.is_cut:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self._target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := src.recv(65536):
+            dst.sendall(data)
+    for s in (src, dst):
+        with contextlib.suppress(OSError):
+            s.shutdown(socket.SHUT_RDWR)

@@ -1,0 +1,137 @@
+"""Issue 12's done-when cases: two nodes on one PostgreSQL, checked by the reliability checker
+(lost, duplicate effect, stale overwrite, stuck) against the fault-free reference run.
+
+* F1: ``kill -9`` of the active mid-batch (at a random point) and mid-apply (a Salesforce
+  write held, then the active killed);
+* F2: SIGSTOP of the active past its lease, the standby takes over, SIGCONT: the woken one
+  writes nothing (no row landed or applied at its epoch after the takeover) and exits 1;
+* F3: the active cut off from PostgreSQL but not from Salesforce;
+* F4: PostgreSQL restarted mid-stream.
+
+Each prints its seed (and the checker prints how to replay it).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import Reference
+from helpers.postgres import PgServer
+from rel_checker import collect, compare
+from rel_faults import kill_at
+from rel_harness import TOPICS, wait_for
+from rel_params import SOAK, events, seeds
+from rel_pg import CutProxy, PgCluster, pg_case
+from rel_run import IDLE_TIMEOUT_S
+from rel_workload import PUBLISH_BATCH
+
+EVENTS = events(600)
+FETCH_BATCH = 100
+pytestmark = pytest.mark.timeout(900 if SOAK else 300)
+
+
+def _pair(cluster: PgCluster, dsn_a: str | None = None) -> None:
+    cluster.node("a", dsn_a)
+    cluster.wait_active()
+    cluster.node("b")
+    wait_for(lambda: "standby" in cluster.nodes["b"][-1].log_text(), 60, "b as standby")
+
+
+def _finish(cluster: PgCluster, workload, reference: Reference, seed: int, case: str):
+    cluster.wait_idle(workload, IDLE_TIMEOUT_S)
+    verdict = compare(reference(seed, EVENTS), collect(cluster, workload), case, seed, EVENTS)
+    print(f"{case} seed={seed}: lease epoch {cluster.lease()[1]}, "
+          f"{len(cluster.daemons)} processes started")
+    return verdict
+
+
+@pytest.mark.parametrize("seed", seeds(1))
+def test_f1_kill_9_of_the_active_mid_batch_and_mid_apply(
+        seed: int, reference: Reference, tmp_path: Path, pg_server: PgServer) -> None:
+    reference(seed, EVENTS)
+    rng = random.Random(seed)
+    with pg_case(tmp_path, pg_server, seed, EVENTS) as (cluster, workload):
+        _pair(cluster)
+        batches = len(workload.batches)
+        at = dict(zip(sorted(rng.sample(range(batches - 1), k=2)),
+                      ["random", "after_sf_write"], strict=True))
+        hits: list[str] = []
+
+        def crash(batch: int) -> None:
+            if batch in at:
+                _, epoch = cluster.lease()
+                hits.append(kill_at(cluster, at[batch], rng, (batch + 1) * PUBLISH_BATCH))
+                cluster.wait_active(epoch_above=epoch)
+
+        cluster.publish(workload, after_batch=crash)
+        verdict = _finish(cluster, workload, reference, seed, "F1")
+    print(f"F1 seed={seed}: kills: {hits}")
+    assert len(hits) == 2
+    verdict.assert_clean(max_redelivered=len(hits) * FETCH_BATCH * len(TOPICS))
+
+
+@pytest.mark.parametrize("seed", seeds(1))
+def test_f2_a_paused_active_writes_nothing_after_waking(
+        seed: int, reference: Reference, tmp_path: Path, pg_server: PgServer) -> None:
+    reference(seed, EVENTS)
+    with pg_case(tmp_path, pg_server, seed, EVENTS) as (cluster, workload):
+        _pair(cluster)
+        paused = cluster.daemon
+        stop_after = random.Random(seed).randrange(len(workload.batches) - 1)
+        cluster.publish(workload, after_batch=lambda b: b == stop_after and paused.signal(
+            signal.SIGSTOP))
+        taken = cluster.wait_active(epoch_above=1)
+        assert taken is not paused
+        cluster.wait_idle(workload, IDLE_TIMEOUT_S)
+        before = cluster.epoch_rows(1)
+        paused.signal(signal.SIGCONT)
+        assert paused.wait(30) == 1, paused.log_text()[-2000:]
+        # woken, it finds its lease gone (or, frozen mid-transaction, its session ended by
+        # the server's idle-in-transaction timeout): either way it stops writing and exits 1
+        assert re.search(r"lease lost|LeaseLost|InboxFailed", paused.log_text())
+        assert cluster.epoch_rows(1) == before, "the woken active wrote at its old epoch"
+        verdict = _finish(cluster, workload, reference, seed, "F2")
+    verdict.assert_clean(max_redelivered=FETCH_BATCH * len(TOPICS))
+
+
+@pytest.mark.parametrize("seed", seeds(1))
+def test_f3_the_active_cut_off_from_postgresql_but_not_salesforce(
+        seed: int, reference: Reference, tmp_path: Path, pg_server: PgServer) -> None:
+    reference(seed, EVENTS)
+    with pg_case(tmp_path, pg_server, seed, EVENTS) as (cluster, workload):
+        proxy = CutProxy(pg_server.port)
+        try:
+            _pair(cluster, proxy.dsn(cluster.dsn, pg_server.port))
+            cut = cluster.daemon
+            cut_after = random.Random(seed).randrange(len(workload.batches) - 1)
+            cluster.publish(workload, after_batch=lambda b: b == cut_after and proxy.cut())
+            assert cut.wait(30) == 1, "cut off, the active steps down (exit 1)"
+            assert "lease lost" in cut.log_text() or "inbox" in cut.log_text()
+            cluster.wait_active(epoch_above=1)
+            proxy.restore()
+            verdict = _finish(cluster, workload, reference, seed, "F3")
+        finally:
+            proxy.close()
+    verdict.assert_clean(max_redelivered=FETCH_BATCH * len(TOPICS))
+
+
+@pytest.mark.parametrize("seed", seeds(1))
+def test_f4_postgresql_restarted_mid_stream(
+        seed: int, reference: Reference, tmp_path: Path, pg_server: PgServer) -> None:
+    reference(seed, EVENTS)
+    with pg_case(tmp_path, pg_server, seed, EVENTS) as (cluster, workload):
+        _pair(cluster)
+        restart_after = random.Random(seed).randrange(len(workload.batches) - 1)
+
+        def bounce(batch: int) -> None:
+            if batch == restart_after:
+                pg_server.stop("fast")
+                pg_server.start()
+
+        cluster.publish(workload, after_batch=bounce)
+        verdict = _finish(cluster, workload, reference, seed, "F4")
+    verdict.assert_clean(max_redelivered=2 * FETCH_BATCH * len(TOPICS))
