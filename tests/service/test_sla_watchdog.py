@@ -14,6 +14,7 @@ from svc_waiting import wait_until
 
 from benchmarks.rig import NotifySocket
 from service.config import SlaConfig
+from service.inbox_backend import readers_of
 from service.lifecycle import Notifier
 from service.wiring import _supervise
 from subscriber.inbox import Inbox
@@ -65,7 +66,8 @@ def test_an_error_judging_the_sla_does_not_stop_supervising(tmp_path: Path) -> N
     sla = SlaMonitor(SlaConfig(check_interval_s=0.01), failing, None, inbox)
     parts = SimpleNamespace(
         health=SimpleNamespace(apply_stuck=lambda: "", problems=lambda: []),
-        hooks=SimpleNamespace(alive=lambda: True, totals=lambda: {}), sla=sla)
+        hooks=SimpleNamespace(alive=lambda: True, totals=lambda: {}), sla=sla,
+        readers=readers_of(inbox))
     stop = threading.Event()
     loop = threading.Thread(target=_supervise, args=(stop, notifier, parts, inbox))
     loop.start()
