@@ -67,8 +67,7 @@ def test_r7_a_refused_replay_id_records_the_gap_alerts_once_and_follows_the_poli
     fatal-level Sentry issue with its own fingerprint, then the configured policy: ``fail``
     exits 78 (RestartPreventExitStatus: no crash loop) leaving the checkpoint alone;
     ``earliest`` replays the retained events (deduplicated: no effect twice) and goes on."""
-    env = {"LIFECYCLE_SYNC_PUBSUB_ON_INVALID_REPLAY": policy}
-    first = rig.run(**env)
+    first = rig.run(LIFECYCLE_SYNC_PUBSUB_ON_INVALID_REPLAY=policy)
     rig.wait_done(_trials(rig, "r7", 0, 10))
     assert first.terminate(30) == 0
     good = rig.checkpoint(TRIAL_TOPIC)
@@ -77,7 +76,7 @@ def test_r7_a_refused_replay_id_records_the_gap_alerts_once_and_follows_the_poli
 
     _refuse_next_subscribe(rig)
     with slow_sentry() as (dsn, envelopes):
-        daemon = rig.run(SENTRY_DSN=dsn, **env)
+        daemon = rig.run(SENTRY_DSN=dsn, LIFECYCLE_SYNC_PUBSUB_ON_INVALID_REPLAY=policy)
         if policy == "fail":
             assert daemon.wait(60) == 78
             assert rig.checkpoint(TRIAL_TOPIC).replay_id == good.replay_id
