@@ -21,11 +21,13 @@ a :class:`Verdict`; ``verdict.assert_clean()`` fails with the seed and the repla
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from rel_harness import LEAD_TOPIC, TRIAL_TOPIC, Cluster
+from rel_params import SOAK
 from rel_snapshot import State, snapshot
 from rel_workload import Workload
 
@@ -97,8 +99,13 @@ class Verdict:
                 f"redelivered={self.redelivered}")
 
     def replay_hint(self) -> str:
-        return (f"replay: RELIABILITY_SEED={self.seed} RELIABILITY_EVENTS={self.events} "
-                f".venv/bin/python -m pytest tests/reliability -k {self.case.lower()}")
+        """The command that runs this case's test alone on this seed, in the same form:
+        ``-k test_r1_`` (``-k r1`` would also pick R10-R19)."""
+        numbered = re.fullmatch(r"R(\d+)", self.case)
+        select = f"test_r{numbered[1]}_" if numbered else self.case.lower()
+        soak = "RELIABILITY_SOAK=1 " if SOAK else ""
+        return (f"replay: {soak}RELIABILITY_SEED={self.seed} RELIABILITY_EVENTS={self.events} "
+                f".venv/bin/python -m pytest tests/reliability -k {select}")
 
     def details(self, each: int = 5) -> str:
         parts = [self.summary()]
