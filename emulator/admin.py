@@ -50,6 +50,7 @@ def _abort(ctx: EmulatorContext, body: dict[str, Any]) -> object:
         error_code=str(body.get("error_code", "sfdc.platform.eventbus.grpc.service.unavailable")),
         message=str(body.get("message", "injected fault")),
         topic=str(body.get("topic", "")),
+        new_streams_only=bool(body.get("new_streams_only", False)),
     )
     ctx.pubsub_faults.arm_abort(plan)
     return ctx.pubsub_faults.snapshot()

@@ -19,6 +19,7 @@ from typing import Any
 from service.config import Config, ConfigError, inbox_path, load_config
 from service.connection_state import CONNECTED, read_connection_state
 from service.event_labels import event_type, workspace_id
+from service.gap_report import gap_lines, topic_gaps
 from service.inbox_backend import ReaderSource, open_reader, run_records
 from service.lifecycle import lock_holder
 from service.sla import SLA_KEY, sla_line
@@ -38,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "status", help="show checkpoints and inbox counts per topic (safe while running)",
         description="Per topic: the checkpoint (replay ID in hex) and when it was written, the "
                     "inbox counts by state (pending, applied, poison) and the age of the oldest "
-                    "pending entry. Reads the state directory read-only.",
+                    "pending entry, and any replay gap (a refused replay ID: where it began "
+                    "and what to reconcile). Reads the state directory read-only.",
     )
     p.add_argument("--state", type=Path, metavar="DIR",
                    help="state directory (required unless --config names one)")
@@ -95,6 +97,7 @@ def collect_status(state_dir: Path, source: ReaderSource | None = None) -> dict[
                 "parked": c.parked,
                 "oldest_pending_age_s": (round(c.oldest_pending_age_s, 3)
                                          if c.oldest_pending_age_s is not None else None),
+                "gaps": topic_gaps(inbox, topic),
             }
         apply = _apply_state(inbox)
         ops = json.loads(inbox.meta(OPS_KEY) or "null")
@@ -170,6 +173,7 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"  checkpoint {checkpoint}{when}")
         lines.append(f"  pending {t['pending']}, applied {t['applied']}, "
                      f"poison {t['poison']}{oldest}")
+        lines.extend(gap_lines(t))
     a = report.get("apply")
     if a:
         paused = ", PAUSED (API limit)" if a["paused"] else ""

@@ -19,9 +19,11 @@ from subscriber.events import Checkpoint
 KEEP = 20
 
 
-class MetaStore(Protocol):
+class MetaReader(Protocol):
     def meta(self, key: str) -> str | None: ...
 
+
+class MetaStore(MetaReader, Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
 
 
@@ -43,7 +45,7 @@ def record_gap(store: MetaStore, topic: str, last_good: Checkpoint, policy: str,
     return record
 
 
-def gaps(store: MetaStore, topic: str) -> list[dict[str, Any]]:
+def gaps(store: MetaReader, topic: str) -> list[dict[str, Any]]:
     """The gap records of ``topic``, oldest first ([] when none or unreadable)."""
     raw = store.meta(gap_key(topic))
     try:

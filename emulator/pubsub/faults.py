@@ -9,7 +9,8 @@ session expiring at once. The same object is driven by the admin HTTP API and in
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 import grpc
 
@@ -22,7 +23,9 @@ class AbortPlan:
 
     With ``topic`` set only a stream on that topic fires it (a daemon subscribes to several
     topics at once); empty means whichever stream gets there first. With ``after_events`` 0
-    an idle stream fires it at once.
+    an idle stream fires it at once. With ``new_streams_only`` only a stream opened after the
+    plan was armed fires it: a refused replay ID is answered to a new subscription, and a
+    stream a stopped client left behind must not take the plan before the server notices.
     """
 
     after_events: int
@@ -30,6 +33,8 @@ class AbortPlan:
     error_code: str
     message: str = "injected fault"
     topic: str = ""
+    new_streams_only: bool = False
+    armed_at: float = 0.0  # time.monotonic() when armed
 
 
 class PubSubFaults:
@@ -49,19 +54,22 @@ class PubSubFaults:
 
     def arm_abort(self, plan: AbortPlan) -> None:
         with self._lock:
-            self._abort = plan
+            self._abort = replace(plan, armed_at=time.monotonic())
             self._delivered_since_armed = 0
 
-    def take_abort(self, delivering: int, topic: str = "") -> tuple[int, AbortPlan | None]:
+    def take_abort(self, delivering: int, topic: str = "", stream_opened_at: float = 0.0
+                   ) -> tuple[int, AbortPlan | None]:
         """How many of ``delivering`` events (on ``topic``) may go out before an abort fires.
 
         Returns (allowed, plan): when ``plan`` is set the caller sends ``allowed`` events and
         then aborts with it. Firing disarms the plan (one-shot).
         """
         with self._lock:
-            if self._abort is None or not _matches(self._abort.topic, topic):
+            plan = self._abort
+            if plan is None or not _matches(plan.topic, topic) or (
+                    plan.new_streams_only and stream_opened_at < plan.armed_at):
                 return delivering, None
-            left = self._abort.after_events - self._delivered_since_armed
+            left = plan.after_events - self._delivered_since_armed
             if left > delivering:
                 self._delivered_since_armed += delivering
                 return delivering, None

@@ -66,6 +66,7 @@ class SubscribeStream:
         self._topic = ""
         self._position = 0
         self._pending = 0
+        self._opened_at = time.monotonic()
         self._last_request = time.monotonic()
         self._last_response = time.monotonic()
         self._last_delivery = time.monotonic()
@@ -174,7 +175,7 @@ class SubscribeStream:
                 continue
             if self._can_deliver(pending):
                 return self._events_response(pending)
-            _, due = self._faults.take_abort(0, self._topic)
+            _, due = self._faults.take_abort(0, self._topic, self._opened_at)
             if due is not None:
                 raise _failure(due)
             now = time.monotonic()
@@ -229,7 +230,7 @@ class SubscribeStream:
         if rewind:
             self._position = max(0, self._position - rewind)
         batch = _limit_bytes(self._bus.store.read_after(self._topic, self._position, pending))
-        allowed, abort = self._faults.take_abort(len(batch), self._topic)
+        allowed, abort = self._faults.take_abort(len(batch), self._topic, self._opened_at)
         if abort is not None and allowed == 0:
             raise _failure(abort)
         batch = batch[:allowed]

@@ -104,7 +104,9 @@ class ApplyRig:
                     e.status is not EntryStatus.PENDING for e in found.values()):
                 return found
             return None
-        return wait_until(done, timeout_s, f"{len(event_ids)} events applied")
+        found: dict[str, InboxEntry] = wait_until(done, timeout_s,
+                                                  f"{len(event_ids)} events applied")
+        return found
 
     def wait_idle(self, timeout_s: float = 60.0) -> None:
         wait_until(lambda: not any(e.status is EntryStatus.PENDING for e in self.entries()),

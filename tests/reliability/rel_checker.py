@@ -5,11 +5,13 @@ Vocabulary after Jepsen's queue checker (``../shared/research/reliability-anchor
 * **lost**: an event whose effect never shows: a record or a field value the reference has
   and this run lacks, or a published event that never reached the inbox;
 * **duplicate_effect**: more records under one business key than the reference has (two
-  Leads for one email, two Workspaces for one ID, two cache rows for one EventUuid), or a
-  record the reference does not have at all;
-* **stale_overwrite**: a Workspace whose ``Last_Event_Time__c`` is older than the
-  reference's, or any field holding another non-empty value than the reference (an older
-  event's value won);
+  Leads for one email, two Workspaces for one ID, two cache rows for one EventUuid), or an
+  extra record the reference does not have at all;
+* **lost** also: a Workspace whose ``Last_Event_Time__c`` is older than the reference's (its
+  newest event, a Conversion say, never took effect), and an event the reference applied
+  that this run dead-lettered;
+* **stale_overwrite**: a field holding another non-empty value than the reference while the
+  record's newest event time is the reference's (an older event's value won);
 * **stuck**: an inbox entry still pending, or a topic whose checkpoint is not at the
   emulator's newest replay ID, once the run is over;
 * **redelivered**: events the emulator sent more than once (allowed, but counted).
@@ -21,11 +23,13 @@ a :class:`Verdict`; ``verdict.assert_clean()`` fails with the seed and the repla
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from rel_harness import LEAD_TOPIC, TRIAL_TOPIC, Cluster
+from rel_params import SOAK
 from rel_snapshot import State, snapshot
 from rel_workload import Workload
 
@@ -100,8 +104,13 @@ class Verdict:
                 f"redelivered={self.redelivered}")
 
     def replay_hint(self) -> str:
-        return (f"replay: RELIABILITY_SEED={self.seed} RELIABILITY_EVENTS={self.events} "
-                f".venv/bin/python -m pytest tests/reliability -k {self.case.lower()}")
+        """The command that runs this case's test alone on this seed, in the same form:
+        ``-k test_r1_`` (``-k r1`` would also pick R10-R19)."""
+        numbered = re.fullmatch(r"R(\d+)", self.case)
+        select = f"test_r{numbered[1]}_" if numbered else self.case.lower()
+        soak = "RELIABILITY_SOAK=1 " if SOAK else ""
+        return (f"replay: {soak}RELIABILITY_SEED={self.seed} RELIABILITY_EVENTS={self.events} "
+                f".venv/bin/python -m pytest tests/reliability -k {select}")
 
     def details(self, each: int = 5) -> str:
         parts = [self.summary()]
@@ -147,6 +156,8 @@ def _compare_inbox(reference: RunResult, run: RunResult, verdict: Verdict,
             verdict.lost.append(f"event {event_id} never reached the inbox")
         elif got == "pending":
             verdict.stuck.append(f"event {event_id} still pending")
+        elif got != status and status == "applied":
+            verdict.lost.append(f"event {event_id}: {got}, reference applied it")
         elif got != status:
             verdict.stale_overwrite.append(f"event {event_id}: {got}, reference {status}")
     if run.lead_changes_landed < run.lead_changes_published:
@@ -171,7 +182,7 @@ def _compare_state(reference: State, run: State, verdict: Verdict) -> None:
         for want, have in zip(records, got, strict=False):
             _compare_record(key, want, have, verdict)
     for key in run.keys() - reference.keys():
-        verdict.duplicate_effect.append(f"{key}: not in the reference run")
+        verdict.duplicate_effect.append(f"{key}: extra record, not in the reference run")
 
 
 def _without(state: State, workspace_ids: frozenset[str]) -> State:
@@ -190,7 +201,9 @@ def _compare_record(key: Any, want: dict[str, Any], have: dict[str, Any], verdic
         return
     text = f"{key}: " + ", ".join(f"{f}={a!r} (reference {b!r})" for f, (a, b) in diffs.items())
     older = _older(have.get("Last_Event_Time__c"), want.get("Last_Event_Time__c"))
-    if older or any(a not in EMPTY for a, _ in diffs.values()):
+    if older:
+        verdict.lost.append(f"{text} (its newest event never took effect)")
+    elif any(a not in EMPTY for a, _ in diffs.values()):
         verdict.stale_overwrite.append(text)
     else:
         verdict.lost.append(text)

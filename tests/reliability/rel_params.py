@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 SOAK = os.environ.get("RELIABILITY_SOAK", "") == "1"
 FIRST_SEED = 1001  # short-form seeds are 1001, 1002, …: fixed, so CI is reproducible
@@ -31,3 +33,15 @@ def events(short: int, soak: int = 10_000) -> int:
 
 def load_seconds(short: float = 0.0, soak: float = 1800.0) -> float:
     return float(os.environ.get("RELIABILITY_LOAD_S") or (soak if SOAK else short))
+
+
+UNIT_FILE = Path(__file__).resolve().parents[2] / "systemd" / "lifecycle-sync.service"
+
+
+def timeout_stop_s(unit: Path = UNIT_FILE) -> float:
+    """The shipped unit's ``TimeoutStopSec`` (whole seconds): what systemd waits after SIGTERM
+    before SIGKILL, so the shutdown cases allow exactly that, not a number of their own."""
+    found = re.search(r"^TimeoutStopSec=(\d+)s?\s*$", unit.read_text(), re.MULTILINE)
+    if found is None:
+        raise ValueError(f"{unit}: no TimeoutStopSec=N line")
+    return float(found[1])

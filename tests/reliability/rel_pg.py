@@ -18,7 +18,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from helpers.children import module_argv
@@ -92,7 +92,9 @@ class PgCluster(Cluster):
 
         from rel_harness import wait_for
 
-        return wait_for(found, timeout_s, f"an active node above epoch {epoch_above}", 0.1)
+        active = wait_for(found, timeout_s, f"an active node above epoch {epoch_above}", 0.1)
+        assert active is not None  # wait_for returns only a truthy result
+        return active
 
     def supervise(self) -> None:
         """systemd's Restart=on-failure: restart each node whose newest process exited != 0."""
@@ -103,8 +105,9 @@ class PgCluster(Cluster):
 
     def inbox_rows(self) -> list[tuple[str, str, str, str]]:
         try:
-            return [tuple(r) for r in self.query(  # type: ignore[misc]
-                "SELECT topic, event_id, status, error FROM lsync_entries ORDER BY id")]
+            rows = self.query(
+                "SELECT topic, event_id, status, error FROM lsync_entries ORDER BY id")
+            return [cast(tuple[str, str, str, str], tuple(r)) for r in rows]
         except psycopg.OperationalError:
             return []
 

@@ -23,7 +23,13 @@ from typing import Any
 
 from rel_checker import RunResult, Verdict, collect, compare
 from rel_harness import Cluster, running_cluster
-from rel_workload import PUBLISH_BATCH, Workload, make_workload
+from rel_workload import (
+    PUBLISH_BATCH,
+    Workload,
+    expected_workspaces,
+    make_workload,
+    workspace_mismatches,
+)
 
 IDLE_TIMEOUT_S = 180.0
 
@@ -69,4 +75,14 @@ def reference_run(work: Path, seed: int, events: int) -> RunResult:
         assert run.cluster.sigterm() == 0
     assert result.pending == 0, "the reference run left entries pending"
     assert result.redelivered == 0, "the reference run had redeliveries"
+    mismatches = workspace_mismatches(expected_workspaces(run.workload), workspaces(result))
+    assert not mismatches, (f"seed {seed}: the reference run differs from the workload's "
+                            f"last-writer-wins model: {mismatches[:5]} "
+                            f"({len(mismatches)} in all)")
     return result
+
+
+def workspaces(result: RunResult) -> dict[str, dict[str, Any]]:
+    """The run's Workspace records by ``Workspace_ID__c`` (the first, if duplicated)."""
+    return {key[0]: records[0] for (sobject, key), records in result.state.items()
+            if sobject == "Workspace__c" and records}

@@ -19,6 +19,8 @@ one final state however the daemon batches: that is what the checker compares ag
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,3 +112,78 @@ def lifecycle_mix(events: int, user_id: str, seed: int) -> list[BurstEvent]:
         out[i], out[i + 1] = out[i + 1], out[i]
     return out
 
+
+
+_STATUS = {"Trial": "Trial", "Conversion": "Paid", "Churn": "Churned"}
+
+
+def expected_workspaces(workload: Workload) -> dict[str, dict[str, Any]]:
+    """What each Workspace must end as, from the workload alone (not from a run).
+
+    Why: the reference run goes through the product, so a product bug (events folded in the
+    wrong order, say) would show up in the reference and in the faulty run alike and the
+    checker would see no difference. This is the matrix's model written independently: last
+    writer wins by event time among the valid events of a Workspace. Only Workspaces whose
+    first valid event is a Trial are modelled; the others (a Conversion with no Trial is
+    parked) depend on rules a simple model should not restate."""
+    by_workspace: dict[str, list[BurstEvent]] = {}
+    for e in workload.events:
+        if e.valid:
+            by_workspace.setdefault(e.workspace_id, []).append(e)
+    out: dict[str, dict[str, Any]] = {}
+    for wid, events in by_workspace.items():
+        events.sort(key=lambda e: int(e.record["Event_Timestamp__c"]))
+        if events[0].record["Event_Type__c"] == "Trial":
+            out[wid] = _last_writer_wins(events)
+    return out
+
+
+def _last_writer_wins(events: list[BurstEvent]) -> dict[str, Any]:
+    """Each field from the newest event that sets it; the trial starts on the first Trial."""
+    fields: dict[str, Any] = {"Trial_Start_Date__c": _day(events[0])}
+    for e in events:
+        kind, data = e.record["Event_Type__c"], json.loads(e.record["Event_Data__c"])
+        fields["Self_Serve_Status__c"] = _STATUS[kind]
+        fields["Last_Event_Time__c"] = _instant(int(e.record["Event_Timestamp__c"]))
+        if kind == "Trial":
+            fields["Trial_Expiration_Date__c"] = data["trial_expiration"]
+        elif kind == "Conversion":
+            fields.update({"Plan_Type__c": data["plan_type"], "MRR__c": float(data["mrr"]),
+                           "Subscription_ID__c": data["subscription_id"],
+                           "Conversion_Date__c": _day(e)})
+        else:
+            fields.update({"Churn_Date__c": data["churn_date"],
+                           "Churn_Reason__c": data["churn_reason"]})
+    return fields
+
+
+def _instant(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+
+
+def _day(e: BurstEvent) -> str:
+    return _instant(int(e.record["Event_Timestamp__c"])).date().isoformat()
+
+
+def workspace_mismatches(expected: dict[str, dict[str, Any]],
+                         records: dict[str, dict[str, Any]]) -> list[str]:
+    """Each Workspace field (by ``Workspace_ID__c``) that differs from the model."""
+    out = []
+    for wid, fields in sorted(expected.items()):
+        have = records.get(wid)
+        if have is None:
+            out.append(f"{wid}: missing")
+            continue
+        for name, want in fields.items():
+            got = have.get(name)
+            if isinstance(want, dt.datetime):
+                got = _parse_instant(got)
+            if got != want:
+                out.append(f"{wid}.{name}={got!r}, model {want!r}")
+    return out
+
+
+def _parse_instant(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("+0000", "+00:00"))

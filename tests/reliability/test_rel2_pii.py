@@ -15,16 +15,17 @@ from rel2_cases import EVENTS, SEED, after_batches, leaks, loud_lines
 from rel2_rig import slow_sentry
 from rel_harness import TRIAL_TOPIC, Cluster, wait_for
 from rel_run import IDLE_TIMEOUT_S, case_run
-from rel_workload import BurstEvent
 
+from benchmarks.burst_events import BurstEvent
 from benchmarks.rig import Daemon
 from service.config import inbox_path
+from service.event_labels import TYPE_LABELS
 from subscriber.inbox_file import readonly_uri
 
 NAME = "Jane Quinterra-Doe"
 # The matrix's topic, replay ID and error code, plus our kind/job labels and the EventUuid
-# (an opaque ID, not personal data).
-ALLOWED_TAGS = {"kind", "error_code", "topic", "replay_id", "job", "event_id"}
+# (an opaque ID, not personal data), and the bounded event type label.
+ALLOWED_TAGS = {"kind", "error_code", "topic", "replay_id", "job", "event_id", "event_type"}
 
 if TYPE_CHECKING:  # only for annotations: several test folders have a conftest
     from conftest import Reference
@@ -48,7 +49,7 @@ def _faults(c: Cluster, token: str) -> dict[int, Any]:
     schema = c.emulator.context.bus.store.topic(TRIAL_TOPIC)
     assert schema is not None
     return {
-        0: lambda: c.publisher().publish([_pii_event(c, token)]),
+        0: lambda: c.publisher().publish_events([_pii_event(c, token)]),
         1: lambda: c.admin("/faults/org", {"fault": "server_error", "kind": "composite",
                                            "times": 2, "message": leaky}),
         2: lambda: c.admin("/faults/org", {"fault": "unable_to_lock_row", "kind": "upsert",
@@ -84,6 +85,8 @@ def test_r21_no_email_token_or_key_reaches_logs_or_sentry_under_faults(tmp_path:
     assert NAME not in raw
     tags = {k: v for e in events for k, v in (e.get("tags") or {}).items()}
     assert set(tags) <= ALLOWED_TAGS, tags
+    types = {(e.get("tags") or {}).get("event_type") for e in events} - {None}
+    assert types <= set(TYPE_LABELS), types
     print(f"R21: {len(events)} Sentry events, tags {sorted(tags)}")
 
 

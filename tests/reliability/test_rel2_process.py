@@ -5,6 +5,7 @@ against an in-process emulator; faults go through the emulator's admin API."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import pytest
 from rel2_rig import Rel2Rig, closed_port, emulator, slow_sentry, wait_until
+from rel_params import timeout_stop_s
 
 from service.config import inbox_path
 
-TIMEOUT_STOP_S = 30.0  # systemd/lifecycle-sync.service TimeoutStopSec
+TIMEOUT_STOP_S = timeout_stop_s()  # systemd/lifecycle-sync.service TimeoutStopSec
 TRIAL = {"trial_expiration": "2026-12-31"}
 
 
@@ -43,7 +45,25 @@ def _workspaces(rig: Rel2Rig, prefix: str) -> list[str]:
 
 # -- R14 ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "missing"])
+def _flip_entries_page(path: Path) -> None:
+    """Overwrite the cells at the end of the ``entries`` table's root page (its oldest rows),
+    leaving the file header, the schema and the page header intact: the file opens and its
+    schema reads, and only ``quick_check``/``integrity_check`` find the damage."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        [(root,)] = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'entries'")
+        [(page_size,)] = db.execute("PRAGMA page_size")
+    assert root > 1
+    with path.open("r+b") as f:
+        f.seek(root * page_size - 48)
+        f.write(b"\xff" * 48)
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        with pytest.raises(sqlite3.DatabaseError, match="malformed"):
+            db.execute("PRAGMA quick_check").fetchall()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "missing", "btree-page"])
 def test_r14_a_damaged_or_missing_inbox_refuses_to_start_and_alerts(rig: Rel2Rig,
                                                                      damage: str) -> None:
     """Never a silent fresh start: exit 78, one clear ERROR, one Sentry event, no write to
@@ -59,6 +79,8 @@ def test_r14_a_damaged_or_missing_inbox_refuses_to_start_and_alerts(rig: Rel2Rig
     data = path.read_bytes()
     if damage == "missing":
         path.unlink()
+    elif damage == "btree-page":
+        _flip_entries_page(path)
     else:
         path.write_bytes(data[: len(data) // 2] if damage == "truncated" else os.urandom(8192))
     left = path.read_bytes() if path.exists() else None
@@ -110,7 +132,7 @@ def test_r18_an_unreachable_or_slow_sentry_neither_blocks_apply_nor_shutdown(
 ) -> None:
     """Poison events make the daemon report to Sentry while it applies; the reports go
     nowhere (closed port) or hang for 20 s each (slow). Every event is still applied or
-    parked, and SIGTERM still ends the process within TimeoutStopSec (30 s)."""
+    parked, and SIGTERM still ends the process within the unit's TimeoutStopSec."""
     with slow_sentry(delay_s=20.0) as (slow_dsn, envelopes):
         dsn = (f"http://publickey@127.0.0.1:{closed_port()}/42" if sentry == "closed-port"
                else slow_dsn)

@@ -4,11 +4,13 @@ emulator; faults go through the emulator's admin API."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.children import run_cli
 from rel2_rig import Rel2Rig, emulator, slow_sentry, wait_until
 from rel_params import SOAK
 
@@ -54,7 +56,20 @@ def _gaps(rig: Rel2Rig) -> list[dict[str, object]]:
 def _refuse_next_subscribe(rig: Rel2Rig) -> None:
     rig.admin_call("/faults/pubsub/abort", {
         "status": "INVALID_ARGUMENT", "error_code": CORRUPTED, "topic": TRIAL_TOPIC,
-        "after_events": 0, "message": "The Replay ID validation failed."})
+        "after_events": 0, "message": "The Replay ID validation failed.",
+        "new_streams_only": True})
+
+
+def _assert_status_shows(rig: Rel2Rig, gap: dict[str, object]) -> None:
+    """``lifecycle-sync status`` (text and --json) names the gap and what to reconcile."""
+    as_json = run_cli("status", "--state", str(rig.state), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    [shown] = json.loads(as_json.stdout)["topics"][TRIAL_TOPIC]["gaps"]
+    assert {k: shown[k] for k in gap} == gap
+    assert "re-publish them from the product" in shown["reconcile"]
+    text = run_cli("status", "--state", str(rig.state)).stdout
+    assert f"GAP: replay ID refused at {gap['refused_at']}" in text, text
+    assert f"last good {gap['last_good_replay_id']} at {gap['last_good_at']}" in text, text
 
 
 # -- R7 -------------------------------------------------------------------------------------
@@ -67,8 +82,7 @@ def test_r7_a_refused_replay_id_records_the_gap_alerts_once_and_follows_the_poli
     fatal-level Sentry issue with its own fingerprint, then the configured policy: ``fail``
     exits 78 (RestartPreventExitStatus: no crash loop) leaving the checkpoint alone;
     ``earliest`` replays the retained events (deduplicated: no effect twice) and goes on."""
-    env = {"LIFECYCLE_SYNC_PUBSUB_ON_INVALID_REPLAY": policy}
-    first = rig.run(**env)
+    first = rig.run(LIFECYCLE_SYNC_PUBSUB_ON_INVALID_REPLAY=policy)
     rig.wait_done(_trials(rig, "r7", 0, 10))
     assert first.terminate(30) == 0
     good = rig.checkpoint(TRIAL_TOPIC)
@@ -77,7 +91,7 @@ def test_r7_a_refused_replay_id_records_the_gap_alerts_once_and_follows_the_poli
 
     _refuse_next_subscribe(rig)
     with slow_sentry() as (dsn, envelopes):
-        daemon = rig.run(SENTRY_DSN=dsn, **env)
+        daemon = rig.run(SENTRY_DSN=dsn, LIFECYCLE_SYNC_PUBSUB_ON_INVALID_REPLAY=policy)
         if policy == "fail":
             assert daemon.wait(60) == 78
             assert rig.checkpoint(TRIAL_TOPIC).replay_id == good.replay_id
@@ -94,6 +108,7 @@ def test_r7_a_refused_replay_id_records_the_gap_alerts_once_and_follows_the_poli
     others = [e["fingerprint"] for e in envelopes.items("event")
               if e["event_id"] != fatal[0]["event_id"]]
     assert fatal[0]["fingerprint"] not in others
+    _assert_status_shows(rig, gap)
     if policy == "earliest":
         assert _workspace_ids(rig, "r7") == sorted(f"r7-{i}" for i in range(15))
         assert "duplicates=10" in daemon.log_text()  # the replay, dropped at the door

@@ -77,11 +77,15 @@ def test_r22_replay_ids_repeating_after_an_org_migration_change_nothing(
     golden = reference(seed, EVENTS)
     with case_run(tmp_path, seed, EVENTS) as run:
         half = len(run.workload.batches) // 2
+        stalled: list[str] = []
 
         def migrate(batch: int) -> None:
             if batch == half:  # once what was published so far is stored under the old IDs
                 landed = sum(len(b) for b in run.workload.batches[:half + 1])
-                wait_for(lambda: trial_entries(run.cluster) >= landed, 60, "events stored")
+                try:
+                    wait_for(lambda: trial_entries(run.cluster) >= landed, 60, "events stored")
+                except TimeoutError as exc:  # go on: the checker says what was lost, and
+                    stalled.append(str(exc))  # the failure then prints the seed to replay
                 run.cluster.admin("/faults/pubsub/migrate", {"topic": TRIAL_TOPIC,
                                                              "shift": SHIFT})
 
@@ -90,5 +94,7 @@ def test_r22_replay_ids_repeating_after_an_org_migration_change_nothing(
         verdict = run.finish(golden, "R22")
         repeated = repeated_replay_ids(run.cluster.state)
     print(f"R22 seed={seed}: {repeated} inbox entries reuse an earlier event's replay ID")
-    assert repeated >= SHIFT
+    verdict.notes.extend(f"before the migration: {s}" for s in stalled)
+    assert not stalled, verdict.details()
+    assert repeated >= SHIFT, verdict.details()
     verdict.assert_clean(max_redelivered=0)

@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 from conftest import Reference
 from helpers.postgres import PgServer
-from rel_checker import collect, compare
+from rel_checker import Verdict, collect, compare
 from rel_faults import kill_at
 from rel_harness import TOPICS, wait_for
 from rel_params import SOAK, events, seeds
 from rel_pg import CutProxy, PgCluster, pg_case
 from rel_run import IDLE_TIMEOUT_S
-from rel_workload import PUBLISH_BATCH
+from rel_workload import PUBLISH_BATCH, Workload
 
 EVENTS = events(600)
 FETCH_BATCH = 100
@@ -41,7 +41,8 @@ def _pair(cluster: PgCluster, dsn_a: str | None = None) -> None:
     wait_for(lambda: "standby" in cluster.nodes["b"][-1].log_text(), 60, "b as standby")
 
 
-def _finish(cluster: PgCluster, workload, reference: Reference, seed: int, case: str):
+def _finish(cluster: PgCluster, workload: Workload, reference: Reference, seed: int,
+            case: str) -> Verdict:
     cluster.wait_idle(workload, IDLE_TIMEOUT_S)
     verdict = compare(reference(seed, EVENTS), collect(cluster, workload), case, seed, EVENTS)
     print(f"{case} seed={seed}: lease epoch {cluster.lease()[1]}, "
@@ -82,8 +83,11 @@ def test_f2_a_paused_active_writes_nothing_after_waking(
         _pair(cluster)
         paused = cluster.daemon
         stop_after = random.Random(seed).randrange(len(workload.batches) - 1)
-        cluster.publish(workload, after_batch=lambda b: b == stop_after and paused.signal(
-            signal.SIGSTOP))
+        def pause(batch: int) -> None:
+            if batch == stop_after:
+                paused.signal(signal.SIGSTOP)
+
+        cluster.publish(workload, after_batch=pause)
         taken = cluster.wait_active(epoch_above=1)
         assert taken is not paused
         cluster.wait_idle(workload, IDLE_TIMEOUT_S)
@@ -108,7 +112,11 @@ def test_f3_the_active_cut_off_from_postgresql_but_not_salesforce(
             _pair(cluster, proxy.dsn(cluster.dsn, pg_server.port))
             cut = cluster.daemon
             cut_after = random.Random(seed).randrange(len(workload.batches) - 1)
-            cluster.publish(workload, after_batch=lambda b: b == cut_after and proxy.cut())
+            def cut_off(batch: int) -> None:
+                if batch == cut_after:
+                    proxy.cut()
+
+            cluster.publish(workload, after_batch=cut_off)
             assert cut.wait(30) == 1, "cut off, the active steps down (exit 1)"
             assert "lease lost" in cut.log_text() or "inbox" in cut.log_text()
             cluster.wait_active(epoch_above=1)

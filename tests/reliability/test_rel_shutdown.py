@@ -1,8 +1,8 @@
 """R2: SIGTERM mid-stream, at seeded points, twice per run.
 
 Pass (reliability-anchors §6, Kafka's clean-shutdown criterion): the daemon sends
-``STOPPING=1`` to a real ``NOTIFY_SOCKET`` datagram socket, exits 0 within
-``TimeoutStopSec`` (30 s), with every topic's checkpoint at the last event it stored (nothing
+``STOPPING=1`` to a real ``NOTIFY_SOCKET`` datagram socket, exits 0 within the shipped unit's
+``TimeoutStopSec``, with every topic's checkpoint at the last event it stored (nothing
 received but unrecorded); after the restarts **0 events are redelivered** and the final state
 equals the fault-free run's.
 """
@@ -19,14 +19,14 @@ import pytest
 from conftest import Reference
 from rel_faults import applied, restart
 from rel_harness import Cluster, wait_for
-from rel_params import events, seeds
+from rel_params import events, seeds, timeout_stop_s
 from rel_run import case_run
 from rel_workload import PUBLISH_BATCH
 
 from service.config import inbox_path
 
 EVENTS = events(1000, soak=10_000)
-TIMEOUT_STOP_S = 30.0
+TIMEOUT_STOP_S = timeout_stop_s()  # systemd/lifecycle-sync.service
 
 
 def last_stored(cluster: Cluster) -> dict[str, bytes]:
