@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from benchmarks.common import (
     load_average,
     machine,
     wait_settled,
+    work_dir,
 )
 from benchmarks.rig import Daemon, poll, start_emulator_process_with
 
@@ -144,12 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="keep the work directory here")
     args = parser.parse_args(argv)
     before = load_average()
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        result = measure(args.events, args.keep, args.timeout_s)
-    else:
-        with tempfile.TemporaryDirectory(prefix="lifecycle-sync-calls-") as tmp:
-            result = measure(args.events, Path(tmp), args.timeout_s)
+    with work_dir(args.keep, "lifecycle-sync-calls-") as work:
+        result = measure(args.events, work, args.timeout_s)
     result.update(load_avg_before=before, load_avg_after=load_average(), machine=machine())
     emit(result, KEYS, args.json)
     return 0 if result["daemon_exit_code"] == 0 else 1

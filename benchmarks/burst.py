@@ -17,7 +17,6 @@ import json
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,7 +27,7 @@ import requests
 from simple_salesforce.api import Salesforce
 
 from benchmarks.burst_events import BurstEvent, account_domains, mix
-from benchmarks.common import load_average, machine
+from benchmarks.common import load_average, machine, work_dir
 from benchmarks.pg_backend import Backend, add_backend_arg, backend
 from benchmarks.rig import TRIAL_TOPIC, Daemon, poll, start_emulator_process_with
 from proto import pubsub_api_pb2 as pb
@@ -207,14 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     add_backend_arg(parser)
     args = parser.parse_args(argv)
     before = load_average()
-    with backend(args.backend) as store:
-        if args.keep is not None:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            result = measure(args.events, args.latency_ms, args.keep, args.timeout_s, store)
-        else:
-            with tempfile.TemporaryDirectory(prefix="lifecycle-sync-burst-") as tmp:
-                result = measure(args.events, args.latency_ms, Path(tmp), args.timeout_s,
-                                 store)
+    with backend(args.backend) as store, work_dir(args.keep, "lifecycle-sync-burst-") as work:
+        result = measure(args.events, args.latency_ms, work, args.timeout_s, store)
     result.update(load_avg_before=before, load_avg_after=load_average(), machine=machine(),
                   goals={"events_per_s_ge_1000": result["events_per_s"] >= 1000,
                          "api_calls_per_event_le_0.03": result["api_calls_per_event"] <= 0.03})

@@ -12,8 +12,10 @@ import io
 import json
 import os
 import sqlite3
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +170,15 @@ def emit(result: dict[str, Any], keys: Sequence[str], as_json: bool) -> None:
         print(f"{key:<{width}}  {result.get(key)}")
     if as_json:
         print(json.dumps(result))
+
+
+@contextmanager
+def work_dir(keep: Path | None, prefix: str) -> Iterator[Path]:
+    """Where a benchmark runs: ``--keep``'s directory (created, kept for inspection) or a
+    temporary one removed afterwards."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)

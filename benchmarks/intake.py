@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import InboxReader as SqliteEntries
-from benchmarks.common import cpu_s, emit, load_average, machine
+from benchmarks.common import cpu_s, emit, load_average, machine, work_dir
 from benchmarks.pg_backend import (
     Backend,
     PgEntries,
@@ -170,13 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="work in this directory and keep it (logs, inbox) for inspection")
     add_backend_arg(parser)
     args = parser.parse_args(argv)
-    with backend(args.backend) as store:
-        if args.keep is not None:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            result = run(args.events, args.keep, args.timeout_s, store)
-        else:
-            with tempfile.TemporaryDirectory(prefix="lifecycle-sync-bench-") as tmp:
-                result = run(args.events, Path(tmp), args.timeout_s, store)
+    with backend(args.backend) as store, work_dir(args.keep, "lifecycle-sync-bench-") as work:
+        result = run(args.events, work, args.timeout_s, store)
     emit(result, KEYS, args.json)
     ok = result["stored"] == [args.events] * 2 and result["daemon_exit_codes"] == [0, 0]
     return 0 if ok else 1

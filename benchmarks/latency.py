@@ -16,12 +16,11 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks.burst_events import mix
-from benchmarks.common import EventPublisher, InboxReader, emit, load_average, machine
+from benchmarks.common import EventPublisher, InboxReader, emit, load_average, machine, work_dir
 from benchmarks.rig import Daemon, NotifySocket, poll, start_emulator_process_with
 
 KEYS = ("events", "p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms", "latency_ms",
@@ -89,12 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="keep the work directory here")
     args = parser.parse_args(argv)
     before = load_average()
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        result = measure(args.events, args.latency_ms, args.keep, args.timeout_s)
-    else:
-        with tempfile.TemporaryDirectory(prefix="lifecycle-sync-latency-") as tmp:
-            result = measure(args.events, args.latency_ms, Path(tmp), args.timeout_s)
+    with work_dir(args.keep, "lifecycle-sync-latency-") as work:
+        result = measure(args.events, args.latency_ms, work, args.timeout_s)
     result.update(load_avg_before=before, load_avg_after=load_average(), machine=machine(),
                   goals={"p50_ms_le_50": result["p50_ms"] <= 50,
                          "p99_ms_le_150": result["p99_ms"] <= 150})

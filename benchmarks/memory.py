@@ -15,13 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks.burst_events import mix
-from benchmarks.common import EventPublisher, InboxReader, emit, load_average, machine, wait_settled
+from benchmarks.common import (
+    EventPublisher,
+    InboxReader,
+    emit,
+    load_average,
+    machine,
+    wait_settled,
+    work_dir,
+)
 from benchmarks.rig import Daemon, start_emulator_process_with
 
 FLAT_WITHIN = 0.10
@@ -93,12 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="give up when a backlog is not applied after this long")
     parser.add_argument("--keep", type=Path, default=None, help="keep the work directory here")
     args = parser.parse_args(argv)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        result = run(args.sizes, args.keep, args.timeout_s)
-    else:
-        with tempfile.TemporaryDirectory(prefix="lifecycle-sync-memory-") as tmp:
-            result = run(args.sizes, Path(tmp), args.timeout_s)
+    with work_dir(args.keep, "lifecycle-sync-memory-") as work:
+        result = run(args.sizes, work, args.timeout_s)
     emit(result, KEYS, args.json)
     return 0 if result["daemon_exit_codes"] == [0] * len(args.sizes) else 1
 
