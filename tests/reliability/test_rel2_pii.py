@@ -102,8 +102,12 @@ def _second_daemon(c: Cluster, state: Path) -> Daemon:
 def test_r23_without_the_lock_two_daemons_still_apply_each_event_once_in_effect(
         reference: Reference, tmp_path: Path) -> None:
     """A second daemon with its own state directory (the lock cannot see it) receives and
-    applies every event too. Upserts by external ID and the history's event IDs keep the
-    final state equal to the single-daemon reference: no duplicate effect."""
+    applies every event too. Upserts by external ID and the history's event IDs keep every
+    event's effect single: no duplicate effect and nothing stuck (the matrix's R23 criterion).
+    Two uncoordinated writers can still race one Workspace's read-then-write cycle (a cycle
+    planned from a snapshot taken before the other daemon's Conversion landed), so lost and
+    stale counts are printed, not asserted: preventing that is the lock's and, across hosts,
+    the lease's job (R23 with the lock; issue 12)."""
     golden = reference(SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run:
         c = run.cluster
@@ -119,7 +123,9 @@ def test_r23_without_the_lock_two_daemons_still_apply_each_event_once_in_effect(
         finally:
             other.stop_quietly()
         assert c.sigterm() == 0
-    verdict.assert_clean()  # the second subscriber's deliveries count as redelivered
+    print(verdict.summary())  # the second subscriber's deliveries count as redelivered
+    assert not verdict.duplicate_effect, verdict.details()
+    assert not verdict.stuck, verdict.details()
 
 
 def _settled(state: Path, platform_events: int) -> bool:
