@@ -99,7 +99,10 @@ def test_f2_a_paused_active_writes_nothing_after_waking(
         assert re.search(r"lease lost|LeaseLost|InboxFailed", paused.log_text())
         assert cluster.epoch_rows(1) == before, "the woken active wrote at its old epoch"
         verdict = _finish(cluster, workload, reference, seed, "F2")
-    verdict.assert_clean(max_redelivered=FETCH_BATCH * len(TOPICS))
+    # frozen, it may hold per topic one fetched batch it had not landed yet plus the next batch
+    # its renewed credit asked for (sent into its socket while it slept): both are sent again
+    # to the new active, so up to two batches per topic come back (282 seen under CI load)
+    verdict.assert_clean(max_redelivered=2 * FETCH_BATCH * len(TOPICS))
 
 
 @pytest.mark.parametrize("seed", seeds(1))
