@@ -8,7 +8,10 @@ The sequence (docs/deployment.md "Two nodes"):
    to Salesforce for ``takeover_wait_s`` (default: the TTL plus the longest Salesforce request
    timeout), so a paused or cut-off former active's request in flight has ended first;
 3. **active**: the daemon runs as on SQLite; every inbox write is fenced by the lease and every
-   Salesforce write cycle starts only while the lease is trusted (:class:`FencedGateway`);
+   HTTP request to Salesforce (apply and jobs alike) starts only while the lease is trusted
+   (:meth:`Lease.require_trusted`, run by the client's session before each request: each
+   chunk, retry and session-refresh repeat is checked, and each is bounded by the request
+   timeout, which the takeover wait covers);
 4. **step down**: a renewal that fails until the trust window closes (or finds the lease taken)
    stops all writing at once: the process exits 1 (``on_lost``), and systemd restarts it as a
    standby. A clean stop releases the lease so a standby need not wait the TTL out.
@@ -19,16 +22,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from handlers.gateway_api import Gateway, WriteResult
-from handlers.lookup import LookupRequest
-from handlers.plan import ConvertRequest
-from handlers.rule_settings import RuleSettings
-from handlers.snapshot import LeadRow, Snapshot
-from subscriber.errors import LeaseLost
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # psycopg is the optional "postgres" extra: imported only when used
     from subscriber.pg_lease import Lease
@@ -165,42 +161,3 @@ class LeaseKeeper:
                 return
             self._on_lost(reason)
             return
-
-
-class FencedGateway:
-    """A :class:`Gateway` that starts no Salesforce call unless the lease is trusted."""
-
-    def __init__(self, real: Gateway, lease: Lease) -> None:
-        self._real = real
-        self._lease = lease
-
-    def _require(self) -> None:
-        if not self._lease.trusted():
-            raise LeaseLost("not calling Salesforce: this process no longer trusts its lease")
-
-    @property
-    def rules(self) -> RuleSettings:
-        return self._real.rules  # configuration, no call
-
-    def lookup(self, request: LookupRequest) -> Snapshot:
-        self._require()
-        return self._real.lookup(request)
-
-    def create_leads(self, drafts: Mapping[str, dict[str, Any]]
-                     ) -> tuple[dict[str, LeadRow], dict[str, str]]:
-        self._require()
-        return self._real.create_leads(drafts)
-
-    def convert(self, requests: Sequence[ConvertRequest]
-                ) -> tuple[dict[str, LeadRow], dict[str, str]]:
-        self._require()
-        return self._real.convert(requests)
-
-    def write(self, workspaces: Mapping[str, dict[str, Any]],
-              cache_rows: Mapping[str, dict[str, Any]]) -> WriteResult:
-        self._require()
-        return self._real.write(workspaces, cache_rows)
-
-    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[str]:
-        self._require()
-        return self._real.create_tasks(tasks)

@@ -112,6 +112,13 @@ class Lease:
         with self._lock:
             return self.epoch is not None and self._monotonic() < self._trusted_until
 
+    def require_trusted(self) -> None:
+        """The guard run before every Salesforce request (handlers.sf_client.GuardedSession):
+        once the trust window has closed, not one more request starts."""
+        if not self.trusted():
+            raise LeaseLost(f"not calling Salesforce: this process ({self.holder}) no longer "
+                            "trusts its lease (expired, lost or released)")
+
     def try_acquire(self) -> int | None:
         """Take the lease if it has expired; the new epoch, or None when another holds it
         (or is inside a write transaction on it: we do not queue behind a frozen holder)."""
