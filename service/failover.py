@@ -125,7 +125,13 @@ def takeover_pause(settings: FailoverSettings, stop: threading.Event, role: Role
 
 class LeaseKeeper:
     """Renews the lease every ``ttl/3`` on its own thread; calls ``on_lost`` once, when a
-    renewal finds the lease gone or cannot succeed before the trust window closes."""
+    renewal finds the lease gone or cannot succeed before the trust window closes.
+
+    A second thread, the deadline, calls ``on_lost`` when the trust window closes with no
+    renewal, whatever the renewing thread is doing: a connection to a black-holed PostgreSQL
+    (packets dropped, or a middlebox that accepts and forwards nothing) can block a renewal
+    for much longer than the TTL, and the process must step down before its lease expires
+    in the database, not when TCP gives up."""
 
     def __init__(self, lease: Lease, settings: FailoverSettings,
                  on_lost: Callable[[str], None]) -> None:
@@ -133,20 +139,42 @@ class LeaseKeeper:
         self._settings = settings
         self._on_lost = on_lost
         self._stop = threading.Event()
+        self._once = threading.Lock()
+        self._lost = False
         self._thread = threading.Thread(target=self._run, name="lease", daemon=True)
+        self._deadline = threading.Thread(target=self._watch, name="lease-deadline",
+                                          daemon=True)
 
     def start(self) -> LeaseKeeper:
         self._thread.start()
+        self._deadline.start()
         return self
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(5.0)
+        self._deadline.join(5.0)
+        self._thread.join(5.0)  # a renewal blocked on a dead connection is left behind
+
+    def _lose(self, reason: str) -> None:
+        with self._once:
+            if self._lost or self._stop.is_set():
+                return
+            self._lost = True
+        self._on_lost(reason)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            left_s = self._lease.trusted_for_s()
+            if left_s <= 0:
+                self._lose("the trust window closed with no renewal (PostgreSQL did not "
+                           "answer in time)")
+                return
+            self._stop.wait(min(left_s, self._settings.renew_every_s))
 
     def _run(self) -> None:
         import psycopg
 
-        while not self._stop.wait(self._settings.renew_every_s):
+        while not self._stop.wait(self._settings.renew_every_s) and not self._lost:
             try:
                 if self._lease.renew():
                     continue
@@ -157,7 +185,5 @@ class LeaseKeeper:
                                 "still trusted", type(exc).__name__)
                     continue
                 reason = f"no renewal before the trust window closed ({type(exc).__name__})"
-            if self._stop.is_set():
-                return
-            self._on_lost(reason)
+            self._lose(reason)
             return

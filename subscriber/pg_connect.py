@@ -59,7 +59,7 @@ def open_pool(dsn: str, *, max_size: int = 8, timeout_s: float = 10.0,
     it woke up; with the timeout, the server rolls that transaction back and frees the lock."""
     pool = ConnectionPool(normalised_dsn(dsn), min_size=1, max_size=max_size, open=False,
                           timeout=timeout_s, check=ConnectionPool.check_connection,
-                          kwargs={"connect_timeout": max(1, int(timeout_s))},
+                          kwargs=tcp_settings(dsn, timeout_s, idle_in_transaction_s),
                           configure=_session_settings(idle_in_transaction_s),
                           name="lsync-inbox")
     try:
@@ -69,6 +69,23 @@ def open_pool(dsn: str, *, max_size: int = 8, timeout_s: float = 10.0,
         raise Fatal(f"cannot connect to the PostgreSQL inbox at {where(dsn)}: "
                     f"{type(exc).__name__}: {exc}") from None
     return pool
+
+
+def tcp_settings(dsn: str, timeout_s: float, lease_ttl_s: float | None) -> dict[str, Any]:
+    """libpq's TCP timeouts, so a dead or black-holed server breaks our connections instead of
+    blocking them for the kernel's defaults (minutes to hours): ``connect_timeout``;
+    keepalives probing an idle connection; ``tcp_user_timeout`` dropping one whose sent data
+    stays unacknowledged. Scaled to a third of the lease TTL (a renewal's period), so a
+    renewal on a dead connection fails in time for the next one to try a fresh connection.
+    What the DSN sets itself is kept. (The lease keeper's deadline steps down regardless: a
+    middlebox can acknowledge and forward nothing, which no TCP timeout notices.)"""
+    third_s = max(1, int((lease_ttl_s or 30.0) / 3))
+    wanted: dict[str, Any] = {
+        "connect_timeout": max(1, int(timeout_s)), "keepalives": 1,
+        "keepalives_idle": third_s, "keepalives_interval": 1, "keepalives_count": 3,
+        "tcp_user_timeout": third_s * 1000}
+    given = conninfo_to_dict(dsn)
+    return {key: value for key, value in wanted.items() if key not in given}
 
 
 def _session_settings(idle_in_transaction_s: float | None

@@ -112,6 +112,13 @@ class Lease:
         with self._lock:
             return self.epoch is not None and self._monotonic() < self._trusted_until
 
+    def trusted_for_s(self) -> float:
+        """Seconds left in the trust window (0 when closed or never opened)."""
+        with self._lock:
+            if self.epoch is None:
+                return 0.0
+            return max(0.0, self._trusted_until - self._monotonic())
+
     def require_trusted(self) -> None:
         """The guard run before every Salesforce request (handlers.sf_client.GuardedSession):
         once the trust window has closed, not one more request starts."""
