@@ -13,17 +13,25 @@ import threading
 
 
 class BlackHoleProxy:
-    """Forwards 127.0.0.1:``port`` to ``upstream`` until :meth:`black_hole`."""
+    """Forwards 127.0.0.1:``port`` to ``upstream`` until :meth:`black_hole`. ``down``: until
+    :meth:`bring_up`, every connection is closed at once (a database not up yet)."""
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], down: bool = False) -> None:
         self._upstream = upstream
+        self._down = threading.Event()
+        if down:
+            self._down.set()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
         self._holes = threading.Event()
         self._closed = threading.Event()
         self._sockets: list[socket.socket] = [self._listener]
         self._lock = threading.Lock()
+        self.accepted = 0  # connections tried, whatever became of them
         threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
+
+    def bring_up(self) -> None:
+        self._down.clear()
 
     def black_hole(self) -> None:
         self._holes.set()
@@ -45,6 +53,10 @@ class BlackHoleProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            self.accepted += 1
+            if self._down.is_set():
+                client.close()
+                continue
             self._keep(client)
             if self._holes.is_set():
                 continue  # accepted and held: the client waits for an answer forever
