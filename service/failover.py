@@ -42,6 +42,7 @@ class Role:
         self._lock = threading.Lock()
         self._name = "active" if lease is None else "standby"
         self._detail = ""
+        self._in_flight: list[str] = []
 
     @property
     def name(self) -> str:
@@ -56,6 +57,17 @@ class Role:
     def set(self, name: str, detail: str = "") -> None:
         with self._lock:
             self._name, self._detail = name, detail
+
+    def left_running(self, names: list[str]) -> None:
+        """At stop: writers that did not finish in time (service.shutdown); while any may
+        have a Salesforce request in flight, the lease is not released."""
+        with self._lock:
+            self._in_flight = list(names)
+
+    @property
+    def in_flight(self) -> list[str]:
+        with self._lock:
+            return list(self._in_flight)
 
     def problems(self) -> list[str]:
         """Why this process is not ready on account of its role (standby: by design)."""

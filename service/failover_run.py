@@ -194,15 +194,22 @@ def _as_standby_then_active(config: Config, stop: threading.Event, notifier: Not
         code = run_active(inbox, role, lambda metrics: metrics.registry.register(
             RoleCollector(role)))
     finally:
-        stepped = _step_down(keeper, lease, lost)
+        stepped = _step_down(keeper, lease, lost, role.in_flight)
     return stepped or code
 
 
-def _step_down(keeper: LeaseKeeper, lease: Lease, lost: threading.Event) -> int:
-    """A clean stop releases the lease (a standby takes over without waiting the TTL)."""
+def _step_down(keeper: LeaseKeeper, lease: Lease, lost: threading.Event,
+               in_flight: list[str] | None = None) -> int:
+    """A clean stop releases the lease (a standby takes over without waiting the TTL), but
+    only once no writer may still have a Salesforce request in flight."""
     keeper.close()
     if lost.is_set():
         return EXIT_LEASE_LOST
+    if in_flight:
+        log.warning("not releasing the lease: %s did not finish in time and may still have "
+                    "a Salesforce request in flight; a standby takes over once the lease "
+                    "expires, then waits the longest request time", ", ".join(in_flight))
+        return 0
     try:
         lease.release()
     except psycopg.Error as exc:
