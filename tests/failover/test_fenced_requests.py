@@ -125,3 +125,23 @@ def test_the_jobs_call_salesforce_only_while_the_lease_is_trusted(
             job(NOW)
         assert calls(org) == before, f"{name} called Salesforce without a trusted lease"
     runs.close()
+
+
+def test_the_takeover_wait_covers_the_longest_request_of_every_fenced_client(
+        emulator: Emulator, tmp_path: Path, pool: ConnectionPool) -> None:
+    """Each attempt starts inside the trust window (which ends before the lease expires) and
+    lasts at most its connect + read timeout, so TTL + that bounds the last one's end."""
+    from service.failover_run import failover_settings
+    from service.jobs_wiring import client
+
+    info = tmp_path / "info.json"
+    emulator.write_info(info)
+    cfg = config_from_emulator_info(info, tmp_path / "s", "auto", {
+        "LIFECYCLE_SYNC_APPLY_READ_TIMEOUT_S": "50", "LIFECYCLE_SYNC_INBOX_LEASE_TTL_S": "15"})
+    lease, _ = fenced(pool)
+    inbox = PgInbox(pool, where="test", fence=lease, owns_pool=False)
+    gateway = apply_gateway(cfg, pool, lease)
+    clients = [gateway._client, client(cfg, session_provider(cfg), inbox)]  # type: ignore[attr-defined]
+    assert failover_settings(cfg).takeover_wait_s == 15 + 10 + 50
+    for each in clients:
+        assert 15 + sum(each.timeout) == failover_settings(cfg).takeover_wait_s
