@@ -79,6 +79,8 @@ def test_eight_fenced_writers_never_starve_the_renewal(pool: ConnectionPool) -> 
     with pool.connection() as conn:
         found = conn.execute("SELECT key, value FROM lsync_meta WHERE key LIKE 'w%'")
         rows: dict[str, str] = dict(found.fetchall())
+    print(f"{sum(written.values())} fenced writes by {WRITERS} threads in {RUN_S} s, "
+          f"lease renewed every {TTL_S / 3:.1f} s")
     assert len(written) == WRITERS
     assert min(written.values()) > 0
     assert rows == {name: str(n - 1) for name, n in written.items()}, "every commit landed"
