@@ -82,6 +82,7 @@ class ApplyLoop:
         self._fatal: BaseException | None = None
         self._splits: list[list[InboxEntry]] = []  # halves of batches Salesforce refused
         self.cycles = 0
+        self.workers: list[threading.Thread] = []  # joined at stop (service.shutdown)
 
     def waiting_by_design(self) -> bool:
         """Applying is held back on purpose (a backoff after failures or the pause after
@@ -95,9 +96,11 @@ class ApplyLoop:
 
     def run(self, stop: threading.Event) -> None:
         jobs: queue.Queue[Batch | None] = queue.Queue()
-        for n, gateway in enumerate(self._gateways):
-            threading.Thread(target=self._worker, args=(jobs, gateway), name=f"apply-{n}",
-                             daemon=True).start()
+        self.workers = [threading.Thread(target=self._worker, args=(jobs, gateway),
+                                         name=f"apply-{n}", daemon=True)
+                        for n, gateway in enumerate(self._gateways)]
+        for worker in self.workers:
+            worker.start()
         self._wake.set()  # whatever the inbox already holds
         try:
             while not stop.is_set() and self._fatal is None:

@@ -38,6 +38,7 @@ from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
 from service.sentry_setup import SentrySettings, fatal_scope, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
+from service.shutdown import stop_writers
 from service.state_guard import open_inbox
 from service.status_cmd import OPS_KEY
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
@@ -134,6 +135,8 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
     p = build_parts(config, inbox, role, observe)
     server = (HealthServer(config.metrics.port, p.metrics.registry, p.health).start()
               if config.metrics.port else None)
+    if role is not None:  # until _stop_writers knows better: keep the lease at any exit
+        role.left_running(["apply loop", "scheduled jobs"])
     failure: list[BaseException] = []
     worker = threading.Thread(target=_guarded, args=(p.intake, stop, failure), name="intake",
                               daemon=True)
@@ -147,9 +150,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
         _supervise(stop, notifier, p, inbox)
         _add_hint(failure, config)
         code = _finish(worker, notifier, p.hooks, failure, config.service.shutdown_timeout_s)
-        # A cycle still in flight is abandoned, not awaited: nothing was marked applied for
-        # it, and the rules make its repetition after the restart write nothing twice.
-        apply_thread.join(min(2.0, config.service.shutdown_timeout_s))
+        _stop_writers(config, role, apply_thread, p)
         return code
     finally:
         if server is not None:
@@ -158,6 +159,22 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
             p.jobs.shutdown(wait=False)  # a job in flight is abandoned like an apply cycle
         p.runs.close()
         inbox.close()
+
+
+def _stop_writers(config: Config, role: Role | None, apply_thread: threading.Thread,
+                  p: DaemonParts) -> None:
+    """Let the apply cycles and jobs in flight finish, within the shutdown timeout on
+    PostgreSQL (the lease is released only if they did: service.shutdown), 2 s on SQLite.
+    One that does not is abandoned: nothing was marked applied for it, and the rules make
+    its repetition after the restart write nothing twice."""
+    budget_s = config.service.shutdown_timeout_s
+    running = stop_writers(apply_thread, p.applier.workers, p.jobs,
+                           budget_s if role is not None else min(2.0, budget_s))
+    if running:  # on PostgreSQL it costs the standby the takeover wait: worth a warning
+        log.log(logging.INFO if role is None else logging.WARNING,
+                "stopping with %s still running (abandoned)", ", ".join(running))
+    if role is not None:
+        role.left_running(running)
 
 
 def _start_jobs(config: Config, jobs: RealigningScheduler) -> None:
