@@ -4,7 +4,8 @@
 * F1: ``kill -9`` of the active mid-batch (at a random point) and mid-apply (a Salesforce
   write held, then the active killed); each time the new active's first Salesforce write
   comes after the old term's end plus the takeover wait and after the old one's last write;
-* F2: SIGSTOP of the active past its lease, the standby takes over, SIGCONT: the woken one
+* F2: SIGSTOP of the active mid-cycle (its lookups answered while it sleeps) past its
+  lease, the standby takes over, SIGCONT: the woken one
   writes nothing, to PostgreSQL (no row landed or applied at its epoch after the takeover)
   or to Salesforce (no write request from its sessions, or any new one, after waking) and
   exits 1;
@@ -27,7 +28,7 @@ import pytest
 from conftest import Reference
 from helpers.postgres import PgServer
 from rel_checker import Verdict, collect, compare
-from rel_faults import kill_at
+from rel_faults import held, hold_next, kill_at
 from rel_harness import TOPICS, wait_for
 from rel_params import SOAK, events, seeds
 from rel_pg import CutProxy, Handover, PgCluster, pg_case
@@ -98,9 +99,14 @@ def test_f2_a_paused_active_writes_nothing_after_waking(
         handover: list[Handover] = []
 
         def pause(batch: int) -> None:
+            """Frozen mid-cycle: its lookups (Composite) answered while it sleeps, so on
+            waking its next step is a Salesforce write, which it must not send."""
             if batch == stop_after:
+                hold_next(cluster, ("composite",))
+                wait_for(lambda: held(cluster), 120, "the active's lookups held")
                 paused.signal(signal.SIGSTOP)
                 handover.append(Handover(cluster, 1))
+                cluster.admin("/faults/org/clear", {})
 
         cluster.publish(workload, after_batch=pause)
         taken = cluster.wait_active(epoch_above=1)
