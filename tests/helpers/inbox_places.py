@@ -22,6 +22,22 @@ BACKENDS = ("sqlite", "postgres")
 # ``pytestmark = BOTH_BACKENDS``: every test of a module runs once per backend (the
 # ``inbox_backend`` fixture of tests/conftest.py; ``inbox_place`` is the inbox itself)
 BOTH_BACKENDS = pytest.mark.parametrize("inbox_backend", BACKENDS, indirect=True)
+# ``pytestmark = RIG_ON_BOTH_BACKENDS`` in tests/handlers: the module's apply rig (one daemon
+# per module) once per backend
+RIG_ON_BOTH_BACKENDS = pytest.mark.parametrize("rig", BACKENDS, indirect=True, scope="module")
+
+
+def upgraded_schema(server: Any) -> str:
+    """A DSN on a fresh schema of ``server`` (a :class:`helpers.postgres.PgServer`), upgraded
+    as ``lifecycle-sync db upgrade`` would; no lease taken (a daemon will take it)."""
+    import psycopg
+
+    from subscriber.pg_schema import upgrade
+
+    dsn = str(server.new_schema())
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        upgrade(conn)
+    return dsn
 TEST_LEASE_TTL_S = 3600.0
 
 
@@ -50,7 +66,7 @@ class PgPlace:
 
         self.dsn = dsn
         with psycopg.connect(dsn, autocommit=True) as conn:
-            upgrade(conn)
+            upgrade(conn)  # the fixture's DSN is a fresh schema
         self._pool = open_pool(dsn, max_size=2)
         self.lease = Lease(self._pool, ttl_s=TEST_LEASE_TTL_S)
         assert self.lease.try_acquire() == 1, "a fresh schema's lease starts at epoch 1"
