@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from helpers.children import module_argv
@@ -24,7 +24,9 @@ from service.config import inbox_path
 from subscriber.errors import SubscriberError
 from subscriber.events import EntryStatus, InboxEntry
 from subscriber.inbox import Inbox
-from subscriber.inbox_api import InboxReader
+
+if TYPE_CHECKING:
+    from subscriber.inbox_pg import PgInbox
 
 T0_MS = 1_790_000_000_000
 FAST = {"LIFECYCLE_SYNC_PUBSUB_KEEPALIVE_S": "5",
@@ -62,7 +64,7 @@ class ApplyRig:
         self.emulator = emulator
         self.inbox_dsn = inbox_dsn
         self.env = {**FAST, **(pg_env(inbox_dsn) if inbox_dsn else {}), **(env or {})}
-        self._reader: InboxReader | None = None
+        self._reader: PgInbox | None = None
         self.work = work
         self.info_file = work / "info.json"
         emulator.write_info(self.info_file)
@@ -129,7 +131,7 @@ class ApplyRig:
             conn.execute("UPDATE lsync_entries SET status = 'pending', error = '' "
                          "WHERE status = 'applied'")
 
-    def _pg_reader(self) -> InboxReader:
+    def _pg_reader(self) -> PgInbox:
         if self._reader is None:
             from subscriber.inbox_pg import open_pg_inbox
 
