@@ -37,13 +37,11 @@ from subscriber.events import (
     TopicCounts,
     UndecodableEvent,
 )
-from subscriber.inbox_api import InboxIdentity
+from subscriber.inbox_shell import DEFAULT_RETENTION_S, InboxShell
 from subscriber.pg_connect import open_pool, where
 from subscriber.pg_schema import require_current
 
 __all__ = ["Fence", "PgInbox", "open_pg_inbox"]
-
-DEFAULT_RETENTION_S = 7 * 24 * 3600.0
 
 
 class Fence(Protocol):
@@ -54,8 +52,11 @@ class Fence(Protocol):
         ...
 
 
-class PgInbox:
+class PgInbox(InboxShell):
     """Thread-safe (a connection pool); the PostgreSQL backend of ``InboxStore``."""
+
+    _IDENTITY_QUERY = ("SELECT key, value FROM lsync_meta "
+                       "WHERE key IN ('inbox_id', 'created_at')")
 
     def __init__(self, pool: ConnectionPool, *, where: str,
                  applied_retention_s: float = DEFAULT_RETENTION_S,
@@ -74,20 +75,6 @@ class PgInbox:
     def close(self) -> None:
         if self._owns_pool:
             self.pool.close()
-
-    def __enter__(self) -> PgInbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def identity(self) -> InboxIdentity:
-        """The ID ``db upgrade`` wrote when it created the schema."""
-        found = dict(self._read("SELECT key, value FROM lsync_meta WHERE key IN "
-                                "('inbox_id', 'created_at')"))
-        created = found.get("created_at")
-        return InboxIdentity(str(found.get("inbox_id", "")),
-                             None if created is None else float(created))
 
     # -- the subscriber's side ----------------------------------------------------------
 
