@@ -46,12 +46,16 @@ class SqlitePlace:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._opened: list[InboxStore] = []
 
     def open(self, **kwargs: Any) -> InboxStore:
-        return Inbox(self.path, **kwargs)
+        self._opened.append(Inbox(self.path, **kwargs))
+        return self._opened[-1]
 
     def close(self) -> None:
-        """Nothing to release: the file is the test's temporary directory's."""
+        """Closes what the test left open (closing twice is harmless)."""
+        for inbox in self._opened:
+            inbox.close()
 
 
 class PgPlace:
@@ -69,12 +73,14 @@ class PgPlace:
             upgrade(conn)  # the fixture's DSN is a fresh schema
         self._pool = open_pool(dsn, max_size=2)
         self.lease = Lease(self._pool, ttl_s=TEST_LEASE_TTL_S)
+        self._opened: list[InboxStore] = []
         assert self.lease.try_acquire() == 1, "a fresh schema's lease starts at epoch 1"
 
     def open(self, **kwargs: Any) -> InboxStore:
         from subscriber.inbox_pg import open_pg_inbox
 
-        return open_pg_inbox(self.dsn, fence=self.lease, pool_size=2, **kwargs)
+        self._opened.append(open_pg_inbox(self.dsn, fence=self.lease, pool_size=2, **kwargs))
+        return self._opened[-1]
 
     def raw(self) -> AbstractContextManager[Any]:
         """A plain autocommit connection to the schema (for a test's own DDL)."""
@@ -83,6 +89,9 @@ class PgPlace:
         return psycopg.connect(self.dsn, autocommit=True)
 
     def close(self) -> None:
+        """Closes what the test left open (its pools' threads), then the lease's pool."""
+        for inbox in self._opened:
+            inbox.close()
         self._pool.close()
 
 
