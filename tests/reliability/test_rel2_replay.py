@@ -112,6 +112,34 @@ def test_r7_a_refused_replay_id_records_the_gap_alerts_once_and_follows_the_poli
     if policy == "earliest":
         assert _workspace_ids(rig, "r7") == sorted(f"r7-{i}" for i in range(15))
         assert "duplicates=10" in daemon.log_text()  # the replay, dropped at the door
+        _assert_reconciled(rig, gap)
+
+
+def _assert_reconciled(rig: Rel2Rig, gap: dict[str, object]) -> None:
+    """EARLIEST plus the reconciliation job (matrix R7): ``reconcile-gaps`` flags for review
+    every Workspace whose newest event is older than the gap's start (here all fifteen: the
+    workload's event times are fixed in the past), in one query and one collections update,
+    marks the gap reconciled (``status`` says so), and a second run finds nothing to do."""
+    org = rig.emulator.context.org
+    assert org is not None
+    calls = org.counters.snapshot
+    cli = ("--emulator-info", str(rig.info_file), "--state", str(rig.state))
+    before = calls()["total"]
+    done = run_cli("jobs", "run", "reconcile-gaps", *cli)
+    assert done.returncode == 0, done.stderr
+    assert "reconciled: 15 Workspace(s) flagged" in done.stdout, done.stdout
+    logins = 1  # the job's own session (JWT) before its query and update
+    assert calls()["total"] - before <= logins + 2, calls()
+    flagged = rig.query("SELECT Workspace_ID__c, Review_Reason__c FROM Workspace__c "
+                        "WHERE Needs_Review__c = true AND Workspace_ID__c LIKE 'r7-%'")
+    assert len(flagged) == 15
+    assert all(f"replay gap on {TRIAL_TOPIC}" in r["Review_Reason__c"] for r in flagged)
+    again = run_cli("jobs", "run", "reconcile-gaps", *cli)
+    assert "no replay gap to reconcile" in again.stdout, again.stdout
+    [shown] = json.loads(run_cli("status", "--state", str(rig.state), "--json").stdout
+                         )["topics"][TRIAL_TOPIC]["gaps"]
+    assert shown["refused_at"] == gap["refused_at"]
+    assert shown["reconciled"]["flagged"] == 15
 
 
 # -- R4 -------------------------------------------------------------------------------------
