@@ -133,7 +133,10 @@ def test_r13_a_full_disk_under_the_inbox_pauses_intake_and_resumes_with_nothing_
     log = daemon.log_text()
     warnings = [line for line in log.splitlines() if "the disk refused an inbox write" in line]
     assert len(warnings) == 1, warnings
-    assert " ERROR " not in log.replace("job ", ""), log[-2000:]
+    # The disk is full for the scheduler's run store too: a job may log its failure.
+    errors = [line for line in log.splitlines() if " ERROR " in line
+              and "lifecycle_sync.jobs" not in line and "apscheduler" not in line]
+    assert errors == [], errors
     assert len(alerts) == 1, "the episode is alerted once (Sentry)"
     print(f"R13 paused: {paused}")
     verdict.assert_clean(max_redelivered=2 * 100)  # in flight when each stream was ended
