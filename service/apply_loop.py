@@ -273,9 +273,8 @@ class ApplyLoop:
             self._attempts[entry.id] = attempts
             if attempts < self._settings.max_attempts:
                 self._retry_at[entry.id] = self._clock() + backoff_delay_s(self._settings, attempts)
-                self._reporter.report("record retry",
-                                      f"a record failed transiently ({reason}); retrying",
-                                      entry_tags(entry))
+                note = f"a record failed transiently ({reason}); retrying"
+                self._reporter.report("record retry", note, entry_tags(entry))
                 continue
             self._attempts.pop(entry.id, None)
             self._retry_at.pop(entry.id, None)
