@@ -7,9 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import pytest
 from entry_builders import TRIAL, lifecycle_entry
 from fake_org import FakeOrg
 
+from handlers.errors import GatewayError, RequestLimited, TransientError
+from handlers.lookup import LookupRequest
+from handlers.snapshot import Snapshot
 from service.apply_loop import ApplyLoop, ApplySettings
 from subscriber.errors import InboxFull
 from subscriber.events import DecodedEvent, EntryKind, EntryStatus
@@ -35,6 +39,12 @@ class FullDisk(Inbox):
     the kernel's file size limit) is tests/subscriber/test_inbox_full.py and R13's."""
 
     room = False
+    meta_room = True
+
+    def set_meta(self, key: str, value: str) -> None:
+        if not self.meta_room:
+            raise InboxFull(f"inbox write failed ({self.path}): database or disk is full")
+        super().set_meta(key, value)
 
     def mark_done(self, applied: Iterable[int], parked: Mapping[int, str]) -> int:
         if not self.room:
@@ -61,3 +71,27 @@ def test_a_full_disk_holds_apply_back_and_it_resumes_with_nothing_doubled(tmp_pa
     assert loop.full_inbox.problem() == ""
     assert loop.full_inbox.episodes == 1
     assert (len(org.workspaces), len(org.leads)) == written, "the repeat wrote no second Lead"
+
+
+class Unavailable(FakeOrg):
+    """Salesforce failing as a whole (5xx), or answering REQUEST_LIMIT_EXCEEDED."""
+
+    def __init__(self, error: GatewayError) -> None:
+        super().__init__()
+        self.error = error
+
+    def lookup(self, request: LookupRequest) -> Snapshot:
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [TransientError("HTTP 503"),
+                                   RequestLimited("REQUEST_LIMIT_EXCEEDED")])
+def test_a_salesforce_failure_on_a_full_disk_still_backs_off(tmp_path: Path,
+                                                             error: GatewayError) -> None:
+    """Reporting the failure writes the inbox too (the last error, the API-limit pause);
+    refused, that write used to escape the worker's error handler and end the worker."""
+    inbox = _inbox(tmp_path, 3)
+    inbox.meta_room = False
+    loop = ApplyLoop(inbox, [Unavailable(error)], ApplySettings())
+    assert loop.run_once() is False  # used to raise InboxFull out of the worker
+    assert loop.waiting_by_design()
