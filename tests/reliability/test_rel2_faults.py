@@ -164,7 +164,8 @@ def test_r17_a_stalled_rest_server_times_out_and_nothing_is_doubled(
     golden = reference(SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run:
         c = run.cluster
-        c.start_daemon(LIFECYCLE_SYNC_APPLY_READ_TIMEOUT_S="2")
+        c.start_daemon(LIFECYCLE_SYNC_APPLY_READ_TIMEOUT_S="2",
+                       LIFECYCLE_SYNC_SERVICE_LOG_LEVEL="DEBUG")
         c.wait_ready()
 
         def stall() -> None:  # new Leads: the writes a plain create would double
@@ -178,16 +179,17 @@ def test_r17_a_stalled_rest_server_times_out_and_nothing_is_doubled(
         c.wait_idle(run.workload, IDLE_TIMEOUT_S)  # applied while the three are still held
         c.admin("/faults/org/clear", {})  # now they complete, late
         verdict = run.finish(golden, "R17")
-        # The apply loop logs one WARNING per error class (README): the ReadTimeout names
-        # itself unless another "salesforce unavailable" cause (a 5xx under load) came first.
-        # That the held writes timed out at all is proven by wait_idle above: without the
-        # 2 s timeout the workers would wait out the 300 s stall.
-        unavailable = [line for line in c.logs().splitlines()
-                       if "salesforce unavailable" in line and " WARNING " in line]
+        # The apply loop logs each error class once at WARNING, then at DEBUG (README). Under
+        # load (a full short-form run at load ~5) no "salesforce unavailable" WARNING appeared
+        # once at all, though the case was otherwise clean: the first report of the timeouts
+        # can fall under another class or follow another cause of the same class. So the log
+        # is at DEBUG and any report of a ReadTimeout counts. That the held writes timed out
+        # after 2 s is proven by wait_idle above: without the timeout the workers would wait
+        # out the 300 s stall.
+        timeouts = [line for line in c.logs().splitlines() if "ReadTimeout" in line]
         assert c.sigterm() == 0
     verdict.assert_clean(max_redelivered=0)
-    assert unavailable, "no WARNING for the timed-out writes"
-    assert "ReadTimeout" in unavailable[0] or len(unavailable) == 1
+    assert timeouts, "no timed-out write was reported"
 
 
 def test_r25_cdc_gap_and_overflow_events_are_neither_applied_as_changes_nor_dropped(
