@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-JOB_NAMES = ("retry-parked", "trial-alerts", "retention")
+JOB_NAMES = ("retry-parked", "trial-alerts", "retention", "reconcile-gaps")
 
 
 @dataclass(frozen=True)
@@ -50,3 +50,5 @@ class SchedulerSettings:
     retry: RetrySettings = RetrySettings()
     alerts: AlertSettings = AlertSettings()
     retention: RetentionSettings = RetentionSettings()
+    # reconcile-gaps (scheduler.reconcile_gaps): no call at all while no replay gap is open.
+    reconcile_interval_min: float = 15.0

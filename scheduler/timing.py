@@ -41,6 +41,8 @@ def triggers(settings: SchedulerSettings) -> dict[str, BaseTrigger]:
                                         start_date=_ANCHOR, timezone=dt.UTC),
         "trial-alerts": CronTrigger(hour=alerts_at.hour, minute=alerts_at.minute, timezone=zone),
         "retention": CronTrigger(hour=purge_at.hour, minute=purge_at.minute, timezone=zone),
+        "reconcile-gaps": IntervalTrigger(minutes=settings.reconcile_interval_min,
+                                          start_date=_ANCHOR, timezone=dt.UTC),
     }
 
 
@@ -50,6 +52,8 @@ def describe(name: str, settings: SchedulerSettings) -> str:
         return f"every {settings.retry.interval_min:g} min"
     if name == "trial-alerts":
         return f"daily at {settings.alerts.at:%H:%M} {settings.alerts.timezone}"
+    if name == "reconcile-gaps":
+        return f"every {settings.reconcile_interval_min:g} min"
     return f"daily at {settings.retention.at:%H:%M} {settings.alerts.timezone}"
 
 

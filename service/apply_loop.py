@@ -9,13 +9,11 @@ once, and different Workspaces never wait for each other's failures. Entries are
 transaction per cycle; a crash in between repeats the cycle, which the idempotent rules turn
 into no writes at all.
 
-Failures: a whole-call failure (5xx, timeout, a login that failed) holds new cycles back with
-jittered exponential delays; ``REQUEST_LIMIT_EXCEEDED`` pauses applying with one warning and
-probes again after ``limit_pause_s`` (intake keeps filling the inbox); an entry whose record
-keeps failing transiently is retried in later cycles and, after ``max_attempts``, marked
-poison with the reason. Each error class is logged once at WARNING, then at DEBUG; email
-addresses are scrubbed from every message. Anything else (a fatal login error, an inbox that
-cannot be written) stops the loop and is re-raised by :meth:`ApplyLoop.run`.
+Failures: a whole-call failure (5xx, timeout, a failed login) or an inbox write the full disk
+refused (one alert per episode) holds new cycles back with jittered delays; REQUEST_LIMIT_EXCEEDED
+pauses applying and probes after ``limit_pause_s``; a record failing transiently is retried in
+later cycles, then marked poison after ``max_attempts``. Reported once per error class. Anything
+else (a fatal login error, another inbox write failure) stops the loop; :meth:`run` re-raises it.
 """
 
 from __future__ import annotations
@@ -32,9 +30,7 @@ from handlers.errors import CallRejected, GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
 from service.apply_batches import Batch, claim_keys, next_batch
 from service.apply_reports import OnFirst, Reporter, scrub
-from service.apply_settings import (
-    PAUSED_KEY as PAUSED_KEY,  # re-exported: status and tests read it from here
-)
+from service.apply_settings import PAUSED_KEY as PAUSED_KEY  # re-exported (status, tests)
 from service.apply_settings import (
     VALUE_DEPENDENT_CODES,
     ApplySettings,
@@ -45,7 +41,8 @@ from service.apply_settings import (
     settle_own_changes,
 )
 from service.event_labels import batch_tags, entry_tags
-from subscriber.errors import RetryLater
+from service.inbox_full_episode import FullInboxEpisode
+from subscriber.errors import InboxFull, RetryLater
 from subscriber.events import InboxEntry
 from subscriber.inbox_api import ApplyInbox
 
@@ -83,10 +80,10 @@ class ApplyLoop:
         self._splits: list[list[InboxEntry]] = []  # halves of batches Salesforce refused
         self.cycles = 0
         self.workers: list[threading.Thread] = []  # joined at stop (service.shutdown)
+        self.full_inbox = FullInboxEpisode()  # the daemon's own, shared with the intake
 
     def waiting_by_design(self) -> bool:
-        """Applying is held back on purpose (a backoff after failures or the pause after
-        REQUEST_LIMIT_EXCEEDED): not progressing, yet not stuck."""
+        """Held back on purpose (a backoff, the REQUEST_LIMIT_EXCEEDED pause): not stuck."""
         with self._lock:
             return self._hold_until > self._clock() or bool(self._retry_at)
 
@@ -232,7 +229,7 @@ class ApplyLoop:
                 self._back_off(exc, batch.entries)
         except RequestLimited as exc:
             self._pause(exc)
-        except (GatewayError, RetryLater) as exc:
+        except (GatewayError, RetryLater, InboxFull) as exc:
             self._back_off(exc, batch.entries)
         except BaseException as exc:  # noqa: BLE001 - handed to run(), which re-raises it
             self._fatal = exc
@@ -256,6 +253,7 @@ class ApplyLoop:
 
     def _settle(self, result: CycleResult, entries: Sequence[InboxEntry]) -> None:
         self._inbox.mark_done(result.applied, result.parked)
+        self.full_inbox.writable("apply")
         mark_resumed(self._inbox)
         self._failures = 0
         self.cycles += 1
@@ -275,9 +273,8 @@ class ApplyLoop:
             self._attempts[entry.id] = attempts
             if attempts < self._settings.max_attempts:
                 self._retry_at[entry.id] = self._clock() + backoff_delay_s(self._settings, attempts)
-                self._reporter.report("record retry",
-                                      f"a record failed transiently ({reason}); retrying",
-                                      entry_tags(entry))
+                note = f"a record failed transiently ({reason}); retrying"
+                self._reporter.report("record retry", note, entry_tags(entry))
                 continue
             self._attempts.pop(entry.id, None)
             self._retry_at.pop(entry.id, None)
@@ -288,6 +285,9 @@ class ApplyLoop:
         with self._lock:
             self._failures += 1
             self._hold_until = self._clock() + backoff_delay_s(self._settings, self._failures)
+            if isinstance(exc, InboxFull):  # once per episode; the cycle's writes repeat as
+                self.full_inbox.full("apply", exc)  # no-ops once the disk has room
+                return
             error_class = getattr(exc, "error_class", type(exc).__name__)
             self._reporter.report(error_class, f"apply cycle failed: {exc}; retrying with backoff",
                                   batch_tags(entries))

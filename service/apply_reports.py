@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from subscriber.errors import InboxFull
 from subscriber.inbox_api import ApplyInbox
 
 log = logging.getLogger("lifecycle_sync.apply")
@@ -56,6 +57,10 @@ class Reporter:
             log.debug("apply: %s: %s", error_class, scrub(message))
 
     def record(self, error_class: str, message: str) -> None:
-        """Keep it as the last error (``status`` shows its class) without logging."""
-        self._inbox.set_meta(LAST_ERROR_KEY, json.dumps(
-            {"class": error_class, "message": scrub(message)[:300], "at": time.time()}))
+        """Keep it as the last error (``status`` shows its class) without logging; not on a
+        full disk (reported once per episode): raising here would end the apply worker."""
+        try:
+            self._inbox.set_meta(LAST_ERROR_KEY, json.dumps(
+                {"class": error_class, "message": scrub(message)[:300], "at": time.time()}))
+        except InboxFull:
+            return

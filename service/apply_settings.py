@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from handlers.errors import RequestLimited
 from handlers.parse import is_own_origin
-from subscriber.errors import RetryLater
+from subscriber.errors import InboxFull, RetryLater
 from subscriber.events import InboxEntry
 from subscriber.inbox_api import ApplyInbox
 
@@ -69,7 +69,10 @@ def mark_paused(inbox: ApplyInbox, exc: RequestLimited, pause_s: float) -> None:
     if inbox.meta(PAUSED_KEY) != "1":
         log.warning("Salesforce API limit reached (%s): applying paused, intake goes on; "
                     "trying again every %.0f s", exc, pause_s)
-        inbox.set_meta(PAUSED_KEY, "1")
+        try:
+            inbox.set_meta(PAUSED_KEY, "1")
+        except InboxFull:  # status misses the pause; raising would end the apply worker
+            log.debug("API limit pause not recorded: the disk refuses inbox writes")
 
 
 def mark_resumed(inbox: ApplyInbox) -> None:

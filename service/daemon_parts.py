@@ -57,8 +57,10 @@ def build_parts(config: Config, inbox: InboxStore, role: Role | None = None,
     applier = apply_loop(config, sessions, inbox, metrics, None if role is None else role.lease)
     hooks = ObservedHooks(config.pubsub.topics, metrics, stale_after_s=stale_after_s(config),
                           state_dir=config.service.state_dir, on_stored=applier.wake)
+    applier.full_inbox = hooks.full_inbox  # the apply loop's pauses join the intake's
     health = Health(config.pubsub.topics, readers, applier, hooks.alive,
-                    config.metrics.apply_stuck_s, shadow=config.service.mode == "shadow")
+                    config.metrics.apply_stuck_s, shadow=config.service.mode == "shadow",
+                    paused=hooks.full_inbox.problem)
     hooks.health = health
     shadow = config.service.mode == "shadow"
     runs = open_runs(config.service.state_dir, inbox, shadow=shadow)

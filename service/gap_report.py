@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from subscriber.gaps import MetaReader, gaps
+from subscriber.gaps import MetaReader, gaps, reconciled
 from subscriber.settings import LEAD_CHANGE_TOPIC
 
 
 def topic_gaps(store: MetaReader, topic: str) -> list[dict[str, Any]]:
-    """The topic's gap records (oldest first), each with the ``reconcile`` step it needs."""
-    return [{**g, "reconcile": reconcile_hint(topic, g)} for g in gaps(store, topic)]
+    """The topic's gap records (oldest first), each with the ``reconcile`` step it needs and
+    what the reconcile-gaps job did about it (``reconciled``: None until it ran)."""
+    done = reconciled(store, topic)
+    return [{**g, "reconcile": reconcile_hint(topic, g),
+             "reconciled": done.get(str(g.get("refused_at")))} for g in gaps(store, topic)]
 
 
 def reconcile_hint(topic: str, gap: dict[str, Any]) -> str:
@@ -48,5 +51,9 @@ def gap_lines(topic_report: dict[str, Any]) -> list[str]:
         lines.append(f"  GAP: replay ID refused at {g.get('refused_at')} "
                      f"({g.get('error_code')}); last good {g.get('last_good_replay_id') or '-'}"
                      f" at {g.get('last_good_at') or '-'}; policy {g.get('policy')}")
+        done = g.get("reconciled") or {}
+        if done.get("at"):
+            lines.append(f"    reconcile-gaps job: {done.get('flagged', 0)} Workspace(s) flagged "
+                         f"for review at {done['at']}")
         lines.append(f"    to do: {g['reconcile']}")
     return lines

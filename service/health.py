@@ -42,7 +42,9 @@ class Health:
 
     def __init__(self, topics: Iterable[str], inbox_file: ReaderSource, apply: ApplyProgress,
                  intake_alive: Callable[[], bool], stuck_after_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic, *, shadow: bool = False) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, shadow: bool = False,
+                 paused: Callable[[], str] = str) -> None:
+        """``paused()``: why intake is paused on purpose (a full disk), else empty."""
         self._topics = set(topics)
         self._subscribed: set[str] = set()
         self._inbox_file = inbox_file
@@ -51,6 +53,7 @@ class Health:
         self._stuck_after_s = stuck_after_s
         self._clock = clock
         self._shadow = shadow
+        self._paused = paused
         self._lock = threading.Lock()
         self._last_cycles = -1
         self._cycles_changed_at = clock()
@@ -72,6 +75,9 @@ class Health:
             found.append("not subscribed: " + ", ".join(missing))
         if not self._intake_alive():
             found.append("a stream has shown no life recently")
+        paused = self._paused()
+        if paused:
+            found.append(paused)
         stuck = self.apply_stuck()
         if stuck:
             found.append(stuck)

@@ -44,6 +44,9 @@ SHADOW_WOULD = {  # config keys named as section.key (tests check they exist)
     "retention": "delete Completed Event_Cache__c rows past retention.completed_days, redact "
                  "old Error rows' payloads (retention.error_redact_days), and prune the local "
                  "inbox and job records",
+    "reconcile-gaps": "flag for review (Needs_Review__c) the Workspaces a recorded replay gap "
+                      "(a refused replay ID, see pubsub.on_invalid_replay) may have left stale, "
+                      "and mark the gap reconciled",
 }
 
 

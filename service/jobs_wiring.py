@@ -20,6 +20,7 @@ from handlers.rule_settings import RuleSettings
 from handlers.sf_client import ClientSettings, SalesforceClient, SessionSource
 from scheduler import local_inbox
 from scheduler.job_inbox import InboxPlace, PgJobInbox
+from scheduler.reconcile_gaps import reconcile_gaps
 from scheduler.retention import retention
 from scheduler.retry_parked import Hold, no_hold, retry_parked
 from scheduler.runner import Clock, JobFunc, JobRunner, utc_now
@@ -107,6 +108,8 @@ def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, ru
         "retention": functools.partial(retention, sf=salesforce(config, sessions, inbox),
                                        settings=s.retention, inbox=inbox, runs=runs,
                                        place=inbox_file),
+        "reconcile-gaps": functools.partial(reconcile_gaps, sf=salesforce(config, sessions),
+                                            inbox=inbox, topics=config.pubsub.topics),
     }
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from service.apply_settings import PAUSED_KEY
-from subscriber.errors import SubscriberError
+from subscriber.errors import InboxFull, SubscriberError
 
 log = logging.getLogger("lifecycle_sync.sla")
 PARKED_ERRORS_KEY = "sla:parked_errors"
@@ -53,9 +53,10 @@ class ParkedErrorCounter:
         this runs after, nor make a second Sentry issue: the intake reports a failing inbox."""
         try:
             return self._record()
-        except SubscriberError as exc:
-            log.warning("storing the parked Error count failed (%s); the sync SLA keeps the "
-                        "last figure", type(exc).__name__)
+        except SubscriberError as exc:  # a full disk: its episode is alerted once already
+            log.log(logging.DEBUG if isinstance(exc, InboxFull) else logging.WARNING,
+                    "storing the parked Error count failed (%s); the sync SLA keeps the "
+                    "last figure", type(exc).__name__)
             return None
 
     def _record(self) -> int | None:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from service.connection_state import ConnectionTracker
 from service.event_labels import event_type, workspace_id
+from service.inbox_full_episode import FullInboxEpisode
 from service.sentry_setup import report as report_to_sentry
+from subscriber.errors import InboxFull
 from subscriber.events import BatchStats, DecodedEvent, Received, UndecodableEvent
 from subscriber.hooks import IntakeHooks
 from subscriber.settings import ReplayPolicy
@@ -41,6 +43,8 @@ class DaemonHooks(IntakeHooks):
         self._totals = {t: [0, 0, 0] for t in self._seen}  # stored, duplicates, poison
         # Logs connection changes once each; writes STATE/connection.json for `status`.
         self.connection = ConnectionTracker(self._seen, state_dir)
+        # A full disk under the inbox: one alert per episode (the apply loop reports too).
+        self.full_inbox = FullInboxEpisode()
 
     def batch_stored(self, topic: str, stats: BatchStats) -> None:
         with self._lock:
@@ -81,6 +85,14 @@ class DaemonHooks(IntakeHooks):
     def reconnecting(self, topic: str, reason: str, delay_s: float) -> None:
         self._touch(topic)
         self.connection.failed(topic, reason, delay_s)  # logs once per kind of failure
+
+    def inbox_full(self, topic: str, exc: InboxFull) -> None:
+        self._touch(topic)  # paused by design, retrying: alive (a restart cannot make room)
+        self.full_inbox.full(topic, exc)
+
+    def inbox_writable(self, topic: str) -> None:
+        self._touch(topic)
+        self.full_inbox.writable(topic)
 
     def replay_rejected(self, topic: str, replay_id: bytes, policy: ReplayPolicy) -> None:
         # The stream logs the refusal (policy earliest/latest) or stops the daemon with it

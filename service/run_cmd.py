@@ -10,7 +10,8 @@ Exit codes follow sysexits so systemd can tell "fix the config" from "try again"
 78 (EX_CONFIG) invalid configuration, or a fatal condition found at run time that a
 restart cannot fix (unknown topic, no permission, rejected credentials, a refused replay ID
 under ``on_invalid_replay = fail``, a lost, replaced or damaged inbox); use
-``RestartPreventExitStatus=78``. An inbox that cannot be written (disk full) exits 1.
+``RestartPreventExitStatus=78``. An inbox that cannot be written (an I/O error) exits 1; a
+full disk does not: intake pauses, alerts once and resumes by itself when there is room.
 """
 
 from __future__ import annotations

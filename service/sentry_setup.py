@@ -203,8 +203,11 @@ def monitor_configs(settings: SchedulerSettings) -> dict[str, dict[str, Any]]:
         return {"schedule": {"type": "crontab", "value": f"{at.minute} {at.hour} * * *"},
                 "timezone": zone, **common}
 
-    every = max(1, round(settings.retry.interval_min))
-    return {"retry-parked": {"schedule": {"type": "interval", "value": every, "unit": "minute"},
-                             **common},
+    def every(minutes: float) -> dict[str, Any]:
+        return {"schedule": {"type": "interval", "value": max(1, round(minutes)),
+                             "unit": "minute"}, **common}
+
+    return {"retry-parked": every(settings.retry.interval_min),
             "trial-alerts": daily(settings.alerts.at),
-            "retention": daily(settings.retention.at)}
+            "retention": daily(settings.retention.at),
+            "reconcile-gaps": every(settings.reconcile_interval_min)}

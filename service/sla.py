@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from service.config import SlaConfig
+from subscriber.errors import InboxFull
 
 log = logging.getLogger("lifecycle_sync.sla")
 SLA_KEY = "sla:state"
@@ -127,7 +128,10 @@ class SlaMonitor:
         self._on_change(False)
 
     def _save(self, state: dict[str, Any]) -> None:
-        self._store.set_meta(SLA_KEY, json.dumps(state))
+        try:
+            self._store.set_meta(SLA_KEY, json.dumps(state))
+        except InboxFull:  # the episode is alerted once already; judging goes on in memory
+            log.debug("sync SLA state not saved: the disk refuses inbox writes")
 
 
 def _breached_since(store: MetaStore) -> float | None:

@@ -267,8 +267,9 @@ def _finish(worker: threading.Thread, notifier: Notifier, hooks: ObservedHooks,
             # Retrying in place would refetch the same batch every backoff, burning the daily
             # delivery allocation while nothing lands; exit 1: systemd restarts after
             # RestartSec, and its start limit marks the unit failed if the fault persists.
+            # (A full disk never gets here: intake and apply pause and probe, InboxFull.)
             log.error("stopped: %s: %s. Exiting 1 so the service manager restarts the "
-                      "daemon; a persistent fault (disk full, I/O errors) needs a human",
+                      "daemon; a persistent fault (I/O errors, damage) needs a human",
                       type(exc).__name__, exc)
         elif isinstance(exc, SubscriberError):
             log.error("stopped: %s: %s", type(exc).__name__, exc)

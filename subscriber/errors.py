@@ -9,8 +9,10 @@
     │   └── Reauthenticate       the session was rejected: refresh it, then resubscribe
     ├── ReplayRejected           the stored replay ID was refused; the on_invalid_replay
     │                            policy decides (internal to the stream, never escapes run())
-    └── InboxFailed              the inbox could not be read or written (disk full, I/O error):
-                                 stop the intake; the service manager restarts the process
+    └── InboxFailed              the inbox could not be read or written (I/O error, damage):
+        │                        stop the intake; the service manager restarts the process
+        └── InboxFull            the disk refused the write (full, over quota, file size
+                                 limit): pause intake, probe with backoff, resume; never exit
 
 :func:`classify_rpc_error` is the only place that looks at a :class:`grpc.RpcError`; every
 other module sees these classes. Messages carry status names, ``error-code`` and ``rpc-id``,
@@ -64,13 +66,26 @@ class ReplayRejected(SubscriberError):
 
 
 class InboxFailed(SubscriberError):
-    """The inbox could not be written (or read): disk full, I/O error, a damaged file.
+    """The inbox could not be written (or read): an I/O error, a damaged file.
 
     Never retried in place: refetching the same batch every backoff would burn the daily
     delivery allocation while nothing lands. The transaction was rolled back, so nothing was
     lost and the checkpoint did not move; the intake stops and the process exits 1, and the
     service manager's restart and start-limit policy decides what happens next.
     """
+
+
+class InboxFull(InboxFailed):
+    """The disk refused an inbox write: no space (SQLITE_FULL), over quota or past the file
+    size limit (SQLITE_IOERR_WRITE). Rolled back like any failed write, so nothing was lost
+    and the checkpoint did not move.
+
+    Restarting cannot make room, and exiting 1 would crash-loop the unit into ``failed`` under
+    ``Restart=on-failure`` while an operator frees space. So the intake pauses instead (ends
+    its streams, keeps the batch in hand and retries storing it with backoff: the retry is the
+    probe, and nothing is fetched twice) and the apply loop holds back its cycles (their
+    Salesforce writes repeat as no-ops); both resume by themselves once a write goes through.
+    See :mod:`subscriber.inbox_full`."""
 
 
 def classify_rpc_error(exc: grpc.RpcError, what: str) -> SubscriberError:

@@ -53,3 +53,17 @@ def gaps(store: MetaReader, topic: str) -> list[dict[str, Any]]:
     except ValueError:
         return []
     return [g for g in found if isinstance(g, dict)] if isinstance(found, list) else []
+
+
+def reconciled_key(topic: str) -> str:
+    return f"gaps-reconciled:{topic}"
+
+
+def reconciled(store: MetaReader, topic: str) -> dict[str, Any]:
+    """What the reconcile-gaps job (:mod:`scheduler.reconcile_gaps`) did per gap, by the
+    gap's ``refused_at``: {"flagged": n, "at": when finished (absent: still going)}."""
+    try:
+        found = json.loads(store.meta(reconciled_key(topic)) or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

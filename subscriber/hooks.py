@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from subscriber.errors import InboxFull
 from subscriber.events import BatchStats, UndecodableEvent
 from subscriber.settings import ReplayPolicy
 
@@ -38,6 +39,13 @@ class IntakeHooks:
 
     def poisoned(self, topic: str, event: UndecodableEvent) -> None:
         """The first poison entry of its (topic, error class) in this process (for Sentry)."""
+
+    def inbox_full(self, topic: str, exc: InboxFull) -> None:
+        """The disk refused the inbox's write: ``topic``'s stream is ended and the write in
+        hand retried with backoff (called on every refused attempt: a sign of life too)."""
+
+    def inbox_writable(self, topic: str) -> None:
+        """The retried write went through: ``topic`` resubscribes from its checkpoint."""
 
     def replay_rejected(self, topic: str, replay_id: bytes, policy: ReplayPolicy) -> None:
         """Salesforce refused the stored replay ID; ``policy`` is what happens next.

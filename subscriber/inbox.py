@@ -11,6 +11,8 @@ same file (e.g. ``lifecycle-sync status`` via :meth:`Inbox.open_readonly`) while
 
 A failed read or write raises :class:`InboxFailed` (the transaction is rolled back: nothing is
 lost and the checkpoint does not move); the intake stops on it rather than refetch the batch.
+A write the disk refused (full, quota, file size limit) raises :class:`InboxFull`, on which
+the intake and the apply loop pause and probe instead (:mod:`subscriber.inbox_full`).
 An event whose decoded values cannot be stored becomes a poison entry, never an error.
 """
 
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from subscriber import rows
-from subscriber.errors import Fatal, InboxFailed
+from subscriber.errors import Fatal, InboxFailed, InboxFull
 from subscriber.events import (
     BatchStats,
     Checkpoint,
@@ -38,7 +40,7 @@ from subscriber.events import (
     UndecodableEvent,
 )
 from subscriber.inbox_api import InboxIdentity
-from subscriber.inbox_file import SCHEMA_VERSION, open_db
+from subscriber.inbox_file import SCHEMA_VERSION, is_disk_full, open_db
 from subscriber.inbox_shell import DEFAULT_RETENTION_S, InboxShell
 
 __all__ = ["DEFAULT_RETENTION_S", "SCHEMA_VERSION", "Inbox", "InboxIdentity"]
@@ -262,14 +264,16 @@ class Inbox(InboxShell):
                 try:
                     yield self._db
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    if self._db.in_transaction:  # SQLITE_FULL may have rolled it back itself
+                        self._db.execute("ROLLBACK")
                     raise
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     with suppress(sqlite3.Error):
                         self._db.execute("ROLLBACK")
-                raise InboxFailed(
+                kind = InboxFull if is_disk_full(exc) else InboxFailed
+                raise kind(
                     f"inbox write failed ({self.path}): {exc}; nothing was lost; the checkpoint "
                     "did not move (the transaction was rolled back)") from exc
 

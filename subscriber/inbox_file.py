@@ -36,6 +36,8 @@ CREATE INDEX IF NOT EXISTS entries_by_applied ON entries (applied_at) WHERE appl
 """
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
+_SQLITE_FULL = 13
+_SQLITE_IOERR_WRITE = 778  # extended code: what a write refused with EFBIG or EDQUOT gives
 _SET_DEFAULT = "INSERT OR IGNORE INTO meta VALUES (?, ?)"
 
 
@@ -64,6 +66,15 @@ def is_damage(exc: sqlite3.Error) -> bool:
     """True when SQLite says the file itself is bad (SQLITE_CORRUPT, SQLITE_NOTADB)."""
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(code, int) and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+def is_disk_full(exc: sqlite3.Error) -> bool:
+    """True when the disk refused a write: no space left (SQLITE_FULL), or a write error,
+    which is what SQLite reports for a quota or file size limit (EDQUOT, EFBIG). A failing
+    disk gives the same code; pausing and probing (:class:`~subscriber.errors.InboxFull`)
+    suits it as well, and the operator is alerted either way."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF == _SQLITE_FULL or code == _SQLITE_IOERR_WRITE)
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:

@@ -16,7 +16,9 @@ How an attempt ends decides what happens next: transient errors and a clean stre
 forever with capped, jittered backoff (reset by any progress); a rejected session is refreshed
 first; a rejected replay ID follows ``on_invalid_replay``; :class:`Fatal` and
 :class:`InboxFailed` (the inbox cannot be written: refetching would only burn the delivery
-allocation) escape :meth:`run`.
+allocation) escape :meth:`run`. A write the disk refused (:class:`InboxFull`) pauses the topic
+instead: the stream is ended, the write in hand retried with backoff until it fits, then the
+topic resubscribes from the new checkpoint (:mod:`subscriber.inbox_full`).
 """
 
 from __future__ import annotations
@@ -30,11 +32,19 @@ from proto import pubsub_api_pb2 as pb
 from subscriber.auth import SessionProvider
 from subscriber.channel import PubSubClient, StreamCall
 from subscriber.codec import Decoder, SchemaCache
-from subscriber.errors import Fatal, Reauthenticate, ReplayRejected, RetryLater, classify_rpc_error
+from subscriber.errors import (
+    Fatal,
+    InboxFull,
+    Reauthenticate,
+    ReplayRejected,
+    RetryLater,
+    classify_rpc_error,
+)
 from subscriber.flow import Backoff, Credit, RequestQueue, Watchdog
 from subscriber.gaps import record_gap
 from subscriber.hooks import IntakeHooks, call_hook
 from subscriber.inbox_api import IntakeInbox
+from subscriber.inbox_full import InboxPause, InboxWritableAgain
 from subscriber.poison import PoisonReporter
 from subscriber.replay import Start, choose_start, jump_messages, rejection_message
 from subscriber.settings import IntakeSettings, ReplayPolicy
@@ -78,6 +88,8 @@ class TopicStream:
         self._checked = False
         self._subscribed_before = False
         self._token = ""
+        # Ends this stream while the disk refuses the inbox's write (subscriber.inbox_full).
+        self._full = InboxPause(topic, hooks, self._halt, self._backoff, self._end_call)
 
     def close(self) -> None:
         """Stop asking for events and end the stream; the batch in hand is still committed,
@@ -103,6 +115,8 @@ class TopicStream:
             reason = self._attempt()
             if self._halt.is_set():
                 return
+            if reason is None:  # paused for a full inbox, now writable: nothing failed
+                continue
             delay_s = self._backoff.next_delay()
             # DEBUG only: the reconnecting hook reports it (the daemon logs once per change
             # of connection state, not once per attempt).
@@ -115,11 +129,18 @@ class TopicStream:
 
     # -- one attempt --------------------------------------------------------------------
 
-    def _attempt(self) -> str:
-        """Subscribe once; returns why the attempt ended (Fatal propagates)."""
+    def _attempt(self) -> str | None:
+        """Subscribe once; returns why the attempt ended, None to resubscribe at once
+        (Fatal propagates)."""
         try:
             self._preflight()
             self._subscribe()
+        except InboxWritableAgain:
+            return None
+        except InboxFull as exc:  # stopping while paused, or a jump or gap record refused
+            if not self._halt.is_set():
+                self._full.refused(exc)
+            return str(exc)
         except Reauthenticate as exc:
             return self._reauthenticate(exc)
         except ReplayRejected as exc:
@@ -197,6 +218,7 @@ class TopicStream:
         for response in call:
             watchdog.touch()
             more = self._land(response)
+            self._full.resume_if_paused()
             if self._halt.is_set():
                 # Stopping: nothing requested is still on its way (all came, or the server
                 # says it has nothing to send), so ending the stream now loses nothing.
@@ -216,7 +238,8 @@ class TopicStream:
             first_of_latest = self._start.preset == pb.LATEST and not self._events_seen
             caught_up = response.pending_num_requested > 0 or first_of_latest
             if caught_up:
-                self._inbox.advance_checkpoint(self.topic, response.latest_replay_id)
+                self._full.write(lambda: self._inbox.advance_checkpoint(
+                    self.topic, response.latest_replay_id))
             self._backoff.reset()
             call_hook("keepalive", lambda: self._hooks.keepalive(
                 self.topic, response.latest_replay_id))
@@ -230,11 +253,18 @@ class TopicStream:
         ]
         # The last event stored, not latest_replay_id: whatever the server means by the latter,
         # the checkpoint must never pass an event that is not in the inbox.
-        stats = self._inbox.store_batch(self.topic, received, response.events[-1].replay_id)
+        stats = self._full.write(lambda: self._inbox.store_batch(
+            self.topic, received, response.events[-1].replay_id))
         self._backoff.reset()
         self._poison.report(self.topic, stats.poisoned)
         call_hook("batch_stored", lambda: self._hooks.batch_stored(self.topic, stats))
         return self._credit.after_events(len(response.events))
+
+    def _end_call(self) -> None:
+        with self._lock:
+            call = self._call
+        if call is not None:
+            call.cancel()
 
     # -- recoveries ---------------------------------------------------------------------
 

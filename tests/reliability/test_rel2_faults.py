@@ -12,8 +12,9 @@ import resource
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import requests
 from rel2_cases import EVENTS, SEED, after_batches, leaks, logins
-from rel2_rig import slow_sentry
+from rel2_rig import closed_port, slow_sentry
 from rel_checker import collect, compare
 from rel_harness import TRIAL_TOPIC, wait_for
 from rel_run import IDLE_TIMEOUT_S, case_run
@@ -85,40 +86,71 @@ def test_r11_malformed_and_poison_events_are_dead_lettered_and_passed(
     assert all(error for error in injected), "each dead letter names its error class"
 
 
-def test_r13_a_full_disk_under_the_inbox_stops_intake_and_a_restart_loses_nothing(
+def test_r13_a_full_disk_under_the_inbox_pauses_intake_and_resumes_with_nothing_lost(
         reference: Reference, tmp_path: Path) -> None:
-    """The daemon's file size limit (RLIMIT_FSIZE, so SQLite gets SQLITE_FULL) is set just
-    above the inbox mid-run: it stops with exit 1, one ERROR and one Sentry alert, the
-    checkpoint never passing what the inbox holds; the next start (room again) catches up
-    with nothing lost. (SQLite's ``max_page_count`` would be per connection, inside the
-    daemon; the file size limit reaches a running process from outside.)"""
+    """The daemon's file size limit (RLIMIT_FSIZE: the kernel refuses the write, SQLite gets
+    a write error) is set just above the inbox mid-run, as a disk filling up would. The matrix's
+    criterion: the daemon does not exit (under Restart=on-failure that crash-loops the unit into
+    ``failed``); it stops requesting and acknowledging (the checkpoint never passes what the
+    inbox holds), alerts once (one WARNING, one Sentry report), says so on ``/readyz``, keeps
+    feeding systemd's watchdog, and probes; once the limit is lifted (space freed) the same
+    process resumes by itself: nothing lost, doubled or stale. (SQLite's ``max_page_count``
+    would be per connection, inside the daemon; the file size limit reaches a running process
+    from outside. A small tmpfs would need mount rights CI lacks.)"""
     golden = reference(SEED, EVENTS)
-    quiet = {"LIFECYCLE_SYNC_SERVICE_LOG_LEVEL": "WARNING"}  # the log file must stay small
+    port = closed_port()
+    env = {"LIFECYCLE_SYNC_SERVICE_LOG_LEVEL": "WARNING",  # the log file must stay small
+           "LIFECYCLE_SYNC_METRICS_PORT": str(port), "WATCHDOG_USEC": "2000000"}
     with case_run(tmp_path, SEED, EVENTS) as run, slow_sentry() as (dsn, envelopes):
         c = run.cluster
-        c.start_daemon(SENTRY_DSN=dsn, **quiet)
+        daemon = c.start_daemon(SENTRY_DSN=dsn, **env)
         c.wait_ready()
+        _, hard = resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE)
 
         def fill_disk() -> None:
             files = [Path(f"{inbox_path(c.state)}{s}") for s in ("", "-wal", "-shm")]
             limit = max(f.stat().st_size for f in files if f.exists()) + 4096
-            _, hard = resource.prlimit(c.daemon.pid, resource.RLIMIT_FSIZE)
-            resource.prlimit(c.daemon.pid, resource.RLIMIT_FSIZE, (limit, hard))
+            resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (limit, hard))
 
         c.publish(run.workload, after_batch=after_batches({1: fill_disk}))
-        assert c.daemon.wait(120) == 1
-        full = c.daemon.log_text()
-        alerts = [e for e in envelopes.items("event")
-                  if "InboxFailed" in str(e.get("logentry", {}).get("formatted", ""))]
-        c.start_daemon(**quiet)
+        paused = wait_for(lambda: _readyz(port, "paused: the disk refuses"), 120,
+                          "readyz naming the pause")
+        held = (c.checkpoints(), len(c.inbox_rows()))
+        fed = c.notify.count("WATCHDOG=1")
+        wait_for(lambda: c.notify.count("WATCHDOG=1") >= fed + 3, 60,
+                 "the watchdog fed while paused")
+        assert (c.checkpoints(), len(c.inbox_rows())) == held, "paused: nothing may move"
+        assert daemon.proc is not None
+        assert daemon.proc.poll() is None, "a full disk must not stop the daemon"
+
+        resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (hard, hard))  # space freed
         verdict = run.finish(golden, "R13")
+        wait_for(lambda: _readyz(port, ""), 120, "readyz after the episode")
+        assert len(c.daemons) == 1, "resumed by the same process, no restart"
         assert c.sigterm() == 0
-    # The disk is full for the scheduler's run store too, so a job may also log its failure.
-    stops = [line for line in full.splitlines() if " ERROR " in line and "stopped:" in line]
-    assert len(stops) == 1, stops
-    assert "InboxFailed" in stops[0]
-    assert len(alerts) == 1, "the stop is alerted once (Sentry)"
-    verdict.assert_clean(max_redelivered=2 * 100)
+        alerts = [e for e in envelopes.items("event")
+                  if e.get("fingerprint") == ["lifecycle-sync", "inbox", "InboxFull"]]
+    log = daemon.log_text()
+    warnings = [line for line in log.splitlines() if "the disk refused an inbox write" in line]
+    assert len(warnings) == 1, warnings
+    # The disk is full for the scheduler's run store too: a job may log its failure.
+    errors = [line for line in log.splitlines() if " ERROR " in line
+              and "lifecycle_sync.jobs" not in line and "apscheduler" not in line]
+    assert errors == [], errors
+    assert len(alerts) == 1, "the episode is alerted once (Sentry)"
+    print(f"R13 paused: {paused}")
+    verdict.assert_clean(max_redelivered=2 * 100)  # in flight when each stream was ended
+
+
+def _readyz(port: int, problem: str) -> str:
+    """``/readyz``'s body when it names ``problem`` (ready, HTTP 200, when it is empty)."""
+    try:
+        response = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+    except requests.RequestException:
+        return ""
+    if not problem:
+        return response.text if response.status_code == 200 else ""
+    return response.text if problem in response.text else ""
 
 
 STALL_PROOF_S = 100.0  # < the 120 s default read timeout, > 2 s timeouts under CI load
@@ -135,7 +167,8 @@ def test_r17_a_stalled_rest_server_times_out_and_nothing_is_doubled(
     golden = reference(SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run:
         c = run.cluster
-        c.start_daemon(LIFECYCLE_SYNC_APPLY_READ_TIMEOUT_S="2")
+        c.start_daemon(LIFECYCLE_SYNC_APPLY_READ_TIMEOUT_S="2",
+                       LIFECYCLE_SYNC_SERVICE_LOG_LEVEL="DEBUG")
         c.wait_ready()
 
         def stall() -> None:  # new Leads: the writes a plain create would double

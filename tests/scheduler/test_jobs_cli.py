@@ -37,7 +37,7 @@ def _listed(org: OrgRig, state: Path) -> dict[str, dict[str, Any]]:
 def test_jobs_list_and_run(org: OrgRig, tmp_path: Path) -> None:
     state = tmp_path / "state"
     before = _listed(org, state)
-    assert set(before) == {"retry-parked", "trial-alerts", "retention"}
+    assert set(before) == {"retry-parked", "trial-alerts", "retention", "reconcile-gaps"}
     assert before["trial-alerts"]["schedule"] == "daily at 09:00 UTC"
     assert before["retry-parked"]["last_run"] is None
     assert before["retry-parked"]["next_run"] is not None

@@ -112,8 +112,10 @@ def test_redelivered_events_are_dropped_at_the_door(harness_factory: HarnessFact
 def test_failed_inbox_write_stops_the_intake_and_loses_nothing(
     harness_factory: HarnessFactory, inbox_place: InboxPlace,
 ) -> None:
-    """A write that fails (disk full) stops the intake instead of refetching the batch every
-    backoff forever (each refetch costs deliveries from the daily allocation)."""
+    """A write that fails for another reason than the disk (here a trigger refusing it, with
+    SQLite's disk-full message but not its code) stops the intake instead of refetching the
+    batch every backoff forever (each refetch costs deliveries from the daily allocation). A
+    disk that is really full pauses instead: test_inbox_full.py."""
     h = harness_factory().start()
     h.wait_for(lambda: h.inbox.checkpoint(TRIAL).replay_id is not None, "first checkpoint")
     before = h.inbox.checkpoint(TRIAL).replay_id
