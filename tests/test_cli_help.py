@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+from helpers.children import run_cli
 
 from service.cli import build_parser
 
@@ -22,8 +20,7 @@ def test_the_documented_subcommands_exist() -> None:
 
 @pytest.mark.parametrize("command", [None, *_subcommands()])
 def test_help_explains_and_exits_0(command: str | None) -> None:
-    argv = [sys.executable, "-m", "service", *([command] if command else []), "--help"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    done = run_cli(*([command] if command else []), "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: lifecycle-sync")
     description = done.stdout.split("\n\n")[1]
