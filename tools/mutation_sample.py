@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=150, help="mutants per package; 0: all")
     parser.add_argument("--generate", action="store_true", help="run mutmut's generation first")
     parser.add_argument("--mutants", type=Path, default=Path("mutants"))
+    parser.add_argument("--out", type=Path, help="write the names here (default: stdout)")
     args = parser.parse_args(argv)
     if args.generate:
         stdout, sys.stdout = sys.stdout, sys.stderr  # mutmut prints each file it mutates
@@ -63,12 +64,17 @@ def main(argv: list[str] | None = None) -> int:
             generate(max_children=2)
         finally:
             sys.stdout = stdout
+    sample: list[str] = []
     for package in args.packages:
         names = mutant_names(args.mutants, package)
         chosen = every_kth(names, args.size)
         print(f"{package}: {len(chosen)} of {len(names)} mutants", file=sys.stderr)
-        if chosen:
-            print("\n".join(chosen))
+        sample.extend(chosen)
+    text = "".join(f"{name}\n" for name in sample)
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
