@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from helpers.children import run_cli
+from helpers.cli_reference import reference
 
+from benchmarks.rig import code_root
 from service.cli import build_parser
 
 
@@ -25,3 +27,10 @@ def test_help_explains_and_exits_0(command: str | None) -> None:
     assert done.stdout.startswith("usage: lifecycle-sync")
     description = done.stdout.split("\n\n")[1]
     assert len(description.split()) >= 8, done.stdout  # a sentence that says what it does
+
+
+def test_the_cli_reference_is_every_commands_help_as_printed() -> None:
+    """docs/cli-reference.txt is what operators read: it must be the CLI's own --help text
+    (options, defaults, wording); regenerate it as tests/helpers/cli_reference.py says."""
+    documented = (code_root() / "docs" / "cli-reference.txt").read_text()
+    assert reference() == documented
