@@ -54,7 +54,9 @@ MUTATE_ENV = PATH="$(CURDIR)/$(BIN):$$PATH" MUTATE_BUDGET_S=$(MUTATE_BUDGET_S) \
 mutate: $(STAMP)
 	nice -n 15 $(BIN)/python -m tools.mutation_sample --generate --size $(MUTATE_SAMPLE) \
 	  --out mutants/sample.txt $(MUTATE_PACKAGES)
-	$(MUTATE_ENV) nice -n 15 $(BIN)/mutmut run --max-children 2 $$(cat mutants/sample.txt)
+	@echo "mutmut run: $$(wc -l < mutants/sample.txt) mutants; output in mutants/mutmut-run.log"
+	$(MUTATE_ENV) nice -n 15 $(BIN)/mutmut run --max-children 2 $$(cat mutants/sample.txt) \
+	  > mutants/mutmut-run.log 2>&1 || { tail -n 80 mutants/mutmut-run.log; exit 1; }
 	$(BIN)/python -m tools.mutation_report --min $(MUTATE_MIN) --names mutants/sample.txt \
 	  $(MUTATE_PACKAGES)
 
@@ -65,8 +67,9 @@ mutate-changed: $(STAMP)
 	@globs=$$(git diff --name-only $(MUTATE_BASE)...HEAD -- $(addsuffix /*.py,$(MUTATE_PACKAGES)) \
 	  | grep -v '__init__\|__main__' | sed 's/\.py$$//; s#/#.#g; s/$$/.*/'); \
 	if [ -z "$$globs" ]; then echo "no product module changed since $(MUTATE_BASE)"; exit 0; fi; \
-	echo "== mutmut: $$globs"; \
-	$(MUTATE_ENV) nice -n 15 $(BIN)/mutmut run --max-children 2 $$globs && \
+	echo "== mutmut: $$globs (output in mutants/mutmut-run.log)"; mkdir -p mutants; \
+	$(MUTATE_ENV) nice -n 15 $(BIN)/mutmut run --max-children 2 $$globs \
+	  > mutants/mutmut-run.log 2>&1 || { tail -n 80 mutants/mutmut-run.log; exit 1; }; \
 	$(BIN)/python -m tools.mutation_report --min $(MUTATE_MIN) $(MUTATE_PACKAGES)
 
 # Every daemon benchmark, each ending with one JSON line (README "Performance"); about 5 to 8
