@@ -1,0 +1,75 @@
+"""Behaviours of small service functions that mutation testing found unpinned: config value
+parsing, the admin commands' argument parsing and decisions, and Sentry scrubbing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from service.config_values import Invalid, boolean, days_list
+from service.publish_cmd import event_time
+from service.replay_cmd import parse_start
+from service.review_cmd import _decision
+from service.sentry_scrub import fingerprint, scrub_event
+
+
+@pytest.mark.parametrize("text", ["false", "No", "0", "OFF"])
+def test_a_config_boolean_spelled_false_is_false(text: str) -> None:
+    assert boolean(text) is False
+
+
+@pytest.mark.parametrize("text", ["true", "Yes", "1", "on"])
+def test_a_config_boolean_spelled_true_is_true(text: str) -> None:
+    assert boolean(text) is True
+
+
+def test_a_config_boolean_that_is_neither_is_refused() -> None:
+    with pytest.raises(Invalid, match="expected true or false"):
+        boolean("maybe")
+
+
+def test_alert_thresholds_from_the_environment_are_comma_separated() -> None:
+    assert days_list("1,7") == (7, 1)  # LIFECYCLE_SYNC_ALERTS_THRESHOLDS_DAYS=1,7
+
+
+@pytest.mark.parametrize("word", ["earliest", "latest"])
+def test_replay_from_earliest_or_latest_is_taken_as_that_word(word: str) -> None:
+    assert parse_start(word) == word
+
+
+def test_replay_from_a_hex_replay_id_is_its_bytes() -> None:
+    assert parse_start("00ff") == b"\x00\xff"
+
+
+def test_publish_at_a_naive_time_means_utc() -> None:
+    assert event_time("2026-11-30T09:00:00") == dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC)
+
+
+def test_review_retry_resets_the_retry_count_so_retry_parked_tries_it_again() -> None:
+    row = {"Event_Uuid__c": "u-1", "Processing_Notes__c": "gave up"}
+    change, _ = _decision(row, "retry")
+    assert change["Retry_Count__c"] == 0
+    assert change["Processing_Status__c"] == "Error"
+    assert change["Needs_Review__c"] is False
+
+
+def test_sentry_tags_that_still_hold_redacted_text_are_dropped_the_others_kept() -> None:
+    event = {"tags": {"topic": "/event/SelfServeTrialEvent__e", "who": "[redacted]",
+                      "mail": "[email]"}}
+    assert scrub_event(event, ())["tags"] == {"topic": "/event/SelfServeTrialEvent__e"}
+
+
+def test_sentry_drops_local_variables_of_every_frame() -> None:
+    frame = {"function": "apply", "vars": {"email": "ann@acme.co.uk"}}
+    event = {"exception": {"values": [{"type": "KeyError", "stacktrace": {"frames": [frame]}}]}}
+    scrubbed = scrub_event(event, ())
+    frames = scrubbed["exception"]["values"][0]["stacktrace"]["frames"]
+    assert frames == [{"function": "apply"}]
+
+
+def test_an_exception_without_a_module_is_grouped_by_class_and_code() -> None:
+    event = {"exception": {"values": [{"type": "SalesforceError"}]},
+             "tags": {"error_code": "UNABLE_TO_LOCK_ROW"}}
+    assert fingerprint(event) == ["lifecycle-sync", "exception", "SalesforceError", "",
+                                  "UNABLE_TO_LOCK_ROW"]
