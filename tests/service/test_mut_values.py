@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from service.config_values import Invalid, boolean, days_list
+from service.gap_report import gap_lines
 from service.publish_cmd import event_time
 from service.replay_cmd import parse_start
 from service.review_cmd import _decision
@@ -73,3 +74,12 @@ def test_an_exception_without_a_module_is_grouped_by_class_and_code() -> None:
              "tags": {"error_code": "UNABLE_TO_LOCK_ROW"}}
     assert fingerprint(event) == ["lifecycle-sync", "exception", "SalesforceError", "",
                                   "UNABLE_TO_LOCK_ROW"]
+
+
+def test_a_gap_line_says_when_the_replay_id_was_refused_and_why() -> None:
+    gap = {"refused_at": "2026-11-30T09:00:00+00:00", "error_code": "replayid.corrupted",
+           "last_good_replay_id": "00ff", "last_good_at": None, "policy": "earliest",
+           "reconcile": "re-publish"}
+    assert gap_lines({"gaps": [gap]}) == [
+        "  GAP: replay ID refused at 2026-11-30T09:00:00+00:00 (replayid.corrupted); "
+        "last good 00ff at -; policy earliest", "    to do: re-publish"]
