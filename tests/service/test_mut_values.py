@@ -7,12 +7,16 @@ import datetime as dt
 
 import pytest
 
+from service.check_cmd import to_toml
+from service.config_report import _dsn_host
 from service.config_values import Invalid, boolean, days_list
+from service.connection_state import _iso
 from service.gap_report import gap_lines
 from service.publish_cmd import event_time
 from service.replay_cmd import parse_start
 from service.review_cmd import _decision
 from service.sentry_scrub import fingerprint, scrub_event
+from service.sla import sla_line
 
 
 @pytest.mark.parametrize("text", ["false", "No", "0", "OFF"])
@@ -83,3 +87,21 @@ def test_a_gap_line_says_when_the_replay_id_was_refused_and_why() -> None:
     assert gap_lines({"gaps": [gap]}) == [
         "  GAP: replay ID refused at 2026-11-30T09:00:00+00:00 (replayid.corrupted); "
         "last good 00ff at -; policy earliest", "    to do: re-publish"]
+
+
+def test_the_sentry_line_names_the_host_never_the_dsns_key() -> None:
+    assert _dsn_host("https://0123abcd@o1.ingest.sentry.io/42") == "o1.ingest.sentry.io/42"
+
+
+def test_connection_times_are_shown_in_utc_whatever_the_local_zone() -> None:
+    assert _iso(0.0) == "1970-01-01T00:00:00+00:00"
+
+
+def test_a_breached_sla_line_lists_its_reasons() -> None:
+    line = sla_line({"breached": True, "since": 0.0, "reasons": ["pending 20 min", "lag"]})
+    assert line == "sync SLA: BREACHED since 1970-01-01T00:00:00Z: pending 20 min; lag"
+
+
+def test_check_config_prints_toml_that_starts_with_its_first_table() -> None:
+    assert to_toml({"pubsub": {"batch_size": 100}, "inbox": {"#": "kept"}}) == (
+        "[pubsub]\nbatch_size = 100\n\n[inbox]\n#: kept\n")
