@@ -1,0 +1,33 @@
+"""Config overrides come from the process environment when none is passed; the shadow-mode
+health counts the very first inbox entry (mutation testing found both unpinned)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.rig import code_root
+from service.config import ConfigError, load_config
+from service.health import _oldest_after_watermark_s
+from subscriber.events import DecodedEvent, EntryKind
+from subscriber.inbox import Inbox
+
+TOPIC = "/event/SelfServeTrialEvent__e"
+
+
+def test_without_an_explicit_environment_the_process_environment_overrides(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIFECYCLE_SYNC_PUBSUB_PING_TIMEOUT_S", "soon")
+    with pytest.raises(ConfigError) as raised:
+        load_config(code_root() / "lifecycle-sync.example.toml")
+    assert any("LIFECYCLE_SYNC_PUBSUB_PING_TIMEOUT_S" in p for p in raised.value.problems)
+
+
+def test_shadow_health_sees_the_first_entry_when_no_watermark_is_stored(
+        tmp_path: Path) -> None:
+    event = DecodedEvent(TOPIC, b"\x01", "uuid-1", "schema", EntryKind.EVENT,
+                         {"Event_Type__c": "Trial", "Workspace_ID__c": "ws-1"})
+    with Inbox(tmp_path / "inbox.db") as inbox:
+        inbox.store_batch(TOPIC, [event], b"\x01")
+        assert _oldest_after_watermark_s(inbox) is not None
