@@ -10,7 +10,9 @@ import pytest
 from benchmarks.rig import code_root
 from service.config import ConfigError, load_config
 from service.health import _oldest_after_watermark_s
-from subscriber.events import DecodedEvent, EntryKind
+from service.metrics import Metrics
+from service.observed_hooks import ObservedHooks
+from subscriber.events import BatchStats, DecodedEvent, EntryKind
 from subscriber.inbox import Inbox
 
 TOPIC = "/event/SelfServeTrialEvent__e"
@@ -31,3 +33,11 @@ def test_shadow_health_sees_the_first_entry_when_no_watermark_is_stored(
     with Inbox(tmp_path / "inbox.db") as inbox:
         inbox.store_batch(TOPIC, [event], b"\x01")
         assert _oldest_after_watermark_s(inbox) is not None
+
+
+def test_a_stored_batch_with_poison_counts_it_as_failed_undecodable(tmp_path: Path) -> None:
+    metrics = Metrics([TOPIC], tmp_path / "inbox.db")
+    hooks = ObservedHooks([TOPIC], metrics, stale_after_s=60.0)
+    hooks.batch_stored(TOPIC, BatchStats(stored=2, duplicates=0, poison=2))
+    assert metrics.registry.get_sample_value(
+        "lifecycle_sync_events_failed_total", {"topic": TOPIC, "type": "undecodable"}) == 2
