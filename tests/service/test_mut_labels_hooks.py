@@ -6,9 +6,11 @@ import json
 import logging
 import sys
 
+from scheduler.settings import SchedulerSettings
 from service.event_labels import type_label
 from service.log_json import JsonFormatter
 from service.progress import DaemonHooks
+from service.sentry_setup import monitor_configs
 from subscriber.events import ChangeHeader, EntryKind
 from subscriber.settings import ReplayPolicy
 
@@ -38,3 +40,12 @@ def test_a_json_log_line_carries_the_exceptions_traceback() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert "Traceback" in line["exc"]
     assert "KeyError: 'Workspace_ID__c'" in line["exc"]
+
+
+def test_each_daily_jobs_sentry_monitor_is_a_crontab_at_its_time_of_day() -> None:
+    settings = SchedulerSettings()
+    configs = monitor_configs(settings)
+    at = settings.retention.at
+    assert configs["retention"]["schedule"] == {"type": "crontab",
+                                                "value": f"{at.minute} {at.hour} * * *"}
+    assert configs["trial-alerts"]["timezone"] == settings.alerts.timezone
