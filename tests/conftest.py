@@ -60,11 +60,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     mutant = os.environ["MUTANT_UNDER_TEST"]
     module = mutant.split(".")[1] if mutant.count(".") >= 2 else ""  # subscriber.flow.x_f__mutmut_1
+    topic = module.removesuffix("_cmd")  # service.review_cmd: tests named test_review_...
 
     def cost(item: pytest.Item) -> tuple[int, int]:
         used = set(getattr(item, "fixturenames", ()))
         weight = 2 if used & _DAEMON_FIXTURES else 1 if used & _EMULATOR_FIXTURES else 0
-        return (0 if module and module in item.path.stem else 1, weight)
+        near = (0 if module and module in item.path.stem
+                else 1 if topic and topic in item.name else 2)
+        return (near, weight)
 
     items.sort(key=cost)
     _keep_within_budget(config, items, "MUTATE_BUDGET_S")
