@@ -4,11 +4,14 @@ health counts the very first inbox entry (mutation testing found both unpinned).
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
 from benchmarks.rig import code_root
-from service.config import ConfigError, load_config
+from service.config import Config, ConfigError, load_config
+from service.connections import stale_after_s
 from service.health import _oldest_after_watermark_s
 from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
@@ -41,3 +44,10 @@ def test_a_stored_batch_with_poison_counts_it_as_failed_undecodable(tmp_path: Pa
     hooks.batch_stored(TOPIC, BatchStats(stored=2, duplicates=0, poison=2))
     assert metrics.registry.get_sample_value(
         "lifecycle_sync_events_failed_total", {"topic": TOPIC, "type": "undecodable"}) == 2
+
+
+def test_a_topic_counts_as_wedged_only_after_its_longest_backoff_too() -> None:
+    pubsub = SimpleNamespace(keepalive_s=270.0, watchdog_margin_s=30.0, backoff_max_s=60.0,
+                             ping_interval_s=10.0)
+    config = cast(Config, SimpleNamespace(pubsub=pubsub))
+    assert stale_after_s(config) == 270.0 + 30.0 + 60.0 + 10.0
