@@ -17,6 +17,7 @@ from service.replay_cmd import parse_start
 from service.review_cmd import _decision
 from service.sentry_scrub import fingerprint, scrub_event
 from service.sla import sla_line
+from service.status_cmd import _ops_lines
 
 
 @pytest.mark.parametrize("text", ["false", "No", "0", "OFF"])
@@ -105,3 +106,11 @@ def test_a_breached_sla_line_lists_its_reasons() -> None:
 def test_check_config_prints_toml_that_starts_with_its_first_table() -> None:
     assert to_toml({"pubsub": {"batch_size": 100}, "inbox": {"#": "kept"}}) == (
         "[pubsub]\nbatch_size = 100\n\n[inbox]\n#: kept\n")
+
+
+def test_status_says_whether_sentry_cron_check_ins_are_on() -> None:
+    sentry = {"on": True, "environment": "production", "release": "1.0", "host": "o1.sentry.io",
+              "crons": True}
+    assert _ops_lines({"sentry": sentry, "metrics_port": 9464})[1] == (
+        "sentry: on, environment production, release 1.0, to o1.sentry.io, cron check-ins on")
+    assert _ops_lines({"sentry": {**sentry, "crons": False}})[1].endswith("check-ins off")
