@@ -51,3 +51,13 @@ def test_a_topic_counts_as_wedged_only_after_its_longest_backoff_too() -> None:
                              ping_interval_s=10.0)
     config = cast(Config, SimpleNamespace(pubsub=pubsub))
     assert stale_after_s(config) == 270.0 + 30.0 + 60.0 + 10.0
+
+
+def test_every_operations_metric_is_exposed_by_the_daemons_own_registry(
+        tmp_path: Path) -> None:
+    metrics = Metrics([TOPIC], tmp_path / "inbox.db")
+    exposed = {family.name for family in metrics.registry.collect()}
+    assert {"lifecycle_sync_reconnects", "lifecycle_sync_api_calls_used",
+            "lifecycle_sync_api_calls_remaining", "lifecycle_sync_job_runs",
+            "lifecycle_sync_job_failures", "lifecycle_sync_sla_breached",
+            "lifecycle_sync_shadow_intended_writes"} <= exposed
