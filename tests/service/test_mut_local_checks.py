@@ -21,3 +21,10 @@ def test_a_state_dir_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
     problem = state_dir_problem(state)
     assert problem is not None
     assert "exists but is not a directory" in problem
+
+
+def test_an_existing_writable_state_dir_has_no_problem_and_keeps_its_files(
+        tmp_path: Path) -> None:
+    (tmp_path / "inbox.db").write_bytes(b"")
+    assert state_dir_problem(tmp_path) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inbox.db"]
