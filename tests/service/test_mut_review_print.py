@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.cli import build_parser
 from service.review_cmd import _print_list, _print_row
 
 ROW = {"Event_Uuid__c": "uuid-1", "Workspace_ID__c": "ws-1", "Event_Type__c": "Trial",
@@ -26,3 +27,14 @@ def test_review_show_prints_event_data_as_sorted_indented_json(
     _print_row(ROW)
     out = capsys.readouterr().out
     assert 'Event_Data__c: {\n  "a": 2,\n  "z": 1\n}' in out
+
+
+def test_review_offset_is_a_whole_number_and_never_negative(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["review", "list", "--emulator-info", "x.json",
+                                      "--offset", "5"])
+    assert args.offset == 5
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["review", "list", "--emulator-info", "x.json",
+                                   "--offset", "-1"])
+    assert "--offset" in capsys.readouterr().err
