@@ -34,25 +34,31 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	MYPYPATH=tests:tests/reliability $(BIN)/mypy tests/reliability
 
-# Mutation testing (mutmut, configured in pyproject.toml): one package at a time, each mutant
-# against only the tests that execute the mutated function, then the score per package and
-# every surviving mutant not in mutation-exclusions.txt. mutants/ keeps mutmut's per-test stats
-# between runs; naming a package reruns all its mutants. Under nice: it uses both cores for long.
+# Mutation testing (mutmut, configured in pyproject.toml). A full run is many hours on 2 cores
+# (about 15,000 mutants), so `make mutate` runs a deterministic sample: every k-th mutant name
+# of each package, MUTATE_SAMPLE per package (tools/mutation_sample.py; 0: every mutant). Each
+# mutant runs only the tests that execute the mutated function, then tools/mutation_report
+# prints the score per package (of the sample) and every surviving mutant not in
+# mutation-exclusions.txt. mutants/ keeps mutmut's per-test stats between runs (the first run
+# collects them: 7-8 minutes here). One package: `make mutate MUTATE_PACKAGES=service`.
 # MUTATE_BUDGET_S: per mutant, stop selecting tests once their clean durations add up to this
 # (tests of the mutated module first, then unit, emulator, daemon tests); 0 runs them all.
+# MUTATE_CLEAN_S: the same cap for mutmut's clean pass (see tests/conftest.py). Under nice.
 MUTATE_PACKAGES ?= subscriber service handlers scheduler
+MUTATE_SAMPLE ?= 100
 MUTATE_BUDGET_S ?= 10
+MUTATE_CLEAN_S ?= 60
 MUTATE_MIN ?= 0
+MUTATE_ENV = PATH="$(CURDIR)/$(BIN):$$PATH" MUTATE_BUDGET_S=$(MUTATE_BUDGET_S) \
+	MUTATE_CLEAN_S=$(MUTATE_CLEAN_S)
 mutate: $(STAMP)
-	@for pkg in $(MUTATE_PACKAGES); do \
-	  if ls $$pkg/*.py | grep -qv __init__; then \
-	    echo "== mutmut: $$pkg/"; \
-	    PATH="$(CURDIR)/$(BIN):$$PATH" MUTATE_BUDGET_S=$(MUTATE_BUDGET_S) \
-	      nice -n 15 $(BIN)/mutmut run --max-children 2 "$$pkg.*" \
-	      || exit 1; \
-	  fi; \
-	done
-	$(BIN)/python -m tools.mutation_report --min $(MUTATE_MIN) $(MUTATE_PACKAGES)
+	nice -n 15 $(BIN)/python -m tools.mutation_sample --generate --size $(MUTATE_SAMPLE) \
+	  --out mutants/sample.txt $(MUTATE_PACKAGES)
+	@echo "mutmut run: $$(wc -l < mutants/sample.txt) mutants; output in mutants/mutmut-run.log"
+	$(MUTATE_ENV) nice -n 15 $(BIN)/mutmut run --max-children 2 $$(cat mutants/sample.txt) \
+	  > mutants/mutmut-run.log 2>&1 || { tail -n 80 mutants/mutmut-run.log; exit 1; }
+	$(BIN)/python -m tools.mutation_report --min $(MUTATE_MIN) --names mutants/sample.txt \
+	  $(MUTATE_PACKAGES)
 
 # The fast form: only mutants of product modules changed since MUTATE_BASE (default main).
 # Not in CI (.ci/run): see docs/claims.md, "Mutation testing in CI".
@@ -61,9 +67,9 @@ mutate-changed: $(STAMP)
 	@globs=$$(git diff --name-only $(MUTATE_BASE)...HEAD -- $(addsuffix /*.py,$(MUTATE_PACKAGES)) \
 	  | grep -v '__init__\|__main__' | sed 's/\.py$$//; s#/#.#g; s/$$/.*/'); \
 	if [ -z "$$globs" ]; then echo "no product module changed since $(MUTATE_BASE)"; exit 0; fi; \
-	echo "== mutmut: $$globs"; \
-	PATH="$(CURDIR)/$(BIN):$$PATH" MUTATE_BUDGET_S=$(MUTATE_BUDGET_S) \
-	  nice -n 15 $(BIN)/mutmut run --max-children 2 $$globs && \
+	echo "== mutmut: $$globs (output in mutants/mutmut-run.log)"; mkdir -p mutants; \
+	$(MUTATE_ENV) nice -n 15 $(BIN)/mutmut run --max-children 2 $$globs \
+	  > mutants/mutmut-run.log 2>&1 || { tail -n 80 mutants/mutmut-run.log; exit 1; }; \
 	$(BIN)/python -m tools.mutation_report --min $(MUTATE_MIN) $(MUTATE_PACKAGES)
 
 # Every daemon benchmark, each ending with one JSON line (README "Performance"); about 5 to 8

@@ -49,32 +49,54 @@ _DAEMON_FIXTURES = frozenset({"rig", "make_rig"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With a mutant active (``make mutate``), run plain unit tests first, then emulator tests,
-    then daemon tests: mutmut stops at the first failure, so most mutants die in milliseconds."""
+    """With a mutant active (``make mutate``), run the mutated module's own tests first, then
+    plain unit tests, then emulator tests, then daemon tests, each group cheapest first (its
+    clean duration): mutmut stops at the first failure, so most mutants die in milliseconds,
+    and the budget below keeps as many tests as fit (a test that starts an emulator through
+    a fixture not named above only shows up by its duration)."""
+    if os.environ.get("MUTANT_UNDER_TEST") == "":  # mutmut's clean pass (unset outside mutmut)
+        durations = _clean_durations()
+        items.sort(key=lambda item: durations.get(item.nodeid, 1.0))
+        _keep_within_budget(config, items, "MUTATE_CLEAN_S")
+        return
     if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
-        return  # not running a mutant (clean run, stats, listing tests, forced fail)
+        return  # not running a mutant (stats, listing tests, forced fail)
 
     mutant = os.environ["MUTANT_UNDER_TEST"]
     module = mutant.split(".")[1] if mutant.count(".") >= 2 else ""  # subscriber.flow.x_f__mutmut_1
+    durations = _clean_durations()
 
-    def cost(item: pytest.Item) -> tuple[int, int]:
+    def cost(item: pytest.Item) -> tuple[int, int, float]:
         used = set(getattr(item, "fixturenames", ()))
         weight = 2 if used & _DAEMON_FIXTURES else 1 if used & _EMULATOR_FIXTURES else 0
-        return (0 if module and module in item.path.stem else 1, weight)
+        own = 0 if module and module in item.path.stem else 1
+        return (own, weight, durations.get(item.nodeid, 1.0))
 
     items.sort(key=cost)
-    _keep_within_budget(config, items)
+    _keep_within_budget(config, items, "MUTATE_BUDGET_S")
 
 
-def _keep_within_budget(config: pytest.Config, items: list[pytest.Item]) -> None:
+def _clean_durations() -> dict[str, float]:
+    """Each test's clean duration from mutmut's stats (``{}`` before the stats pass)."""
+    stats = Path("mutmut-stats.json")  # mutmut runs the tests from inside mutants/
+    if not stats.exists():
+        return {}
+    durations: dict[str, float] = json.loads(stats.read_text()).get("duration_by_test", {})
+    return durations
+
+
+def _keep_within_budget(config: pytest.Config, items: list[pytest.Item], variable: str) -> None:
     """``MUTATE_BUDGET_S``: run a mutant's tests, in the order above, only until their clean
     durations (mutmut's stats) add up to this many seconds; the rest are deselected. A mutant
-    that survives the budget is reported as surviving: raise the budget to look further."""
-    budget_s = float(os.environ.get("MUTATE_BUDGET_S", "0") or 0)
-    stats = Path("mutmut-stats.json")  # mutmut runs the tests from inside mutants/
-    if budget_s <= 0 or not stats.exists():
+    that survives the budget is reported as surviving: raise the budget to look further.
+
+    ``MUTATE_CLEAN_S`` does the same for mutmut's clean pass, which otherwise reruns unmutated
+    every test any selected mutant uses: for a package that is the whole suite again, right
+    after the stats pass ran it unmutated (and failed the run if a test failed)."""
+    budget_s = float(os.environ.get(variable, "0") or 0)
+    durations = _clean_durations()
+    if budget_s <= 0 or not durations:
         return
-    durations = json.loads(stats.read_text()).get("duration_by_test", {})
     kept, spent_s = [], 0.0
     for item in items:
         if kept and spent_s + durations.get(item.nodeid, 1.0) > budget_s:

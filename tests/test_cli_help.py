@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+from helpers.children import run_cli
+from helpers.cli_reference import reference
 
+from benchmarks.rig import code_root
 from service.cli import build_parser
 
 
@@ -22,9 +22,15 @@ def test_the_documented_subcommands_exist() -> None:
 
 @pytest.mark.parametrize("command", [None, *_subcommands()])
 def test_help_explains_and_exits_0(command: str | None) -> None:
-    argv = [sys.executable, "-m", "service", *([command] if command else []), "--help"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    done = run_cli(*([command] if command else []), "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: lifecycle-sync")
     description = done.stdout.split("\n\n")[1]
     assert len(description.split()) >= 8, done.stdout  # a sentence that says what it does
+
+
+def test_the_cli_reference_is_every_commands_help_as_printed() -> None:
+    """docs/cli-reference.txt is what operators read: it must be the CLI's own --help text
+    (options, defaults, wording); regenerate it as tests/helpers/cli_reference.py says."""
+    documented = (code_root() / "docs" / "cli-reference.txt").read_text()
+    assert reference() == documented

@@ -40,8 +40,8 @@ def load_exclusions(path: Path) -> dict[str, str]:
     return found
 
 
-def report(results: dict[str, int | None], excluded: dict[str, str], packages: list[str]
-           ) -> tuple[list[str], dict[str, float]]:
+def report(results: dict[str, int | None], excluded: dict[str, str], packages: list[str],
+           every_name: set[str] | None = None) -> tuple[list[str], dict[str, float]]:
     """The lines to print and the score per package (percent of checked, not excluded)."""
     tally: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: list[str] = []
@@ -68,7 +68,7 @@ def report(results: dict[str, int | None], excluded: dict[str, str], packages: l
     if survivors:
         lines.append(f"surviving mutants ({len(survivors)}; `mutmut show NAME` for the diff):")
         lines.extend(survivors)
-    stale = sorted(set(excluded) - set(results))
+    stale = sorted(set(excluded) - (set(results) if every_name is None else every_name))
     if stale:
         lines.append(f"exclusions naming no current mutant (remove them): {', '.join(stale)}")
     return lines, scores
@@ -80,9 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min", type=float, default=0.0, metavar="PERCENT",
                         help="exit 1 when a package scores below this")
     parser.add_argument("--mutants", type=Path, default=Path("mutants"))
+    parser.add_argument("--names", type=Path, metavar="FILE",
+                        help="score only these mutants (one name a line: make mutate's sample)")
     args = parser.parse_args(argv)
-    lines, scores = report(load_results(args.mutants), load_exclusions(EXCLUSIONS),
-                           args.packages)
+    results = load_results(args.mutants)
+    every_name = set(results)
+    if args.names:
+        sample = set(args.names.read_text().split())
+        results = {name: code for name, code in results.items() if name in sample}
+    lines, scores = report(results, load_exclusions(EXCLUSIONS), args.packages, every_name)
     print("\n".join(lines))
     return 1 if any(score < args.min for score in scores.values()) else 0
 

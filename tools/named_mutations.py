@@ -36,9 +36,9 @@ MUTATIONS: list[Mutation] = [
      [("response.latest_replay_id)\n            self._backoff.reset()\n",
        "response.latest_replay_id)\n")],
      [S + "test_backoff_and_watchdog.py::test_keepalives_count_as_progress_for_the_backoff"]),
-    ("retention_days used as seconds", "service/wiring.py",
-     [("retention_s=config.inbox.retention_days * 86400.0",
-       "retention_s=config.inbox.retention_days")],
+    ("retention_days used as seconds", "service/inbox_backend.py",
+     [("    return config.inbox.retention_days * 86400.0\n",
+       "    return config.inbox.retention_days\n")],
      [V + "test_service_retention.py"]),
     ("Watchdog.touch() does nothing", "subscriber/flow.py",
      [("    def touch(self) -> None:\n        with self._cond:\n"

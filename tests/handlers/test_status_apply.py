@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from entry_builders import TRIAL, lifecycle_entry
+from helpers.children import run_cli
 
 from service.apply_loop import PAUSED_KEY
 from service.apply_reports import LAST_ERROR_KEY
@@ -27,13 +26,14 @@ def test_status_reports_applied_parked_waiting_and_last_error(tmp_path):
         inbox.mark_done([first.id], {second.id: "parked: waiting for the Trial"})
         inbox.set_meta(LAST_ERROR_KEY, json.dumps({"class": "UNABLE_TO_LOCK_ROW", "at": 1.0}))
         inbox.set_meta(PAUSED_KEY, "1")
-    done = subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state),
-                           "--json"], capture_output=True, text=True, timeout=60, check=True)
+    done = run_cli("status", "--state", str(state), "--json")
+    assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["apply"] == {"applied": 1, "parked": 1, "waiting": 2, "paused": True,
                                "last_error_class": "UNABLE_TO_LOCK_ROW", "last_error_at": 1.0}
     assert report["topics"][entries[0].topic]["parked"] == 1
-    text = subprocess.run([sys.executable, "-m", "service", "status", "--state", str(state)],
-                          capture_output=True, text=True, timeout=60, check=True).stdout
+    shown = run_cli("status", "--state", str(state))
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
     assert ("apply: applied 1, parked 1, waiting 2, PAUSED (API limit), last error class: "
             "UNABLE_TO_LOCK_ROW") in text

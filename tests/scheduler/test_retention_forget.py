@@ -8,9 +8,9 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
+from helpers.children import run_cli
 from sched_rig import OrgRig
 
 from scheduler.erasure import email_hash, forget
@@ -126,15 +126,13 @@ def test_forget_end_to_end(org: OrgRig, tmp_path: Path) -> None:
     _cache_row(org, "row-b", "Error", '{"mrr": "10"}')
     _holders(org)
     assert _files_mention(state, ADDRESS)
-    argv = [sys.executable, "-m", "service", "forget", "--email", ADDRESS,
-            "--emulator-info", str(org.info_file), "--state", str(state)]
-    refused = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
-                             stdin=subprocess.DEVNULL)
+    argv = ["forget", "--email", ADDRESS, "--emulator-info", str(org.info_file),
+            "--state", str(state)]
+    refused = run_cli(*argv, timeout_s=120, stdin=subprocess.DEVNULL)
     assert refused.returncode == 1
     assert "--yes" in refused.stderr
     assert _files_mention(state, ADDRESS)  # nothing changed without confirmation
-    done = subprocess.run([*argv, "--yes"], capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = run_cli(*argv, "--yes", timeout_s=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "erased from 2 inbox entries and 1 Event_Cache__c rows" in done.stdout
     assert "1 Lead, 1 Contact, 1 Workspace__c" in done.stdout

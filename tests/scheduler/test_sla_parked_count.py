@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.children import run_cli
 from sched_rig import OrgRig
 
 from service.apply_settings import PAUSED_KEY
@@ -31,9 +30,8 @@ def test_jobs_run_retry_parked_stores_the_parked_error_count(org: OrgRig, tmp_pa
         org.create("Event_Cache__c", Event_Uuid__c=f"gave-up-{n}", Event_Type__c="Churn",
                    Processing_Status__c="Error", Retry_Count__c=8, Needs_Review__c=True)
     state = tmp_path / "state"
-    argv = [sys.executable, "-m", "service", "jobs", "run", "retry-parked",
-            "--emulator-info", str(org.info_file), "--state", str(state)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    done = run_cli("jobs", "run", "retry-parked", "--emulator-info", str(org.info_file),
+                   "--state", str(state), timeout_s=120)
     assert done.returncode == 0, done.stdout + done.stderr
     with Inbox.open_readonly(inbox_path(state)) as inbox:
         assert stored_parked_errors(inbox) == 2

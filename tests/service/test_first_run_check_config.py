@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,9 @@ from fr_cli import (
     rsa_pem,
     write_config,
 )
+from helpers.children import module_argv
 
+from benchmarks.rig import child_env
 from emulator.server import Emulator
 
 EX_CONFIG, EX_UNAVAILABLE = 78, 69
@@ -250,9 +251,9 @@ def test_check_config_into_a_closed_pipe_exits_without_traceback(
     os.close(read_end)  # `| head` that has already gone: every write fails with EPIPE
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "service", "check-config", "--offline", "--config",
-             str(config)], stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, timeout=60)
+            module_argv("service", "check-config", "--offline", "--config", str(config)),
+            stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=child_env(),
+            timeout=60)
     finally:
         os.close(write_end)
     assert done.returncode == 141
@@ -265,9 +266,8 @@ def test_failures_piped_into_head_still_show_and_set_the_exit_code(
 ) -> None:
     (tmp_path / "a-file").write_text("not a directory")
     config = write_config(tmp_path, jwt_toml(info, state=str(tmp_path / "a-file")))
-    command = [sys.executable, "-m", "service", "check-config", "--offline", "--config",
-               str(config)]
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    command = module_argv("service", "check-config", "--offline", "--config", str(config))
+    env = child_env()
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before anything is written: deterministic EPIPE
     try:
