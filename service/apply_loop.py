@@ -259,9 +259,7 @@ class ApplyLoop:
         for entry_id in [*result.applied, *result.parked]:
             self._attempts.pop(entry_id, None)
             self._retry_at.pop(entry_id, None)
-        tags = batch_tags(entries)
-        for error_class, message in result.problems:
-            self._reporter.report(error_class, message, tags)
+        self._reporter.report_all(result.problems, batch_tags(entries))
         by_id = {e.id: e for e in entries}
         self._schedule_retries([(by_id[i], reason) for i, reason in result.retry.items()
                                 if i in by_id])

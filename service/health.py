@@ -23,7 +23,6 @@ from typing import Any, Protocol
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from service.inbox_backend import ReaderSource, open_reader
-from service.shadow import WATERMARK_KEY
 from subscriber.errors import SubscriberError
 from subscriber.events import EntryStatus
 from subscriber.inbox_api import InboxReader
@@ -108,6 +107,8 @@ class Health:
 
 
 def _oldest_after_watermark_s(inbox: InboxReader) -> float | None:
+    from service.shadow import WATERMARK_KEY  # shadow mode's gateway: not on the start-up path
+
     after_id = int(inbox.meta(WATERMARK_KEY) or 0)
     waiting = inbox.entries(EntryStatus.PENDING, limit=1, after_id=after_id)
     if not waiting:

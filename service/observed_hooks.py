@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from service.health import Health
 from service.metrics import Metrics
 from service.progress import DaemonHooks
 from subscriber.events import BatchStats
+
+if TYPE_CHECKING:
+    from service.health import Health
 
 
 class ObservedHooks(DaemonHooks):
@@ -19,6 +21,15 @@ class ObservedHooks(DaemonHooks):
         super().__init__(topics, **kwargs)
         self.metrics = metrics
         self.health: Health | None = None  # set once the apply loop exists
+        self._subscribed: set[str] = set()
+
+    def attach_health(self, health: Health) -> None:
+        """Feed ``health`` from now on, told first of the topics already subscribed (the
+        intake starts before the apply loop and the health built on it exist)."""
+        with self._lock:
+            self.health = health
+            for topic in self._subscribed:
+                health.subscribed(topic)
 
     def batch_stored(self, topic: str, stats: BatchStats) -> None:
         super().batch_stored(topic, stats)
@@ -28,8 +39,10 @@ class ObservedHooks(DaemonHooks):
     def subscribed(self, topic: str) -> None:
         super().subscribed(topic)
         self.metrics.alive(topic)
-        if self.health is not None:
-            self.health.subscribed(topic)
+        with self._lock:
+            self._subscribed.add(topic)
+            if self.health is not None:
+                self.health.subscribed(topic)
 
     def keepalive(self, topic: str, replay_id: bytes) -> None:
         super().keepalive(topic, replay_id)
@@ -38,8 +51,10 @@ class ObservedHooks(DaemonHooks):
     def reconnecting(self, topic: str, reason: str, delay_s: float) -> None:
         super().reconnecting(topic, reason, delay_s)
         self.metrics.reconnects.labels(topic).inc()
-        if self.health is not None:
-            self.health.unsubscribed(topic)
+        with self._lock:
+            self._subscribed.discard(topic)
+            if self.health is not None:
+                self.health.unsubscribed(topic)
 
     def totals(self) -> dict[str, list[int]]:
         """Per topic [stored, duplicates, poison] this run (for the STATUS line)."""

@@ -18,19 +18,16 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from scheduler.registry import RealigningScheduler
-from service.apply_loop import ApplyLoop
-from service.apply_wiring import apply_loop as apply_loop  # re-exported (tests build it)
 from service.config import Config
 from service.connections import intake_settings as intake_settings  # re-exported
 from service.connections import session_provider as session_provider  # re-exported
 from service.connections import token_source as token_source  # re-exported
-from service.daemon_parts import DaemonParts, build_parts
-from service.failover import Role
+from service.daemon_parts import DaemonParts, IntakeParts, build_intake, build_rest
 from service.health import HealthServer, status_line
 from service.hints import login_failure
-from service.inbox_backend import is_postgres, missing_extra, retention_s
+from service.inbox_backend import OPS_KEY, is_postgres, missing_extra, retention_s
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
@@ -39,10 +36,14 @@ from service.observed_hooks import ObservedHooks
 from service.sentry_setup import SentrySettings, fatal_scope, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
 from service.state_guard import open_inbox
-from service.status_cmd import OPS_KEY
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
 from subscriber.inbox_api import InboxStore
 from subscriber.intake import Intake
+
+if TYPE_CHECKING:
+    from scheduler.registry import RealigningScheduler
+    from service.apply_loop import ApplyLoop
+    from service.failover import Role
 
 log = logging.getLogger("lifecycle_sync")
 
@@ -131,16 +132,17 @@ def _record_ops(inbox: InboxStore, config: Config, sentry: SentrySettings) -> No
 def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: InboxStore,
                 role: Role | None = None, observe: Callable[[Metrics], None] | None = None
                 ) -> int:
-    p = build_parts(config, inbox, role, observe)
+    failure: list[BaseException] = []
+    first = build_intake(config, inbox, observe)
+    worker = threading.Thread(target=_guarded, args=(first.intake, stop, failure), name="intake",
+                              daemon=True)
+    worker.start()  # first: it logs in and lands events while the rest is built
+    p = _build_rest(config, inbox, first, role, stop, worker)
     server = (HealthServer(config.metrics.port, p.metrics.registry, p.health).start()
               if config.metrics.port else None)
-    failure: list[BaseException] = []
-    worker = threading.Thread(target=_guarded, args=(p.intake, stop, failure), name="intake",
-                              daemon=True)
     apply_thread = threading.Thread(target=_guarded, args=(p.applier, stop, failure),
                                     name="apply", daemon=True)
     try:
-        worker.start()
         apply_thread.start()
         _start_jobs(config, p.jobs)
         notifier.ready("receiving " + ", ".join(config.pubsub.topics))
@@ -158,6 +160,18 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
             p.jobs.shutdown(wait=False)  # a job in flight is abandoned like an apply cycle
         p.runs.close()
         inbox.close()
+
+
+def _build_rest(config: Config, inbox: InboxStore, first: IntakeParts, role: Role | None,
+                stop: threading.Event, worker: threading.Thread) -> DaemonParts:
+    """The apply loop, health, jobs and SLA, built while the intake runs; if that fails, the
+    intake is stopped (its batch in hand committed) before the error goes on."""
+    try:
+        return build_rest(config, inbox, first, role)
+    except BaseException:
+        stop.set()
+        worker.join(config.service.shutdown_timeout_s)
+        raise
 
 
 def _start_jobs(config: Config, jobs: RealigningScheduler) -> None:
