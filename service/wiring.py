@@ -222,7 +222,7 @@ def _supervise(stop: threading.Event, notifier: Notifier, p: DaemonParts,
             notifier.watchdog()
         elif stuck:
             log.warning("%s; not feeding the watchdog", stuck)
-        status = status_line(p.hooks.totals(), p.readers, p.health.problems())
+        status = status_line(p.hooks.totals(), p.readers, p.health.problems(stuck))
         if status != last_status:
             notifier.status(status)
             last_status = status
