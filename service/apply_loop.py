@@ -89,6 +89,11 @@ class ApplyLoop:
         with self._lock:
             return self._hold_until > self._clock() or bool(self._retry_at)
 
+    def defer(self, until: float) -> None:
+        """Claim no new cycle before ``until`` (clock time; the intake drains a backlog)."""
+        with self._lock:
+            self._hold_until = max(self._hold_until, until)
+
     def wake(self) -> None:
         """New entries are in the inbox (called by the intake after each commit)."""
         self._wake.set()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from service.catch_up import CatchUp
 from service.config import Config
 from service.connections import intake_settings, session_provider, stale_after_s
 from service.gc_pause import gc_paused
@@ -85,7 +86,8 @@ def build_intake(config: Config, inbox: InboxStore,
     if observe is not None:
         observe(metrics)
     wake = Relay()
-    hooks = ObservedHooks(config.pubsub.topics, metrics, stale_after_s=stale_after_s(config),
+    hooks = ObservedHooks(config.pubsub.topics, metrics, CatchUp(config.pubsub.batch_size),
+                          stale_after_s=stale_after_s(config),
                           state_dir=config.service.state_dir, on_stored=wake)
     intake = Intake(intake_settings(config), sessions, inbox, hooks)
     return IntakeParts(sessions, readers, metrics, hooks, intake, wake)
@@ -109,6 +111,8 @@ def build_rest(config: Config, inbox: InboxStore, first: IntakeParts,
                          None if role is None else role.lease)
     first.wake_apply.target = applier.wake
     shadow = config.service.mode == "shadow"
+    if hooks.catch_up is not None:
+        hooks.catch_up.defer = applier.defer
     health = Health(config.pubsub.topics, first.readers, applier, hooks.alive,
                     config.metrics.apply_stuck_s, shadow=shadow)
     hooks.attach_health(health)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from service.catch_up import CatchUp
 from service.metrics import Metrics
 from service.progress import DaemonHooks
 from subscriber.events import BatchStats
@@ -17,9 +18,11 @@ if TYPE_CHECKING:
 class ObservedHooks(DaemonHooks):
     """:class:`DaemonHooks` plus counters and subscription state."""
 
-    def __init__(self, topics: Iterable[str], metrics: Metrics, **kwargs: Any) -> None:
+    def __init__(self, topics: Iterable[str], metrics: Metrics,
+                 catch_up: CatchUp | None = None, **kwargs: Any) -> None:
         super().__init__(topics, **kwargs)
         self.metrics = metrics
+        self.catch_up = catch_up
         self.health: Health | None = None  # set once the apply loop exists
         self._subscribed: set[str] = set()
 
@@ -32,6 +35,8 @@ class ObservedHooks(DaemonHooks):
                 health.subscribed(topic)
 
     def batch_stored(self, topic: str, stats: BatchStats) -> None:
+        if self.catch_up is not None:  # before the apply loop is woken (super)
+            self.catch_up.batch(stats.stored + stats.duplicates)
         super().batch_stored(topic, stats)
         self.metrics.alive(topic)
         self.metrics.landed(topic, stats.landed, stats.poison)
