@@ -31,6 +31,7 @@ from service.inbox_backend import OPS_KEY, is_postgres, missing_extra, retention
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
+from service.malloc_arenas import limit_arenas
 from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
 from service.sentry_setup import SentrySettings, fatal_scope, from_env, init_sentry
@@ -59,6 +60,7 @@ def run_daemon(config: Config, *, reset_inbox: bool = False, log_format: str = "
     ``log_format``: ``text`` (stderr) or ``json`` (stdout, one object per line)."""
     stop = threading.Event()
     install_stop_handlers(stop)  # first: a SIGTERM during start-up is still a clean stop
+    limit_arenas()  # before any thread starts (service.malloc_arenas)
     configure_logging(config.service.log_level, config.secrets(), log_format)
     sentry = from_env(config.sentry, os.environ)
     sentry_on = init_sentry(sentry, config.secrets())
