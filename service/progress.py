@@ -105,13 +105,12 @@ def log_batch(topic: str, stats: BatchStats) -> None:
     """One INFO line per committed batch that added events (count, topic, first and last
     replay ID); each event only at DEBUG. A line per event through the scrubbing formatter was
     a third of the intake's CPU in a backlog (README "Performance")."""
+    log.debug("batch committed topic=%s stored=%d duplicates=%d poison=%d",
+              topic, stats.stored, stats.duplicates, stats.poison)
     if stats.landed:
         landed_log.info("landed %d topic=%s duplicates=%d poison=%d replay_ids=%s..%s",
                         stats.stored, topic, stats.duplicates, stats.poison,
                         stats.landed[0].replay_id.hex(), stats.landed[-1].replay_id.hex())
-    elif stats.duplicates or stats.poison:
-        log.debug("batch committed topic=%s stored=0 duplicates=%d poison=%d",
-                  topic, stats.duplicates, stats.poison)
     if landed_log.isEnabledFor(logging.DEBUG):
         for event in stats.landed:
             log_landed(event)
