@@ -5,6 +5,9 @@
   Salesforce warns of ("replay IDs are not unique across org migrations"): from now on the
   topic's replay IDs repeat ones issued N events earlier, for different events. Streams keep
   their positions; only the IDs they hand out change.
+* ``GET /org/requests``: every admitted API call in arrival order (kind, object, caller = a
+  digest of the session's token, arrival and run times; :mod:`emulator.org.request_log`);
+  ``POST /org/requests/reset`` empties it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,22 @@ def _migrate(ctx: EmulatorContext, body: dict[str, Any]) -> object:
         found[0], store.max_seq(found[0]) + 1).hex()}
 
 
+def _requests(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    if ctx.org is None:
+        raise BadRequest("the org is not running")
+    return ctx.org.requests.snapshot()
+
+
+def _requests_reset(ctx: EmulatorContext, body: dict[str, Any]) -> object:
+    if ctx.org is None:
+        raise BadRequest("the org is not running")
+    ctx.org.requests.reset()
+    return ctx.org.requests.snapshot()
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/faults/pubsub"): _pubsub_faults,
     ("POST", "/faults/pubsub/migrate"): _migrate,
+    ("GET", "/org/requests"): _requests,
+    ("POST", "/org/requests/reset"): _requests_reset,
 }

@@ -66,13 +66,33 @@ class ClientSettings:
     backoff_max_s: float = 8.0
 
 
-class SalesforceClient:
-    """REST and SOAP calls with the project's transport rules; thread-compatible, not shared."""
+class GuardedSession(requests.Session):
+    """A ``requests.Session`` that runs ``guard`` before sending each request.
 
-    def __init__(self, sessions: SessionSource, settings: ClientSettings) -> None:
+    Every HTTP request of a client goes through ``send``: each REST chunk, each retried
+    attempt, the repeat after a session refresh, the SOAP post and any redirect. The failover
+    fence (:meth:`subscriber.pg_lease.Lease.require_trusted`) is checked here, so a process
+    whose lease trust window has closed starts no further request, and each one it did start
+    is bounded by the request timeout: the bound a new active waits out before writing."""
+
+    def __init__(self, guard: Callable[[], None]) -> None:
+        super().__init__()
+        self._guard = guard
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self._guard()  # raises (LeaseLost) before a single byte leaves
+        return super().send(request, **kwargs)
+
+
+class SalesforceClient:
+    """REST and SOAP calls with the project's transport rules; thread-compatible, not shared.
+    ``guard``: run before every HTTP request; raising refuses it (:class:`GuardedSession`)."""
+
+    def __init__(self, sessions: SessionSource, settings: ClientSettings,
+                 guard: Callable[[], None] | None = None) -> None:
         self._sessions = sessions
         self.settings = settings
-        self._http = requests.Session()
+        self._http = requests.Session() if guard is None else GuardedSession(guard)
         self._http.trust_env = False
         self._http.verify = str(settings.ca_file) if settings.ca_file else True
         self._http.headers["Sforce-Call-Options"] = f"client={settings.client_name}"

@@ -1,21 +1,18 @@
 """The apply loop: pending inbox entries → lifecycle rules → Salesforce → marked done.
 
-A dispatcher thread sleeps on an event the intake sets after every commit (no polling delay;
-intake never waits for it) and hands batches of up to ``batch_size`` entries to worker threads,
-one gateway each, so Salesforce's latency overlaps across cycles. Batches claim their
-Workspaces and emails (:mod:`service.apply_batches`): a Workspace is never in two cycles at
-once, and different Workspaces never wait for each other's failures. Entries are marked applied
-(or parked) only after Salesforce confirmed the writes they depend on, in one inbox
-transaction per cycle; a crash in between repeats the cycle, which the idempotent rules turn
-into no writes at all.
+A dispatcher thread sleeps on an event the intake sets after every commit (no polling; while
+the intake drains a backlog it defers new cycles, :mod:`service.catch_up`) and hands batches
+of up to ``batch_size`` entries to worker threads, one gateway each, so Salesforce's latency
+overlaps. Batches claim their Workspaces and emails (:mod:`service.apply_batches`): never two
+cycles on one Workspace, nor one waiting on another's failure. Entries are marked applied (or
+parked) once Salesforce confirmed their writes, one transaction per cycle (a crash repeats the
+cycle, and the idempotent rules make the repeat write nothing).
 
-Failures: a whole-call failure (5xx, timeout, a login that failed) holds new cycles back with
-jittered exponential delays; ``REQUEST_LIMIT_EXCEEDED`` pauses applying with one warning and
-probes again after ``limit_pause_s`` (intake keeps filling the inbox); an entry whose record
-keeps failing transiently is retried in later cycles and, after ``max_attempts``, marked
-poison with the reason. Each error class is logged once at WARNING, then at DEBUG; email
-addresses are scrubbed from every message. Anything else (a fatal login error, an inbox that
-cannot be written) stops the loop and is re-raised by :meth:`ApplyLoop.run`.
+Failures: a whole-call failure (5xx, timeout, a failed login) holds new cycles back (jittered
+exponential delays); ``REQUEST_LIMIT_EXCEEDED`` pauses applying for ``limit_pause_s``, warned
+once, then probes; a record failing transiently is retried in later cycles, after
+``max_attempts`` marked poison with the reason. Each error class is logged once at WARNING,
+then DEBUG, emails scrubbed. Anything else (a fatal login, an unwritable inbox) stops the loop.
 """
 
 from __future__ import annotations
@@ -82,6 +79,7 @@ class ApplyLoop:
         self._fatal: BaseException | None = None
         self._splits: list[list[InboxEntry]] = []  # halves of batches Salesforce refused
         self.cycles = 0
+        self.workers: list[threading.Thread] = []  # joined at stop (service.shutdown)
 
     def waiting_by_design(self) -> bool:
         """Applying is held back on purpose (a backoff after failures or the pause after
@@ -100,9 +98,11 @@ class ApplyLoop:
 
     def run(self, stop: threading.Event) -> None:
         jobs: queue.Queue[Batch | None] = queue.Queue()
-        for n, gateway in enumerate(self._gateways):
-            threading.Thread(target=self._worker, args=(jobs, gateway), name=f"apply-{n}",
-                             daemon=True).start()
+        self.workers = [threading.Thread(target=self._worker, args=(jobs, gateway),
+                                         name=f"apply-{n}", daemon=True)
+                        for n, gateway in enumerate(self._gateways)]
+        for worker in self.workers:
+            worker.start()
         self._wake.set()  # whatever the inbox already holds
         try:
             while not stop.is_set() and self._fatal is None:

@@ -22,7 +22,6 @@ from service.apply_loop import ApplyLoop
 from service.apply_reports import OnFirst, Tags
 from service.apply_settings import ApplySettings
 from service.config import Config
-from service.failover import FencedGateway
 from service.jobs_wiring import client_settings, gateway_settings
 from service.metrics import Metrics
 from service.sentry_setup import report as report_to_sentry
@@ -63,19 +62,19 @@ def apply_loop(config: Config, sessions: auth.SessionProvider, inbox: InboxStore
                metrics: Metrics | None = None, lease: Lease | None = None) -> ApplyLoop:
     """The apply loop and one gateway per worker (several cycles in flight, so Salesforce's
     latency overlaps: README, burst); REST trusts the same CA file as gRPC. ``lease`` (the
-    PostgreSQL inbox's): no Salesforce call starts once it is not trusted."""
+    PostgreSQL inbox's): no Salesforce request starts once it is not trusted."""
     a = config.apply
     shadow = config.service.mode == "shadow"
     settings = client_settings(config)
     gateway = gateway_settings(config)
-    clients = [SalesforceClient(sessions, settings) for _ in range(1 if shadow else a.workers)]
+    guard = None if lease is None else lease.require_trusted  # checked before each request
+    clients = [SalesforceClient(sessions, settings, guard)
+               for _ in range(1 if shadow else a.workers)]
     if metrics is not None:
         for client in clients:
             client.on_response(lambda r: metrics.limit_info(r.headers.get("Sforce-Limit-Info")))
     status = ConvertedStatus()  # read once for all workers
     gateways: list[Gateway] = [SalesforceGateway(c, gateway, status) for c in clients]
-    if lease is not None:
-        gateways = [FencedGateway(g, lease) for g in gateways]
     applied: ApplyInbox = inbox
     if shadow:  # decide everything, write nothing; entries stay pending for live
         count = metrics.intended if metrics is not None else (lambda op, obj: None)

@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scheduler.settings import (
-    AlertSettings,
-    RetentionSettings,
-    RetrySettings,
-    SchedulerSettings,
+from scheduler.settings import SchedulerSettings
+from service.config_rules import (
+    check_backoff,
+    check_inbox,
+    check_mode,
+    resolve_paths,
+    scheduler_settings,
 )
-from service.config_rules import check_backoff, check_inbox, check_mode, resolve_paths
 from service.config_schema import (
     AUTH_MODES,
     DEFAULT_TOPICS,
@@ -241,7 +242,7 @@ def build_config(
     secrets = load_secrets(merged.get("auth", {}), problems, env, base_dir)
     check_mode(values["auth"], secrets, problems, given=merged.get("auth", {}))
     check_backoff(values["pubsub"], problems)
-    check_inbox(values["inbox"], problems)
+    check_inbox(values["inbox"], values["service"].get("mode", "live"), problems)
     problems.raise_if_any(ConfigError)
     return Config(
         service=ServiceConfig(**values["service"]),
@@ -277,22 +278,6 @@ def _checked_values(merged: dict[str, dict[str, tuple[Any, str]]], problems: Pro
             elif field.default is not None:
                 values[section][key] = field.default
     return values
-
-
-def scheduler_settings(values: dict[str, dict[str, Any]]) -> SchedulerSettings:
-    """The ``[scheduler]``, ``[alerts]`` and ``[retention]`` sections as scheduler settings."""
-    s, a, r = values["scheduler"], values["alerts"], values["retention"]
-    return SchedulerSettings(
-        enabled=s["enabled"], misfire_grace_s=s["misfire_grace_s"],
-        retry=RetrySettings(interval_min=s["retry_interval_min"],
-                            max_attempts=s["retry_max_attempts"],
-                            backoff_initial_min=s["retry_backoff_initial_min"],
-                            backoff_max_min=s["retry_backoff_max_min"]),
-        alerts=AlertSettings(at=a["time"], timezone=a["timezone"],
-                             thresholds_days=a["thresholds_days"],
-                             owner_allowlist=a["owner_allowlist"]),
-        retention=RetentionSettings(completed_days=r["completed_days"],
-                                    error_redact_days=r["error_redact_days"], at=r["time"]))
 
 
 def _merge(

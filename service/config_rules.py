@@ -1,13 +1,19 @@
-"""Checks across keys (and path resolution) that one key's schema cannot express."""
+"""Checks across keys (and path resolution) that one key's schema cannot express, and the
+scheduler settings, which three sections make together."""
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from scheduler.settings import (
+    AlertSettings,
+    RetentionSettings,
+    RetrySettings,
+    SchedulerSettings,
+)
 from service.config_schema import ENV_PREFIX, REQUIRED_BY_MODE, SECRET_KEYS, Problems, Secret
 
 # Keys holding a path; a relative one resolves against the config file's folder.
@@ -44,17 +50,63 @@ def check_mode(
             problems.add(f"auth.{key}: required when auth.mode = {mode!r}{how}")
 
 
-def check_inbox(inbox: dict[str, Any], problems: Problems) -> None:
-    if inbox.get("backend") == "postgres" and not inbox.get("dsn"):
+def check_inbox(inbox: dict[str, Any], mode: str, problems: Problems) -> None:
+    """A PostgreSQL DSN: present, parseable, password-free; and never with shadow mode.
+
+    Shadow on the shared PostgreSQL inbox is refused rather than given a lease of its own: a
+    lease only decides who writes, and a shadow daemon would still land events and move the
+    checkpoints the live pair reads, and its watermark would sit in their meta table. Shadow
+    runs on the SQLite backend (its own inbox file) beside a live pair, which it then cannot
+    disturb."""
+    if inbox.get("backend") != "postgres":
+        return
+    dsn = str(inbox.get("dsn", ""))
+    if not dsn:
         problems.add("inbox.dsn: required with inbox.backend = \"postgres\" (a libpq "
                      "connection string, e.g. \"host=db1,db2 dbname=sync "
                      "target_session_attrs=read-write\"; put the password in a passfile)")
-    elif _dsn_has_password(str(inbox.get("dsn", ""))):
-        problems.add("inbox.dsn: holds a password; put it in a passfile (~/.pgpass, "
-                     "PGPASSFILE or passfile= in the DSN) so it never sits in the TOML")
+    else:
+        _check_dsn(dsn, problems)
+    if mode == "shadow":
+        problems.add("service.mode: \"shadow\" is refused with inbox.backend = \"postgres\": "
+                     "a shadow daemon would land events and move the checkpoints of the live "
+                     "pair's shared inbox; run shadow with inbox.backend = \"sqlite\" (its own "
+                     "inbox file in its state_dir) against the same org")
 
 
-def _dsn_has_password(dsn: str) -> bool:
-    """``password=`` (key/value form) or ``user:secret@`` (URI form)."""
-    return bool(re.search(r"(^|\s)password\s*=", dsn)
-                or re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", dsn))
+def _check_dsn(dsn: str, problems: Problems) -> None:
+    """Parsed by libpq itself (psycopg's ``conninfo_to_dict``), so every form counts:
+    ``password=`` pairs, ``?password=`` in a URI and ``user:secret@`` userinfo. Messages never
+    quote the DSN: it may hold the very secret being refused."""
+    try:
+        import psycopg
+        from psycopg import conninfo
+    except ImportError:
+        return  # opening the backend names the missing extra (service/inbox_backend.py)
+    try:
+        params = conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error:  # not its text: libpq's message may quote part of a value
+        problems.add("inbox.dsn: not a libpq connection string (\"key=value ...\" pairs or "
+                     "a postgresql:// URI)")
+        return
+    if params.get("password"):
+        problems.add("inbox.dsn: holds a password; never put it in the TOML. Use a passfile "
+                     "(~/.pgpass of the service user, PGPASSFILE, or passfile= in the DSN, mode "
+                     "0600) or set PGPASSWORD in the service's environment file (systemd "
+                     "EnvironmentFile=, mode 0600)")
+
+
+def scheduler_settings(values: dict[str, dict[str, Any]]) -> SchedulerSettings:
+    """The ``[scheduler]``, ``[alerts]`` and ``[retention]`` sections as scheduler settings."""
+    s, a, r = values["scheduler"], values["alerts"], values["retention"]
+    return SchedulerSettings(
+        enabled=s["enabled"], misfire_grace_s=s["misfire_grace_s"],
+        retry=RetrySettings(interval_min=s["retry_interval_min"],
+                            max_attempts=s["retry_max_attempts"],
+                            backoff_initial_min=s["retry_backoff_initial_min"],
+                            backoff_max_min=s["retry_backoff_max_min"]),
+        alerts=AlertSettings(at=a["time"], timezone=a["timezone"],
+                             thresholds_days=a["thresholds_days"],
+                             owner_allowlist=a["owner_allowlist"]),
+        retention=RetentionSettings(completed_days=r["completed_days"],
+                                    error_redact_days=r["error_redact_days"], at=r["time"]))

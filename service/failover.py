@@ -8,7 +8,10 @@ The sequence (docs/deployment.md "Two nodes"):
    to Salesforce for ``takeover_wait_s`` (default: the TTL plus the longest Salesforce request
    timeout), so a paused or cut-off former active's request in flight has ended first;
 3. **active**: the daemon runs as on SQLite; every inbox write is fenced by the lease and every
-   Salesforce write cycle starts only while the lease is trusted (:class:`FencedGateway`);
+   HTTP request to Salesforce (apply and jobs alike) starts only while the lease is trusted
+   (:meth:`Lease.require_trusted`, run by the client's session before each request: each
+   chunk, retry and session-refresh repeat is checked, and each is bounded by the request
+   timeout, which the takeover wait covers);
 4. **step down**: a renewal that fails until the trust window closes (or finds the lease taken)
    stops all writing at once: the process exits 1 (``on_lost``), and systemd restarts it as a
    standby. A clean stop releases the lease so a standby need not wait the TTL out.
@@ -19,16 +22,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from handlers.gateway_api import Gateway, WriteResult
-from handlers.lookup import LookupRequest
-from handlers.plan import ConvertRequest
-from handlers.rule_settings import RuleSettings
-from handlers.snapshot import LeadRow, Snapshot
-from subscriber.errors import LeaseLost
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # psycopg is the optional "postgres" extra: imported only when used
     from subscriber.pg_lease import Lease
@@ -46,6 +42,7 @@ class Role:
         self._lock = threading.Lock()
         self._name = "active" if lease is None else "standby"
         self._detail = ""
+        self._in_flight: list[str] = []
 
     @property
     def name(self) -> str:
@@ -60,6 +57,17 @@ class Role:
     def set(self, name: str, detail: str = "") -> None:
         with self._lock:
             self._name, self._detail = name, detail
+
+    def left_running(self, names: list[str]) -> None:
+        """At stop: writers that did not finish in time (service.shutdown); while any may
+        have a Salesforce request in flight, the lease is not released."""
+        with self._lock:
+            self._in_flight = list(names)
+
+    @property
+    def in_flight(self) -> list[str]:
+        with self._lock:
+            return list(self._in_flight)
 
     def problems(self) -> list[str]:
         """Why this process is not ready on account of its role (standby: by design)."""
@@ -129,7 +137,13 @@ def takeover_pause(settings: FailoverSettings, stop: threading.Event, role: Role
 
 class LeaseKeeper:
     """Renews the lease every ``ttl/3`` on its own thread; calls ``on_lost`` once, when a
-    renewal finds the lease gone or cannot succeed before the trust window closes."""
+    renewal finds the lease gone or cannot succeed before the trust window closes.
+
+    A second thread, the deadline, calls ``on_lost`` when the trust window closes with no
+    renewal, whatever the renewing thread is doing: a connection to a black-holed PostgreSQL
+    (packets dropped, or a middlebox that accepts and forwards nothing) can block a renewal
+    for much longer than the TTL, and the process must step down before its lease expires
+    in the database, not when TCP gives up."""
 
     def __init__(self, lease: Lease, settings: FailoverSettings,
                  on_lost: Callable[[str], None]) -> None:
@@ -137,20 +151,42 @@ class LeaseKeeper:
         self._settings = settings
         self._on_lost = on_lost
         self._stop = threading.Event()
+        self._once = threading.Lock()
+        self._lost = False
         self._thread = threading.Thread(target=self._run, name="lease", daemon=True)
+        self._deadline = threading.Thread(target=self._watch, name="lease-deadline",
+                                          daemon=True)
 
     def start(self) -> LeaseKeeper:
         self._thread.start()
+        self._deadline.start()
         return self
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(5.0)
+        self._deadline.join(5.0)
+        self._thread.join(5.0)  # a renewal blocked on a dead connection is left behind
+
+    def _lose(self, reason: str) -> None:
+        with self._once:
+            if self._lost or self._stop.is_set():
+                return
+            self._lost = True
+        self._on_lost(reason)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            left_s = self._lease.trusted_for_s()
+            if left_s <= 0:
+                self._lose("the trust window closed with no renewal (PostgreSQL did not "
+                           "answer in time)")
+                return
+            self._stop.wait(min(left_s, self._settings.renew_every_s))
 
     def _run(self) -> None:
         import psycopg
 
-        while not self._stop.wait(self._settings.renew_every_s):
+        while not self._stop.wait(self._settings.renew_every_s) and not self._lost:
             try:
                 if self._lease.renew():
                     continue
@@ -161,46 +197,5 @@ class LeaseKeeper:
                                 "still trusted", type(exc).__name__)
                     continue
                 reason = f"no renewal before the trust window closed ({type(exc).__name__})"
-            if self._stop.is_set():
-                return
-            self._on_lost(reason)
+            self._lose(reason)
             return
-
-
-class FencedGateway:
-    """A :class:`Gateway` that starts no Salesforce call unless the lease is trusted."""
-
-    def __init__(self, real: Gateway, lease: Lease) -> None:
-        self._real = real
-        self._lease = lease
-
-    def _require(self) -> None:
-        if not self._lease.trusted():
-            raise LeaseLost("not calling Salesforce: this process no longer trusts its lease")
-
-    @property
-    def rules(self) -> RuleSettings:
-        return self._real.rules  # configuration, no call
-
-    def lookup(self, request: LookupRequest) -> Snapshot:
-        self._require()
-        return self._real.lookup(request)
-
-    def create_leads(self, drafts: Mapping[str, dict[str, Any]]
-                     ) -> tuple[dict[str, LeadRow], dict[str, str]]:
-        self._require()
-        return self._real.create_leads(drafts)
-
-    def convert(self, requests: Sequence[ConvertRequest]
-                ) -> tuple[dict[str, LeadRow], dict[str, str]]:
-        self._require()
-        return self._real.convert(requests)
-
-    def write(self, workspaces: Mapping[str, dict[str, Any]],
-              cache_rows: Mapping[str, dict[str, Any]]) -> WriteResult:
-        self._require()
-        return self._real.write(workspaces, cache_rows)
-
-    def create_tasks(self, tasks: Sequence[dict[str, Any]]) -> list[str]:
-        self._require()
-        return self._real.create_tasks(tasks)

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from psycopg_pool import ConnectionPool
 
 from service.config import Config
 from service.failover import (
@@ -36,7 +37,7 @@ from service.state_guard import IDENTITY_NAME, read_identity, write_identity
 from subscriber.errors import Fatal
 from subscriber.inbox_api import InboxStore
 from subscriber.inbox_pg import PgInbox
-from subscriber.pg_connect import open_pool, refuse_transaction_pooler, where
+from subscriber.pg_connect import Unreachable, open_pool, refuse_transaction_pooler, where
 from subscriber.pg_lease import Lease
 from subscriber.pg_schema import require_current
 
@@ -67,9 +68,9 @@ def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
     """Open the shared inbox, wait as standby, take over, run ``run_active`` fenced.
     ``reset``: ``run --reset-inbox`` (adopt a database whose inbox ID this node has not seen)."""
     dsn = config.inbox.dsn
-    refuse_transaction_pooler(dsn)
-    pool = open_pool(dsn, max_size=config.apply.workers + 6,
-                     idle_in_transaction_s=config.inbox.lease_ttl_s)
+    pool = _open_when_reachable(config, stop, notifier)
+    if pool is None:
+        return 0
     try:
         with pool.connection() as conn:
             require_current(conn, where(dsn))
@@ -81,6 +82,30 @@ def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
                                        on_lost or _exit_now)
     finally:
         pool.close()
+
+
+def _open_when_reachable(config: Config, stop: threading.Event, notifier: Notifier
+                         ) -> ConnectionPool | None:
+    """The pool, once PostgreSQL accepts us; None when stopped first. Unreachable at start
+    (refused, timed out, starting up: :class:`Unreachable`) is a standby's normal wait: the
+    database may come back, and systemd must not give up on us (exit 78 prevents restarts).
+    Refused credentials or an unknown database or role raise :class:`Fatal` (exit 78)."""
+    dsn = config.inbox.dsn
+    every_s = failover_settings(config).renew_every_s
+    said = ""
+    while not stop.is_set():
+        try:
+            refuse_transaction_pooler(dsn)
+            return open_pool(dsn, max_size=config.apply.workers + 6,
+                             idle_in_transaction_s=config.inbox.lease_ttl_s)
+        except Unreachable as exc:
+            if str(exc) != said:  # once per cause, not every few seconds
+                log.warning("standby: %s; trying again every %.0f s", exc, every_s)
+                said = str(exc)
+            notifier.ready(f"standby; PostgreSQL unreachable at {where(dsn)}")
+            notifier.watchdog()
+        stop.wait(every_s)
+    return None
 
 
 @contextlib.contextmanager
@@ -169,15 +194,22 @@ def _as_standby_then_active(config: Config, stop: threading.Event, notifier: Not
         code = run_active(inbox, role, lambda metrics: metrics.registry.register(
             RoleCollector(role)))
     finally:
-        stepped = _step_down(keeper, lease, lost)
+        stepped = _step_down(keeper, lease, lost, role.in_flight)
     return stepped or code
 
 
-def _step_down(keeper: LeaseKeeper, lease: Lease, lost: threading.Event) -> int:
-    """A clean stop releases the lease (a standby takes over without waiting the TTL)."""
+def _step_down(keeper: LeaseKeeper, lease: Lease, lost: threading.Event,
+               in_flight: list[str] | None = None) -> int:
+    """A clean stop releases the lease (a standby takes over without waiting the TTL), but
+    only once no writer may still have a Salesforce request in flight."""
     keeper.close()
     if lost.is_set():
         return EXIT_LEASE_LOST
+    if in_flight:
+        log.warning("not releasing the lease: %s did not finish in time and may still have "
+                    "a Salesforce request in flight; a standby takes over once the lease "
+                    "expires, then waits the longest request time", ", ".join(in_flight))
+        return 0
     try:
         lease.release()
     except psycopg.Error as exc:

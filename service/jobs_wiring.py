@@ -1,15 +1,16 @@
 """Builds the scheduled jobs from the configuration (the daemon and ``jobs run`` share it).
 
 Each job gets its own Salesforce client and gateway (clients are not shared between
-threads), the shared session provider, the inbox and the run store; the job functions are
-bound here so :mod:`scheduler` never reads settings or creates clients itself.
+threads; on the PostgreSQL inbox each is fenced by the lease before every request), the
+shared session provider, the inbox and the run store; the job functions are bound here so
+:mod:`scheduler` never reads settings or creates clients itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import cast
@@ -52,8 +53,29 @@ def client_settings(config: Config) -> ClientSettings:
                           read_timeout_s=config.apply.read_timeout_s)
 
 
-def salesforce(config: Config, sessions: SessionSource) -> JobsSalesforce:
-    return JobsSalesforce(SalesforceClient(sessions, client_settings(config)))
+def salesforce(config: Config, sessions: SessionSource, inbox: InboxStore | None = None
+               ) -> JobsSalesforce:
+    return JobsSalesforce(client(config, sessions, inbox))
+
+
+def client(config: Config, sessions: SessionSource, inbox: InboxStore | None
+           ) -> SalesforceClient:
+    """A job's Salesforce client; on the PostgreSQL inbox, fenced like the apply loop's: the
+    lease's trust window is checked before every request (:func:`salesforce_guard`)."""
+    return SalesforceClient(sessions, client_settings(config), salesforce_guard(inbox))
+
+
+def salesforce_guard(inbox: InboxStore | None) -> Callable[[], None] | None:
+    """The lease of a PostgreSQL inbox as a per-request guard; None on SQLite (one node)."""
+    if inbox is None or isinstance(inbox, Inbox):
+        return None
+    from subscriber.inbox_pg import PgInbox
+    from subscriber.pg_lease import Lease
+
+    fence = cast(PgInbox, inbox).fence
+    if not isinstance(fence, Lease):  # every daemon and command passes its lease
+        raise TypeError(f"a PostgreSQL inbox without a lease cannot fence Salesforce: {inbox}")
+    return fence.require_trusted
 
 
 def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, runs: RunLog,
@@ -63,19 +85,16 @@ def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, ru
     (``intended`` counts its writes: :mod:`service.shadow_jobs`)."""
     s = config.scheduler
     if config.service.mode == "shadow":
-        sf = ShadowJobsSalesforce(SalesforceClient(sessions, client_settings(config)),
-                                  intended)
+        sf = ShadowJobsSalesforce(client(config, sessions, inbox), intended)
         return {"trial-alerts": shadowed(functools.partial(trial_alerts, sf=sf,
                                                            settings=s.alerts))}
     inbox_file = place_of(inbox)
-    gateway = SalesforceGateway(
-        SalesforceClient(sessions, client_settings(config)),
-        gateway_settings(config))
+    gateway = SalesforceGateway(client(config, sessions, inbox), gateway_settings(config))
 
     def emails(ids: Iterable[str]) -> dict[str, str]:
         return local_inbox.emails_by_event(inbox_file, ids)
 
-    retry_sf = salesforce(config, sessions)
+    retry_sf = salesforce(config, sessions, inbox)
     retry: JobFunc = functools.partial(
         retry_parked, sf=retry_sf, gateway=gateway, settings=s.retry, emails=emails,
         client_name="lifecycle-sync", hold=hold)
@@ -83,9 +102,9 @@ def job_functions(config: Config, sessions: SessionSource, inbox: InboxStore, ru
         retry = _then_count(retry, ParkedErrorCounter(retry_sf, inbox))
     return {
         "retry-parked": retry,
-        "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions),
+        "trial-alerts": functools.partial(trial_alerts, sf=salesforce(config, sessions, inbox),
                                           settings=s.alerts),
-        "retention": functools.partial(retention, sf=salesforce(config, sessions),
+        "retention": functools.partial(retention, sf=salesforce(config, sessions, inbox),
                                        settings=s.retention, inbox=inbox, runs=runs,
                                        place=inbox_file),
     }

@@ -36,6 +36,7 @@ from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
 from service.sentry_setup import SentrySettings, fatal_scope, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
+from service.shutdown import stop_writers
 from service.state_guard import open_inbox
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
 from subscriber.inbox_api import InboxStore
@@ -142,6 +143,8 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
     p = _build_rest(config, inbox, first, role, stop, worker)
     server = (HealthServer(config.metrics.port, p.metrics.registry, p.health).start()
               if config.metrics.port else None)
+    if role is not None:  # until _stop_writers knows better: keep the lease at any exit
+        role.left_running(["apply loop", "scheduled jobs"])
     apply_thread = threading.Thread(target=_guarded, args=(p.applier, stop, failure),
                                     name="apply", daemon=True)
     try:
@@ -151,9 +154,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
         _supervise(stop, notifier, p, inbox)
         _add_hint(failure, config)
         code = _finish(worker, notifier, p.hooks, failure, config.service.shutdown_timeout_s)
-        # A cycle still in flight is abandoned, not awaited: nothing was marked applied for
-        # it, and the rules make its repetition after the restart write nothing twice.
-        apply_thread.join(min(2.0, config.service.shutdown_timeout_s))
+        _stop_writers(config, role, apply_thread, p)
         return code
     finally:
         if server is not None:
@@ -174,6 +175,22 @@ def _build_rest(config: Config, inbox: InboxStore, first: IntakeParts, role: Rol
         stop.set()
         worker.join(config.service.shutdown_timeout_s)
         raise
+
+
+def _stop_writers(config: Config, role: Role | None, apply_thread: threading.Thread,
+                  p: DaemonParts) -> None:
+    """Let the apply cycles and jobs in flight finish, within the shutdown timeout on
+    PostgreSQL (the lease is released only if they did: service.shutdown), 2 s on SQLite.
+    One that does not is abandoned: nothing was marked applied for it, and the rules make
+    its repetition after the restart write nothing twice."""
+    budget_s = config.service.shutdown_timeout_s
+    running = stop_writers(apply_thread, p.applier.workers, p.jobs,
+                           budget_s if role is not None else min(2.0, budget_s))
+    if running:  # on PostgreSQL it costs the standby the takeover wait: worth a warning
+        log.log(logging.INFO if role is None else logging.WARNING,
+                "stopping with %s still running (abandoned)", ", ".join(running))
+    if role is not None:
+        role.left_running(running)
 
 
 def _start_jobs(config: Config, jobs: RealigningScheduler) -> None:

@@ -39,16 +39,16 @@ from subscriber.events import (
 )
 from subscriber.inbox_api import InboxIdentity
 from subscriber.inbox_file import SCHEMA_VERSION, open_db
+from subscriber.inbox_shell import DEFAULT_RETENTION_S, InboxShell
 
 __all__ = ["DEFAULT_RETENTION_S", "SCHEMA_VERSION", "Inbox", "InboxIdentity"]
 
-DEFAULT_RETENTION_S = 7 * 24 * 3600.0
 _UPSERT_META = (
     "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 )
 
 
-class Inbox:
+class Inbox(InboxShell):
     """Thread-safe access to the inbox file; one connection guarded by a lock (the SQLite
     backend of :class:`~subscriber.inbox_api.InboxStore`)."""
 
@@ -79,20 +79,6 @@ class Inbox:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-    def __enter__(self) -> Inbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def identity(self) -> InboxIdentity:
-        """The ID written when this file was created (tells a new inbox from a lost one)."""
-        found = dict(self._read("SELECT key, value FROM meta WHERE key IN "
-                                "('inbox_id', 'created_at')"))
-        created = found.get("created_at")
-        return InboxIdentity(str(found.get("inbox_id", "")),
-                             None if created is None else float(created))
 
     # -- the subscriber's side ----------------------------------------------------------
 

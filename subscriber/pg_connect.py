@@ -28,6 +28,21 @@ from subscriber.errors import Fatal
 
 PROBE_ROUNDS = 4
 
+# libpq's words for a connection refused on account of the configuration (credentials, names,
+# pg_hba): a retry cannot help, so the daemon exits 78. Anything else (refused, timed out, an
+# unresolvable name, "starting up", "too many clients", only read-only servers) may pass: the
+# daemon waits as standby and keeps trying. (libpq reports these without an SQLSTATE, and in
+# the server's language: with lc_messages other than English a config error reads as
+# transient, which is the safe side: a standby that logs the server's message every try.)
+CONFIG_ERRORS = ("authentication failed", "no pg_hba.conf entry", "does not exist",
+                 "no password supplied", "password is required", "permission denied",
+                 "invalid connection option", "invalid sslmode value")
+
+
+class Unreachable(Fatal):
+    """PostgreSQL did not accept a connection for a reason that may pass. A command ends with
+    the message (as for any :class:`Fatal`); the daemon waits as standby and tries again."""
+
 
 def normalised_dsn(dsn: str) -> str:
     """``dsn`` with ``target_session_attrs=read-write`` when it lists several hosts."""
@@ -59,16 +74,54 @@ def open_pool(dsn: str, *, max_size: int = 8, timeout_s: float = 10.0,
     it woke up; with the timeout, the server rolls that transaction back and frees the lock."""
     pool = ConnectionPool(normalised_dsn(dsn), min_size=1, max_size=max_size, open=False,
                           timeout=timeout_s, check=ConnectionPool.check_connection,
-                          kwargs={"connect_timeout": max(1, int(timeout_s))},
+                          kwargs=tcp_settings(dsn, timeout_s, idle_in_transaction_s),
                           configure=_session_settings(idle_in_transaction_s),
                           name="lsync-inbox")
+    probe(dsn, timeout_s)  # the pool would only say "PoolTimeout", not why
     try:
         pool.open(wait=True, timeout=timeout_s)
     except psycopg.Error as exc:  # PoolTimeout included
         pool.close()
-        raise Fatal(f"cannot connect to the PostgreSQL inbox at {where(dsn)}: "
-                    f"{type(exc).__name__}: {exc}") from None
+        raise connect_failure(dsn, exc) from None
     return pool
+
+
+def probe(dsn: str, timeout_s: float = 10.0) -> None:
+    """Connect once; :func:`connect_failure` when that fails."""
+    try:
+        with psycopg.connect(normalised_dsn(dsn), autocommit=True,
+                             connect_timeout=max(1, int(timeout_s))):
+            return
+    except psycopg.Error as exc:
+        raise connect_failure(dsn, exc) from None
+
+
+def connect_failure(dsn: str, exc: psycopg.Error) -> Fatal:
+    """A failed connection as :class:`Fatal` (the configuration: :data:`CONFIG_ERRORS`) or
+    :class:`Unreachable` (anything that may pass)."""
+    text = " ".join(str(exc).split())  # libpq's message: host, port, user; no password
+    message = (f"cannot connect to the PostgreSQL inbox at {where(dsn)}: "
+               f"{type(exc).__name__}: {text}")
+    if any(marker in text for marker in CONFIG_ERRORS):
+        return Fatal(message)
+    return Unreachable(message)
+
+
+def tcp_settings(dsn: str, timeout_s: float, lease_ttl_s: float | None) -> dict[str, Any]:
+    """libpq's TCP timeouts, so a dead or black-holed server breaks our connections instead of
+    blocking them for the kernel's defaults (minutes to hours): ``connect_timeout``;
+    keepalives probing an idle connection; ``tcp_user_timeout`` dropping one whose sent data
+    stays unacknowledged. Scaled to a third of the lease TTL (a renewal's period), so a
+    renewal on a dead connection fails in time for the next one to try a fresh connection.
+    What the DSN sets itself is kept. (The lease keeper's deadline steps down regardless: a
+    middlebox can acknowledge and forward nothing, which no TCP timeout notices.)"""
+    third_s = max(1, int((lease_ttl_s or 30.0) / 3))
+    wanted: dict[str, Any] = {
+        "connect_timeout": max(1, int(timeout_s)), "keepalives": 1,
+        "keepalives_idle": third_s, "keepalives_interval": 1, "keepalives_count": 3,
+        "tcp_user_timeout": third_s * 1000}
+    given = conninfo_to_dict(dsn)
+    return {key: value for key, value in wanted.items() if key not in given}
 
 
 def _session_settings(idle_in_transaction_s: float | None
@@ -86,10 +139,14 @@ def _session_settings(idle_in_transaction_s: float | None
 
 
 def transaction_pooled(dsn: str) -> bool:
-    """True when a pooler in transaction (or statement) mode sits between us and PostgreSQL."""
-    with psycopg.connect(normalised_dsn(dsn), autocommit=True) as one, \
-            psycopg.connect(normalised_dsn(dsn), autocommit=True) as two:
-        seen = [(_backend(one), _backend(two)) for _ in range(PROBE_ROUNDS)]
+    """True when a pooler in transaction (or statement) mode sits between us and PostgreSQL.
+    A failure to connect raises :func:`connect_failure`'s error."""
+    try:
+        with psycopg.connect(normalised_dsn(dsn), autocommit=True, connect_timeout=10) as one, \
+                psycopg.connect(normalised_dsn(dsn), autocommit=True, connect_timeout=10) as two:
+            seen = [(_backend(one), _backend(two)) for _ in range(PROBE_ROUNDS)]
+    except psycopg.OperationalError as exc:
+        raise connect_failure(dsn, exc) from None
     return pooled_by_transaction(seen)
 
 

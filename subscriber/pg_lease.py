@@ -10,10 +10,15 @@ docs/deployment.md "Two nodes"):
   keeps it, unlike an advisory lock);
 - **renew**: the same row, ``WHERE holder = me AND epoch = mine AND expires_at > now()``; zero
   rows means the lease is gone and this process must stop;
-- **fence** (:meth:`Lease.check`): every write transaction first runs ``SELECT … FOR SHARE`` on
-  the row with this holder, epoch and an unexpired time. A taker's UPDATE waits for fenced
-  transactions in flight and, once it commits, every later check of the old holder finds no row
-  (READ COMMITTED re-reads the locked row), so nothing of an old epoch commits after a takeover;
+- **fence** (:meth:`Lease.check`): every write transaction first runs ``SELECT … FOR KEY
+  SHARE`` on the row with this holder, epoch and an unexpired time. A taker's ``SELECT … FOR
+  UPDATE`` conflicts with that lock, so it waits for fenced transactions in flight (no takeover
+  commits between a check and its transaction's commit) and, once it commits, every later check
+  of the old holder finds no row (READ COMMITTED re-reads the locked row), so nothing of an old
+  epoch commits after a takeover. A renewal updates ``expires_at`` only (``FOR NO KEY
+  UPDATE``), which KEY SHARE does not block: with ``FOR SHARE``, writers that always held some
+  share lock on the row starved the renewal until the process stepped down
+  (tests/failover/test_fence_load.py);
 - **trust window**: on a monotonic clock, from the *start* of the last successful acquire or
   renew plus ttl minus a margin. After it, :meth:`check` refuses without asking the database
   (a process paused by SIGSTOP or a VM freeze wakes up distrusting itself).
@@ -56,7 +61,7 @@ _RENEW = ("UPDATE lsync_lease SET expires_at = now() + make_interval(secs => %s)
           "WHERE name = %s AND holder = %s AND epoch = %s AND expires_at > now() "
           "RETURNING epoch")
 _FENCE = ("SELECT epoch FROM lsync_lease WHERE name = %s AND holder = %s AND epoch = %s "
-          "AND expires_at > now() FOR SHARE")
+          "AND expires_at > now() FOR KEY SHARE")
 _RELEASE = ("UPDATE lsync_lease SET expires_at = now(), holder = '' "
             "WHERE name = %s AND holder = %s AND epoch = %s AND expires_at > now()")
 _READ = ("SELECT holder, epoch, expires_at, acquired_at, now() FROM lsync_lease "
@@ -106,6 +111,20 @@ class Lease:
     def trusted(self) -> bool:
         with self._lock:
             return self.epoch is not None and self._monotonic() < self._trusted_until
+
+    def trusted_for_s(self) -> float:
+        """Seconds left in the trust window (0 when closed or never opened)."""
+        with self._lock:
+            if self.epoch is None:
+                return 0.0
+            return max(0.0, self._trusted_until - self._monotonic())
+
+    def require_trusted(self) -> None:
+        """The guard run before every Salesforce request (handlers.sf_client.GuardedSession):
+        once the trust window has closed, not one more request starts."""
+        if not self.trusted():
+            raise LeaseLost(f"not calling Salesforce: this process ({self.holder}) no longer "
+                            "trusts its lease (expired, lost or released)")
 
     def try_acquire(self) -> int | None:
         """Take the lease if it has expired; the new epoch, or None when another holds it

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from helpers import EmulatorFactory
 from helpers.children import HITS_ENV, merge_child_hits
+from helpers.inbox_places import InboxPlace, PgPlace, SqlitePlace
 from helpers.postgres import PgServer, find_bindir
 from helpers.pubsub_client import PubSubClient
 
@@ -159,6 +160,24 @@ def pg_server() -> Iterator[PgServer]:
 @pytest.fixture
 def pg_dsn(pg_server: PgServer) -> str:
     return pg_server.new_schema()
+
+
+@pytest.fixture
+def inbox_backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` unless a test module asks for both (``helpers.inbox_places.BOTH_BACKENDS``)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+
+@pytest.fixture
+def inbox_place(inbox_backend: str, request: pytest.FixtureRequest, tmp_path: Path
+                ) -> Iterator[InboxPlace]:
+    """The test's inbox: the SQLite file, or a fenced fresh PostgreSQL schema
+    (:mod:`helpers.inbox_places`)."""
+    place: InboxPlace = (SqlitePlace(tmp_path / "inbox.db") if inbox_backend == "sqlite"
+                         else PgPlace(request.getfixturevalue("pg_dsn")))
+    yield place
+    place.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The door every API call passes: session check, daily limit, call counting, injected faults.
+"""The door every API call passes: session check, daily limit, call counting and logging,
+injected faults.
 
 REST and SOAP admit calls the same way, so limits, counters and faults behave identically for
 both. :func:`admit` is API-neutral and raises :class:`~emulator.org.errors.ApiError`, which
@@ -48,7 +49,9 @@ def admit(org: Org, token: str, kind: str, object_name: str | None = None) -> Se
     if not org.usage.try_consume():
         raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", LIMIT_MESSAGE)
     org.counters.count(kind)
+    logged = org.requests.arrived(kind, object_name, token)
     org.faults.before_call(kind, object_name)
+    org.requests.ran(logged)
     return Session(info.user_id, token)
 
 

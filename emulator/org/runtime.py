@@ -18,6 +18,7 @@ from emulator.org.cursors import QueryCursors
 from emulator.org.faults import CallCounters, OrgFaults
 from emulator.org.limits import ApiUsage
 from emulator.org.records import RecordStore
+from emulator.org.request_log import RequestLog
 from emulator.pubsub.bus import EventBus
 from emulator.tokens import TokenStore
 
@@ -52,6 +53,7 @@ class Org:
     settings: OrgSettings = field(default_factory=OrgSettings)
     faults: OrgFaults = field(default_factory=OrgFaults)
     counters: CallCounters = field(default_factory=CallCounters)
+    requests: RequestLog = field(default_factory=RequestLog)
     cursors: QueryCursors = field(default_factory=QueryCursors)
     assignment: AssignmentRules = field(default_factory=AssignmentRules)
     instance_url: str = ""

@@ -8,9 +8,10 @@ daemon's inbox (read-only) against a deadline. API calls are read from the emula
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from helpers.children import module_argv
@@ -24,10 +25,20 @@ from subscriber.errors import SubscriberError
 from subscriber.events import EntryStatus, InboxEntry
 from subscriber.inbox import Inbox
 
+if TYPE_CHECKING:
+    from subscriber.inbox_pg import PgInbox
+
 T0_MS = 1_790_000_000_000
 FAST = {"LIFECYCLE_SYNC_PUBSUB_KEEPALIVE_S": "5",
         "LIFECYCLE_SYNC_PUBSUB_BACKOFF_INITIAL_S": "0.05",
         "LIFECYCLE_SYNC_PUBSUB_BACKOFF_MAX_S": "0.5"}
+
+
+def pg_env(dsn: str) -> dict[str, str]:
+    """The daemon on the PostgreSQL inbox: a short lease and takeover wait, so a test that
+    kills and restarts it waits seconds, not the production TTL + 130 s."""
+    return {"LIFECYCLE_SYNC_INBOX_BACKEND": "postgres", "LIFECYCLE_SYNC_INBOX_DSN": dsn,
+            "LIFECYCLE_SYNC_INBOX_LEASE_TTL_S": "3", "LIFECYCLE_SYNC_INBOX_TAKEOVER_WAIT_S": "0.5"}
 
 
 def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
@@ -45,10 +56,15 @@ def rest_client(info: dict[str, Any], client_name: str) -> Salesforce:
 
 
 class ApplyRig:
-    def __init__(self, emulator: Emulator, work: Path, env: dict[str, str] | None = None
-                 ) -> None:
+    """``inbox_dsn``: the daemon runs on the PostgreSQL backend there (the schema upgraded by
+    the caller), taking the lease as the only node; else on the state directory's file."""
+
+    def __init__(self, emulator: Emulator, work: Path, env: dict[str, str] | None = None,
+                 inbox_dsn: str | None = None) -> None:
         self.emulator = emulator
-        self.env = {**FAST, **(env or {})}
+        self.inbox_dsn = inbox_dsn
+        self.env = {**FAST, **(pg_env(inbox_dsn) if inbox_dsn else {}), **(env or {})}
+        self._reader: PgInbox | None = None
         self.work = work
         self.info_file = work / "info.json"
         emulator.write_info(self.info_file)
@@ -71,6 +87,8 @@ class ApplyRig:
         if self.daemon is not None:
             self.daemon.stop_quietly()
         self.pubsub.close()
+        if self._reader is not None:
+            self._reader.close()
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -91,10 +109,35 @@ class ApplyRig:
 
     def entries(self) -> list[InboxEntry]:
         try:
+            if self.inbox_dsn is not None:  # read unfenced, as status and metrics do
+                return [e for s in EntryStatus
+                        for e in self._pg_reader().entries(s, limit=1_000_000)]
             with Inbox.open_readonly(inbox_path(self.state)) as inbox:
                 return [e for s in EntryStatus for e in inbox.entries(s, limit=1_000_000)]
         except SubscriberError:
             return []
+
+    def forget_applied(self) -> None:
+        """Turn every applied entry back to pending (the daemon stopped), as if the inbox
+        update after Salesforce's answer had never run."""
+        if self.inbox_dsn is None:
+            with sqlite3.connect(inbox_path(self.state)) as db:
+                db.execute("UPDATE entries SET status = 'pending', error = '' "
+                           "WHERE status = 'applied'")
+            return
+        import psycopg
+
+        with psycopg.connect(self.inbox_dsn, autocommit=True) as conn:
+            conn.execute("UPDATE lsync_entries SET status = 'pending', error = '' "
+                         "WHERE status = 'applied'")
+
+    def _pg_reader(self) -> PgInbox:
+        if self._reader is None:
+            from subscriber.inbox_pg import open_pg_inbox
+
+            assert self.inbox_dsn is not None
+            self._reader = open_pg_inbox(self.inbox_dsn, pool_size=1)
+        return self._reader
 
     def wait_done(self, event_ids: list[str], timeout_s: float = 60.0) -> dict[str, InboxEntry]:
         """The inbox entries of ``event_ids`` once none of them is pending."""

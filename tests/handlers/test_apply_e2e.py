@@ -12,12 +12,14 @@ from pathlib import Path
 
 import requests
 from apply_rig import ApplyRig, rest_client, wait_until
+from helpers.inbox_places import RIG_ON_BOTH_BACKENDS
 
 from handlers.lead_rules import DUPLICATE_LEAD
 from handlers.lifecycle_rules import WAITING_FOR_TRIAL
 from handlers.links import NO_ACCOUNT, SEVERAL_ACCOUNTS, SHARED_DOMAIN
 from subscriber.events import EntryStatus
 
+pytestmark = RIG_ON_BOTH_BACKENDS
 TRIAL = {"trial_expiration": "2026-12-31"}
 CONVERSION = {"subscription_id": "sub_1", "plan_type": "Team", "mrr": 490}
 CHURN = {"churn_date": "2027-02-01", "churn_reason": "budget"}
@@ -275,9 +277,7 @@ def test_reapplying_after_a_crash_before_the_inbox_update_changes_nothing(rig, t
     daemon = rig.daemon
     assert daemon is not None
     assert daemon.terminate(timeout_s=15) == 0
-    import sqlite3
-    with sqlite3.connect(rig.state / "inbox.db") as db:  # as if the inbox update never ran
-        db.execute("UPDATE entries SET status = 'pending', error = '' WHERE status = 'applied'")
+    rig.forget_applied()  # as if the inbox update never ran
     rig.reset_calls()
     rig.start()
     rig.wait_idle()

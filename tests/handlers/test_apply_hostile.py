@@ -8,9 +8,12 @@ import json
 
 import pytest
 from apply_rig import ApplyRig
+from helpers.inbox_places import RIG_ON_BOTH_BACKENDS
 
 from handlers.conflicts import MRR_CONFLICT
 from subscriber.events import EntryStatus
+
+pytestmark = RIG_ON_BOTH_BACKENDS
 
 TRIAL = {"trial_expiration": "2026-12-31"}
 LONG = "x" * 300

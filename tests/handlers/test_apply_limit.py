@@ -4,8 +4,11 @@ daemon: the pause lasts 300 s, longer than this module lives)."""
 from __future__ import annotations
 
 from apply_rig import wait_until
+from helpers.inbox_places import RIG_ON_BOTH_BACKENDS
 
 from subscriber.events import EntryStatus
+
+pytestmark = RIG_ON_BOTH_BACKENDS
 
 TRIAL = {"trial_expiration": "2026-12-31"}
 

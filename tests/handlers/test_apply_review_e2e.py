@@ -5,7 +5,10 @@ before the Trial arrived. Daemon and emulator real, over the network."""
 from __future__ import annotations
 
 from apply_rig import ApplyRig, rest_client, wait_until
+from helpers.inbox_places import RIG_ON_BOTH_BACKENDS
 from test_apply_e2e import CHURN, CONVERSION, TRIAL, account, apply
+
+pytestmark = RIG_ON_BOTH_BACKENDS
 
 
 def test_conversion_without_email_reuses_the_contact_of_the_workspace_email(rig: ApplyRig):

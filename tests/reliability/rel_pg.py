@@ -14,6 +14,7 @@ refuses new ones (that node is cut off from PostgreSQL but not from Salesforce).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -30,13 +31,19 @@ from benchmarks.rig import Daemon, NotifySocket
 from subscriber.pg_schema import upgrade
 
 LEASE_TTL_S = 6.0  # renewed every 2 s: a loaded 2-core CI machine must not miss it
+TAKEOVER_WAIT_S = 0.5
+# The emulator's call kinds that change records (emulator/org/rest.py, soap.py).
+SF_WRITE_KINDS = frozenset({
+    "sobject_create", "sobject_update", "sobject_upsert", "sobject_delete", "composite",
+    "collections_create", "collections_update", "collections_upsert", "collections_delete",
+    "soap_convertLead"})
 PG_ENV = {
     "LIFECYCLE_SYNC_INBOX_BACKEND": "postgres",
     "LIFECYCLE_SYNC_INBOX_LEASE_TTL_S": str(LEASE_TTL_S),
     # The production default (TTL + 130 s) would make every takeover last minutes here; the
     # emulator answers each request at once, so no request of a former active is in flight
     # for longer than this. The daemon logs a warning about it, expected.
-    "LIFECYCLE_SYNC_INBOX_TAKEOVER_WAIT_S": "0.5",
+    "LIFECYCLE_SYNC_INBOX_TAKEOVER_WAIT_S": str(TAKEOVER_WAIT_S),
 }
 
 
@@ -73,6 +80,25 @@ class PgCluster(Cluster):
             return None, 0
         holder, epoch, live = rows[0]
         return (int(holder.split(":")[1]) if live and holder else None), int(epoch)
+
+    def lease_times(self) -> tuple[int, float, float]:
+        """(epoch, acquired_at, expires_at) of the lease row, in epoch seconds (the database's
+        clock; the emulator's request log uses the same machine's clock)."""
+        epoch, acquired, expires = self.query(
+            "SELECT epoch, extract(epoch FROM acquired_at)::float8, "
+            "extract(epoch FROM expires_at)::float8 FROM lsync_lease")[0]
+        return int(epoch), float(acquired), float(expires)
+
+    def sf_writes(self) -> list[dict[str, Any]]:
+        """Every Salesforce write request the emulator admitted, in arrival order, each with
+        its ``caller`` (one per login session: a node has several), arrival ``at`` and
+        ``ran_at``."""
+        calls = self.admin("/org/requests")
+        assert calls["dropped"] == 0, "the emulator's request log overflowed"
+        # the rig's own session (publishing events, changing Leads) is not a node's
+        rig = hashlib.sha256(str(self.info["access_token"]).encode()).hexdigest()[:12]
+        return [c for c in calls["requests"]
+                if c["kind"] in SF_WRITE_KINDS and c["caller"] != rig]
 
     @property
     def daemon(self) -> Daemon:
@@ -221,3 +247,50 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
     for s in (src, dst):
         with contextlib.suppress(OSError):
             s.shutdown(socket.SHUT_RDWR)
+
+
+class Handover:
+    """One change of active, seen in the emulator's request log.
+
+    Built once the old active can no longer renew (killed, frozen or cut off), before its
+    lease expires: ``expires_at`` is then the old term's end. :meth:`taken` notes the new
+    term's start; the sessions that wrote before it are the former actives' (only an active
+    writes, and a new one not before its term plus the takeover wait). :meth:`check` asserts
+    the takeover's ordering: the new active's first write arrived no earlier than the old
+    term's end plus the takeover wait, and after the old one's last write ran; no write of an
+    old session arrived after the new term began."""
+
+    def __init__(self, cluster: PgCluster, epoch: int) -> None:
+        found, _, self.expires_at = cluster.lease_times()
+        assert found == epoch, f"the lease moved on (epoch {found}) before the handover was seen"
+        self.epoch = epoch
+        self.acquired_at = 0.0
+        self.old_callers: set[str] = set()
+
+    def taken(self, cluster: PgCluster) -> None:
+        epoch, self.acquired_at, _ = cluster.lease_times()
+        assert epoch > self.epoch
+        self.old_callers = {w["caller"] for w in cluster.sf_writes()
+                            if w["at"] < self.acquired_at}
+
+    def new_callers(self, cluster: PgCluster) -> set[str]:
+        return {w["caller"] for w in cluster.sf_writes()
+                if w["at"] >= self.acquired_at} - self.old_callers
+
+    def check(self, cluster: PgCluster) -> str:
+        assert self.acquired_at, "taken() was not called"
+        writes = cluster.sf_writes()
+        old = [w for w in writes if w["caller"] in self.old_callers]
+        late = [w for w in old if w["at"] >= self.acquired_at]
+        assert not late, f"a former active wrote after epoch {self.epoch}'s end: {late[:3]}"
+        new = [w for w in writes if w["caller"] not in self.old_callers]
+        assert new, "the new active never wrote to Salesforce"
+        first = new[0]["at"]
+        assert first >= self.expires_at + TAKEOVER_WAIT_S, (
+            f"the new active wrote {self.expires_at + TAKEOVER_WAIT_S - first:.3f} s before the "
+            "old term's end plus the takeover wait")
+        last_old = max((w["ran_at"] or w["at"] for w in old), default=0.0)
+        assert first >= last_old, "the new active wrote before the old one's last write ran"
+        return (f"epoch {self.epoch}: the new active's first write came "
+                f"{first - self.expires_at:.2f} s after the old term's end; {len(old)} writes "
+                "before it")

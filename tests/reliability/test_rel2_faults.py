@@ -121,6 +121,9 @@ def test_r13_a_full_disk_under_the_inbox_stops_intake_and_a_restart_loses_nothin
     verdict.assert_clean(max_redelivered=2 * 100)
 
 
+STALL_PROOF_S = 100.0  # < the 120 s default read timeout, > 2 s timeouts under CI load
+
+
 def test_r17_a_stalled_rest_server_times_out_and_nothing_is_doubled(
         reference: Reference, tmp_path: Path) -> None:
     """The server accepts the next three Lead writes and does not answer, against a 2 s read
@@ -143,19 +146,21 @@ def test_r17_a_stalled_rest_server_times_out_and_nothing_is_doubled(
         c.publish(run.workload, after_batch=after_batches({1: stall}))
         wait_for(lambda: sum(r["fired"] for r in c.admin("/faults/org")["rules"]) >= 3, 90,
                  "three held Lead writes")
-        c.wait_idle(run.workload, IDLE_TIMEOUT_S)  # applied while the three are still held
+        # applied while the three are still held, and sooner than the default 120 s read
+        # timeout could have released even one of them: so the configured 2 s timeout fired
+        c.wait_idle(run.workload, STALL_PROOF_S)
         c.admin("/faults/org/clear", {})  # now they complete, late
         verdict = run.finish(golden, "R17")
-        # The apply loop logs one WARNING per error class (README): the ReadTimeout names
-        # itself unless another "salesforce unavailable" cause (a 5xx under load) came first.
-        # That the held writes timed out at all is proven by wait_idle above: without the
-        # 2 s timeout the workers would wait out the 300 s stall.
+        # Whether a WARNING
+        # follows depends on timing: a call whose three attempts were all held fails its cycle
+        # ("salesforce unavailable", once per error class, README), while held first attempts of
+        # calls made by different workers are retried within the call and succeed silently
+        # (a CI run under load logged none). So only "once per class" is asserted here.
         unavailable = [line for line in c.logs().splitlines()
                        if "salesforce unavailable" in line and " WARNING " in line]
         assert c.sigterm() == 0
     verdict.assert_clean(max_redelivered=0)
-    assert unavailable, "no WARNING for the timed-out writes"
-    assert "ReadTimeout" in unavailable[0] or len(unavailable) == 1
+    assert len(unavailable) <= 1, unavailable
 
 
 def test_r25_cdc_gap_and_overflow_events_are_neither_applied_as_changes_nor_dropped(

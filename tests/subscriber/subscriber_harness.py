@@ -13,11 +13,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from helpers.inbox_places import InboxPlace, SqlitePlace
+
 from emulator.server import Emulator
 from subscriber.auth import Session, SessionProvider
 from subscriber.events import BatchStats, EntryStatus
 from subscriber.hooks import IntakeHooks
-from subscriber.inbox import Inbox
 from subscriber.intake import Intake
 from subscriber.settings import IntakeSettings, ReplayPolicy
 
@@ -75,14 +76,14 @@ class RecordingHooks(IntakeHooks):
 class Harness:
     """An intake running on a thread against one emulator, with its inbox and hooks."""
 
-    def __init__(self, emu: Emulator, inbox_path: Path, settings: IntakeSettings) -> None:
+    def __init__(self, emu: Emulator, place: InboxPlace, settings: IntakeSettings) -> None:
         self.emu = emu
-        self.inbox_path = inbox_path
+        self.place = place
         self.settings = settings
         self.tokens = EmulatorTokens(emu)
         self.sessions = SessionProvider(self.tokens, backoff_initial_s=0.05, backoff_max_s=0.2)
         self.hooks = RecordingHooks()
-        self.inbox = Inbox(inbox_path)
+        self.inbox = place.open()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failure: BaseException | None = None
@@ -131,6 +132,12 @@ class Harness:
         assert not self._thread.is_alive(), "intake is still running"
         assert self.failure is not None, "intake returned without failing"
         return self.failure
+
+    @property
+    def inbox_path(self) -> Path:
+        """The SQLite file (tests that reach into it run on that backend only)."""
+        assert isinstance(self.place, SqlitePlace), "an SQLite-only test"
+        return self.place.path
 
     def count(self, topic: str, status: EntryStatus = EntryStatus.PENDING) -> int:
         counts = self.inbox.counts_by_topic().get(topic)

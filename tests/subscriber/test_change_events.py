@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import requests
+from helpers.inbox_places import BOTH_BACKENDS
 from subscriber_harness import LEAD, HarnessFactory
 
 from emulator.org.cdc import ChangeDataCapture
@@ -36,6 +37,7 @@ def _header(change_type: str, key: str = "", seq: int = 1) -> dict[str, Any]:
     }
 
 
+@BOTH_BACKENDS
 def test_update_bitmaps_decode_to_field_names(harness_factory: HarnessFactory) -> None:
     h = harness_factory().start()
     _update(
@@ -60,6 +62,7 @@ def test_update_bitmaps_decode_to_field_names(harness_factory: HarnessFactory) -
     assert entry.dedupe_key == f"txn:{change.transaction_key}:{change.sequence_number}"
 
 
+@BOTH_BACKENDS
 def test_gap_and_overflow_events_are_recognised(harness_factory: HarnessFactory) -> None:
     h = harness_factory().start()
     admin = h.emu.info()["admin_url"] + "/faults/cdc/gap"
@@ -80,6 +83,7 @@ def test_gap_and_overflow_events_are_recognised(harness_factory: HarnessFactory)
     assert over.change.record_ids == ("000000000000000AAA",)
 
 
+@BOTH_BACKENDS
 def test_change_events_deduplicated_by_transaction_and_sequence(
     harness_factory: HarnessFactory,
 ) -> None:

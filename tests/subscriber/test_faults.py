@@ -4,7 +4,6 @@ a failing inbox write. In every case nothing is lost and nothing is stored twice
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import certifi
 import grpc
 import pytest
+from helpers.inbox_places import BOTH_BACKENDS, InboxPlace, allow_inserts, refuse_inserts
 from subscriber_harness import LEAD, TRIAL, Harness, HarnessFactory, RecordingHooks
 
 from emulator.pubsub.faults import AbortPlan
@@ -25,6 +25,7 @@ def _workspaces(h: Harness) -> list[str]:
     return [e.payload["Workspace_ID__c"] for e in h.inbox.pending(500, TRIAL) if e.payload]
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize(
     ("code", "error_code"),
     [
@@ -94,6 +95,7 @@ def test_expired_session_is_refreshed_once(
         assert token not in caplog.text
 
 
+@BOTH_BACKENDS
 def test_redelivered_events_are_dropped_at_the_door(harness_factory: HarnessFactory) -> None:
     h = harness_factory().start()
     h.publish_trials(5)
@@ -106,27 +108,25 @@ def test_redelivered_events_are_dropped_at_the_door(harness_factory: HarnessFact
     assert _workspaces(h) == [f"w{i}" for i in range(7)]
 
 
+@BOTH_BACKENDS
 def test_failed_inbox_write_stops_the_intake_and_loses_nothing(
-    harness_factory: HarnessFactory,
+    harness_factory: HarnessFactory, inbox_place: InboxPlace,
 ) -> None:
     """A write that fails (disk full) stops the intake instead of refetching the batch every
     backoff forever (each refetch costs deliveries from the daily allocation)."""
     h = harness_factory().start()
     h.wait_for(lambda: h.inbox.checkpoint(TRIAL).replay_id is not None, "first checkpoint")
     before = h.inbox.checkpoint(TRIAL).replay_id
-    with sqlite3.connect(h.inbox_path) as db:
-        db.execute("CREATE TRIGGER no_room BEFORE INSERT ON entries "
-                   "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    said = refuse_inserts(inbox_place)
     h.publish_trials(3)
     failure = h.wait_failure()
     assert isinstance(failure, InboxFailed)
-    assert "database or disk is full" in str(failure)
+    assert said in str(failure)
     assert "nothing was lost; the checkpoint did not move" in str(failure)
     assert h.hooks.reconnects == [], "must not resubscribe and refetch the batch"
     assert h.count(TRIAL) == 0
     assert h.inbox.checkpoint(TRIAL).replay_id == before, "checkpoint moved without its batch"
-    with sqlite3.connect(h.inbox_path) as db:
-        db.execute("DROP TRIGGER no_room")
+    allow_inserts(inbox_place)
     h.start()  # what the service manager's restart does
     h.wait_count(TRIAL, 3)
     h.stop()

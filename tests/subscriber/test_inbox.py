@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers.inbox_places import BACKENDS, PgPlace
 
 from subscriber.errors import Fatal, InboxFailed
 from subscriber.events import (
@@ -26,26 +27,23 @@ from subscriber.events import (
 from subscriber.inbox import Inbox
 from subscriber.inbox_api import InboxStore
 from subscriber.inbox_file import open_db
-from subscriber.inbox_pg import PgInbox, open_pg_inbox
-from subscriber.pg_schema import upgrade
+from subscriber.inbox_pg import PgInbox
 
 T = "/event/T__e"
 OpenInbox = Callable[..., InboxStore]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 def open_inbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenInbox]:
     """``open_inbox(**kwargs)``: the same inbox again on each call, on the SQLite file or on
-    a fresh PostgreSQL schema (upgraded first, as ``db upgrade`` would)."""
+    a fresh PostgreSQL schema (upgraded first, as ``db upgrade`` would), fenced by a lease this
+    process holds, as the daemon's is."""
     if request.param == "sqlite":
         yield lambda **kw: Inbox(tmp_path / "i.db", **kw)
         return
-    dsn = request.getfixturevalue("pg_dsn")
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        upgrade(conn)
-    yield lambda **kw: open_pg_inbox(dsn, pool_size=2, **kw)
+    place = PgPlace(request.getfixturevalue("pg_dsn"))
+    yield place.open
+    place.close()
 
 
 def fail_inserts_of(inbox: InboxStore, event_id: str, tmp_path: Path) -> None:

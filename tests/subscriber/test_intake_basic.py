@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from helpers.inbox_places import BOTH_BACKENDS, InboxPlace, SqlitePlace
 from subscriber_harness import LEAD, TRIAL, HarnessFactory
 
 from subscriber.events import EntryKind, EntryStatus
 
 
+@BOTH_BACKENDS
 def test_platform_events_land_in_inbox_with_checkpoint(harness_factory: HarnessFactory) -> None:
     h = harness_factory().start()
     ids = h.publish_trials(5)
@@ -35,6 +37,7 @@ def test_ten_byte_replay_ids_are_stored_intact(harness_factory: HarnessFactory) 
     assert h.inbox.checkpoint(TRIAL).replay_id == published[-1].replay_id
 
 
+@BOTH_BACKENDS
 def test_clean_stop_then_restart_resumes_exactly(harness_factory: HarnessFactory) -> None:
     h = harness_factory().start()
     h.publish_trials(5)
@@ -65,6 +68,7 @@ def test_requested_credit_never_exceeds_batch_size(harness_factory: HarnessFacto
     assert max(sizes) <= 7, sizes
 
 
+@BOTH_BACKENDS
 def test_keepalive_moves_checkpoint_when_idle(harness_factory: HarnessFactory) -> None:
     h = harness_factory().start()
     h.wait_for(lambda: any(topic == LEAD for topic, _ in h.hooks.keepalives), "a keepalive")
@@ -74,21 +78,30 @@ def test_keepalive_moves_checkpoint_when_idle(harness_factory: HarnessFactory) -
     assert h.inbox.checkpoint(LEAD).replay_id == lead_keepalives[-1]
 
 
+@BOTH_BACKENDS
 def test_counts_readable_from_another_process_while_running(
-    harness_factory: HarnessFactory,
+    harness_factory: HarnessFactory, inbox_place: InboxPlace,
 ) -> None:
     h = harness_factory().start()
     h.publish_trials(3)
     h.wait_count(TRIAL, 3)
     h.inbox.mark_applied([h.inbox.pending(1, TRIAL)[0].id])
+    if isinstance(inbox_place, SqlitePlace):
+        opening = ("from subscriber.inbox import Inbox\n"
+                   "inbox = Inbox.open_readonly(sys.argv[1])\n")
+        where = str(inbox_place.path)
+    else:  # status and metrics read the shared database unfenced
+        opening = ("from subscriber.inbox_pg import open_pg_inbox\n"
+                   "inbox = open_pg_inbox(sys.argv[1], pool_size=1)\n")
+        where = inbox_place.dsn
     script = (
-        "import sys; from subscriber.inbox import Inbox\n"
-        "with Inbox.open_readonly(sys.argv[1]) as inbox:\n"
+        "import sys\n" + opening +
+        "with inbox:\n"
         "    c = inbox.counts_by_topic()[sys.argv[2]]\n"
         "    print(c.pending, c.applied, c.poison, c.oldest_pending_age_s is not None)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script, str(h.inbox_path), TRIAL],
+        [sys.executable, "-c", script, where, TRIAL],
         check=True, capture_output=True, text=True, timeout=30,
     )
     assert out.stdout.split() == ["2", "1", "0", "True"]
@@ -96,6 +109,7 @@ def test_counts_readable_from_another_process_while_running(
     h.stop()
 
 
+@BOTH_BACKENDS
 def test_stop_mid_flow_commits_the_batch_in_hand_and_resumes_exactly(
     harness_factory: HarnessFactory,
 ) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.inbox_places import BOTH_BACKENDS, InboxPlace
 from subscriber_harness import TRIAL, HarnessFactory
 
 from emulator.pubsub.subscribe import StreamSettings
@@ -20,7 +20,7 @@ from proto import pubsub_api_pb2 as pb
 from subscriber.codec import SchemaCache
 from subscriber.events import Jump
 from subscriber.hooks import IntakeHooks
-from subscriber.inbox import Inbox
+from subscriber.inbox_api import InboxStore
 from subscriber.settings import IntakeSettings, ReplayPolicy
 from subscriber.stream import TopicStream
 
@@ -31,6 +31,7 @@ X = "/event/X__e"
 
 
 
+@BOTH_BACKENDS
 def test_a_latest_start_warns_records_the_jump_and_checkpoints_its_first_keepalive(
     harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture,
     subscribed: list[threading.Event],
@@ -50,7 +51,7 @@ def test_a_latest_start_warns_records_the_jump_and_checkpoints_its_first_keepali
     assert h.inbox.pending_jump(TRIAL) is None, "the checkpoint ends the recorded jump"
 
 
-def _stream(inbox: Inbox) -> TopicStream:
+def _stream(inbox: InboxStore) -> TopicStream:
     """White-box on purpose: the emulator cannot be made to send a keepalive while the client
     holds no credit, so the no-credit rule is checked on the stream's response handler."""
     settings = IntakeSettings(endpoint="127.0.0.1:1", topics=(X,), ca_file=None,
@@ -59,10 +60,11 @@ def _stream(inbox: Inbox) -> TopicStream:
                        schemas=SchemaCache(lambda sid: ""), inbox=inbox, hooks=IntakeHooks())
 
 
+@BOTH_BACKENDS
 def test_the_first_keepalive_of_a_latest_start_is_checkpointed_even_with_no_credit(
-    tmp_path: Path,
+    inbox_place: InboxPlace,
 ) -> None:
-    with Inbox(tmp_path / "inbox.db") as inbox:
+    with inbox_place.open() as inbox:
         stream = _stream(inbox)
         assert stream._first_request().replay_preset == pb.LATEST
         assert inbox.pending_jump(X) == Jump("latest", inbox.pending_jump(X).at, b"", 1)
@@ -71,8 +73,10 @@ def test_the_first_keepalive_of_a_latest_start_is_checkpointed_even_with_no_cred
         assert inbox.pending_jump(X) is None
 
 
-def test_after_an_event_a_latest_stream_keeps_the_caught_up_rule(tmp_path: Path) -> None:
-    with Inbox(tmp_path / "inbox.db") as inbox:
+@BOTH_BACKENDS
+def test_after_an_event_a_latest_stream_keeps_the_caught_up_rule(
+        inbox_place: InboxPlace) -> None:
+    with inbox_place.open() as inbox:
         stream = _stream(inbox)
         stream._first_request()
         stream._events_seen = True  # as after an event response on this stream
@@ -80,6 +84,7 @@ def test_after_an_event_a_latest_stream_keeps_the_caught_up_rule(tmp_path: Path)
         assert inbox.checkpoint(X).replay_id is None
 
 
+@BOTH_BACKENDS
 def test_a_jump_to_latest_after_a_refused_replay_id_survives_a_restart(
     harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture,
     subscribed: list[threading.Event],
@@ -99,7 +104,7 @@ def test_a_jump_to_latest_after_a_refused_replay_id_survives_a_restart(
     first.stop()
     first.close()
 
-    second = harness_factory(stream=QUIET, emu=first.emu, inbox=first.inbox_path, **opts)
+    second = harness_factory(stream=QUIET, emu=first.emu, **opts)
     second.start()
     assert subscribed[1].wait(15), "the restarted subscription"
     again = second.inbox.pending_jump(TRIAL)

@@ -12,6 +12,7 @@ from typing import Any
 
 import fastavro
 import pytest
+from helpers.inbox_places import BOTH_BACKENDS
 from subscriber_harness import TRIAL, HarnessFactory, trial_record
 
 from emulator.pubsub.store import NewEvent
@@ -29,6 +30,7 @@ LOGICAL_FIELDS = [
 ]
 
 
+@BOTH_BACKENDS
 def test_logical_types_are_stored_and_the_stream_goes_on(harness_factory: HarnessFactory) -> None:
     """Decimal, timestamp, date and UUID values used to escape json.dumps as a TypeError that
     stopped the intake (and the daemon, exit 1) before any later event could land."""

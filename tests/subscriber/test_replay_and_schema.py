@@ -9,6 +9,7 @@ import uuid
 
 import fastavro
 import pytest
+from helpers.inbox_places import BOTH_BACKENDS
 from subscriber_harness import TRIAL, Harness, HarnessFactory, trial_record
 
 from emulator.pubsub.store import NewEvent
@@ -23,6 +24,7 @@ def _corrupt_checkpoint(h: Harness) -> None:
     h.inbox.advance_checkpoint(TRIAL, BOGUS)
 
 
+@BOTH_BACKENDS
 def test_fail_policy_stops_with_a_clear_message(
     harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -44,6 +46,7 @@ def test_fail_policy_stops_with_a_clear_message(
     assert not any(BOGUS.hex() in r.getMessage() for r in caplog.records)
 
 
+@BOTH_BACKENDS
 def test_earliest_policy_replays_the_retained_events(
     harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -59,6 +62,7 @@ def test_earliest_policy_replays_the_retained_events(
                for r in caplog.records)
 
 
+@BOTH_BACKENDS
 def test_latest_policy_skips_to_new_events_loudly(
     harness_factory: HarnessFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -76,6 +80,7 @@ def test_latest_policy_skips_to_new_events_loudly(
     assert any(r.levelno >= logging.ERROR and "SKIPPED" in r.getMessage() for r in caplog.records)
 
 
+@BOTH_BACKENDS
 def test_schema_change_mid_stream(harness_factory: HarnessFactory) -> None:
     h = harness_factory().start()
     bus = h.emu.context.bus
@@ -96,6 +101,7 @@ def test_schema_change_mid_stream(harness_factory: HarnessFactory) -> None:
     assert "Plan__c" not in (entries[0].payload or {})
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("corrupt", [b"\xff\xff\xff", None], ids=["garbage", "trailing-bytes"])
 def test_poison_payload_is_kept_and_the_stream_goes_on(
     harness_factory: HarnessFactory, corrupt: bytes | None
