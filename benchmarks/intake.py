@@ -9,7 +9,8 @@ fresh emulator and state directory:
 * **backlog**: every event is published first, then the daemon process is started. From the
   moment it is spawned: ``startup_s`` until the first event is committed, ``catchup_s`` until
   the last one is (whole process: interpreter start, imports, login, subscribe, fetch, decode,
-  commit). The apply loop runs as in production meanwhile. ``startup_cpu_s`` and
+  commit). The apply loop runs as in production meanwhile (it claims no new cycle while
+  the intake drains the backlog, at most 2 s: :mod:`service.catch_up`). ``startup_cpu_s`` and
   ``backlog_daemon_cpu_s`` are the daemon's CPU seconds at its first commit and at the end:
   on a shared machine they show what a change saved when wall times swing with the load.
 

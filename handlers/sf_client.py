@@ -4,8 +4,9 @@ Every request goes through a ``requests.Session`` with ``trust_env`` off (``REQU
 and proxies would otherwise silently replace our CA and routing), ``verify`` set to the
 configured CA, an explicit ``(connect, read)`` timeout and ``Sforce-Call-Options:
 client=<name>``, so the Lead change events our own writes cause can be recognised and
-ignored. REST goes through simple-salesforce; SOAP (``convertLead``) is posted on the same
-session.
+ignored. REST and SOAP (``convertLead``) are plain requests on that session, with the current
+bearer token: simple-salesforce (with zeep and lxml, ~9 MB of the daemon's RSS) is not needed
+for the handful of calls the daemon makes.
 
 Failures of a whole call are mapped once, here: 5xx, timeouts and connection errors retry
 with jittered exponential backoff (tenacity) when the call is idempotent, and otherwise raise
@@ -24,8 +25,6 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import requests
-from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from tenacity import (
     retry,
     retry_if_exception_type,
@@ -97,7 +96,6 @@ class SalesforceClient:
         self._http.trust_env = False
         self._http.verify = str(settings.ca_file) if settings.ca_file else True
         self._http.headers["Sforce-Call-Options"] = f"client={settings.client_name}"
-        self._sf: Salesforce | None = None
         self._token = ""
         self._retrying = retry(
             retry=retry_if_exception_type(TransientError),
@@ -133,22 +131,21 @@ class SalesforceClient:
 
         def once() -> Any:
             return self._authenticated(
-                lambda sf: sf.restful(path, method=method, json=body, timeout=self.timeout,
-                                      headers=extra))
+                lambda: self._json(method, f"{self.api_path}/{path}", body, extra))
         return self._retrying(once)() if idempotent else once()
 
     def rest_url(self, url: str) -> Any:
         """GET a path Salesforce returned (``nextRecordsUrl``); idempotent."""
         def once() -> Any:
-            return self._authenticated(
-                lambda sf: sf.query_more(url, identifier_is_url=True, timeout=self.timeout))
+            return self._authenticated(lambda: self._json("GET", url))
         return self._retrying(once)()
 
     def soap(self, body_xml: Callable[[str], bytes]) -> bytes:
         """POST a partner SOAP envelope built for the current token; the response body."""
-        def call(sf: Salesforce) -> bytes:
-            del sf
-            url = f"{self._session().instance_url}/services/Soap/u/{self.settings.api_version}"
+        def call() -> bytes:
+            session = self._session()
+            self._token = session.access_token
+            url = f"{session.instance_url}/services/Soap/u/{self.settings.api_version}"
             response = self._http.post(
                 url, data=body_xml(self._token), timeout=self.timeout,
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
@@ -159,23 +156,31 @@ class SalesforceClient:
     def _session(self) -> SessionLike:
         return self._sessions.current()
 
-    def _client(self) -> Salesforce:
+    def _json(self, method: str, path: str, body: Any = None,
+              headers: Mapping[str, str] | None = None) -> Any:
+        """``method`` on the instance's ``path`` with the current token; the JSON answer (None
+        for an empty one, as simple-salesforce gave); a status of 300 or more raises."""
         session = self._session()
-        if self._sf is None or session.access_token != self._token:
-            self._token = session.access_token
-            self._sf = Salesforce(instance_url=session.instance_url,
-                                  session_id=session.access_token, session=self._http,
-                                  version=self.settings.api_version)
-        return self._sf
+        self._token = session.access_token
+        response = self._http.request(
+            method, f"{session.instance_url}{path}", json=body, timeout=self.timeout,
+            headers={"Content-Type": "application/json",
+                     "Authorization": f"Bearer {session.access_token}", **(headers or {})})
+        if response.status_code >= 300:
+            raise classify(response.status_code, _content(response))
+        if response.status_code == 204 or not response.content:
+            return None
+        answer = response.json()  # not JSON: ValueError, mapped to TransientError
+        return answer or None
 
-    def _authenticated(self, call: Callable[[Salesforce], T]) -> T:
+    def _authenticated(self, call: Callable[[], T]) -> T:
         """Run ``call``; on INVALID_SESSION_ID refresh the shared session once and repeat."""
         try:
-            return _mapped(call, self._client())
+            return _mapped(call)
         except _SessionRejected:
             log.info("Salesforce rejected the session; refreshing it once")
             self._sessions.refresh(self._token)
-            return _mapped(call, self._client())
+            return _mapped(call)
 
 
 class RestClient(Protocol):
@@ -198,14 +203,10 @@ class _SessionRejected(GatewayError):
     error_class = "INVALID_SESSION_ID"
 
 
-def _mapped(call: Callable[[Salesforce], T], sf: Salesforce) -> T:
-    """Run ``call`` and turn library and transport exceptions into ours."""
+def _mapped(call: Callable[[], T]) -> T:
+    """Run ``call`` and turn transport exceptions into ours."""
     try:
-        return call(sf)
-    except SalesforceExpiredSession:
-        raise _SessionRejected("INVALID_SESSION_ID") from None
-    except SalesforceError as exc:
-        raise classify(exc.status, exc.content) from None
+        return call()
     except (requests.Timeout, requests.ConnectionError) as exc:
         raise TransientError(f"{type(exc).__name__} talking to Salesforce") from None
     except ValueError:  # a body that is not JSON (a proxy's HTML page, a cut-off answer)
@@ -222,6 +223,14 @@ def classify(status: int, content: Any) -> GatewayError:
     if status >= 500 or code in ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"):
         return TransientError(f"HTTP {status} {code}: {message}".strip())
     return CallRejected(f"HTTP {status} {code}: {message}".strip(), code)
+
+
+def _content(response: requests.Response) -> Any:
+    """A failed call's body: parsed JSON (Salesforce's error list), else its text."""
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
 
 
 def _first_error(content: Any) -> tuple[str, str]:

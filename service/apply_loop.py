@@ -1,13 +1,10 @@
 """The apply loop: pending inbox entries → lifecycle rules → Salesforce → marked done.
 
-A dispatcher thread sleeps on an event the intake sets after every commit (no polling delay;
-intake never waits for it) and hands batches of up to ``batch_size`` entries to worker threads,
-one gateway each, so Salesforce's latency overlaps across cycles. Batches claim their
-Workspaces and emails (:mod:`service.apply_batches`): a Workspace is never in two cycles at
-once, and different Workspaces never wait for each other's failures. Entries are marked applied
-(or parked) only after Salesforce confirmed the writes they depend on, in one inbox
-transaction per cycle; a crash in between repeats the cycle, which the idempotent rules turn
-into no writes at all.
+A dispatcher thread, woken by the intake after every commit (deferring while it drains a
+backlog, :mod:`service.catch_up`), hands batches to worker threads, one gateway each. Batches
+claim their Workspaces and emails (:mod:`service.apply_batches`). Entries are marked applied
+(or parked) once Salesforce confirmed their writes, one transaction per cycle (a crash repeats
+the cycle; the idempotent rules make the repeat write nothing).
 
 Failures: a whole-call failure (5xx, timeout, a failed login) or an inbox write the full disk
 refused (one alert per episode) holds new cycles back with jittered delays; REQUEST_LIMIT_EXCEEDED
@@ -86,6 +83,11 @@ class ApplyLoop:
         """Held back on purpose (a backoff, the REQUEST_LIMIT_EXCEEDED pause): not stuck."""
         with self._lock:
             return self._hold_until > self._clock() or bool(self._retry_at)
+
+    def defer(self, until: float) -> None:
+        """Claim no new cycle before ``until`` (clock time; the intake drains a backlog)."""
+        with self._lock:
+            self._hold_until = max(self._hold_until, until)
 
     def wake(self) -> None:
         """New entries are in the inbox (called by the intake after each commit)."""
@@ -260,9 +262,7 @@ class ApplyLoop:
         for entry_id in [*result.applied, *result.parked]:
             self._attempts.pop(entry_id, None)
             self._retry_at.pop(entry_id, None)
-        tags = batch_tags(entries)
-        for error_class, message in result.problems:
-            self._reporter.report(error_class, message, tags)
+        self._reporter.report_all(result.problems, batch_tags(entries))
         by_id = {e.id: e for e in entries}
         self._schedule_retries([(by_id[i], reason) for i, reason in result.retry.items()
                                 if i in by_id])

@@ -8,7 +8,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from subscriber.errors import InboxFull
 from subscriber.inbox_api import ApplyInbox
@@ -38,12 +38,20 @@ class Reporter:
         self._lock = threading.Lock()
         self._reported: set[str] = set()
 
+    def report_all(self, problems: Sequence[tuple[str, str]], tags: Tags | None = None) -> None:
+        """:meth:`report` each (error class, message) of one cycle, recording only the last:
+        one inbox write (an fsync'd commit) per cycle, not one per problem, which in a backlog
+        of bad events cost the intake's commits their turn at the inbox."""
+        for n, (error_class, message) in enumerate(problems):
+            self.report(error_class, message, tags, record=n == len(problems) - 1)
+
     def report(self, error_class: str, message: str, tags: Tags | None = None,
-               once_as: str = "") -> None:
+               once_as: str = "", *, record: bool = True) -> None:
         """Log once per class at WARNING (later ones at DEBUG) and record it as the last.
         ``once_as``: count it once under this key instead (an event given up as poison is
         reported apart from the batch-level failures of the same class)."""
-        self.record(error_class, message)
+        if record:
+            self.record(error_class, message)
         key = once_as or error_class
         with self._lock:
             first = key not in self._reported

@@ -5,23 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from importlib import metadata
+from types import ModuleType
 
 from service.gc_pause import gc_paused
 
 with gc_paused():  # the commands' imports are most of the start-up: see service.gc_pause
-    from service import (
-        check_cmd,
-        check_org_cmd,
-        db_cmd,
-        emulator_cmd,
-        jobs_cmd,
-        publish_cmd,
-        replay_cmd,
-        review_cmd,
-        run_cmd,
-        status_cmd,
-    )
+    from service import run_cmd
 
 DIST_NAME = "lifecycle-sync"
 EX_SIGPIPE = 141  # what a shell reports for a tool killed by SIGPIPE (`... | head`)
@@ -29,13 +18,37 @@ EX_SIGPIPE = 141  # what a shell reports for a tool killed by SIGPIPE (`... | he
 
 def version() -> str:
     """The installed distribution's version (a checkout run without installing: unknown)."""
+    from importlib import metadata  # ~70 ms of imports that only --version needs
+
     try:
         return metadata.version(DIST_NAME)
     except metadata.PackageNotFoundError:
         return "unknown (not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _other_commands() -> list[ModuleType]:
+    """Every command but ``run``, in ``--help`` order; imported only when the command line is
+    not a plain ``run``, so the daemon's start-up does not pay for the other commands'
+    imports (Salesforce clients, the scheduler, the emulator's CLI)."""
+    with gc_paused():
+        from service import (
+            check_cmd,
+            check_org_cmd,
+            db_cmd,
+            emulator_cmd,
+            jobs_cmd,
+            publish_cmd,
+            replay_cmd,
+            review_cmd,
+            status_cmd,
+        )
+    return [check_cmd, check_org_cmd, status_cmd, emulator_cmd, jobs_cmd, publish_cmd,
+            replay_cmd, db_cmd, review_cmd]
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; for ``argv`` starting with ``run`` (the daemon), only ``run``
+    (its options, help and errors are the same)."""
     parser = argparse.ArgumentParser(
         prog="lifecycle-sync",
         description=(
@@ -44,23 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
             "applies trials, conversions and churn to Salesforce records."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    only_run = argv is not None and argv[:1] == ["run"]
+    if not only_run:
+        parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_cmd.add_parser(sub)
-    check_cmd.add_parser(sub)
-    check_org_cmd.add_parser(sub)
-    status_cmd.add_parser(sub)
-    emulator_cmd.add_parser(sub)
-    jobs_cmd.add_parser(sub)
-    publish_cmd.add_parser(sub)
-    replay_cmd.add_parser(sub)
-    db_cmd.add_parser(sub)
-    review_cmd.add_parser(sub)
+    for command in [] if only_run else _other_commands():
+        command.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         code: int = args.func(args)
         sys.stdout.flush()

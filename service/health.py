@@ -23,7 +23,6 @@ from typing import Any, Protocol
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from service.inbox_backend import ReaderSource, open_reader
-from service.shadow import WATERMARK_KEY
 from subscriber.errors import SubscriberError
 from subscriber.events import EntryStatus
 from subscriber.inbox_api import InboxReader
@@ -66,8 +65,9 @@ class Health:
         with self._lock:
             self._subscribed.discard(topic)
 
-    def problems(self) -> list[str]:
-        """Why the daemon is not ready; empty when it is."""
+    def problems(self, stuck: str | None = None) -> list[str]:
+        """Why the daemon is not ready; empty when it is. ``stuck``: :meth:`apply_stuck`'s
+        answer when the caller already has it this tick (the main loop)."""
         found = []
         with self._lock:
             missing = sorted(self._topics - self._subscribed)
@@ -78,7 +78,7 @@ class Health:
         paused = self._paused()
         if paused:
             found.append(paused)
-        stuck = self.apply_stuck()
+        stuck = self.apply_stuck() if stuck is None else stuck
         if stuck:
             found.append(stuck)
         return found
@@ -101,20 +101,21 @@ class Health:
 
     def oldest_pending_s(self) -> float | None:
         """Age of the oldest entry the apply loop still owes a cycle (shadow: above the
-        watermark), or None."""
+        watermark), or None. The first pending entry by ID, one indexed row (entries land in
+        ID order), not a count of the whole inbox: the main loop asks every tick."""
         try:
             with open_reader(self._inbox_file) as inbox:
-                if self._shadow:
-                    return _oldest_after_watermark_s(inbox)
-                ages = [c.oldest_pending_age_s for c in inbox.counts_by_topic().values()]
+                return _oldest_pending_s(inbox, self._shadow)
         except SubscriberError:
             return None
-        known = [a for a in ages if a is not None]
-        return max(known) if known else None
 
 
-def _oldest_after_watermark_s(inbox: InboxReader) -> float | None:
-    after_id = int(inbox.meta(WATERMARK_KEY) or 0)
+def _oldest_pending_s(inbox: InboxReader, shadow: bool) -> float | None:
+    after_id = 0
+    if shadow:
+        from service.shadow import WATERMARK_KEY  # shadow mode's gateway: not at start-up
+
+        after_id = int(inbox.meta(WATERMARK_KEY) or 0)
     waiting = inbox.entries(EntryStatus.PENDING, limit=1, after_id=after_id)
     if not waiting:
         return None

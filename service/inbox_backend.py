@@ -32,6 +32,8 @@ def open_reader(source: ReaderSource) -> AbstractContextManager[InboxReader]:
         return Inbox.open_readonly(source)
     return source()
 
+# What ``status`` shows of Sentry and metrics, written by the daemon at start (service.wiring).
+OPS_KEY = "ops:observability"
 
 def readers_of(inbox: InboxStore) -> ReaderSource:
     """How the daemon's readers reach ``inbox``."""

@@ -9,6 +9,7 @@ the latest Salesforce response. Names carry their unit (``_seconds``), per Prome
 
 from __future__ import annotations
 
+import collections
 import functools
 import re
 import threading
@@ -91,10 +92,10 @@ class Metrics:
             self._keepalive[topic] = self._clock()
 
     def landed(self, topic: str, events: Sequence[Received], poison: int) -> None:
-        for event in events:
-            if isinstance(event, DecodedEvent):
-                self.received.labels(topic, type_label(event.kind, event.payload,
-                                                       event.change)).inc()
+        by_type = collections.Counter(type_label(e.kind, e.payload, e.change)
+                                      for e in events if isinstance(e, DecodedEvent))
+        for label, count in by_type.items():  # one labelled inc per type, not per event
+            self.received.labels(topic, label).inc(count)
         if poison:
             self.failed.labels(topic, "undecodable").inc(poison)
 

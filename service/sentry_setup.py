@@ -20,7 +20,6 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from scheduler.settings import SchedulerSettings
@@ -58,19 +57,24 @@ class SentrySettings:
 
 
 def from_env(settings: SentrySettings, env: Mapping[str, str]) -> SentrySettings:
-    """Fill what the config left empty from the SDK's standard variables."""
+    """Fill what the config left empty from the SDK's standard variables; the default release
+    (the installed version) only when Sentry is on, as nothing else reads it."""
+    dsn = settings.dsn or env.get("SENTRY_DSN", "")
     return SentrySettings(
-        dsn=settings.dsn or env.get("SENTRY_DSN", ""),
+        dsn=dsn,
         # An explicit setting beats the variable, as in the SDK itself: "If you do not set
         # environment in init(), the Sentry SDK will check for the environment variable,
         # SENTRY_ENVIRONMENT. If this is not set, environment will default to production"
         # (docs.sentry.io/platforms/python/configuration/environments/).
         environment=settings.environment or env.get("SENTRY_ENVIRONMENT", "") or "production",
-        release=settings.release or env.get("SENTRY_RELEASE", "") or default_release(),
+        release=(settings.release or env.get("SENTRY_RELEASE", "")
+                 or (default_release() if dsn else "")),
         crons=settings.crons)
 
 
 def default_release() -> str:
+    from importlib import metadata  # ~50 ms of imports: only when Sentry is on
+
     try:
         return f"lifecycle-sync@{metadata.version('lifecycle-sync')}"
     except metadata.PackageNotFoundError:

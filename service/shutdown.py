@@ -14,8 +14,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from scheduler.registry import RealigningScheduler
+if TYPE_CHECKING:  # APScheduler is imported once the intake runs (service.daemon_parts)
+    from scheduler.registry import RealigningScheduler
 
 
 def stop_writers(apply_thread: threading.Thread, workers: Sequence[threading.Thread],

@@ -20,7 +20,7 @@ from service.config import Config, ConfigError, inbox_path, load_config
 from service.connection_state import CONNECTED, read_connection_state
 from service.event_labels import event_type, workspace_id
 from service.gap_report import gap_lines, topic_gaps
-from service.inbox_backend import ReaderSource, open_reader, run_records
+from service.inbox_backend import OPS_KEY, ReaderSource, open_reader, run_records
 from service.lifecycle import lock_holder
 from service.sla import SLA_KEY, sla_line
 from service.state_guard import IDENTITY_NAME
@@ -62,9 +62,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                 f"readable inbox or a damaged jobs.db, {EX_NOT_CONNECTED} the daemon runs but a "
                 "topic has not been connected for longer than --max-disconnected-s")
     p.set_defaults(func=_status)
-
-
-OPS_KEY = "ops:observability"  # written by the daemon at start (service.wiring)
 
 
 def _count(text: str) -> int:

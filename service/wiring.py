@@ -18,32 +18,34 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from scheduler.registry import RealigningScheduler
-from service.apply_loop import ApplyLoop
-from service.apply_wiring import apply_loop as apply_loop  # re-exported (tests build it)
 from service.config import Config
 from service.connections import intake_settings as intake_settings  # re-exported
 from service.connections import session_provider as session_provider  # re-exported
 from service.connections import token_source as token_source  # re-exported
-from service.daemon_parts import DaemonParts, build_parts
-from service.failover import Role
+from service.daemon_parts import DaemonParts, IntakeParts, build_intake, build_rest
 from service.health import HealthServer, status_line
 from service.hints import login_failure
-from service.inbox_backend import is_postgres, missing_extra, retention_s
+from service.inbox_backend import OPS_KEY, is_postgres, missing_extra, retention_s
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
 from service.local_checks import startup_problems
 from service.logging_setup import configure_logging
+from service.malloc_arenas import limit_arenas
 from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
 from service.sentry_setup import SentrySettings, fatal_scope, from_env, init_sentry
 from service.sentry_setup import flush as flush_sentry
 from service.shutdown import stop_writers
 from service.state_guard import open_inbox
-from service.status_cmd import OPS_KEY
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
 from subscriber.inbox_api import InboxStore
 from subscriber.intake import Intake
+
+if TYPE_CHECKING:
+    from scheduler.registry import RealigningScheduler
+    from service.apply_loop import ApplyLoop
+    from service.failover import Role
 
 log = logging.getLogger("lifecycle_sync")
 
@@ -59,6 +61,7 @@ def run_daemon(config: Config, *, reset_inbox: bool = False, log_format: str = "
     ``log_format``: ``text`` (stderr) or ``json`` (stdout, one object per line)."""
     stop = threading.Event()
     install_stop_handlers(stop)  # first: a SIGTERM during start-up is still a clean stop
+    limit_arenas()  # before any thread starts (service.malloc_arenas)
     configure_logging(config.service.log_level, config.secrets(), log_format)
     sentry = from_env(config.sentry, os.environ)
     sentry_on = init_sentry(sentry, config.secrets())
@@ -132,18 +135,19 @@ def _record_ops(inbox: InboxStore, config: Config, sentry: SentrySettings) -> No
 def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox: InboxStore,
                 role: Role | None = None, observe: Callable[[Metrics], None] | None = None
                 ) -> int:
-    p = build_parts(config, inbox, role, observe)
+    failure: list[BaseException] = []
+    first = build_intake(config, inbox, observe)
+    worker = threading.Thread(target=_guarded, args=(first.intake, stop, failure), name="intake",
+                              daemon=True)
+    worker.start()  # first: it logs in and lands events while the rest is built
+    p = _build_rest(config, inbox, first, role, stop, worker)
     server = (HealthServer(config.metrics.port, p.metrics.registry, p.health).start()
               if config.metrics.port else None)
     if role is not None:  # until _stop_writers knows better: keep the lease at any exit
         role.left_running(["apply loop", "scheduled jobs"])
-    failure: list[BaseException] = []
-    worker = threading.Thread(target=_guarded, args=(p.intake, stop, failure), name="intake",
-                              daemon=True)
     apply_thread = threading.Thread(target=_guarded, args=(p.applier, stop, failure),
                                     name="apply", daemon=True)
     try:
-        worker.start()
         apply_thread.start()
         _start_jobs(config, p.jobs)
         notifier.ready("receiving " + ", ".join(config.pubsub.topics))
@@ -159,6 +163,18 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
             p.jobs.shutdown(wait=False)  # a job in flight is abandoned like an apply cycle
         p.runs.close()
         inbox.close()
+
+
+def _build_rest(config: Config, inbox: InboxStore, first: IntakeParts, role: Role | None,
+                stop: threading.Event, worker: threading.Thread) -> DaemonParts:
+    """The apply loop, health, jobs and SLA, built while the intake runs; if that fails, the
+    intake is stopped (its batch in hand committed) before the error goes on."""
+    try:
+        return build_rest(config, inbox, first, role)
+    except BaseException:
+        stop.set()
+        worker.join(config.service.shutdown_timeout_s)
+        raise
 
 
 def _stop_writers(config: Config, role: Role | None, apply_thread: threading.Thread,
@@ -225,7 +241,7 @@ def _supervise(stop: threading.Event, notifier: Notifier, p: DaemonParts,
             notifier.watchdog()
         elif stuck:
             log.warning("%s; not feeding the watchdog", stuck)
-        status = status_line(p.hooks.totals(), p.readers, p.health.problems())
+        status = status_line(p.hooks.totals(), p.readers, p.health.problems(stuck))
         if status != last_status:
             notifier.status(status)
             last_status = status

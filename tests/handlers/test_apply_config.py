@@ -45,7 +45,7 @@ def test_apply_defaults_and_bad_values_name_the_key(tmp_path):
 
 
 def test_wiring_builds_one_gateway_per_worker(tmp_path):
-    from service.wiring import apply_loop
+    from service.apply_wiring import apply_loop
     from subscriber.auth import Session, SessionProvider, StaticToken
     from subscriber.inbox import Inbox
 

@@ -94,3 +94,18 @@ def test_the_poison_note_carries_no_email_address(inbox_place):
     [poison] = inbox.entries(EntryStatus.POISON)
     assert "MALFORMED_QUERY" in poison.error
     assert "e@iso.co.uk" not in poison.error
+
+
+def test_deferred_claims_nothing_until_the_time_then_applies(inbox_place):
+    """The intake draining a backlog defers new cycles (service.catch_up), never past ``until``."""
+    now = [50.0]
+    inbox = _inbox(inbox_place, [lifecycle_entry("Trial", "ok-d", TRIAL, T0, email="f@iso.co.uk")])
+    loop = ApplyLoop(inbox, [FakeOrg()], ApplySettings(), clock=lambda: now[0])
+    loop.defer(51.0)
+    loop.defer(50.5)  # an earlier time never shortens a hold
+    assert loop._claim(ignore_hold=False) is None
+    assert loop.waiting_by_design()  # held on purpose: the health does not call it stuck
+    now[0] = 51.0
+    batch = loop._claim(ignore_hold=False)
+    assert batch is not None
+    assert [e.payload["Workspace_ID__c"] for e in batch.entries] == ["ok-d"]

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import pytest
 from entry_builders import CHURN, CONVERSION, TRIAL, lifecycle_entry
+from sf_admin import salesforce_of
 
 from emulator.server import Emulator
 from handlers.cycle import run_cycle
@@ -38,7 +39,7 @@ def gateway(emulator: Emulator) -> SalesforceGateway:
 
 def test_trial_and_conversion_in_one_cycle_keep_the_found_lead(gateway: SalesforceGateway
                                                                ) -> None:
-    sf = gateway._client._client()
+    sf = salesforce_of(gateway)
     email = "marketo.first@found-lead-convert.example.com"
     lead_id = sf.restful("sobjects/Lead/", method="POST", json={
         "LastName": "First", "Company": "Marketo", "Email": email})["id"]
@@ -81,7 +82,7 @@ class FailingFinalWrite:
 
 def test_a_cycle_stopped_after_converting_a_found_lead_does_not_duplicate_it(
         gateway: SalesforceGateway) -> None:
-    sf = gateway._client._client()
+    sf = salesforce_of(gateway)
     email = "marketo.second@found-lead-convert.example.com"
     lead_id = sf.restful("sobjects/Lead/", method="POST", json={
         "LastName": "Second", "Company": "Marketo", "Email": email})["id"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 from entry_builders import CHURN, CONVERSION, TRIAL, lifecycle_entry
+from sf_admin import salesforce_of
 
 from emulator.server import Emulator
 from handlers.cycle import run_cycle
@@ -61,7 +62,7 @@ def _calls(org) -> int:
 
 def test_a_cycle_of_200_mixed_events_spends_at_most_6_calls(gateway, org, emulator):
     tag = "mix200"
-    sf = gateway._client._client()
+    sf = salesforce_of(gateway)
     for i in range(5):
         sf.restful("sobjects/Account/", method="POST",
                    json={"Name": f"Acct {i}", "Email_Domain__c": f"{tag}-{i}.co.uk"})
@@ -205,7 +206,7 @@ def test_an_opportunity_only_when_configured(emulator, org):
     gateway = SalesforceGateway(client, GatewaySettings(create_opportunity=True))
     run_cycle([lifecycle_entry("Trial", "opp-1", TRIAL, T0, email="o@opp-gw.co.uk"),
                lifecycle_entry("Conversion", "opp-1", CONVERSION, T0 + 1)], gateway, CLIENT)
-    [ws] = client._client().query(
+    [ws] = salesforce_of(client).query(
         "SELECT Opportunity__c, Lead__r.ConvertedOpportunityId FROM Workspace__c "
         "WHERE Workspace_ID__c = 'opp-1'")["records"]
     assert ws["Opportunity__c"] is not None

@@ -88,6 +88,6 @@ def test_empty_or_unknown_codes_are_not_value_dependent():
 
 def test_malformed_answers_are_transient_not_fatal():
     with pytest.raises(TransientError):
-        _mapped(lambda sf: json.loads("<html>proxy error</html>"), None)
+        _mapped(lambda: json.loads("<html>proxy error</html>"))
     with pytest.raises(TransientError):
         soap_convert.results(b"<soapenv:Envelope><unclosed", [ConvertRequest("00Q1", None, None)])

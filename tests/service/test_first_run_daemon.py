@@ -128,22 +128,24 @@ def test_rejected_login_is_logged_once_with_what_to_check(
     assert "auth.client_id (3MVG9unknown) is not a consumer key this org knows" in error
 
 
-def test_each_landed_event_is_one_info_line_and_status_lists_recent(rig: Rig) -> None:
+def test_each_landed_batch_is_one_info_line_and_status_lists_recent(rig: Rig) -> None:
     daemon = rig.daemon()
     wait_until(lambda: _states(rig.state).get(TRIAL) == "connected", 60, what="connected")
     rig.publisher.publish(3)
     wait_until(lambda: rig.stored() == 3, 60, what="3 events stored")
-    wait_until(lambda: daemon.log_text().count("landed topic=") == 3, 30, what="3 lines")
+    wait_until(lambda: _landed_total(daemon.log_text()) == 3, 30, what="3 events logged")
     recent = cli("status", "--state", str(rig.state), "--recent", "2")
     assert daemon.terminate() == 0
     log = daemon.log_text()
     landed = [line for line in log.splitlines() if " lifecycle_sync.landed: " in line]
     hexes = [rid.hex() for rid in rig.publisher.replay_ids]
-    assert len(landed) == 3
-    for line, replay_hex in zip(landed, hexes, strict=True):
+    assert 1 <= len(landed) <= 3  # one line per committed batch, never one per event
+    for line in landed:
         assert " INFO " in line
-        assert re.search(rf"landed topic={TRIAL} type=(Trial|Conversion|Churn) "
-                         rf"workspace=ws-\d+ replay_id={replay_hex}$", line), line
+        assert re.search(rf"landed [123] topic={TRIAL} duplicates=0 poison=0 "
+                         rf"replay_ids=[0-9a-f]+\.\.[0-9a-f]+$", line), line
+    assert landed[0].split("replay_ids=")[1].startswith(hexes[0] + "..")
+    assert landed[-1].endswith(".." + hexes[2])
     assert "@" not in "\n".join(landed)  # never the email
     assert recent.returncode == 0, recent.stderr
     listed = recent.stdout.split("recent entries (newest first):\n")[1].splitlines()
@@ -151,6 +153,27 @@ def test_each_landed_event_is_one_info_line_and_status_lists_recent(rig: Rig) ->
     assert f"replay_id={hexes[2]}" in listed[0]
     assert f"replay_id={hexes[1]}" in listed[1]
     assert "@" not in recent.stdout
+
+
+def test_at_debug_each_landed_event_is_one_line_without_the_email(rig: Rig) -> None:
+    daemon = rig.daemon(LIFECYCLE_SYNC_SERVICE_LOG_LEVEL="DEBUG")
+    wait_until(lambda: _states(rig.state).get(TRIAL) == "connected", 60, what="connected")
+    rig.publisher.publish(3)
+    wait_until(lambda: daemon.log_text().count(" DEBUG lifecycle_sync.landed: landed topic=")
+               == 3, 60, what="3 DEBUG lines")
+    assert daemon.terminate() == 0
+    events = [line for line in daemon.log_text().splitlines()
+              if " lifecycle_sync.landed: landed topic=" in line]
+    for line, replay_id in zip(events, rig.publisher.replay_ids, strict=True):
+        assert re.search(rf" DEBUG lifecycle_sync.landed: landed topic={TRIAL} "
+                         rf"type=(Trial|Conversion|Churn) workspace=ws-\d+ "
+                         rf"replay_id={replay_id.hex()}$", line), line
+    assert "@" not in "\n".join(events)
+
+
+def _landed_total(log: str) -> int:
+    """Events counted by the per-batch ``landed N topic=...`` INFO lines."""
+    return sum(int(n) for n in re.findall(r" INFO lifecycle_sync\.landed: landed (\d+) ", log))
 
 
 def test_status_for_a_lost_inbox_says_it_was_lost(rig: Rig) -> None:

@@ -65,7 +65,7 @@ def test_an_error_judging_the_sla_does_not_stop_supervising(tmp_path: Path) -> N
     failing = _Failing()
     sla = SlaMonitor(SlaConfig(check_interval_s=0.01), failing, None, inbox)
     parts = SimpleNamespace(
-        health=SimpleNamespace(apply_stuck=lambda: "", problems=lambda: []),
+        health=SimpleNamespace(apply_stuck=lambda: "", problems=lambda stuck=None: []),
         hooks=SimpleNamespace(alive=lambda: True, totals=lambda: {}), sla=sla,
         readers=readers_of(inbox))
     stop = threading.Event()
