@@ -12,7 +12,7 @@ import pytest
 from benchmarks.rig import code_root
 from service.config import Config, ConfigError, load_config
 from service.connections import stale_after_s
-from service.health import _oldest_after_watermark_s
+from service.health import _oldest_pending_s
 from service.metrics import Metrics
 from service.observed_hooks import ObservedHooks
 from subscriber.events import BatchStats, DecodedEvent, EntryKind
@@ -35,7 +35,7 @@ def test_shadow_health_sees_the_first_entry_when_no_watermark_is_stored(
                          {"Event_Type__c": "Trial", "Workspace_ID__c": "ws-1"})
     with Inbox(tmp_path / "inbox.db") as inbox:
         inbox.store_batch(TOPIC, [event], b"\x01")
-        assert _oldest_after_watermark_s(inbox) is not None
+        assert _oldest_pending_s(inbox, shadow=True) is not None
 
 
 def test_a_stored_batch_with_poison_counts_it_as_failed_undecodable(tmp_path: Path) -> None:
