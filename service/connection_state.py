@@ -96,14 +96,16 @@ class ConnectionTracker:
             if current.state == CONNECTED:
                 return
             now = self._clock()
-            if current.state == FAILING:
-                log.info("%s: connected again after %.0f s of failures (%d attempt(s); last: "
-                         "%s)", topic, now - current.since, current.failures, current.last_error)
-            else:
-                log.info("%s: connected", topic)
+            again = current.state == FAILING
+            args = (topic, now - current.since, current.failures, current.last_error)
             current.state, current.since, current.failures = CONNECTED, now, 0
             current.kinds.clear()
-            self._save_locked()
+            self._save_locked()  # before the log line: who reads the line finds the state
+            if again:
+                log.info("%s: connected again after %.0f s of failures (%d attempt(s); last: "
+                         "%s)", *args)
+            else:
+                log.info("%s: connected", topic)
 
     def failed(self, topic: str, reason: str, delay_s: float) -> None:
         """An attempt on ``topic`` failed; it is retried in ``delay_s`` (later if the login
