@@ -105,14 +105,21 @@ def test_after_a_cut_connection_status_says_connected_before_any_event(
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as answer:  # the emulator's admin API
         assert json.loads(answer.read())["cut"] >= 1
-    wait_until(lambda: daemon.log_text().count("connected again") == 2, 30,
-               what="both topics connected again, no event published, no keepalive due")
+    # Every stream the cut broke is open again. (A stream whose first request had not reached
+    # the server yet is retried by gRPC itself on the new connection, without failing: under
+    # load one topic may be cut and the other not.)
+    wait_until(lambda: 1 <= _cut_count(daemon.log_text()) == daemon.log_text().count(
+        "connected again"), 30, what="each cut topic connected again, no event, no keepalive")
     status = cli("status", "--state", str(rig.state), "--max-disconnected-s", "0")
     assert daemon.terminate() == 0
     assert status.returncode == 0, status.stdout  # was: 3 ("failing") for up to 270 s
     for topic in both:
         assert f"  {topic}: connected since " in status.stdout
     assert rig.stored() == 0
+
+
+def _cut_count(log: str) -> int:
+    return sum(1 for line in log.splitlines() if ": not connected since " in line)
 
 
 def test_rejected_login_is_logged_once_with_what_to_check(
