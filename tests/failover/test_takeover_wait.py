@@ -59,3 +59,4 @@ def test_a_stop_during_the_takeover_wait_leaves_the_wait_to_the_next_taker(
     found = re.search(r"took the lease at epoch 7; waiting ([0-9.]+) s", pair.log(b))
     assert found, pair.log(b)
     assert float(found[1]) > 45, "a's stop in its wait must not cut b's wait short"
+    assert pair.log(b).count("is below the lease TTL") == 1, "warned once per start"

@@ -9,8 +9,10 @@
   writes nothing, to PostgreSQL (no row landed or applied at its epoch after the takeover)
   or to Salesforce (no write request from its sessions, or any new one, after waking) and
   exits 1;
-* F3: the active cut off from PostgreSQL but not from Salesforce: it steps down (exit 1,
-  saying why) and sends no Salesforce write after the new term began;
+* F3: the active cut off from PostgreSQL but not from Salesforce, by a black hole (nothing
+  forwarded, no connection closed: no error and no TCP timeout tells the node): its lease
+  keeper's deadline steps it down (exit 1, saying why) and it sends no Salesforce write after
+  the new term began;
 * F4: PostgreSQL restarted mid-stream.
 
 Each prints its seed (and the checker prints how to replay it).
@@ -28,10 +30,11 @@ import pytest
 from conftest import Reference
 from helpers.postgres import PgServer
 from rel_checker import Verdict, collect, compare
+from rel_cut import CutProxy
 from rel_faults import held, hold_next, kill_at
 from rel_harness import TOPICS, wait_for
 from rel_params import SOAK, events, seeds
-from rel_pg import CutProxy, Handover, PgCluster, pg_case
+from rel_pg import LEASE_TTL_S, Handover, PgCluster, pg_case
 from rel_run import IDLE_TIMEOUT_S
 from rel_workload import PUBLISH_BATCH, Workload
 
@@ -145,16 +148,19 @@ def test_f3_the_active_cut_off_from_postgresql_but_not_salesforce(
             cut = cluster.daemon
             cut_after = random.Random(seed).randrange(len(workload.batches) - 1)
             handover: list[Handover] = []
-            log_at_cut = [0]
+            log_at_cut, cut_at = [0], [0.0]
 
             def cut_off(batch: int) -> None:
                 if batch == cut_after:
-                    log_at_cut[0] = len(cut.log_text())
-                    proxy.cut()
+                    log_at_cut[0], cut_at[0] = len(cut.log_text()), time.monotonic()
+                    proxy.cut(drop=True)
                     handover.append(Handover(cluster, 1))
 
             cluster.publish(workload, after_batch=cut_off)
             assert cut.wait(30) == 1, "cut off, the active steps down (exit 1)"
+            # by its keeper's deadline, about when its lease expires (PgInbox's pool timeout,
+            # 10 s, would come much later)
+            assert time.monotonic() - cut_at[0] < LEASE_TTL_S + 2, "stepped down too late"
             said = cut.log_text()[log_at_cut[0]:]
             assert re.search(STEP_DOWN, said), f"no step-down reason after the cut: {said[-2000:]}"
             cluster.wait_active(epoch_above=1)
