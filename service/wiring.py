@@ -149,9 +149,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
         notifier.ready("receiving " + ", ".join(config.pubsub.topics))
         _supervise(stop, notifier, p, inbox)
         _add_hint(failure, config)
-        code = _finish(worker, notifier, p.hooks, failure, config.service.shutdown_timeout_s)
-        _stop_writers(config, role, apply_thread, p)
-        return code
+        return _wind_down(config, role, (worker, apply_thread), notifier, p, failure)
     finally:
         if server is not None:
             server.close()
@@ -161,13 +159,26 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
         inbox.close()
 
 
-def _stop_writers(config: Config, role: Role | None, apply_thread: threading.Thread,
-                  p: DaemonParts) -> None:
-    """Let the apply cycles and jobs in flight finish, within the shutdown timeout on
-    PostgreSQL (the lease is released only if they did: service.shutdown), 2 s on SQLite.
-    One that does not is abandoned: nothing was marked applied for it, and the rules make
-    its repetition after the restart write nothing twice."""
+def _wind_down(config: Config, role: Role | None,
+               threads: tuple[threading.Thread, threading.Thread], notifier: Notifier,
+               p: DaemonParts, failure: list[BaseException]) -> int:
+    """Stop the intake, then the writers, within ONE ``shutdown_timeout_s`` in all (each its
+    own budget made a stop last twice that, past systemd's TimeoutStopSec=15 and its
+    SIGKILL); the exit code."""
     budget_s = config.service.shutdown_timeout_s
+    deadline = time.monotonic() + budget_s
+    worker, apply_thread = threads
+    code = _finish(worker, notifier, p.hooks, failure, budget_s)
+    _stop_writers(role, apply_thread, p, max(0.0, deadline - time.monotonic()))
+    return code
+
+
+def _stop_writers(role: Role | None, apply_thread: threading.Thread, p: DaemonParts,
+                  budget_s: float) -> None:
+    """Let the apply cycles and jobs in flight finish, within what is left of the shutdown
+    timeout on PostgreSQL (the lease is released only if they did: service.shutdown), 2 s
+    on SQLite. One that does not is abandoned: nothing was marked applied for it, and the
+    rules make its repetition after the restart write nothing twice."""
     running = stop_writers(apply_thread, p.applier.workers, p.jobs,
                            budget_s if role is not None else min(2.0, budget_s))
     if running:  # on PostgreSQL it costs the standby the takeover wait: worth a warning
