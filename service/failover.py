@@ -33,14 +33,17 @@ if TYPE_CHECKING:  # psycopg is the optional "postgres" extra: imported only whe
 
 log = logging.getLogger("lifecycle_sync")
 
+ROLE_FILE = "role"  # STATE/role: "PID ROLE", what this node's daemon is doing (for status)
 EXIT_LEASE_LOST = 1  # not 78: a restart is exactly the cure (it comes back as a standby)
 
 
 class Role:
     """This process's role, read by health, metrics and STATUS= (thread-safe)."""
 
-    def __init__(self, lease: Lease | None) -> None:
+    def __init__(self, lease: Lease | None,
+                 on_change: Callable[[str], None] | None = None) -> None:
         self.lease = lease
+        self._on_change = on_change  # told each new role name (for ``status``: ROLE_FILE)
         self._lock = threading.Lock()
         self._name = "active" if lease is None else "standby"
         self._detail = ""
@@ -58,7 +61,10 @@ class Role:
 
     def set(self, name: str, detail: str = "") -> None:
         with self._lock:
+            changed = name != self._name
             self._name, self._detail = name, detail
+        if changed and self._on_change is not None:
+            self._on_change(name)
 
     def left_running(self, names: list[str]) -> None:
         """At stop: writers that did not finish in time (service.shutdown); while any may

@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool
 from service.config import Config
 from service.failover import (
     EXIT_LEASE_LOST,
+    ROLE_FILE,
     FailoverSettings,
     LeaseKeeper,
     Role,
@@ -170,7 +171,7 @@ def _as_standby_then_active(config: Config, settings: FailoverSettings,
                             stop: threading.Event, notifier: Notifier, inbox: PgInbox,
                             lease: Lease, run_active: RunActive,
                             on_lost: Callable[[str], None]) -> int:
-    role = Role(lease)
+    role = Role(lease, lambda name: note_role(config.service.state_dir, name))
     log.info("standby: holder %s, waiting for the lease on %s", lease.holder, inbox.where)
     with _standby_server(config, inbox, role):
         notifier.ready("standby; waiting for the lease")
@@ -202,6 +203,15 @@ def _as_standby_then_active(config: Config, settings: FailoverSettings,
     finally:
         stepped = _step_down(keeper, lease, lost, role.in_flight)
     return stepped or code
+
+
+def note_role(state_dir: Path, name: str) -> None:
+    """``STATE/role``: "PID ROLE", for ``status`` (service.status_failover), which sees only
+    the lease row: that cannot tell an active from one still in its takeover wait."""
+    path = state_dir / ROLE_FILE
+    with contextlib.suppress(OSError):
+        path.with_suffix(".tmp").write_text(f"{os.getpid()} {name}\n")
+        path.with_suffix(".tmp").replace(path)
 
 
 def _step_down(keeper: LeaseKeeper, lease: Lease, lost: threading.Event,

@@ -4,11 +4,14 @@ taking over), and a stop during the wait hands the wait on to the next taker."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import time
 
 import pytest
+from helpers.children import run_cli
 from pair_rig import Pair, wait_until
+from test_failover_ops import TOKEN, config_file
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -53,6 +56,9 @@ def test_a_stop_during_the_takeover_wait_leaves_the_wait_to_the_next_taker(
     a = pair.daemon("a", **slow)
     wait_until(lambda: "waiting" in pair.log(a) and pair.lease() == (a.pid, 6), 60, 0.1,
                "a to take the lease and wait")
+    status = run_cli("status", "--config", str(config_file(pair.work, pair.dsn, str(
+        pair.work / "state-a"))), "--json", env=TOKEN)
+    assert json.loads(status.stdout)["failover"]["role"] == "taking-over", status.stderr
     assert a.terminate(30) == 0
     b = pair.daemon("b", **slow)
     wait_until(lambda: "took the lease at epoch 7" in pair.log(b), 60, 0.1, "b to take over")
