@@ -38,6 +38,8 @@ from rel_pg import LEASE_TTL_S, Handover, PgCluster, pg_case
 from rel_run import IDLE_TIMEOUT_S
 from rel_workload import PUBLISH_BATCH, Workload
 
+from benchmarks.rig import Daemon
+
 EVENTS = events(600)
 # What a node cut off from PostgreSQL says when it steps down: its keeper could not renew
 # (service/failover_run.py) or an inbox write failed, rolled back (subscriber/inbox_pg.py)
@@ -116,25 +118,31 @@ def test_f2_a_paused_active_writes_nothing_after_waking(
         assert taken is not paused
         handover[0].taken(cluster)
         cluster.wait_idle(workload, IDLE_TIMEOUT_S)
-        before = cluster.epoch_rows(1)
-        new_sessions = handover[0].new_callers(cluster)
-        woke_at = time.time()
-        paused.signal(signal.SIGCONT)
-        assert paused.wait(30) == 1, paused.log_text()[-2000:]
-        # woken, it finds its lease gone (or, frozen mid-transaction, its session ended by
-        # the server's idle-in-transaction timeout): either way it stops writing and exits 1
-        assert re.search(r"lease lost|LeaseLost|InboxFailed", paused.log_text())
-        assert cluster.epoch_rows(1) == before, "the woken active wrote at its old epoch"
-        woken = [w for w in cluster.sf_writes()
-                 if w["at"] >= woke_at and w["caller"] not in new_sessions]
-        assert not woken, f"the woken active sent Salesforce writes: {woken[:3]}"
-        order = handover[0].check(cluster)
+        order = _wake_and_check(cluster, paused, handover[0])
         verdict = _finish(cluster, workload, reference, seed, "F2")
     print(f"F2 seed={seed}: {order}")
     # frozen, it may hold per topic one fetched batch it had not landed yet plus the next batch
     # its renewed credit asked for (sent into its socket while it slept): both are sent again
     # to the new active, so up to two batches per topic come back (282 seen under CI load)
     verdict.assert_clean(max_redelivered=2 * FETCH_BATCH * len(TOPICS))
+
+
+def _wake_and_check(cluster: PgCluster, paused: Daemon, handover: Handover) -> str:
+    """SIGCONT the frozen former active: it writes nothing, to PostgreSQL or Salesforce, and
+    exits 1; the handover's ordering (:meth:`Handover.check`)."""
+    before = cluster.epoch_rows(1)
+    new_sessions = handover.new_callers(cluster)
+    woke_at = time.time()
+    paused.signal(signal.SIGCONT)
+    assert paused.wait(30) == 1, paused.log_text()[-2000:]
+    # woken, it finds its lease gone (or, frozen mid-transaction, its session ended by the
+    # server's idle-in-transaction timeout): either way it stops writing and exits 1
+    assert re.search(r"lease lost|LeaseLost|InboxFailed", paused.log_text())
+    assert cluster.epoch_rows(1) == before, "the woken active wrote at its old epoch"
+    woken = [w for w in cluster.sf_writes()
+             if w["at"] >= woke_at and w["caller"] not in new_sessions]
+    assert not woken, f"the woken active sent Salesforce writes: {woken[:3]}"
+    return handover.check(cluster)
 
 
 @pytest.mark.parametrize("seed", seeds(1))
