@@ -6,8 +6,12 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import signal
 import time
+from pathlib import Path
+from types import FrameType
 
+import psycopg
 import pytest
 from helpers.children import run_cli
 from pair_rig import Pair, wait_until
@@ -66,3 +70,34 @@ def test_a_stop_during_the_takeover_wait_leaves_the_wait_to_the_next_taker(
     assert found, pair.log(b)
     assert float(found[1]) > 45, "a's stop in its wait must not cut b's wait short"
     assert pair.log(b).count("is below the lease TTL") == 1, "warned once per start"
+
+
+def test_ctrl_c_in_a_commands_takeover_wait_hands_the_wait_on(
+        upgraded_dsn: str, tmp_path: Path) -> None:
+    """``jobs run``/``replay``/``forget`` take the lease like a daemon (leased_inbox): Ctrl-C
+    in their takeover wait must not release the lease as clean (holder '')."""
+    from service.config import load_config
+    from service.failover_run import leased_inbox
+
+    with psycopg.connect(upgraded_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO lsync_lease VALUES ('lifecycle-sync', 'dead', 5, "
+                     "now() - interval '1 second', now())")
+    config = load_config(config_file(tmp_path, upgraded_dsn), {
+        **TOKEN, "LIFECYCLE_SYNC_INBOX_TAKEOVER_WAIT_S": "60"})
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)  # Ctrl-C, a second into the 60 s wait
+    try:
+        with pytest.raises(KeyboardInterrupt), leased_inbox(config):
+            pytest.fail("the command ran before its takeover wait ended")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with psycopg.connect(upgraded_dsn, autocommit=True) as conn:
+        holder, epoch, live = conn.execute(
+            "SELECT holder, epoch, expires_at > now() FROM lsync_lease").fetchone()
+    assert (epoch, live) == (6, False), "taken, then let go"
+    assert holder not in ("", "dead"), "released as clean: the next taker would not wait"
