@@ -76,7 +76,8 @@ def check_inbox(inbox: dict[str, Any], mode: str, problems: Problems) -> None:
 
 def _check_dsn(dsn: str, problems: Problems) -> None:
     """Parsed by libpq itself (psycopg's ``conninfo_to_dict``), so every form counts:
-    ``password=`` pairs, ``?password=`` in a URI and ``user:secret@`` userinfo. Messages never
+    ``password=`` pairs, ``?password=`` in a URI and ``user:secret@`` userinfo; likewise the
+    client key's passphrase, ``sslpassword=``. Messages never
     quote the DSN: it may hold the very secret being refused."""
     try:
         import psycopg
@@ -94,6 +95,10 @@ def _check_dsn(dsn: str, problems: Problems) -> None:
                      "(~/.pgpass of the service user, PGPASSFILE, or passfile= in the DSN, mode "
                      "0600) or set PGPASSWORD in the service's environment file (systemd "
                      "EnvironmentFile=, mode 0600)")
+    if params.get("sslpassword"):
+        problems.add("inbox.dsn: holds sslpassword (the client key's passphrase); never put "
+                     "it in the TOML. Give sslkey= a key file without a passphrase, readable "
+                     "only by the service user (mode 0600)")
 
 
 def scheduler_settings(values: dict[str, dict[str, Any]]) -> SchedulerSettings:

@@ -3,7 +3,8 @@
 The sequence (docs/deployment.md "Two nodes"):
 
 1. **standby**: try to take the lease every ``ttl/3``; meanwhile tell systemd we are up
-   (``READY=1``, watchdog pings) and show the holder in ``STATUS=``, ``/readyz`` and metrics;
+   (``READY=1``, and a watchdog ping every ``tick_s``: at most 5 s and half the watchdog
+   interval, whatever the TTL) and show the holder in ``STATUS=``, ``/readyz`` and metrics;
 2. **takeover**: the lease is ours at a new epoch. Renewing starts at once; nothing is written
    to Salesforce for ``takeover_wait_s`` (default: the TTL plus the longest Salesforce request
    timeout), so a paused or cut-off former active's request in flight has ended first;
@@ -11,7 +12,8 @@ The sequence (docs/deployment.md "Two nodes"):
    HTTP request to Salesforce (apply and jobs alike) starts only while the lease is trusted
    (:meth:`Lease.require_trusted`, run by the client's session before each request: each
    chunk, retry and session-refresh repeat is checked, and each is bounded by the request
-   timeout, which the takeover wait covers);
+   timeout, which the takeover wait covers). The watchdog pings go on meanwhile: the wait
+   (145 s by default) is far longer than the shipped unit's ``WatchdogSec=60``;
 4. **step down**: a renewal that fails until the trust window closes (or finds the lease taken)
    stops all writing at once: the process exits 1 (``on_lost``), and systemd restarts it as a
    standby. A clean stop releases the lease so a standby need not wait the TTL out.
@@ -31,14 +33,17 @@ if TYPE_CHECKING:  # psycopg is the optional "postgres" extra: imported only whe
 
 log = logging.getLogger("lifecycle_sync")
 
+ROLE_FILE = "role"  # STATE/role: "PID ROLE", what this node's daemon is doing (for status)
 EXIT_LEASE_LOST = 1  # not 78: a restart is exactly the cure (it comes back as a standby)
 
 
 class Role:
     """This process's role, read by health, metrics and STATUS= (thread-safe)."""
 
-    def __init__(self, lease: Lease | None) -> None:
+    def __init__(self, lease: Lease | None,
+                 on_change: Callable[[str], None] | None = None) -> None:
         self.lease = lease
+        self._on_change = on_change  # told each new role name (for ``status``: ROLE_FILE)
         self._lock = threading.Lock()
         self._name = "active" if lease is None else "standby"
         self._detail = ""
@@ -56,7 +61,10 @@ class Role:
 
     def set(self, name: str, detail: str = "") -> None:
         with self._lock:
+            changed = name != self._name
             self._name, self._detail = name, detail
+        if changed and self._on_change is not None:
+            self._on_change(name)
 
     def left_running(self, names: list[str]) -> None:
         """At stop: writers that did not finish in time (service.shutdown); while any may
@@ -79,15 +87,39 @@ class Role:
 class FailoverSettings:
     ttl_s: float
     takeover_wait_s: float
+    tick_s: float = 5.0  # watchdog pings while standby or waiting: <= half its interval, <= 5 s
 
     @property
     def renew_every_s(self) -> float:
         return self.ttl_s / 3
 
 
+def ping_tick_s(watchdog_interval_s: float | None) -> float:
+    """How often a standby or taking-over node pings systemd's watchdog: its interval is
+    ``Notifier.watchdog_interval_s`` (already half of ``WatchdogSec``), and never rarer than
+    every 5 s, so neither a long TTL nor the takeover wait outlasts ``WatchdogSec``."""
+    return min(watchdog_interval_s or 5.0, 5.0)
+
+
+def wait_pinging(stop: threading.Event, seconds: float, tick_s: float,
+                 ping: Callable[[], None]) -> bool:
+    """``stop.wait(seconds)`` that calls ``ping`` every ``tick_s`` (and first); True when
+    stopped."""
+    deadline = time.monotonic() + seconds
+    while True:
+        ping()
+        left_s = deadline - time.monotonic()
+        if left_s <= 0:
+            return stop.is_set()
+        if stop.wait(min(tick_s, left_s)):
+            return True
+
+
 def wait_for_lease(lease: Lease, settings: FailoverSettings, stop: threading.Event,
-                   role: Role, on_tick: Callable[[str], None]) -> int | None:
-    """As standby until the lease is ours (its epoch) or ``stop`` (None)."""
+                   role: Role, on_tick: Callable[[str], None],
+                   ping: Callable[[], None] = lambda: None) -> int | None:
+    """As standby until the lease is ours (its epoch) or ``stop`` (None): ``on_tick`` with
+    the status after every try (each ``ttl/3``), ``ping`` every ``settings.tick_s``."""
     import psycopg
 
     while not stop.is_set():
@@ -103,7 +135,7 @@ def wait_for_lease(lease: Lease, settings: FailoverSettings, stop: threading.Eve
             held = f"PostgreSQL unreachable: {type(exc).__name__}"
         role.set("standby", held)
         on_tick(f"standby; {held}")
-        stop.wait(settings.renew_every_s)
+        wait_pinging(stop, settings.renew_every_s, settings.tick_s, ping)
     return None
 
 
@@ -114,8 +146,10 @@ def takeover_wait_s(settings: FailoverSettings, free_for_s: float) -> float:
 
 
 def takeover_pause(settings: FailoverSettings, stop: threading.Event, role: Role,
-                   epoch: int, free_for_s: float = 0.0) -> bool:
-    """Wait before any Salesforce write (:func:`takeover_wait_s`); False when stopped."""
+                   epoch: int, free_for_s: float = 0.0,
+                   ping: Callable[[], None] = lambda: None) -> bool:
+    """Wait before any Salesforce write (:func:`takeover_wait_s`), calling ``ping`` (the
+    watchdog) every ``settings.tick_s``; False when stopped."""
     wait_s = takeover_wait_s(settings, free_for_s)
     role.set("taking-over", f"epoch {epoch}: waiting {wait_s:.0f} s before "
                             "the first Salesforce write")
@@ -126,13 +160,10 @@ def takeover_pause(settings: FailoverSettings, stop: threading.Event, role: Role
                     epoch, wait_s, free_for_s)
     else:
         log.info("took the lease at epoch %d (released cleanly or long free: no wait)", epoch)
-    deadline = time.monotonic() + wait_s
-    while not stop.is_set():
-        if time.monotonic() >= deadline:
-            role.set("active", f"epoch {epoch}")
-            return True
-        stop.wait(max(0.0, min(1.0, deadline - time.monotonic())))
-    return False
+    if wait_pinging(stop, wait_s, settings.tick_s, ping):
+        return False
+    role.set("active", f"epoch {epoch}")
+    return True
 
 
 class LeaseKeeper:

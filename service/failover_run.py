@@ -22,11 +22,14 @@ from psycopg_pool import ConnectionPool
 from service.config import Config
 from service.failover import (
     EXIT_LEASE_LOST,
+    ROLE_FILE,
     FailoverSettings,
     LeaseKeeper,
     Role,
+    ping_tick_s,
     takeover_pause,
     wait_for_lease,
+    wait_pinging,
 )
 from service.health import HealthServer
 from service.inbox_backend import ActiveElsewhere, readers_of, retention_s
@@ -46,9 +49,10 @@ log = logging.getLogger("lifecycle_sync")
 RunActive = Callable[[InboxStore, Role, Callable[[Metrics], None]], int]
 
 
-def failover_settings(config: Config) -> FailoverSettings:
+def failover_settings(config: Config, tick_s: float = 5.0) -> FailoverSettings:
     """The TTL, and the wait before a new active's first Salesforce write: the TTL plus the
-    longest Salesforce request (connect + read timeout), unless configured."""
+    longest Salesforce request (connect + read timeout), unless configured. Computed once per
+    start (it warns about a wait below that bound)."""
     client = client_settings(config)  # apply.read_timeout_s as the daemon uses it
     longest_s = client.connect_timeout_s + client.read_timeout_s
     ttl = config.inbox.lease_ttl_s
@@ -59,7 +63,7 @@ def failover_settings(config: Config) -> FailoverSettings:
         log.warning("inbox.takeover_wait_s = %.1f is below the lease TTL plus the longest "
                     "Salesforce request (%.1f s): a former active's request in flight may "
                     "still land after this node's first write", wait, ttl + longest_s)
-    return FailoverSettings(ttl_s=ttl, takeover_wait_s=wait)
+    return FailoverSettings(ttl_s=ttl, takeover_wait_s=wait, tick_s=tick_s)
 
 
 def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
@@ -68,7 +72,8 @@ def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
     """Open the shared inbox, wait as standby, take over, run ``run_active`` fenced.
     ``reset``: ``run --reset-inbox`` (adopt a database whose inbox ID this node has not seen)."""
     dsn = config.inbox.dsn
-    pool = _open_when_reachable(config, stop, notifier)
+    settings = failover_settings(config, ping_tick_s(notifier.watchdog_interval_s))
+    pool = _open_when_reachable(config, settings, stop, notifier)
     if pool is None:
         return 0
     try:
@@ -78,20 +83,20 @@ def run_failover(config: Config, stop: threading.Event, notifier: Notifier,
         inbox = PgInbox(pool, where=where(dsn), applied_retention_s=retention_s(config),
                         fence=lease, owns_pool=False)
         check_identity(config.service.state_dir, inbox, reset)
-        return _as_standby_then_active(config, stop, notifier, inbox, lease, run_active,
-                                       on_lost or _exit_now)
+        return _as_standby_then_active(config, settings, stop, notifier, inbox, lease,
+                                       run_active, on_lost or _exit_now)
     finally:
         pool.close()
 
 
-def _open_when_reachable(config: Config, stop: threading.Event, notifier: Notifier
-                         ) -> ConnectionPool | None:
+def _open_when_reachable(config: Config, settings: FailoverSettings, stop: threading.Event,
+                         notifier: Notifier) -> ConnectionPool | None:
     """The pool, once PostgreSQL accepts us; None when stopped first. Unreachable at start
     (refused, timed out, starting up: :class:`Unreachable`) is a standby's normal wait: the
     database may come back, and systemd must not give up on us (exit 78 prevents restarts).
     Refused credentials or an unknown database or role raise :class:`Fatal` (exit 78)."""
     dsn = config.inbox.dsn
-    every_s = failover_settings(config).renew_every_s
+    every_s = settings.renew_every_s
     said = ""
     while not stop.is_set():
         try:
@@ -103,8 +108,7 @@ def _open_when_reachable(config: Config, stop: threading.Event, notifier: Notifi
                 log.warning("standby: %s; trying again every %.0f s", exc, every_s)
                 said = str(exc)
             notifier.ready(f"standby; PostgreSQL unreachable at {where(dsn)}")
-            notifier.watchdog()
-        stop.wait(every_s)
+        wait_pinging(stop, every_s, settings.tick_s, notifier.watchdog)
     return None
 
 
@@ -132,13 +136,15 @@ def leased_inbox(config: Config) -> Iterator[PgInbox]:
         keeper = LeaseKeeper(lease, settings, lambda reason: log.error("lease lost: %s; this "
                                                                        "command's writes now "
                                                                        "fail", reason))
+        waited = False  # Ctrl-C in the takeover wait: the wait must survive the release
         try:
             keeper.start()
-            takeover_pause(settings, threading.Event(), Role(lease), epoch, lease.free_for_s)
+            waited = takeover_pause(settings, threading.Event(), Role(lease), epoch,
+                                    lease.free_for_s)
             yield PgInbox(pool, where=where(dsn), applied_retention_s=retention_s(config),
                           fence=lease, owns_pool=False)
         finally:
-            _step_down(keeper, lease, threading.Event())
+            _step_down(keeper, lease, threading.Event(), waited=waited)
     finally:
         pool.close()
 
@@ -161,11 +167,11 @@ def check_identity(state_dir: Path, inbox: PgInbox, reset: bool) -> None:
         write_identity(marker, found)
 
 
-def _as_standby_then_active(config: Config, stop: threading.Event, notifier: Notifier,
-                            inbox: PgInbox, lease: Lease, run_active: RunActive,
+def _as_standby_then_active(config: Config, settings: FailoverSettings,
+                            stop: threading.Event, notifier: Notifier, inbox: PgInbox,
+                            lease: Lease, run_active: RunActive,
                             on_lost: Callable[[str], None]) -> int:
-    settings = failover_settings(config)
-    role = Role(lease)
+    role = Role(lease, lambda name: note_role(config.service.state_dir, name))
     log.info("standby: holder %s, waiting for the lease on %s", lease.holder, inbox.where)
     with _standby_server(config, inbox, role):
         notifier.ready("standby; waiting for the lease")
@@ -174,7 +180,7 @@ def _as_standby_then_active(config: Config, stop: threading.Event, notifier: Not
             notifier.watchdog()
             notifier.status(status)
 
-        epoch = wait_for_lease(lease, settings, stop, role, tick)
+        epoch = wait_for_lease(lease, settings, stop, role, tick, notifier.watchdog)
         if epoch is None:
             return 0
         lost = threading.Event()
@@ -186,8 +192,9 @@ def _as_standby_then_active(config: Config, stop: threading.Event, notifier: Not
             on_lost(reason)
 
         keeper = LeaseKeeper(lease, settings, lose).start()
-        if not takeover_pause(settings, stop, role, epoch, lease.free_for_s):
-            return _step_down(keeper, lease, lost)
+        if not takeover_pause(settings, stop, role, epoch, lease.free_for_s,
+                              notifier.watchdog):
+            return _step_down(keeper, lease, lost, waited=False)
     notifier.status(f"active at epoch {epoch}")
     code = 1
     try:
@@ -198,10 +205,22 @@ def _as_standby_then_active(config: Config, stop: threading.Event, notifier: Not
     return stepped or code
 
 
+def note_role(state_dir: Path, name: str) -> None:
+    """``STATE/role``: "PID ROLE", for ``status`` (service.status_failover), which sees only
+    the lease row: that cannot tell an active from one still in its takeover wait."""
+    path = state_dir / ROLE_FILE
+    with contextlib.suppress(OSError):
+        path.with_suffix(".tmp").write_text(f"{os.getpid()} {name}\n")
+        path.with_suffix(".tmp").replace(path)
+
+
 def _step_down(keeper: LeaseKeeper, lease: Lease, lost: threading.Event,
-               in_flight: list[str] | None = None) -> int:
+               in_flight: list[str] | None = None, waited: bool = True) -> int:
     """A clean stop releases the lease (a standby takes over without waiting the TTL), but
-    only once no writer may still have a Salesforce request in flight."""
+    only once no writer may still have a Salesforce request in flight. Stopped during the
+    takeover wait (``waited`` False), a former holder's request may still be in flight: the
+    release keeps this holder's name, so the next taker counts the lease as free only since
+    now and waits the takeover wait out (:meth:`Lease.release`)."""
     keeper.close()
     if lost.is_set():
         return EXIT_LEASE_LOST
@@ -211,7 +230,7 @@ def _step_down(keeper: LeaseKeeper, lease: Lease, lost: threading.Event,
                     "expires, then waits the longest request time", ", ".join(in_flight))
         return 0
     try:
-        lease.release()
+        lease.release(clean=waited)
     except psycopg.Error as exc:
         log.warning("could not release the lease (%s); a standby takes over once it expires",
                     type(exc).__name__)

@@ -3,7 +3,9 @@
 The lease row says who is active (``host:pid:tag``), at which epoch and until when (the
 database's clock). This node is *active* when its running daemon (the state directory's lock
 holder) is that holder, *standby* when a daemon runs here but does not hold the lease, and
-*stopped* when none runs.
+*stopped* when none runs. The lease row cannot tell an active still in its takeover wait
+(writing nothing to Salesforce yet) from one past it: the daemon notes its role in
+``STATE/role`` (service.failover_run.note_role), and *taking-over* shows from there.
 """
 
 from __future__ import annotations
@@ -11,21 +13,35 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from service.config import Config
+from service.failover import ROLE_FILE
 from service.inbox_backend import missing_extra
 from subscriber.errors import Fatal, InboxFailed
 from subscriber.inbox_api import InboxReader
 
 
-def role_of(holder: str, held: bool, daemon_pid: int | None) -> str:
+def role_of(holder: str, held: bool, daemon_pid: int | None, noted: str = "") -> str:
+    """``noted``: the role the running daemon wrote in ``STATE/role``."""
     if daemon_pid is None:
         return "stopped"
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
     mine = host == socket.gethostname() and pid == str(daemon_pid)
-    return "active" if held and mine else "standby"
+    if not (held and mine):
+        return "standby"
+    return "taking-over" if noted == "taking-over" else "active"
+
+
+def noted_role(state_dir: Path, daemon_pid: int | None) -> str:
+    """The role the daemon ``daemon_pid`` last noted in ``STATE/role`` ("" if none)."""
+    try:
+        pid, _, name = (state_dir / ROLE_FILE).read_text().strip().partition(" ")
+    except OSError:
+        return ""
+    return name if pid == str(daemon_pid) else ""
 
 
 def failover_report(config: Config, daemon_pid: int | None) -> dict[str, Any]:
@@ -50,7 +66,8 @@ def failover_report(config: Config, daemon_pid: int | None) -> dict[str, Any]:
                 "expires_at": None, "held": False}
     holder, epoch, expires_at, now = row
     held = bool(holder) and expires_at > now
-    return {"role": role_of(str(holder), held, daemon_pid), "holder": holder or None,
+    noted = noted_role(config.service.state_dir, daemon_pid)
+    return {"role": role_of(str(holder), held, daemon_pid, noted), "holder": holder or None,
             "epoch": int(epoch), "expires_at": expires_at.isoformat(timespec="seconds"),
             "held": held, "expires_in_s": round((expires_at - now).total_seconds(), 1)
             if held else None, "database": where(config.inbox.dsn)}

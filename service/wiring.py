@@ -25,7 +25,7 @@ from service.connections import intake_settings as intake_settings  # re-exporte
 from service.connections import session_provider as session_provider  # re-exported
 from service.connections import token_source as token_source  # re-exported
 from service.daemon_parts import DaemonParts, IntakeParts, build_intake, build_rest
-from service.health import HealthServer, status_line
+from service.health import HealthServer
 from service.hints import login_failure
 from service.inbox_backend import OPS_KEY, is_postgres, missing_extra, retention_s
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
@@ -38,6 +38,7 @@ from service.sentry_setup import SentrySettings, fatal_scope, from_env, init_sen
 from service.sentry_setup import flush as flush_sentry
 from service.shutdown import stop_writers
 from service.state_guard import open_inbox
+from service.supervise import supervise as _supervise  # re-exported for tests
 from subscriber.errors import Fatal, InboxFailed, SubscriberError
 from subscriber.inbox_api import InboxStore
 from subscriber.intake import Intake
@@ -51,7 +52,6 @@ log = logging.getLogger("lifecycle_sync")
 
 EX_TEMPFAIL = 75
 EX_CONFIG = 78  # also: a Fatal error at run time, which a restart cannot fix
-PRUNE_EVERY_S = 3600.0
 
 
 def run_daemon(config: Config, *, reset_inbox: bool = False, log_format: str = "text") -> int:
@@ -153,9 +153,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
         notifier.ready("receiving " + ", ".join(config.pubsub.topics))
         _supervise(stop, notifier, p, inbox)
         _add_hint(failure, config)
-        code = _finish(worker, notifier, p.hooks, failure, config.service.shutdown_timeout_s)
-        _stop_writers(config, role, apply_thread, p)
-        return code
+        return _wind_down(config, role, (worker, apply_thread), notifier, p, failure)
     finally:
         if server is not None:
             server.close()
@@ -177,13 +175,26 @@ def _build_rest(config: Config, inbox: InboxStore, first: IntakeParts, role: Rol
         raise
 
 
-def _stop_writers(config: Config, role: Role | None, apply_thread: threading.Thread,
-                  p: DaemonParts) -> None:
-    """Let the apply cycles and jobs in flight finish, within the shutdown timeout on
-    PostgreSQL (the lease is released only if they did: service.shutdown), 2 s on SQLite.
-    One that does not is abandoned: nothing was marked applied for it, and the rules make
-    its repetition after the restart write nothing twice."""
+def _wind_down(config: Config, role: Role | None,
+               threads: tuple[threading.Thread, threading.Thread], notifier: Notifier,
+               p: DaemonParts, failure: list[BaseException]) -> int:
+    """Stop the intake, then the writers, within ONE ``shutdown_timeout_s`` in all (each its
+    own budget made a stop last twice that, past systemd's TimeoutStopSec=15 and its
+    SIGKILL); the exit code."""
     budget_s = config.service.shutdown_timeout_s
+    deadline = time.monotonic() + budget_s
+    worker, apply_thread = threads
+    code = _finish(worker, notifier, p.hooks, failure, budget_s)
+    _stop_writers(role, apply_thread, p, max(0.0, deadline - time.monotonic()))
+    return code
+
+
+def _stop_writers(role: Role | None, apply_thread: threading.Thread, p: DaemonParts,
+                  budget_s: float) -> None:
+    """Let the apply cycles and jobs in flight finish, within what is left of the shutdown
+    timeout on PostgreSQL (the lease is released only if they did: service.shutdown), 2 s
+    on SQLite. One that does not is abandoned: nothing was marked applied for it, and the
+    rules make its repetition after the restart write nothing twice."""
     running = stop_writers(apply_thread, p.applier.workers, p.jobs,
                            budget_s if role is not None else min(2.0, budget_s))
     if running:  # on PostgreSQL it costs the standby the takeover wait: worth a warning
@@ -225,40 +236,6 @@ def _guarded(part: Intake | ApplyLoop, stop: threading.Event, failure: list[Base
         failure.append(exc)
     finally:
         stop.set()
-
-
-def _supervise(stop: threading.Event, notifier: Notifier, p: DaemonParts,
-               inbox: InboxStore) -> None:
-    """Until stop: ping systemd's watchdog while every topic shows life and apply is not
-    stuck (progressing, idle, or holding back on purpose); keep STATUS= current; judge the
-    sync SLA; prune."""
-    tick_s = min(notifier.watchdog_interval_s or 5.0, 5.0, p.sla.interval_s)
-    next_prune = time.monotonic()
-    last_status = ""
-    while not stop.wait(tick_s):
-        stuck = p.health.apply_stuck()
-        if p.hooks.alive() and not stuck:
-            notifier.watchdog()
-        elif stuck:
-            log.warning("%s; not feeding the watchdog", stuck)
-        status = status_line(p.hooks.totals(), p.readers, p.health.problems(stuck))
-        if status != last_status:
-            notifier.status(status)
-            last_status = status
-        p.sla.tick()  # never calls Salesforce, never raises
-        if time.monotonic() >= next_prune:
-            next_prune = time.monotonic() + PRUNE_EVERY_S
-            _prune(inbox)
-
-
-def _prune(inbox: InboxStore) -> None:
-    try:
-        removed = inbox.prune()
-    except SubscriberError as exc:
-        log.warning("inbox prune failed: %s", exc)
-        return
-    if removed:
-        log.info("pruned %d applied inbox entries past retention", removed)
 
 
 def _finish(worker: threading.Thread, notifier: Notifier, hooks: ObservedHooks,

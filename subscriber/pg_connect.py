@@ -28,12 +28,17 @@ from subscriber.errors import Fatal
 
 PROBE_ROUNDS = 4
 
-# libpq's words for a connection refused on account of the configuration (credentials, names,
-# pg_hba): a retry cannot help, so the daemon exits 78. Anything else (refused, timed out, an
-# unresolvable name, "starting up", "too many clients", only read-only servers) may pass: the
-# daemon waits as standby and keeps trying. (libpq reports these without an SQLSTATE, and in
-# the server's language: with lc_messages other than English a config error reads as
-# transient, which is the safe side: a standby that logs the server's message every try.)
+# A connection refused on account of the configuration (credentials, names, pg_hba, rights): a
+# retry cannot help, so the daemon exits 78. Anything else (refused, timed out, an unresolvable
+# name, "starting up", "too many clients", only read-only servers) may pass: the daemon waits
+# as standby and keeps trying. An error with an SQLSTATE is judged by it (the server's
+# language does not matter): class 28 (invalid authorization: 28000, 28P01), 3D000 (no such
+# database), 42501 (insufficient privilege).
+CONFIG_SQLSTATES = frozenset({"28000", "28P01", "3D000", "42501"})
+# libpq's own words, for errors without an SQLSTATE: client-side ones, and the start-up
+# failures psycopg reports with the server's message only (in the server's language: with
+# lc_messages other than English a config error reads as transient, which is the safe side: a
+# standby that logs the server's message every try).
 CONFIG_ERRORS = ("authentication failed", "no pg_hba.conf entry", "does not exist",
                  "no password supplied", "password is required", "permission denied",
                  "invalid connection option", "invalid sslmode value")
@@ -97,14 +102,21 @@ def probe(dsn: str, timeout_s: float = 10.0) -> None:
 
 
 def connect_failure(dsn: str, exc: psycopg.Error) -> Fatal:
-    """A failed connection as :class:`Fatal` (the configuration: :data:`CONFIG_ERRORS`) or
+    """A failed connection as :class:`Fatal` (the configuration: :func:`config_error`) or
     :class:`Unreachable` (anything that may pass)."""
     text = " ".join(str(exc).split())  # libpq's message: host, port, user; no password
     message = (f"cannot connect to the PostgreSQL inbox at {where(dsn)}: "
                f"{type(exc).__name__}: {text}")
-    if any(marker in text for marker in CONFIG_ERRORS):
+    if config_error(exc.sqlstate, text):
         return Fatal(message)
     return Unreachable(message)
+
+
+def config_error(sqlstate: str | None, text: str) -> bool:
+    """Whether a failed connection is the configuration's fault (see :data:`CONFIG_SQLSTATES`)."""
+    if sqlstate:
+        return sqlstate in CONFIG_SQLSTATES or sqlstate.startswith("28")
+    return any(marker in text for marker in CONFIG_ERRORS)
 
 
 def tcp_settings(dsn: str, timeout_s: float, lease_ttl_s: float | None) -> dict[str, Any]:

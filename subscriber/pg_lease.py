@@ -19,9 +19,11 @@ docs/deployment.md "Two nodes"):
   UPDATE``), which KEY SHARE does not block: with ``FOR SHARE``, writers that always held some
   share lock on the row starved the renewal until the process stepped down
   (tests/failover/test_fence_load.py);
-- **trust window**: on a monotonic clock, from the *start* of the last successful acquire or
-  renew plus ttl minus a margin. After it, :meth:`check` refuses without asking the database
-  (a process paused by SIGSTOP or a VM freeze wakes up distrusting itself).
+- **trust window**: on a monotonic clock that keeps counting while the host is suspended
+  (:func:`trust_clock`: ``CLOCK_BOOTTIME`` on Linux; ``CLOCK_MONOTONIC`` stops there), from the
+  *start* of the last successful acquire or renew plus ttl minus a margin. After it,
+  :meth:`check` refuses without asking the database (a process paused by SIGSTOP, a VM freeze
+  or a host suspend wakes up distrusting itself).
 
 Times come from PostgreSQL's ``now()`` only: the nodes' clocks may disagree.
 """
@@ -64,6 +66,11 @@ _FENCE = ("SELECT epoch FROM lsync_lease WHERE name = %s AND holder = %s AND epo
           "AND expires_at > now() FOR KEY SHARE")
 _RELEASE = ("UPDATE lsync_lease SET expires_at = now(), holder = '' "
             "WHERE name = %s AND holder = %s AND epoch = %s AND expires_at > now()")
+# Released during the takeover wait: the holder stays, so the next taker sees the lease free
+# only since now (not "released cleanly") and waits the takeover wait from here.
+_RELEASE_KEEPING_WAIT = ("UPDATE lsync_lease SET expires_at = now() "
+                         "WHERE name = %s AND holder = %s AND epoch = %s "
+                         "AND expires_at > now()")
 _READ = ("SELECT holder, epoch, expires_at, acquired_at, now() FROM lsync_lease "
          "WHERE name = %s")
 
@@ -82,6 +89,16 @@ class LeaseState(NamedTuple):
         return bool(self.holder) and self.expires_at > self.db_now
 
 
+def trust_clock() -> float:
+    """Seconds on a clock that never goes back and counts a host's suspend too (Linux's
+    ``CLOCK_BOOTTIME``); ``time.monotonic`` where there is none (it stops while suspended,
+    so a woken host would trust a lease that has long expired in the database)."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is None:
+        return time.monotonic()
+    return time.clock_gettime(boottime)
+
+
 def default_holder() -> str:
     """host:pid:random: a restarted process is a new holder and must wait for the expiry."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -91,7 +108,7 @@ class Lease:
     """This process's view of the lease; thread-safe. Also the inbox's write fence."""
 
     def __init__(self, pool: ConnectionPool, *, ttl_s: float, holder: str | None = None,
-                 name: str = LEASE_NAME, monotonic: Callable[[], float] = time.monotonic
+                 name: str = LEASE_NAME, monotonic: Callable[[], float] = trust_clock
                  ) -> None:
         self._pool = pool
         self.ttl_s = ttl_s
@@ -183,13 +200,16 @@ class Lease:
                             f"epoch {epoch} (expired or taken over); transaction rolled back")
         return epoch
 
-    def release(self) -> None:
-        """Let the lease expire now, with no holder (a clean stop): a standby need not wait
-        out the TTL, nor the takeover wait (nothing of ours is in flight)."""
+    def release(self, clean: bool = True) -> None:
+        """Let the lease expire now. ``clean``: with no holder, so a standby waits out
+        neither the TTL nor the takeover wait (nothing of ours is in flight). Not clean (we
+        stopped during our own takeover wait, so a *former* holder's request may still be in
+        flight): the holder stays, and the next taker waits the takeover wait from now."""
         epoch, self.epoch = self.epoch, None
         if epoch is not None:
             with self._pool.connection() as conn, conn.transaction():
-                conn.execute(_RELEASE, (self.name, self.holder, epoch))
+                conn.execute(_RELEASE if clean else _RELEASE_KEEPING_WAIT,
+                             (self.name, self.holder, epoch))
 
     def state(self) -> LeaseState | None:
         return read_lease(self._pool, self.name)

@@ -2,7 +2,7 @@
 or new, stays accepted and acknowledged while nothing is forwarded either way, as behind a
 stuck middlebox or a half-dead network path. No TCP timeout notices that (the proxy
 acknowledges everything), so only the lease keeper's own deadline can step down in time.
-(tests/reliability/rel_pg.py's CutProxy, owned by the reliability rig, closes connections.)"""
+(tests/reliability/rel_cut.py's CutProxy does the same for the reliability checker's F3.)"""
 
 from __future__ import annotations
 

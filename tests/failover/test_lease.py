@@ -3,6 +3,7 @@ expiry, and no write of an old epoch committing after a takeover."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -140,13 +141,30 @@ def test_the_takeover_wait_is_only_what_a_former_holder_could_still_have_in_flig
     expire(pool)  # a crashed: expired a second ago, its request may still be in flight
     assert b.try_acquire() == 2
     assert 150 <= takeover_wait_s(settings, b.free_for_s) < 160
-    b.release()
+    b.release(clean=False)  # stopped in its wait: a's request may still be in flight
     assert a.try_acquire() == 3
-    assert takeover_wait_s(settings, a.free_for_s) == 0, "released cleanly: nothing in flight"
+    assert 155 <= takeover_wait_s(settings, a.free_for_s) <= 160, "the wait is handed on"
+    a.release()
+    assert b.try_acquire() == 4
+    assert takeover_wait_s(settings, b.free_for_s) == 0, "released cleanly: nothing in flight"
     with pool.connection() as conn:
         conn.execute("UPDATE lsync_lease SET expires_at = now() - interval '1 hour'")
-    assert b.try_acquire() == 4
-    assert takeover_wait_s(settings, b.free_for_s) == 0, "free for an hour already"
+    assert a.try_acquire() == 5
+    assert takeover_wait_s(settings, a.free_for_s) == 0, "free for an hour already"
+
+
+@pytest.mark.skipif(not hasattr(time, "CLOCK_BOOTTIME"), reason="Linux's CLOCK_BOOTTIME")
+def test_the_trust_window_counts_a_host_suspend(pool: ConnectionPool,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLOCK_MONOTONIC stops while the host is suspended; CLOCK_BOOTTIME does not: a node
+    woken from a 10-minute suspend must not trust a lease that expired meanwhile."""
+    lease = Lease(pool, ttl_s=30, holder="a")
+    assert lease.try_acquire() == 1
+    assert lease.trusted()
+    real = time.clock_gettime
+    monkeypatch.setattr(time, "clock_gettime", lambda clock: real(clock) + (
+        600 if clock == getattr(time, "CLOCK_BOOTTIME", None) else 0))
+    assert not lease.trusted(), "trusted after a suspend longer than the TTL"
 
 
 def test_a_holder_frozen_inside_a_write_transaction_does_not_block_the_takeover(

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -185,68 +183,6 @@ def pg_case(work: Path, pg: PgServer, seed: int, events: int) -> Iterator[tuple[
                 notify.close()
             if cluster._publisher is not None:
                 cluster._publisher.close()
-
-
-class CutProxy:
-    """A TCP forwarder to PostgreSQL that can cut its node off (and let it back)."""
-
-    def __init__(self, port: int) -> None:
-        self._target = ("127.0.0.1", port)
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self._server.getsockname()[1])
-        self._open: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self.is_cut = False
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def dsn(self, dsn: str, real_port: int) -> str:
-        return dsn.replace(f"port={real_port}", f"port={self.port}")
-
-    def cut(self) -> None:
-        with self._lock:
-            self.is_cut = True
-            for s in self._open:
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            self._open.clear()
-
-    def restore(self) -> None:
-        self.is_cut = False
-
-    def close(self) -> None:
-        self._closed = True
-        self.cut()
-        self._server.close()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            if self.is_cut:
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(self._target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._open.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
-
-
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := src.recv(65536):
-            dst.sendall(data)
-    for s in (src, dst):
-        with contextlib.suppress(OSError):
-            s.shutdown(socket.SHUT_RDWR)
 
 
 class Handover:

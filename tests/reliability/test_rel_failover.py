@@ -9,8 +9,10 @@
   writes nothing, to PostgreSQL (no row landed or applied at its epoch after the takeover)
   or to Salesforce (no write request from its sessions, or any new one, after waking) and
   exits 1;
-* F3: the active cut off from PostgreSQL but not from Salesforce: it steps down (exit 1,
-  saying why) and sends no Salesforce write after the new term began;
+* F3: the active cut off from PostgreSQL but not from Salesforce, by a black hole (nothing
+  forwarded, no connection closed: no error and no TCP timeout tells the node): its lease
+  keeper's deadline steps it down (exit 1, saying why) and it sends no Salesforce write after
+  the new term began;
 * F4: PostgreSQL restarted mid-stream.
 
 Each prints its seed (and the checker prints how to replay it).
@@ -28,12 +30,15 @@ import pytest
 from conftest import Reference
 from helpers.postgres import PgServer
 from rel_checker import Verdict, collect, compare
+from rel_cut import CutProxy
 from rel_faults import held, hold_next, kill_at
 from rel_harness import TOPICS, wait_for
 from rel_params import SOAK, events, seeds
-from rel_pg import CutProxy, Handover, PgCluster, pg_case
+from rel_pg import LEASE_TTL_S, Handover, PgCluster, pg_case
 from rel_run import IDLE_TIMEOUT_S
 from rel_workload import PUBLISH_BATCH, Workload
+
+from benchmarks.rig import Daemon
 
 EVENTS = events(600)
 # What a node cut off from PostgreSQL says when it steps down: its keeper could not renew
@@ -113,25 +118,31 @@ def test_f2_a_paused_active_writes_nothing_after_waking(
         assert taken is not paused
         handover[0].taken(cluster)
         cluster.wait_idle(workload, IDLE_TIMEOUT_S)
-        before = cluster.epoch_rows(1)
-        new_sessions = handover[0].new_callers(cluster)
-        woke_at = time.time()
-        paused.signal(signal.SIGCONT)
-        assert paused.wait(30) == 1, paused.log_text()[-2000:]
-        # woken, it finds its lease gone (or, frozen mid-transaction, its session ended by
-        # the server's idle-in-transaction timeout): either way it stops writing and exits 1
-        assert re.search(r"lease lost|LeaseLost|InboxFailed", paused.log_text())
-        assert cluster.epoch_rows(1) == before, "the woken active wrote at its old epoch"
-        woken = [w for w in cluster.sf_writes()
-                 if w["at"] >= woke_at and w["caller"] not in new_sessions]
-        assert not woken, f"the woken active sent Salesforce writes: {woken[:3]}"
-        order = handover[0].check(cluster)
+        order = _wake_and_check(cluster, paused, handover[0])
         verdict = _finish(cluster, workload, reference, seed, "F2")
     print(f"F2 seed={seed}: {order}")
     # frozen, it may hold per topic one fetched batch it had not landed yet plus the next batch
     # its renewed credit asked for (sent into its socket while it slept): both are sent again
     # to the new active, so up to two batches per topic come back (282 seen under CI load)
     verdict.assert_clean(max_redelivered=2 * FETCH_BATCH * len(TOPICS))
+
+
+def _wake_and_check(cluster: PgCluster, paused: Daemon, handover: Handover) -> str:
+    """SIGCONT the frozen former active: it writes nothing, to PostgreSQL or Salesforce, and
+    exits 1; the handover's ordering (:meth:`Handover.check`)."""
+    before = cluster.epoch_rows(1)
+    new_sessions = handover.new_callers(cluster)
+    woke_at = time.time()
+    paused.signal(signal.SIGCONT)
+    assert paused.wait(30) == 1, paused.log_text()[-2000:]
+    # woken, it finds its lease gone (or, frozen mid-transaction, its session ended by the
+    # server's idle-in-transaction timeout): either way it stops writing and exits 1
+    assert re.search(r"lease lost|LeaseLost|InboxFailed", paused.log_text())
+    assert cluster.epoch_rows(1) == before, "the woken active wrote at its old epoch"
+    woken = [w for w in cluster.sf_writes()
+             if w["at"] >= woke_at and w["caller"] not in new_sessions]
+    assert not woken, f"the woken active sent Salesforce writes: {woken[:3]}"
+    return handover.check(cluster)
 
 
 @pytest.mark.parametrize("seed", seeds(1))
@@ -145,16 +156,19 @@ def test_f3_the_active_cut_off_from_postgresql_but_not_salesforce(
             cut = cluster.daemon
             cut_after = random.Random(seed).randrange(len(workload.batches) - 1)
             handover: list[Handover] = []
-            log_at_cut = [0]
+            log_at_cut, cut_at = [0], [0.0]
 
             def cut_off(batch: int) -> None:
                 if batch == cut_after:
-                    log_at_cut[0] = len(cut.log_text())
-                    proxy.cut()
+                    log_at_cut[0], cut_at[0] = len(cut.log_text()), time.monotonic()
+                    proxy.cut(drop=True)
                     handover.append(Handover(cluster, 1))
 
             cluster.publish(workload, after_batch=cut_off)
             assert cut.wait(30) == 1, "cut off, the active steps down (exit 1)"
+            # by its keeper's deadline, about when its lease expires (PgInbox's pool timeout,
+            # 10 s, would come much later)
+            assert time.monotonic() - cut_at[0] < LEASE_TTL_S + 2, "stepped down too late"
             said = cut.log_text()[log_at_cut[0]:]
             assert re.search(STEP_DOWN, said), f"no step-down reason after the cut: {said[-2000:]}"
             cluster.wait_active(epoch_above=1)

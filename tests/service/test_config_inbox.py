@@ -57,6 +57,18 @@ def test_a_password_in_any_libpq_form_is_refused_without_echoing_it(
 
 
 @pytest.mark.parametrize("dsn", [
+    "host=db1 dbname=sync sslcert=/etc/c.crt sslkey=/etc/c.key sslpassword=hunter2",
+    "postgresql://sync@db1/sync?sslkey=/etc/c.key&sslpassword=hunter2",
+])
+def test_the_client_keys_passphrase_is_refused_without_echoing_it(
+        tmp_path: Path, dsn: str) -> None:
+    problems = _problems(tmp_path, dsn)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("inbox.dsn: holds sslpassword")
+    assert "hunter2" not in " ".join(problems)
+
+
+@pytest.mark.parametrize("dsn", [
     "host=db1,db2 dbname=sync user=sync target_session_attrs=read-write",
     "postgresql://sync@db1,db2/sync?target_session_attrs=read-write&passfile=/etc/pgpass",
     "host=db1 dbname=password user=password",

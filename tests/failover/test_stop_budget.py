@@ -1,0 +1,38 @@
+"""A stop fits systemd's TimeoutStopSec: the intake and the writers share one
+``shutdown_timeout_s``, not one each (8 + 8 s outlasted TimeoutStopSec=15 and met SIGKILL)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any, cast
+
+from scheduler.registry import RealigningScheduler
+from service.failover import Role
+from service.lifecycle import Notifier
+from service.wiring import _wind_down
+
+BUDGET_S = 1.0
+
+
+def test_a_stuck_intake_and_a_stuck_writer_together_stop_within_one_budget() -> None:
+    release = threading.Event()
+    intake = threading.Thread(target=release.wait, name="intake", daemon=True)
+    apply_thread = threading.Thread(target=release.wait, name="apply", daemon=True)
+    intake.start()
+    apply_thread.start()
+    config = cast(Any, SimpleNamespace(service=SimpleNamespace(shutdown_timeout_s=BUDGET_S)))
+    parts = cast(Any, SimpleNamespace(hooks=SimpleNamespace(summary=lambda: "none"),
+                                      applier=SimpleNamespace(workers=[]),
+                                      jobs=RealigningScheduler()))
+    role = Role(None)
+    started = time.monotonic()
+    try:
+        code = _wind_down(config, role, (intake, apply_thread), Notifier(""), parts, [])
+        took_s = time.monotonic() - started
+    finally:
+        release.set()
+    assert code == 1, "the intake did not stop in time"
+    assert role.in_flight == ["apply"], "the writer still running keeps the lease"
+    assert took_s < BUDGET_S * 1.5, f"{took_s:.2f} s: each part had its own budget"
