@@ -120,9 +120,13 @@ def test_the_jobs_call_salesforce_only_while_the_lease_is_trusted(
     assert calls(org) > before, "trusted: the job does call Salesforce"
     ticks.pause()
     before = calls(org)
+    idle = {"reconcile-gaps"}  # no replay gap recorded: it reads only the local inbox
     for name, job in jobs.items():
-        with pytest.raises(LeaseLost):
+        if name in idle:
             job(NOW)
+        else:
+            with pytest.raises(LeaseLost):
+                job(NOW)
         assert calls(org) == before, f"{name} called Salesforce without a trusted lease"
     runs.close()
 
