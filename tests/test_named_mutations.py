@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.named_mutations import MUTATIONS
+from tools.named_mutations import MUTATIONS, chosen
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,3 +38,11 @@ def test_help_prints_usage_instead_of_crashing() -> None:
                           env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     assert "usage: python -m tools.named_mutations" in done.stdout
+
+
+def test_no_index_means_every_mutation_and_a_wrong_one_is_refused() -> None:
+    assert chosen([]) == list(range(len(MUTATIONS)))
+    assert chosen(["2", "0"]) == [2, 0]
+    with pytest.raises(SystemExit) as refused:
+        chosen([str(len(MUTATIONS))])
+    assert refused.value.code == 2
