@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from subscriber.errors import Fatal
-from subscriber.inbox_file import readonly_uri
+from subscriber.inbox_file import make_private, readonly_uri
 
 JOBS_FILE = "jobs.db"
 SUMMARY_MAX_CHARS = 500
@@ -113,6 +113,7 @@ class RunStore:
                                        check_same_thread=False, isolation_level=None)
         else:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private(path, "jobs file")  # 0600 like the inbox, whatever the umask
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
