@@ -17,6 +17,7 @@ from rel2_rig import Rel2Rig, closed_port, emulator, slow_sentry, wait_until
 from rel_params import timeout_stop_s
 
 from service.config import inbox_path
+from subscriber.inbox_file import readonly_uri
 
 TIMEOUT_STOP_S = timeout_stop_s()  # systemd/lifecycle-sync.service TimeoutStopSec
 TRIAL = {"trial_expiration": "2026-12-31"}
@@ -56,7 +57,7 @@ def _flip_entries_page(path: Path) -> None:
     with path.open("r+b") as f:
         f.seek(root * page_size - 48)
         f.write(b"\xff" * 48)
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite3.connect(readonly_uri(path), uri=True)) as db:
         assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         with pytest.raises(sqlite3.DatabaseError, match="malformed"):
