@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rel2_rig import Rel2Rig, closed_port, emulator, slow_sentry, wait_until
+from helpers.ports import refused_port
+from rel2_rig import Rel2Rig, emulator, slow_sentry, wait_until
 from rel_params import timeout_stop_s
 
 from service.config import inbox_path
@@ -134,8 +135,8 @@ def test_r18_an_unreachable_or_slow_sentry_neither_blocks_apply_nor_shutdown(
     """Poison events make the daemon report to Sentry while it applies; the reports go
     nowhere (closed port) or hang for 20 s each (slow). Every event is still applied or
     parked, and SIGTERM still ends the process within the unit's TimeoutStopSec."""
-    with slow_sentry(delay_s=20.0) as (slow_dsn, envelopes):
-        dsn = (f"http://publickey@127.0.0.1:{closed_port()}/42" if sentry == "closed-port"
+    with slow_sentry(delay_s=20.0) as (slow_dsn, envelopes), refused_port() as refused:
+        dsn = (f"http://publickey@127.0.0.1:{refused}/42" if sentry == "closed-port"
                else slow_dsn)
         daemon = rig.run(SENTRY_DSN=dsn)
         poison = [rig.record("Trial", f"r18-bad-{i}", "{broken", i) for i in range(3)]
