@@ -33,6 +33,7 @@ from benchmarks.rig import TRIAL_TOPIC, Daemon, poll, start_emulator_process_wit
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
 from service.config import inbox_path
+from subscriber.inbox_file import readonly_uri
 
 PUBLISH_BATCH = 200
 
@@ -91,7 +92,7 @@ def _inbox_rows(state: Path) -> list[tuple[str, str, float | None, str]]:
     path = inbox_path(state)
     if not path.exists():
         return []
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+    with sqlite3.connect(readonly_uri(path), uri=True) as db:
         return db.execute("SELECT event_id, status, applied_at, error FROM entries "
                           "WHERE topic = ?", (TRIAL_TOPIC,)).fetchall()
 

@@ -28,6 +28,7 @@ from benchmarks.rig import TRIAL_TOPIC, poll
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
 from service.config import inbox_path
+from subscriber.inbox_file import readonly_uri
 
 PUBLISH_BATCH = 200
 
@@ -101,7 +102,7 @@ class InboxReader:
 
     def _conn(self) -> sqlite3.Connection | None:
         if self._db is None and self._path.exists():
-            self._db = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True)
+            self._db = sqlite3.connect(readonly_uri(self._path), uri=True)
         return self._db
 
     def query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:

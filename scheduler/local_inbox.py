@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.job_inbox import InboxPlace
+from subscriber.inbox_file import readonly_uri
 
 _CHUNK = 500  # SQLite's variable limit is far above; keeps statements short
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    return sqlite3.connect(readonly_uri(path), uri=True, isolation_level=None)
 
 
 def _payloads(path: InboxPlace, column: str, values: list[str]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from subscriber.errors import Fatal
+from subscriber.inbox_file import make_private, readonly_uri
 
 JOBS_FILE = "jobs.db"
 SUMMARY_MAX_CHARS = 500
@@ -108,10 +109,11 @@ class RunStore:
         self.path = path
         self._lock = threading.Lock()
         if readonly:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
+            self._db = sqlite3.connect(readonly_uri(path), uri=True,
                                        check_same_thread=False, isolation_level=None)
         else:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private(path, "jobs file")  # 0600 like the inbox, whatever the umask
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")

@@ -109,11 +109,12 @@ def readonly_uri(path: Path) -> str:
     return f"file:{quote(str(path.absolute()))}?mode=ro"
 
 
-def make_private(path: Path) -> None:
-    """Create the inbox file 0600 if missing and take group/other access away from it and its
-    ``-wal``, ``-shm`` and ``-journal`` files: they hold customers' email addresses. SQLite
-    creates the WAL and shared-memory files with the database file's mode, so a 0600 inbox
-    keeps them 0600 whatever the umask."""
+def make_private(path: Path, what: str = "inbox") -> None:
+    """Create the SQLite file 0600 if missing and take group/other access away from it and its
+    ``-wal``, ``-shm`` and ``-journal`` files: the inbox holds customers' email addresses (and
+    the scheduler's ``jobs.db`` their hashes and run summaries). SQLite creates the WAL and
+    shared-memory files with the database file's mode, so a 0600 file keeps them 0600
+    whatever the umask."""
     try:
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         for name in (path, *(Path(f"{path}{s}") for s in ("-wal", "-shm", "-journal"))):
@@ -121,7 +122,7 @@ def make_private(path: Path) -> None:
                 if name.stat().st_mode & 0o077:
                     name.chmod(0o600)
     except OSError as exc:
-        raise Fatal(f"cannot open inbox {path}: {exc}") from None
+        raise Fatal(f"cannot open {what} {path}: {exc}") from None
 
 
 def _init_schema(db: sqlite3.Connection, path: Path) -> None:

@@ -26,6 +26,7 @@ import pytest
 from helpers import EmulatorFactory
 from helpers.children import HITS_ENV, merge_child_hits
 from helpers.inbox_places import InboxPlace, PgPlace, SqlitePlace
+from helpers.ports import reserved_port
 from helpers.postgres import PgServer, find_bindir
 from helpers.pubsub_client import PubSubClient
 
@@ -248,3 +249,11 @@ def deny_subscribe(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
     monkeypatch.setattr(PubSubService, "GetTopic", answer)
     return denied
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port for the daemon's metrics server, held by the test until the daemon binds it and
+    for the rest of the test (:func:`helpers.ports.reserved_port`): no pick-then-release race."""
+    with reserved_port() as port:
+        yield port

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 KILLED = {1, 3, 36, 37, -24, 24, 152, 255, -11, -9}  # test failure, error, timeout, mypy
@@ -74,6 +75,17 @@ def report(results: dict[str, int | None], excluded: dict[str, str], packages: l
     return lines, scores
 
 
+def sample_lines(sample: dict[str, int | None], every_name: set[str], packages: list[str]
+                 ) -> list[str]:
+    """Say the score is of a sample: how many of each package's mutants it holds."""
+    def count(names: Iterable[str], package: str) -> int:
+        return sum(1 for name in names if name.split(".", 1)[0] == package)
+
+    return [f"{package + '/':12} sample of {count(sample, package)} of "
+            f"{count(every_name, package)} mutants (make mutate's MUTATE_SAMPLE)"
+            for package in packages]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("packages", nargs="*", default=["subscriber", "service"])
@@ -89,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         sample = set(args.names.read_text().split())
         results = {name: code for name, code in results.items() if name in sample}
     lines, scores = report(results, load_exclusions(EXCLUSIONS), args.packages, every_name)
+    if args.names:
+        lines = sample_lines(results, every_name, args.packages) + lines
     print("\n".join(lines))
     return 1 if any(score < args.min for score in scores.values()) else 0
 

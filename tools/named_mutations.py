@@ -8,6 +8,7 @@ Prints one line per (mutation, test) with pytest's summary; exits 1 if any test 
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -28,13 +29,13 @@ MUTATIONS: list[Mutation] = [
      [('db.execute("PRAGMA synchronous=FULL")', 'db.execute("PRAGMA synchronous=OFF")')],
      [S + "test_inbox.py::test_the_inbox_connection_is_wal_with_synchronous_full"]),
     ("backoff not reset on stored events", "subscriber/stream.py",
-     [("response.events[-1].replay_id)\n        self._backoff.reset()\n",
-       "response.events[-1].replay_id)\n")],
+     [("        self._backoff.reset()\n        self._poison.report(",
+       "        self._poison.report(")],
      [S + "test_backoff_and_watchdog.py"
       "::test_backoff_grows_while_attempts_fail_and_resets_once_events_land"]),
     ("backoff not reset on keepalives", "subscriber/stream.py",
-     [("response.latest_replay_id)\n            self._backoff.reset()\n",
-       "response.latest_replay_id)\n")],
+     [("            self._backoff.reset()\n            call_hook(\"keepalive\"",
+       "            call_hook(\"keepalive\"")],
      [S + "test_backoff_and_watchdog.py::test_keepalives_count_as_progress_for_the_backoff"]),
     ("retention_days used as seconds", "service/inbox_backend.py",
      [("    return config.inbox.retention_days * 86400.0\n",
@@ -83,6 +84,7 @@ MUTATIONS: list[Mutation] = [
      ["tests/test_systemd_unit.py::test_no_core_dumps_that_could_hold_keys_tokens_or_emails"]),
 ]
 
+
 def check(index: int, mutation: Mutation) -> bool:
     """Apply, run each test, restore; True when every test failed."""
     name, path, edits, tests = mutation
@@ -90,8 +92,9 @@ def check(index: int, mutation: Mutation) -> bool:
     original = target.read_text()
     mutated = original
     for old, new in edits:
-        if old not in mutated:
-            raise SystemExit(f"[{index}] {name}: {path} no longer contains {old!r}")
+        if mutated.count(old) != 1:
+            raise SystemExit(f"[{index}] {name}: {path} contains {old!r} "
+                             f"{mutated.count(old)} times, not once")
         mutated = mutated.replace(old, new, 1)
     killed = True
     target.write_text(mutated)
@@ -109,11 +112,25 @@ def check(index: int, mutation: Mutation) -> bool:
     return killed
 
 
-def main(argv: list[str]) -> int:
-    chosen = [int(a) for a in argv] or range(len(MUTATIONS))
-    results = [check(i, MUTATIONS[i]) for i in chosen]
-    return 0 if all(results) else 1
+def chosen(argv: list[str]) -> list[int]:
+    """The indices the command line names (all when none); argparse's usage on bad input."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.named_mutations",
+        description="Apply each of issue 15's named breakages, run the tests that name the "
+                    "behaviour, expect them to fail, restore the file.")
+    parser.add_argument("index", nargs="*", type=int, metavar="N",
+                        help=f"mutations to check, 0..{len(MUTATIONS) - 1} (default: all)")
+    indices: list[int] = parser.parse_args(argv).index
+    wrong = [i for i in indices if not 0 <= i < len(MUTATIONS)]
+    if wrong:  # choices= would also reject the empty default on this Python
+        parser.error(f"no mutation {wrong[0]}: 0..{len(MUTATIONS) - 1}")
+    return indices or list(range(len(MUTATIONS)))
 
+
+def main(argv: list[str]) -> int:
+    """Check the mutations chosen by index (all by default)."""
+    results = [check(i, MUTATIONS[i]) for i in chosen(argv)]
+    return 0 if all(results) else 1
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

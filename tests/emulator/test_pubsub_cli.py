@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from helpers.children import child_env, module_argv
 from helpers.pubsub_client import TRIAL_TOPIC, PubSubClient
 
 from proto import pubsub_api_pb2 as pb
@@ -25,19 +25,10 @@ def _wait_for_file(path: Path, proc: subprocess.Popen[bytes], timeout: float) ->
 
 def test_emulator_command_writes_info_file_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     info_file = tmp_path / "info.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "service",
-        "emulator",
-        "--state",
-        str(tmp_path / "state"),
-        "--info-file",
-        str(info_file),
-        "--keepalive-s",
-        "0.5",
-    ]
-    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+    cmd = module_argv("service", "emulator", "--state", str(tmp_path / "state"),
+                      "--info-file", str(info_file), "--keepalive-s", "0.5")
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          env=child_env()) as proc:
         try:
             _wait_for_file(info_file, proc, timeout=5)
             assert info_file.stat().st_mode & 0o077 == 0  # it holds a token

@@ -153,10 +153,9 @@ def test_delay_slows_every_response(emulator: Emulator, pubsub: PubSubClient) ->
     started = time.monotonic()
     pubsub.get_topic()
     assert time.monotonic() - started >= 0.4
-    emulator.context.pubsub_faults.clear()
-    started = time.monotonic()
-    pubsub.get_topic()
-    assert time.monotonic() - started < 0.4
+    emulator.context.pubsub_faults.clear()  # no upper bound on the time: the box may be busy
+    assert emulator.context.pubsub_faults.delay_s == 0.0
+    assert pubsub.get_topic().topic_name == TRIAL_TOPIC
 
 
 # -- token expiry -----------------------------------------------------------------------

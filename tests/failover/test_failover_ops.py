@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from helpers.children import run_cli
+from helpers.ports import refused_port
 from pair_rig import Pair, active_and_standby, wait_until
 
 from subscriber.pg_schema import LATEST_VERSION
@@ -46,11 +46,9 @@ def test_db_upgrade_creates_the_schema_run_refuses_before_it(pg_dsn: str, tmp_pa
 
 
 def test_db_upgrade_says_when_postgresql_is_unreachable(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cfg = config_file(tmp_path, f"host=127.0.0.1 port={port} dbname=x user=x")
-    done = run_cli("db", "upgrade", "--config", str(cfg), env=TOKEN)
+    with refused_port() as port:  # held, so nothing can start answering on it meanwhile
+        cfg = config_file(tmp_path, f"host=127.0.0.1 port={port} dbname=x user=x")
+        done = run_cli("db", "upgrade", "--config", str(cfg), env=TOKEN)
     assert done.returncode == 69
     assert f"cannot reach the PostgreSQL inbox at 127.0.0.1:{port}/x" in done.stderr
 
@@ -73,15 +71,9 @@ def _get(port: int, path: str) -> tuple[int, str]:
         return 0, ""
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_role_on_metrics_readyz_and_status(pair: Pair, tmp_path: Path) -> None:
+def test_role_on_metrics_readyz_and_status(pair: Pair, tmp_path: Path, held_port: int) -> None:
     a, b = active_and_standby(pair)
-    b_port = _port()
+    b_port = held_port
     b.stop_quietly()
     b.wait(30)
     b = pair.daemon("b", LIFECYCLE_SYNC_METRICS_PORT=str(b_port))

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from rel_harness import Cluster
 from rel_params import FIRST_SEED, events
 
+from subscriber.inbox_file import readonly_uri
+
 SEED = FIRST_SEED
 EVENTS = events(400, soak=2000)
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -37,7 +39,7 @@ def after_batches(steps: dict[int, Callable[[], object]]) -> Callable[[int], Non
 def logins(cluster: Cluster) -> int:
     """Sessions issued by the org's OAuth endpoint, minus the emulator's own start-up one."""
     path = cluster.work / "emulator" / "emulator.db"
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite3.connect(readonly_uri(path), uri=True)) as db:
         return int(db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0]) - 1
 
 

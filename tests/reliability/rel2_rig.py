@@ -9,7 +9,6 @@ condition against a deadline.
 
 from __future__ import annotations
 
-import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from subscriber.inbox import Inbox
 from tests.handlers.apply_rig import ApplyRig, wait_until
 from tests.service.sentry_server import Envelopes, _decode
 
-__all__ = ["Envelopes", "Rel2Rig", "closed_port", "emulator", "slow_sentry", "wait_until"]
+__all__ = ["Envelopes", "Rel2Rig", "emulator", "slow_sentry", "wait_until"]
 
 EMAIL_RE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 
@@ -126,11 +125,3 @@ def slow_sentry(delay_s: float = 0.0) -> Iterator[tuple[str, Envelopes]]:
         server.shutdown()
         server.server_close()
         thread.join(5)
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then closed: connections are refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-

@@ -34,6 +34,7 @@ from rel_snapshot import State, snapshot
 from rel_workload import Workload
 
 from service.config import inbox_path
+from subscriber.inbox_file import readonly_uri
 
 EMPTY = (None, False, "", 0, 0.0)
 
@@ -75,7 +76,7 @@ def integrity_check(cluster: Cluster) -> str:
     path = inbox_path(cluster.state)
     if not path.exists():
         return "missing"
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite3.connect(readonly_uri(path), uri=True)) as db:
         return ",".join(str(r[0]) for r in db.execute("PRAGMA integrity_check"))
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import requests
 from rel2_cases import EVENTS, SEED, after_batches, leaks, logins
-from rel2_rig import closed_port, slow_sentry
+from rel2_rig import slow_sentry
 from rel_checker import collect, compare
 from rel_harness import TRIAL_TOPIC, wait_for
 from rel_run import IDLE_TIMEOUT_S, case_run
@@ -87,7 +87,7 @@ def test_r11_malformed_and_poison_events_are_dead_lettered_and_passed(
 
 
 def test_r13_a_full_disk_under_the_inbox_pauses_intake_and_resumes_with_nothing_lost(
-        reference: Reference, tmp_path: Path) -> None:
+        reference: Reference, tmp_path: Path, held_port: int) -> None:
     """The daemon's file size limit (RLIMIT_FSIZE: the kernel refuses the write, SQLite gets
     a write error) is set just above the inbox mid-run, as a disk filling up would. The matrix's
     criterion: the daemon does not exit (under Restart=on-failure that crash-loops the unit into
@@ -98,7 +98,7 @@ def test_r13_a_full_disk_under_the_inbox_pauses_intake_and_resumes_with_nothing_
     would be per connection, inside the daemon; the file size limit reaches a running process
     from outside. A small tmpfs would need mount rights CI lacks.)"""
     golden = reference(SEED, EVENTS)
-    port = closed_port()
+    port = held_port  # the metrics port, held until the daemon binds it
     env = {"LIFECYCLE_SYNC_SERVICE_LOG_LEVEL": "WARNING",  # the log file must stay small
            "LIFECYCLE_SYNC_METRICS_PORT": str(port), "WATCHDOG_USEC": "2000000"}
     with case_run(tmp_path, SEED, EVENTS) as run, slow_sentry() as (dsn, envelopes):

@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rel2_rig import Rel2Rig, closed_port, emulator, slow_sentry, wait_until
+from helpers.ports import refused_port
+from rel2_rig import Rel2Rig, emulator, slow_sentry, wait_until
 from rel_params import timeout_stop_s
 
 from service.config import inbox_path
+from subscriber.inbox_file import readonly_uri
 
 TIMEOUT_STOP_S = timeout_stop_s()  # systemd/lifecycle-sync.service TimeoutStopSec
 TRIAL = {"trial_expiration": "2026-12-31"}
@@ -56,7 +58,7 @@ def _flip_entries_page(path: Path) -> None:
     with path.open("r+b") as f:
         f.seek(root * page_size - 48)
         f.write(b"\xff" * 48)
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite3.connect(readonly_uri(path), uri=True)) as db:
         assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         with pytest.raises(sqlite3.DatabaseError, match="malformed"):
@@ -133,8 +135,8 @@ def test_r18_an_unreachable_or_slow_sentry_neither_blocks_apply_nor_shutdown(
     """Poison events make the daemon report to Sentry while it applies; the reports go
     nowhere (closed port) or hang for 20 s each (slow). Every event is still applied or
     parked, and SIGTERM still ends the process within the unit's TimeoutStopSec."""
-    with slow_sentry(delay_s=20.0) as (slow_dsn, envelopes):
-        dsn = (f"http://publickey@127.0.0.1:{closed_port()}/42" if sentry == "closed-port"
+    with slow_sentry(delay_s=20.0) as (slow_dsn, envelopes), refused_port() as refused:
+        dsn = (f"http://publickey@127.0.0.1:{refused}/42" if sentry == "closed-port"
                else slow_dsn)
         daemon = rig.run(SENTRY_DSN=dsn)
         poison = [rig.record("Trial", f"r18-bad-{i}", "{broken", i) for i in range(3)]

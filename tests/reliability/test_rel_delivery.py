@@ -26,6 +26,7 @@ from rel_run import case_run
 from rel_workload import PUBLISH_BATCH
 
 from service.config import inbox_path
+from subscriber.inbox_file import readonly_uri
 
 EVENTS = events(1000, soak=10_000)
 REDELIVER_PER_BATCH = PUBLISH_BATCH // 10
@@ -66,7 +67,7 @@ def trial_entries(cluster: Cluster) -> int:
 
 def repeated_replay_ids(state: Path) -> int:
     """Inbox entries whose replay ID an earlier entry (another event) of the topic has."""
-    with contextlib.closing(sqlite3.connect(f"file:{inbox_path(state)}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite3.connect(readonly_uri(inbox_path(state)), uri=True)) as db:
         return int(db.execute("SELECT COUNT(*) - COUNT(DISTINCT replay_id) FROM entries "
                               "WHERE topic = ?", (TRIAL_TOPIC,)).fetchone()[0])
 

@@ -27,6 +27,7 @@ from rel_workload import Workload
 
 from handlers.soql import quote_literal
 from service.config import inbox_path
+from subscriber.inbox_file import readonly_uri
 
 EVENTS = events(1000, soak=10_000)
 LOCK_AFTER_BATCH = 2
@@ -100,7 +101,7 @@ def test_r10_locked_rows_retry_or_dead_letter_without_blocking_others(
 def dead_letters(cluster: Cluster) -> dict[str, tuple[bytes, str]]:
     """Poison entries of the trial topic: event ID -> (replay ID, error)."""
     path = inbox_path(cluster.state)
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite3.connect(readonly_uri(path), uri=True)) as db:
         rows = db.execute("SELECT event_id, replay_id, error FROM entries "
                           "WHERE status = 'poison' AND topic = ?", (TRIAL_TOPIC,)).fetchall()
     return {eid: (bytes(replay), error) for eid, replay, error in rows}

@@ -24,6 +24,7 @@ from rel_run import case_run
 from rel_workload import PUBLISH_BATCH
 
 from service.config import inbox_path
+from subscriber.inbox_file import readonly_uri
 
 EVENTS = events(1000, soak=10_000)
 TIMEOUT_STOP_S = timeout_stop_s()  # systemd/lifecycle-sync.service
@@ -32,7 +33,7 @@ TIMEOUT_STOP_S = timeout_stop_s()  # systemd/lifecycle-sync.service
 def last_stored(cluster: Cluster) -> dict[str, bytes]:
     """Per topic, the replay ID of the newest event in the inbox."""
     path = inbox_path(cluster.state)
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite3.connect(readonly_uri(path), uri=True)) as db:
         rows = db.execute("SELECT topic, replay_id FROM entries e WHERE id = "
                           "(SELECT MAX(id) FROM entries WHERE topic = e.topic)").fetchall()
     return {topic: bytes(replay) for topic, replay in rows}

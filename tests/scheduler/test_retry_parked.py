@@ -4,13 +4,11 @@ backoff and review, batching (calls do not grow with rows), and a restart mid-cy
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.children import child_env, module_argv, run_cli
 from sched_rig import T0_MS, FakeClock, OrgRig, entry, kill_after_commit
 
 from emulator.org.faults import FaultRule
@@ -228,13 +226,14 @@ def test_jobs_run_killed_mid_retry_cycle_then_run_again(org: OrgRig, tmp_path: P
     org.apply(entry("Trial", "ws-k", {"trial_expiration": "2026-12-31"}, T0_MS, uuid="t-k"))
     _refuse_workspace_writes(org)
     org.apply(entry("Churn", "ws-k", CHURN, T0_MS + 1000, uuid="churn-k"))
-    argv = [sys.executable, "-m", "service", "jobs", "run", "retry-parked",
-            "--emulator-info", str(org.info_file), "--state", str(tmp_path / "state")]
-    kill_after_commit(monkeypatch, argv, dict(os.environ), tmp_path / "killed.log",
+    args = ("jobs", "run", "retry-parked",
+            "--emulator-info", str(org.info_file), "--state", str(tmp_path / "state"))
+    kill_after_commit(monkeypatch, module_argv("service", *args), child_env(),
+                      tmp_path / "killed.log",
                       lambda answers: any(str(a.get("referenceId")).startswith("Workspace__c_")
                                           for a in answers))
     assert org.cache_rows()["churn-k"]["Processing_Status__c"] == "Error"  # not recorded
-    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    rerun = run_cli(*args, timeout_s=120)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "1 completed" in rerun.stdout
     row = org.cache_rows()["churn-k"]

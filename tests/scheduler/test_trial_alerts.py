@@ -5,13 +5,12 @@ converted or churned Workspaces, a refused Task blocks only its own Workspace.""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.children import child_env, module_argv
 from sched_rig import OrgRig, entry, kill_after_commit
 
 from emulator.org.faults import FaultRule
@@ -139,9 +138,9 @@ def test_kill_between_task_creation_and_its_record_still_one_task(
     today = dt.datetime.now(dt.UTC).date()
     ws = _workspace(org, "ws-kill", "Trial", _day(1, today))
     state = tmp_path / "state"
-    argv = [sys.executable, "-m", "service", "jobs", "run", "trial-alerts",
-            "--emulator-info", str(org.info_file), "--state", str(state)]
-    env = {**os.environ, "LIFECYCLE_SYNC_ALERTS_TIMEZONE": "UTC"}
+    argv = module_argv("service", "jobs", "run", "trial-alerts",
+                       "--emulator-info", str(org.info_file), "--state", str(state))
+    env = child_env({"LIFECYCLE_SYNC_ALERTS_TIMEZONE": "UTC"})
 
     def one_task_exists() -> None:
         assert len(_tasks(org)) == 1

@@ -6,19 +6,18 @@ Subprocesses get only PATH plus what a test sets, never the developer's environm
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from helpers.children import module_argv
+from helpers.ports import refused_port  # noqa: F401 - its old home; tests import it here
 
 from benchmarks.rig import child_env
 
@@ -93,15 +92,6 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in socks:
             sock.close()
-
-
-@contextlib.contextmanager
-def refused_port() -> Iterator[int]:
-    """A loopback port that refuses connections for as long as the block runs: bound by
-    this socket (so no other process can take it and start answering) but not listening."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield int(sock.getsockname()[1])
 
 
 def rsa_pem(password: bytes | None = None) -> str:

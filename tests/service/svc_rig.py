@@ -92,8 +92,10 @@ def rig_factory(tmp_path: Path, emulator_factory: Callable[..., Any]) -> Iterato
     made: list[Rig] = []
 
     def make(stream: StreamSettings | None = None) -> Rig:
-        emulator = emulator_factory(
+        emulator = emulator_factory(  # its files apart from the daemon's state directory
+            state_dir=tmp_path / "emulator",
             stream=stream or StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0))
+        (tmp_path / "state").mkdir(exist_ok=True)  # as a deployment would have it
         info_file = tmp_path / "info.json"
         emulator.write_info(info_file)
         publisher = Publisher(json.loads(info_file.read_text()))

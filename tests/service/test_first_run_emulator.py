@@ -6,20 +6,20 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from fr_cli import ROOT, cli, free_ports, jwt_toml, write_config
+from helpers.children import child_env, module_argv
 from svc_waiting import wait_until
 
 
 def _emulator(work: Path, ports: list[int]) -> subprocess.Popen[bytes]:
     (work / "emu.json").unlink(missing_ok=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "emulator", "--state", str(work / "emu"),
-         "--info-file", str(work / "emu.json"), "--pubsub-port", str(ports[0]),
-         "--rest-port", str(ports[1]), "--admin-port", str(ports[2])],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        module_argv("service", "emulator", "--state", str(work / "emu"),
+                    "--info-file", str(work / "emu.json"), "--pubsub-port", str(ports[0]),
+                    "--rest-port", str(ports[1]), "--admin-port", str(ports[2])),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=child_env())
     wait_until(lambda: (work / "emu.json").exists() or proc.poll() is not None, 60,
                what="the emulator's info file")
     assert proc.poll() is None

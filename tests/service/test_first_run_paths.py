@@ -177,3 +177,20 @@ def test_check_config_leaves_a_missing_state_dir_missing(
     assert done.returncode == 0, done.stderr
     assert f"ok: state directory {state}" in done.stderr
     assert not (tmp_path / "new").exists()  # created to prove it can be, then removed
+
+
+def test_state_option_beats_the_environment_which_beats_the_file(
+    tmp_path: Path, info: dict[str, Any]
+) -> None:
+    """README's order for ``service.state_dir``: ``--state``, then the environment, then the
+    file."""
+    config = write_config(tmp_path / "etc", jwt_toml(info))
+    env = {"LIFECYCLE_SYNC_SERVICE_STATE_DIR": str(tmp_path / "from-env")}
+    by_env = cli("check-config", "--offline", "--config", str(config), env=env)
+    assert by_env.returncode == 0, by_env.stderr
+    assert tomllib.loads(by_env.stdout)["service"]["state_dir"] == str(tmp_path / "from-env")
+    by_option = cli("check-config", "--offline", "--config", str(config), "--state",
+                    str(tmp_path / "from-option"), env=env)
+    assert by_option.returncode == 0, by_option.stderr
+    assert (tomllib.loads(by_option.stdout)["service"]["state_dir"]
+            == str(tmp_path / "from-option"))

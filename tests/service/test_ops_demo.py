@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
+from helpers.children import child_env, module_argv
 from svc_rig import ROOT
 
 
 def test_demo_tells_the_story_and_ends_with_the_table() -> None:
-    done = subprocess.run([sys.executable, "-m", "service.demo"], cwd=ROOT,
+    done = subprocess.run(module_argv("service.demo"), cwd=ROOT, env=child_env(),
                           capture_output=True, text=True, timeout=120, check=False)
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]

@@ -3,7 +3,6 @@ local datagram socket standing in for ``$NOTIFY_SOCKET``: scraped, not mocked.""
 
 from __future__ import annotations
 
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,12 +16,6 @@ from service.health import Health
 from service.metrics import Metrics
 
 TRIAL = "/event/SelfServeTrialEvent__e"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(port: int, path: str) -> tuple[int, str]:
@@ -44,8 +37,8 @@ def _value(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
-def test_metrics_health_and_sd_notify_of_a_real_daemon(rig: Rig) -> None:
-    port = _free_port()
+def test_metrics_health_and_sd_notify_of_a_real_daemon(rig: Rig, held_port: int) -> None:
+    port = held_port
     daemon = rig.daemon(LIFECYCLE_SYNC_METRICS_PORT=str(port), WATCHDOG_USEC="400000")
     wait_until(lambda: _get(port, "/readyz")[0] == 200, 60, what="/readyz ready")
     assert _get(port, "/healthz") == (200, "ok\n")
@@ -85,10 +78,10 @@ def test_metrics_health_and_sd_notify_of_a_real_daemon(rig: Rig) -> None:
 
 
 def test_metrics_are_off_by_default(rig: Rig) -> None:
-    config_port = _free_port()
-    rig.daemon()
+    daemon = rig.daemon()
     wait_until(rig.ready, 60, what="READY=1")
-    assert _get(config_port, "/metrics")[0] == 0
+    assert daemon.terminate(20) == 0
+    assert "metrics and health on" not in daemon.log_text()  # no server started at all
 
 
 class _Apply:

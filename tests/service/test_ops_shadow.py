@@ -4,7 +4,6 @@ the intended writes; switching to live then applies each simulated event exactly
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from typing import Any
 
@@ -56,12 +55,11 @@ def _statuses(rig: Rig) -> list[str]:
                 for e in inbox.entries(s, limit=1000, topic=TRIAL_TOPIC)]
 
 
-def test_shadow_writes_nothing_then_live_applies_each_event_once(rig: Rig) -> None:
+def test_shadow_writes_nothing_then_live_applies_each_event_once(rig: Rig, held_port: int
+                                                                 ) -> None:
     info = json.loads(rig.info_file.read_text())
     before = _org_counts(info)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = held_port
     shadow = rig.daemon(LIFECYCLE_SYNC_SERVICE_MODE="shadow",
                         LIFECYCLE_SYNC_METRICS_PORT=str(port))
     publisher = MixedPublisher(info)

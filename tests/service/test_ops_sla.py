@@ -19,7 +19,7 @@ from benchmarks.rig import child_env
 from service.config import SlaConfig
 from service.sla import SLA_KEY, SlaMonitor, sla_line
 from tests.service.sentry_server import sentry_server
-from tests.service.test_ops_metrics import _free_port, _get, _value
+from tests.service.test_ops_metrics import _get, _value
 
 
 def _sla_state(rig: Rig) -> dict[str, Any] | None:
@@ -27,9 +27,9 @@ def _sla_state(rig: Rig) -> dict[str, Any] | None:
     return json.loads(found) if found else None
 
 
-def test_sla_breach_is_raised_once_and_cleared_on_the_emulator(rig: Rig) -> None:
+def test_sla_breach_is_raised_once_and_cleared_on_the_emulator(rig: Rig, held_port: int) -> None:
     org = rig.emulator.org
-    port = _free_port()
+    port = held_port
 
     def gauge() -> float | None:
         return _value(_get(port, "/metrics")[1], "lifecycle_sync_sla_breached")

@@ -6,10 +6,12 @@ import datetime as dt
 import json
 import os
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 from helpers.children import run_cli
 
+from scheduler.runs import RunStore, jobs_path
 from service.config import inbox_path
 from service.lifecycle import state_lock
 from service.status_cmd import collect_status, render_text
@@ -96,6 +98,23 @@ def test_a_state_path_with_uri_characters_is_read_as_given(tmp_path: Path) -> No
     done = run_cli("status", "--state", "st#1", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["topics"][TRIAL]["pending"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["st#1"]
+
+
+def test_a_jobs_file_under_a_state_path_with_uri_characters_is_read_as_given(tmp_path: Path
+                                                                             ) -> None:
+    """The scheduler's ``jobs.db`` was opened the same unescaped way: ``st`` appeared in the
+    working directory and every job showed "never run"."""
+    state = tmp_path / "st#1"
+    state.mkdir()
+    _fill(state)
+    at = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
+    with closing(RunStore(jobs_path(state))) as store:
+        store.finished(store.started("retry-parked", at), "retry-parked", at, True, "2 retried")
+    done = run_cli("status", "--state", "st#1", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout)["jobs"]["retry-parked"]
+    assert (job["result"], job["summary"], job["runs"]) == ("ok", "2 retried", 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["st#1"]
 
 
