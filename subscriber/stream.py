@@ -137,17 +137,23 @@ class TopicStream:
             self._subscribe()
         except InboxWritableAgain:
             return None
-        except InboxFull as exc:  # stopping while paused, or a jump or gap record refused
-            if not self._halt.is_set():
-                self._full.refused(exc)
-            return str(exc)
+        except InboxFull as exc:  # stopping while paused, or the start-up jump record refused
+            return self._refused(exc)
         except Reauthenticate as exc:
             return self._reauthenticate(exc)
         except ReplayRejected as exc:
-            return self._replay_rejected(exc)
+            try:
+                return self._replay_rejected(exc)
+            except InboxFull as full:  # its gap or jump record refused: pause, never exit
+                return self._refused(full)
         except RetryLater as exc:
             return str(exc)
         return "the server ended the stream"
+
+    def _refused(self, exc: InboxFull) -> str:
+        if not self._halt.is_set():
+            self._full.refused(exc)
+        return str(exc)
 
     def _preflight(self) -> None:
         """Once per stream: the topic must allow subscribing; fetch its current schema."""
