@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 import pytest
+from helpers.inbox_places import InboxPlace, allow_inserts, refuse_inserts
 from subscriber_harness import TRIAL, Harness, HarnessFactory, RecordingHooks
 
 from subscriber.errors import InboxFailed, InboxFull
@@ -137,6 +138,28 @@ def test_a_full_disk_while_recording_a_replay_gap_pauses_and_ends_its_episode(
     assert h.running(), f"the intake stopped: {h.failure!r}"
     assert hooks.writable == []
     _cap_pages(h, ROOM_PAGES)
+    h.wait_count(TRIAL, 3)
+    h.wait_for(lambda: hooks.writable == [TRIAL], "the episode's end reported")
+    h.stop()
+
+
+@pytest.mark.parametrize("inbox_backend", ["postgres"], indirect=True)
+def test_postgresql_disk_full_pauses_like_sqlite(
+    harness_factory: HarnessFactory, inbox_place: InboxPlace,
+) -> None:
+    """PostgreSQL's own disk_full (SQLSTATE 53100), sent by the server mid-transaction, is a
+    full disk too: the stream pauses and probes (never exits 1 into a restart loop), and the
+    batch lands once there is room. (A real full tablespace needs a mount this test cannot
+    make; the server-raised 53100 is the same error psycopg sees then.)"""
+    h = harness_factory(topics=(TRIAL,))
+    h.hooks = hooks = PauseHooks()
+    h.start()
+    h.wait_for(lambda: h.inbox.checkpoint(TRIAL).replay_id is not None, "first checkpoint")
+    refuse_inserts(inbox_place, disk_full=True)
+    h.publish_trials(3)
+    h.wait_for(lambda: len(hooks.full) >= 2, "two refused attempts (the probe retries)")
+    assert h.running(), f"the intake stopped: {h.failure!r}"
+    allow_inserts(inbox_place)
     h.wait_count(TRIAL, 3)
     h.wait_for(lambda: hooks.writable == [TRIAL], "the episode's end reported")
     h.stop()
