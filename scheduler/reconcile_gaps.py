@@ -66,10 +66,15 @@ def _reconcile(now: dt.datetime, sf: JobsSalesforce, inbox: MetaStore, topic: st
         {"Id": r["Id"], "Needs_Review__c": True,
          "Review_Reason__c": _with_reason(reason, r.get("Review_Reason__c"))}
         for r in rows]) if rows else {}
+    # A record the update refused is final: counted and reported once, with the gap's
+    # WARNING. Retrying it from the same place kept the gap open for good (a record locked
+    # or invalid for good cost 2 calls a run, forever). A whole call that fails raises: the
+    # state is not saved and the next run retries it.
     entry["flagged"] = int(entry.get("flagged", 0)) + len(rows) - len(failed)
-    if rows and not failed:  # a failed update is retried from the same place next run
+    entry["refused"] = int(entry.get("refused", 0)) + len(failed)
+    if rows:
         entry["after_id"] = str(rows[-1]["Id"])
-    finished = len(rows) < BATCH and not failed  # else the next run goes on
+    finished = len(rows) < BATCH  # else the next run goes on
     if finished:
         entry["at"] = now.isoformat()
     inbox.set_meta(reconciled_key(topic), json.dumps(state))
@@ -78,9 +83,11 @@ def _reconcile(now: dt.datetime, sf: JobsSalesforce, inbox: MetaStore, topic: st
     todo = ("re-publish from the product the events published since "
             f"{since.isoformat()} (duplicates are dropped by EventUuid)"
             if topic != LEAD_CHANGE_TOPIC else "review the Leads changed since then")
+    refused = (f"; {entry['refused']} Workspace(s) could not be flagged (the update refused "
+               "them): review the gap's Workspaces by hand" if entry["refused"] else "")
     log.warning("replay gap on %s (refused at %s) reconciled as far as the daemon can: %d "
-                "Workspace(s) flagged for review; still to do: %s", topic, refused_at,
-                entry["flagged"], todo)
+                "Workspace(s) flagged for review%s; still to do: %s", topic, refused_at,
+                entry["flagged"], refused, todo)
     return (f"{topic} gap refused at {refused_at} reconciled: {entry['flagged']} "
             "Workspace(s) flagged for review")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sched_rig import OrgRig
 
+from emulator.org.faults import FaultRule
 from scheduler import reconcile_gaps as job
 from scheduler.runner import Idle
 from subscriber.events import Checkpoint
@@ -115,3 +116,29 @@ def test_a_lead_change_gap_flags_workspaces_linked_to_a_lead(org: OrgRig, tmp_pa
         summary = job.reconcile_gaps(NOW, org.sf, inbox, TOPICS)
     assert "reconciled: 1 Workspace(s) flagged" in summary
     assert set(_flagged(org)) == {"linked"}
+
+
+def test_a_workspace_the_update_always_refuses_is_reported_once_and_the_gap_finishes(
+        org: OrgRig, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """One record locked for good must not keep the gap open (2 calls every run, forever):
+    it is counted, named in the gap's one WARNING, and the gap is reconciled."""
+    old = GAP_START - dt.timedelta(days=2)
+    _workspace(org, "fine", "Trial", old)
+    locked = _workspace(org, "locked", "Trial", old)
+    org.org.faults.arm(FaultRule(effect="record_error", kind="update", object="Workspace__c",
+                                 error_code="UNABLE_TO_LOCK_ROW", message="row locked",
+                                 record_ids=(locked,)))
+    caplog.set_level(logging.WARNING, "lifecycle_sync.jobs")
+    with Inbox(tmp_path / "inbox.db") as inbox:
+        gap = _gap(inbox)
+        before = org.calls()
+        summary = job.reconcile_gaps(NOW, org.sf, inbox, TOPICS)
+        again = job.reconcile_gaps(NOW, org.sf, inbox, TOPICS)
+        state = reconciled(inbox, TOPIC)[str(gap["refused_at"])]
+    assert "reconciled: 1 Workspace(s) flagged" in summary
+    assert isinstance(again, Idle), "the refused record does not keep the gap open"
+    assert org.calls() - before == 2
+    assert (state["flagged"], state["refused"]) == (1, 1)
+    assert set(_flagged(org)) == {"fine"}
+    [warning] = [r.getMessage() for r in caplog.records if "replay gap" in r.getMessage()]
+    assert "1 Workspace(s) could not be flagged" in warning
