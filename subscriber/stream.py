@@ -50,8 +50,7 @@ from subscriber.replay import Start, choose_start, jump_messages, rejection_mess
 from subscriber.settings import IntakeSettings, ReplayPolicy
 
 log = logging.getLogger(__name__)
-# After close(): how long events the server had already been asked for may still arrive and
-# be committed (loopback or a WAN round trip); well inside the intake's 5 s close grace.
+# After close(): events already asked for may still land this long (inside the 5 s grace).
 DRAIN_S = 1.0
 
 
@@ -267,6 +266,7 @@ class TopicStream:
         return self._credit.after_events(len(response.events))
 
     def _end_call(self) -> None:
+        """Cancel the call in flight: a full-inbox pause ends the stream (nothing more asked)."""
         with self._lock:
             call = self._call
         if call is not None:
