@@ -207,7 +207,11 @@ def _mapped(call: Callable[[], T]) -> T:
     """Run ``call`` and turn transport exceptions into ours."""
     try:
         return call()
-    except (requests.Timeout, requests.ConnectionError) as exc:
+    # A body cut off mid-way (ChunkedEncodingError: the connection dropped before the
+    # promised length) or one its Content-Encoding cannot decode is the network's fault,
+    # like a timeout: retried, never the unmapped exception that stops the daemon.
+    except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError) as exc:
         raise TransientError(f"{type(exc).__name__} talking to Salesforce") from None
     except ValueError:  # a body that is not JSON (a proxy's HTML page, a cut-off answer)
         raise TransientError("Salesforce answered with a body that is not JSON") from None

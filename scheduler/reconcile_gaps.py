@@ -12,8 +12,10 @@ cannot tell which Workspaces they were about. What this job can honestly do, per
   Workspace whose lifecycle could have moved on unseen: on the platform-event topic, those not
   churned whose newest applied event (``Last_Event_Time__c``) is older than the gap's start
   (one with a newer event got it from the replay, and last writer wins); on the Lead change
-  topic, those not churned linked to a Lead (a Lead change in the gap, such as a conversion by
-  sales, was not seen). One already flagged keeps its earlier reason after the gap's;
+  topic, those not churned linked to a Lead changed since the gap began (a Lead change in the
+  gap, such as a conversion by sales, was not seen). One already flagged keeps its earlier
+  reason after the gap's. Not while the topic's replay is still being applied (it brings
+  Workspaces up to date); a Workspace the update refuses is counted and reported, not retried;
 - alert once per gap (one WARNING, returned in the run's summary, which ``status`` shows) and
   say what only the product can do: re-publish the gap's events (duplicates are dropped by
   EventUuid);
@@ -30,28 +32,52 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from handlers.soql import datetime_literal, quote_literal
 from scheduler.runner import Idle
 from scheduler.sf_ops import JobsSalesforce
+from subscriber.events import InboxEntry
 from subscriber.gaps import MetaStore, gaps, reconciled, reconciled_key
 from subscriber.settings import LEAD_CHANGE_TOPIC
 
 log = logging.getLogger("lifecycle_sync.jobs")
 BATCH = 200
 REASON_PREFIX = "replay gap"
+BEHIND_S = 60.0
 
 
-def reconcile_gaps(now: dt.datetime, sf: JobsSalesforce, inbox: MetaStore,
+class GapInbox(MetaStore, Protocol):
+    def pending(self, limit: int = 100, topic: str | None = None,
+                exclude: Iterable[int] = ()) -> list[InboxEntry]: ...
+
+
+def reconcile_gaps(now: dt.datetime, sf: JobsSalesforce, inbox: GapInbox,
                    topics: tuple[str, ...]) -> str:
     """Work on the oldest gap not yet reconciled (one query, one update); see the module."""
+    waiting = []
     for topic in topics:
         state = reconciled(inbox, topic)
         for gap in gaps(inbox, topic):
-            if not state.get(str(gap.get("refused_at")), {}).get("at"):
-                return _reconcile(now, sf, inbox, topic, gap, state)
+            if state.get(str(gap.get("refused_at")), {}).get("at"):
+                continue
+            if _behind(now, inbox, topic):
+                waiting.append(topic)
+                break
+            return _reconcile(now, sf, inbox, topic, gap, state)
+    if waiting:
+        return Idle(f"replay gap on {', '.join(waiting)} waits: its replay is not applied yet")
     return Idle("no replay gap to reconcile")
+
+
+def _behind(now: dt.datetime, inbox: GapInbox, topic: str) -> bool:
+    """The topic's apply is behind (its oldest pending entry older than :data:`BEHIND_S`): the
+    replay after a gap (EARLIEST) is still being applied, and each event it applies brings a
+    Workspace up to date; flagging those now would send sales to check Workspaces that are
+    fine. Live traffic applied as it comes is never that far behind."""
+    oldest = inbox.pending(1, topic)
+    return bool(oldest) and oldest[0].received_at < now - dt.timedelta(seconds=BEHIND_S)
 
 
 def _reconcile(now: dt.datetime, sf: JobsSalesforce, inbox: MetaStore, topic: str,
@@ -66,10 +92,15 @@ def _reconcile(now: dt.datetime, sf: JobsSalesforce, inbox: MetaStore, topic: st
         {"Id": r["Id"], "Needs_Review__c": True,
          "Review_Reason__c": _with_reason(reason, r.get("Review_Reason__c"))}
         for r in rows]) if rows else {}
+    # A record the update refused is final: counted and reported once, with the gap's
+    # WARNING. Retrying it from the same place kept the gap open for good (a record locked
+    # or invalid for good cost 2 calls a run, forever). A whole call that fails raises: the
+    # state is not saved and the next run retries it.
     entry["flagged"] = int(entry.get("flagged", 0)) + len(rows) - len(failed)
-    if rows and not failed:  # a failed update is retried from the same place next run
+    entry["refused"] = int(entry.get("refused", 0)) + len(failed)
+    if rows:
         entry["after_id"] = str(rows[-1]["Id"])
-    finished = len(rows) < BATCH and not failed  # else the next run goes on
+    finished = len(rows) < BATCH  # else the next run goes on
     if finished:
         entry["at"] = now.isoformat()
     inbox.set_meta(reconciled_key(topic), json.dumps(state))
@@ -78,9 +109,11 @@ def _reconcile(now: dt.datetime, sf: JobsSalesforce, inbox: MetaStore, topic: st
     todo = ("re-publish from the product the events published since "
             f"{since.isoformat()} (duplicates are dropped by EventUuid)"
             if topic != LEAD_CHANGE_TOPIC else "review the Leads changed since then")
+    refused = (f"; {entry['refused']} Workspace(s) could not be flagged (the update refused "
+               "them): review the gap's Workspaces by hand" if entry["refused"] else "")
     log.warning("replay gap on %s (refused at %s) reconciled as far as the daemon can: %d "
-                "Workspace(s) flagged for review; still to do: %s", topic, refused_at,
-                entry["flagged"], todo)
+                "Workspace(s) flagged for review%s; still to do: %s", topic, refused_at,
+                entry["flagged"], refused, todo)
     return (f"{topic} gap refused at {refused_at} reconciled: {entry['flagged']} "
             "Workspace(s) flagged for review")
 
@@ -88,7 +121,9 @@ def _reconcile(now: dt.datetime, sf: JobsSalesforce, inbox: MetaStore, topic: st
 def _soql(topic: str, since: dt.datetime, after_id: str) -> str:
     """The next Workspaces (by Id, after the last run's) a gap may have left stale."""
     if topic == LEAD_CHANGE_TOPIC:
-        scope = "Lead__c != null"
+        # A Lead changed since the gap began (LastModifiedDate moves with every change,
+        # conversion included); a Lead untouched since cannot have a missed change.
+        scope = f"Lead__c != null AND Lead__r.LastModifiedDate >= {datetime_literal(since)}"
     else:
         scope = f"(Last_Event_Time__c = null OR Last_Event_Time__c < {datetime_literal(since)})"
     if after_id:

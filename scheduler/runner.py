@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,10 +22,20 @@ from apscheduler.triggers.base import BaseTrigger
 from scheduler.runs import RunLog
 from scheduler.timing import is_due, next_fire, retry_at
 from service.apply_reports import scrub
+from subscriber.errors import InboxFull
+from subscriber.inbox_file import is_disk_full
 
 log = logging.getLogger("lifecycle_sync.jobs")
 Clock = Callable[[], dt.datetime]
 JobFunc = Callable[[dt.datetime], str]
+
+
+def disk_refused(exc: BaseException) -> bool:
+    """The run store's write was refused by a full disk: the inbox's own InboxFull, SQLite's
+    SQLITE_FULL or write error (quota, file size limit), PostgreSQL's disk_full (53100)."""
+    if isinstance(exc, InboxFull) or getattr(exc, "sqlstate", None) == "53100":
+        return True
+    return isinstance(exc, sqlite3.Error) and is_disk_full(exc)
 
 
 def utc_now() -> dt.datetime:
@@ -57,6 +68,7 @@ class JobRunner:
         self._clock = clock
         self._locks = {name: threading.Lock() for name in jobs}
         self._reported: set[str] = set()
+        self._disk_full = False  # the run store refused a run's record (one WARNING per episode)
         # Set by the scheduler: a failed run asks for an extra fire at its retry time.
         self.on_retry: Callable[[str, dt.datetime], None] | None = None
 
@@ -76,9 +88,31 @@ class JobRunner:
                     self._triggers[name], state.last_started_at, now, state.last_result):
                 log.debug("job %s: not due (last run %s); skipped", name, state.last_started_at)
                 return RunOutcome(name, False, True, "not due")
-            return self._run(name, now)
+            return self._run_recorded(name, now)
         finally:
             lock.release()
+
+    def _run_recorded(self, name: str, now: dt.datetime) -> RunOutcome:
+        """:meth:`_run`, skipped quietly while the disk refuses the run's record.
+
+        A full disk is the intake's episode (paused, alerted once, /readyz 503); a run that
+        cannot even record its start raised out of APScheduler as an ERROR with a traceback,
+        every run (and each one a Sentry issue), for as long as the disk stayed full. One
+        WARNING per episode instead; it ends with the first run recorded again."""
+        try:
+            outcome = self._run(name, now)
+        except Exception as exc:
+            if not disk_refused(exc):
+                raise
+            first = not self._disk_full
+            self._disk_full = True
+            log.log(logging.WARNING if first else logging.DEBUG,
+                    "job %s skipped: the disk refused its run record (%s)%s", name, exc,
+                    "; jobs are skipped until a run record fits again" if first else "")
+            return RunOutcome(name, False, False, f"skipped: the disk refused its run record "
+                              f"({exc})")
+        self._disk_full = False
+        return outcome
 
     def _run(self, name: str, now: dt.datetime) -> RunOutcome:
         run_id = self._store.started(name, now)

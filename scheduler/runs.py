@@ -199,7 +199,8 @@ class RunStore:
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLITE_FULL already rolled it back: the
+                    self._db.execute("ROLLBACK")  # ROLLBACK's error would hide the cause
                 raise
             self._db.execute("COMMIT")
 

@@ -57,3 +57,16 @@ def next_batch(pending: Sequence[InboxEntry], busy: set[str], running: int, size
         chosen.append(entry)
         claimed.update(keys)
     return Batch(chosen, frozenset(claimed)) if chosen else None
+
+
+def take_split(splits: list[list[InboxEntry]], busy: set[str], running: int) -> Batch | None:
+    """The next half of a batch Salesforce refused (popped from ``splits``; its entries stayed
+    in flight meanwhile), or None while its keys are busy or, for a Lead-change half (an
+    exclusive cycle), while any other cycle or hold runs (``running``)."""
+    entries = splits[-1]
+    exclusive = entries[0].change is not None
+    keys = frozenset(k for e in entries for k in (claim_keys(e) or ()))
+    if (exclusive and running) or keys & busy:
+        return None
+    splits.pop()
+    return Batch(entries, keys, exclusive)

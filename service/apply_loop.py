@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from handlers.cycle import CycleResult, run_cycle
 from handlers.errors import CallRejected, GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
-from service.apply_batches import Batch, claim_keys, next_batch
+from service.apply_batches import Batch, next_batch, take_split
 from service.apply_reports import OnFirst, Reporter, scrub
 from service.apply_settings import PAUSED_KEY as PAUSED_KEY  # re-exported (status, tests)
 from service.apply_settings import (
@@ -44,6 +44,7 @@ from subscriber.events import InboxEntry
 from subscriber.inbox_api import ApplyInbox
 
 log = logging.getLogger("lifecycle_sync.apply")
+PROBE_KEY = "apply-probe"  # the cheap write that tests a full disk before claiming a cycle
 class ApplyLoop:
     """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
 
@@ -158,16 +159,17 @@ class ApplyLoop:
             now = self._clock()
             if self._exclusive or self._running >= len(self._gateways):
                 return None
-            if not ignore_hold and now < self._hold_until:
+            if not ignore_hold and (now < self._hold_until or not self._probe_full_inbox()):
                 return None
             if self._splits:
-                return self._claim_split()
-            waiting = {i for i, at in self._retry_at.items() if at > now}
-            pending = self._inbox.pending(self._settings.batch_size * 3,
-                                          exclude=self._in_flight | waiting)
-            pending = settle_own_changes(self._inbox, pending, self._settings.client_name)
-            batch = next_batch(pending, self._busy, self._running + self._holds,
-                               self._settings.batch_size)
+                batch = take_split(self._splits, self._busy, self._running + self._holds)
+            else:
+                waiting = {i for i, at in self._retry_at.items() if at > now}
+                pending = self._inbox.pending(self._settings.batch_size * 3,
+                                              exclude=self._in_flight | waiting)
+                pending = settle_own_changes(self._inbox, pending, self._settings.client_name)
+                batch = next_batch(pending, self._busy, self._running + self._holds,
+                                   self._settings.batch_size)
             if batch is None:
                 return None
             self._busy |= batch.keys
@@ -176,18 +178,14 @@ class ApplyLoop:
             self._exclusive = batch.exclusive
             return batch
 
-    def _claim_split(self) -> Batch | None:
-        """The next half of a refused batch (its entries stayed in flight meanwhile)."""
-        entries = self._splits.pop()
-        exclusive = entries[0].change is not None
-        keys = frozenset(k for e in entries for k in (claim_keys(e) or ()))
-        if (exclusive and (self._running or self._holds)) or keys & self._busy:
-            self._splits.append(entries)
-            return None
-        self._busy |= keys
-        self._running += 1
-        self._exclusive = exclusive
-        return Batch(entries, keys, exclusive)
+    def _probe_full_inbox(self) -> bool:
+        """While the disk refuses apply's inbox writes: one cheap inbox write first, and no
+        cycle claimed until it goes through. A claimed cycle queries and writes Salesforce
+        (API calls from the daily allocation) before its mark_done is refused again."""
+        refused = self.full_inbox.probe("apply", lambda: self._inbox.set_meta(PROBE_KEY, "1"))
+        if refused is not None:
+            self._back_off(refused, ())
+        return refused is None
 
     def _isolate(self, batch: Batch, exc: CallRejected) -> set[int]:
         """A request Salesforce refuses because of some value: halve the batch until the one

@@ -4,8 +4,10 @@ Intake and apply share one interpreter lock. After a restart (or an outage) the 
 a backlog in full batches; with six apply workers converting the same events at once, landing
 20,000 events took 3 to 5 times as long as the intake alone (README "Performance"), and every
 event in that backlog is closer to the end of Pub/Sub's retention than any applied one. So
-while a topic's batches come back at least half full (the server has more), the apply loop
-claims no new cycle for :data:`STEP_S` after each batch; cycles in flight go on. Bounded: at
+while any topic's batches come back at least half full (the server has more), the apply loop
+claims no new cycle for :data:`STEP_S` after each batch; cycles in flight go on. One instance
+serves every topic: the episode ends when no topic is draining any more (a quiet topic's small
+batch does not end another topic's catch-up). Bounded: at
 most :data:`MAX_S` per episode, and after an episode at least as long without one, so a steady
 flood never starves applying. Nothing about durability changes: every batch is committed
 before more is requested, whatever apply does.
@@ -33,17 +35,20 @@ class CatchUp:
         self._max_s = max_s
         self._lock = threading.Lock()
         self._since: float | None = None  # when this episode began
+        self._draining: set[str] = set()  # topics whose last batch was at least half full
         self._next_episode = 0.0  # not before (after an episode, apply gets as long)
 
-    def batch(self, fetched: int) -> None:
-        """A batch of ``fetched`` events (new or duplicate) was committed."""
+    def batch(self, fetched: int, topic: str = "") -> None:
+        """A batch of ``fetched`` events (new or duplicate) of ``topic`` was committed."""
         now = self._clock()
         with self._lock:
-            if fetched < self._full:  # caught up: the episode, if any, is over
-                if self._since is not None:
+            if fetched < self._full:  # this topic caught up
+                self._draining.discard(topic)
+                if self._since is not None and not self._draining:  # the episode is over
                     self._next_episode = now + min(now - self._since, self._max_s)
                     self._since = None
                 return
+            self._draining.add(topic)
             if self._since is None:
                 if now < self._next_episode:
                     return

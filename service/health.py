@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from service.inbox_backend import ReaderSource, open_reader
-from subscriber.errors import SubscriberError
+from subscriber.errors import Fatal, SubscriberError
 from subscriber.events import EntryStatus
 from subscriber.inbox_api import InboxReader
 
@@ -142,6 +142,21 @@ def status_line(totals: dict[str, list[int]], inbox_file: ReaderSource, ready: l
 
 class Readiness(Protocol):
     def problems(self) -> list[str]: ...
+
+
+def serve_health(port: int, registry: CollectorRegistry, health: Readiness
+                 ) -> HealthServer | None:
+    """The started server on ``port``, None when ``port`` is 0 (off). A port already taken is
+    :class:`Fatal` (an operator's mistake, exit 78), raised where the daemon's start-up
+    guard stops the intake it already started (service.wiring)."""
+    if not port:
+        return None
+    try:
+        return HealthServer(port, registry, health).start()
+    except OSError as exc:
+        raise Fatal(f"cannot serve metrics and health on 127.0.0.1:{port}: "
+                    f"{exc.strerror or exc}: another process holds the port; choose another "
+                    "[metrics] port, or 0 to serve nothing") from None
 
 
 class HealthServer:

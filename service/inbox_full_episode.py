@@ -28,6 +28,15 @@ def _sentry(kind: str, error_class: str, message: str) -> None:
     report_to_sentry(kind, error_class, message, level="warning")
 
 
+def _paused(part: str) -> str:
+    """What the refusal that started the episode paused (a topic's stream, or applying)."""
+    if part == "apply":
+        return ("applying paused: no apply cycle is claimed (no Salesforce call) until an "
+                "inbox write goes through; the entries stay pending")
+    return ("intake paused: no events are requested or acknowledged and the checkpoint "
+            "stays put")
+
+
 class FullInboxEpisode:
     """Thread-safe: stream threads and apply workers report into it."""
 
@@ -48,8 +57,7 @@ class FullInboxEpisode:
                 return
             self._since = self._clock()
             self.episodes += 1
-        message = (f"the disk refused an inbox write ({exc}); intake paused: no events are "
-                   "requested or acknowledged and the checkpoint stays put; retrying with "
+        message = (f"the disk refused an inbox write ({exc}); {_paused(part)}; retrying with "
                    "backoff and resuming by itself once there is room (free disk space)")
         log.warning("%s", message)
         self._report("inbox", "InboxFull", message)
@@ -64,8 +72,22 @@ class FullInboxEpisode:
                 return
             paused_s = self._clock() - self._since
             self._since = None
-        log.info("inbox writable again after %.0f s: intake resumed from the checkpoint, "
-                 "nothing lost", paused_s)
+        log.info("inbox writable again after %.0f s: resumed (intake from its checkpoint, "
+                 "apply with the entries still pending), nothing lost", paused_s)
+
+    def probe(self, part: str, write: Callable[[], object]) -> InboxFull | None:
+        """While ``part`` is refused: ``write()`` (a cheap inbox write); the refusal if the
+        disk still refuses it, else None (and ``part`` wrote again). None at once, writing
+        nothing, when ``part`` is not refused."""
+        with self._lock:
+            if part not in self._parts:
+                return None
+        try:
+            write()
+        except InboxFull as exc:
+            return exc
+        self.writable(part)
+        return None
 
     def problem(self) -> str:
         """Why the daemon is not ready while an episode runs, else an empty string."""

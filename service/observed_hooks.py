@@ -36,7 +36,7 @@ class ObservedHooks(DaemonHooks):
 
     def batch_stored(self, topic: str, stats: BatchStats) -> None:
         if self.catch_up is not None:  # before the apply loop is woken (super)
-            self.catch_up.batch(stats.stored + stats.duplicates)
+            self.catch_up.batch(stats.stored + stats.duplicates, topic)
         super().batch_stored(topic, stats)
         self.metrics.alive(topic)
         self.metrics.landed(topic, stats.landed, stats.poison)

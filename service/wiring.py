@@ -25,7 +25,7 @@ from service.connections import intake_settings as intake_settings  # re-exporte
 from service.connections import session_provider as session_provider  # re-exported
 from service.connections import token_source as token_source  # re-exported
 from service.daemon_parts import DaemonParts, IntakeParts, build_intake, build_rest
-from service.health import HealthServer
+from service.health import HealthServer, serve_health
 from service.hints import login_failure
 from service.inbox_backend import OPS_KEY, is_postgres, missing_extra, retention_s
 from service.lifecycle import AlreadyRunning, Notifier, install_stop_handlers, state_lock
@@ -140,9 +140,7 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
     worker = threading.Thread(target=_guarded, args=(first.intake, stop, failure), name="intake",
                               daemon=True)
     worker.start()  # first: it logs in and lands events while the rest is built
-    p = _build_rest(config, inbox, first, role, stop, worker)
-    server = (HealthServer(config.metrics.port, p.metrics.registry, p.health).start()
-              if config.metrics.port else None)
+    p, server = _build_rest(config, inbox, first, role, stop, worker)
     if role is not None:  # until _stop_writers knows better: keep the lease at any exit
         role.left_running(["apply loop", "scheduled jobs"])
     apply_thread = threading.Thread(target=_guarded, args=(p.applier, stop, failure),
@@ -164,11 +162,15 @@ def _run_locked(config: Config, stop: threading.Event, notifier: Notifier, inbox
 
 
 def _build_rest(config: Config, inbox: InboxStore, first: IntakeParts, role: Role | None,
-                stop: threading.Event, worker: threading.Thread) -> DaemonParts:
-    """The apply loop, health, jobs and SLA, built while the intake runs; if that fails, the
-    intake is stopped (its batch in hand committed) before the error goes on."""
+                stop: threading.Event, worker: threading.Thread
+                ) -> tuple[DaemonParts, HealthServer | None]:
+    """The apply loop, health (its port bound), jobs and SLA, built while the intake runs; if
+    that fails (a metrics port taken), the intake is stopped (its batch in hand committed)
+    before the error goes on: no intake left running, and on PostgreSQL no lease released
+    under a running intake."""
     try:
-        return build_rest(config, inbox, first, role)
+        p = build_rest(config, inbox, first, role)
+        return p, serve_health(config.metrics.port, p.metrics.registry, p.health)
     except BaseException:
         stop.set()
         worker.join(config.service.shutdown_timeout_s)

@@ -65,18 +65,24 @@ class InboxPause:
         self._halt = halt
         self._backoff = backoff
         self._end_stream = end_stream
-        self._paused = False
+        self._paused = False  # a batch's probe waited: resubscribe from the new checkpoint
+        # Any refusal, also one outside a probe (a jump or gap record, see Stream._refused):
+        # the first write that goes through ends the episode, or /readyz stays 503 for good.
+        self._owes_writable = False
 
     def write(self, write: Callable[[], T]) -> T:
         """``write()`` to the inbox, pausing the stream until the disk takes it."""
         result, paused = store_when_writable(write, self._halt, self._backoff, self.refused)
         if paused:
             self._paused = True
+        if self._owes_writable:
+            self._owes_writable = False
             call_hook("inbox_writable", lambda: self._hooks.inbox_writable(self._topic))
         return result
 
     def refused(self, exc: InboxFull) -> None:
         """A write was refused: end the stream (ask for nothing more) and report it."""
+        self._owes_writable = True
         self._end_stream()
         call_hook("inbox_full", lambda: self._hooks.inbox_full(self._topic, exc))
 

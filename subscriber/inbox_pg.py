@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from subscriber import inbox_pg_sql as sql
 from subscriber import rows
-from subscriber.errors import InboxFailed, LeaseLost
+from subscriber.errors import InboxFailed, InboxFull, LeaseLost
 from subscriber.events import (
     BatchStats,
     Checkpoint,
@@ -222,7 +222,10 @@ class PgInbox(InboxShell):
         except LeaseLost:
             raise
         except psycopg.Error as exc:
-            raise InboxFailed(
+            # disk_full (53100): pause and probe like SQLite's SQLITE_FULL; restarting
+            # cannot make room, exiting 1 only crash-loops the unit (subscriber.inbox_full).
+            kind = InboxFull if isinstance(exc, psycopg.errors.DiskFull) else InboxFailed
+            raise kind(
                 f"inbox write failed ({self.where}): {_brief(exc)}; nothing was lost; the "
                 "checkpoint did not move (the transaction was rolled back)") from exc
 

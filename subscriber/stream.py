@@ -50,8 +50,7 @@ from subscriber.replay import Start, choose_start, jump_messages, rejection_mess
 from subscriber.settings import IntakeSettings, ReplayPolicy
 
 log = logging.getLogger(__name__)
-# After close(): how long events the server had already been asked for may still arrive and
-# be committed (loopback or a WAN round trip); well inside the intake's 5 s close grace.
+# After close(): events already asked for may still land this long (inside the 5 s grace).
 DRAIN_S = 1.0
 
 
@@ -137,17 +136,23 @@ class TopicStream:
             self._subscribe()
         except InboxWritableAgain:
             return None
-        except InboxFull as exc:  # stopping while paused, or a jump or gap record refused
-            if not self._halt.is_set():
-                self._full.refused(exc)
-            return str(exc)
+        except InboxFull as exc:  # stopping while paused, or the start-up jump record refused
+            return self._refused(exc)
         except Reauthenticate as exc:
             return self._reauthenticate(exc)
         except ReplayRejected as exc:
-            return self._replay_rejected(exc)
+            try:
+                return self._replay_rejected(exc)
+            except InboxFull as full:  # its gap or jump record refused: pause, never exit
+                return self._refused(full)
         except RetryLater as exc:
             return str(exc)
         return "the server ended the stream"
+
+    def _refused(self, exc: InboxFull) -> str:
+        if not self._halt.is_set():
+            self._full.refused(exc)
+        return str(exc)
 
     def _preflight(self) -> None:
         """Once per stream: the topic must allow subscribing; fetch its current schema."""
@@ -261,6 +266,7 @@ class TopicStream:
         return self._credit.after_events(len(response.events))
 
     def _end_call(self) -> None:
+        """Cancel the call in flight: a full-inbox pause ends the stream (nothing more asked)."""
         with self._lock:
             call = self._call
         if call is not None:

@@ -4,7 +4,9 @@ cycle's Salesforce writes repeat as no-ops once there is room."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -40,9 +42,11 @@ class FullDisk(Inbox):
 
     room = False
     meta_room = True
+    meta_refusals = 0
 
     def set_meta(self, key: str, value: str) -> None:
         if not self.meta_room:
+            self.meta_refusals += 1
             raise InboxFull(f"inbox write failed ({self.path}): database or disk is full")
         super().set_meta(key, value)
 
@@ -95,3 +99,41 @@ def test_a_salesforce_failure_on_a_full_disk_still_backs_off(tmp_path: Path,
     loop = ApplyLoop(inbox, [Unavailable(error)], ApplySettings())
     assert loop.run_once() is False  # used to raise InboxFull out of the worker
     assert loop.waiting_by_design()
+
+
+def _wait(predicate: Callable[[], bool], what: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_while_the_disk_refuses_apply_probes_with_an_inbox_write_and_claims_nothing(
+        tmp_path: Path) -> None:
+    """Each cycle claimed on a full disk queries and writes Salesforce, then its mark_done
+    is refused again: API calls spent for nothing after every backoff. While "apply" is in
+    the episode the dispatcher first makes one cheap inbox write (the probe) and claims no
+    cycle until it goes through; then the cycle runs once and the episode ends."""
+    inbox = _inbox(tmp_path, 5)
+    org = FakeOrg()
+    loop = ApplyLoop(inbox, [org], ApplySettings(backoff_initial_s=0.01, backoff_max_s=0.02,
+                                                 stop_check_s=0.02))
+    assert loop.run_once() is False  # the cycle Salesforce took; marking it done refused
+    spent = org.calls
+    inbox.meta_room = False  # the disk refuses every inbox write now
+    stop = threading.Event()
+    runner = threading.Thread(target=loop.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        _wait(lambda: inbox.meta_refusals >= 5 or org.calls >= 4 * spent, "probes or cycles")
+        assert org.calls == spent, "a cycle was claimed (and paid for) on a full disk"
+        assert "apply" in loop.full_inbox.problem()
+        inbox.meta_room = inbox.room = True
+        _wait(lambda: not inbox.pending(500), "every entry applied once there is room")
+    finally:
+        stop.set()
+        runner.join(10)
+    assert not runner.is_alive()
+    assert loop.full_inbox.problem() == ""
+    assert loop.full_inbox.episodes == 1
+    assert org.calls <= 2 * spent, "one repeat of the cycle, no more"

@@ -98,9 +98,11 @@ class PgPlace:
 InboxPlace = SqlitePlace | PgPlace
 
 
-def refuse_inserts(place: InboxPlace) -> str:
-    """Make the backend refuse every new entry the way a full disk does (its own error,
-    mid-transaction); returns the text that error carries. :func:`allow_inserts` undoes it."""
+def refuse_inserts(place: InboxPlace, *, disk_full: bool = False) -> str:
+    """Make the backend refuse every new entry mid-transaction, with a full disk's text;
+    returns that text. :func:`allow_inserts` undoes it. On PostgreSQL ``disk_full`` sends the
+    real disk_full SQLSTATE (53100) from the server, otherwise a plain raise_exception (P0001),
+    which is not a full disk; SQLite's trigger can only ever send the text, never the code."""
     if isinstance(place, SqlitePlace):
         import sqlite3
 
@@ -108,9 +110,10 @@ def refuse_inserts(place: InboxPlace) -> str:
             db.execute("CREATE TRIGGER no_room BEFORE INSERT ON entries "
                        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
         return "database or disk is full"
+    code = "disk_full" if disk_full else "raise_exception"
     with place.raw() as conn:
         conn.execute("CREATE FUNCTION no_room() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                     "RAISE EXCEPTION USING ERRCODE = 'disk_full', MESSAGE = 'could not extend "
+                     f"RAISE EXCEPTION USING ERRCODE = '{code}', MESSAGE = 'could not extend "
                      "file: No space left on device'; END $$")
         conn.execute("CREATE TRIGGER no_room BEFORE INSERT ON lsync_entries "
                      "FOR EACH ROW EXECUTE FUNCTION no_room()")
@@ -126,3 +129,4 @@ def allow_inserts(place: InboxPlace) -> None:
         return
     with place.raw() as conn:
         conn.execute("DROP TRIGGER no_room ON lsync_entries")
+        conn.execute("DROP FUNCTION no_room()")

@@ -133,10 +133,14 @@ def test_r13_a_full_disk_under_the_inbox_pauses_intake_and_resumes_with_nothing_
     log = daemon.log_text()
     warnings = [line for line in log.splitlines() if "the disk refused an inbox write" in line]
     assert len(warnings) == 1, warnings
-    # The disk is full for the scheduler's run store too: a job may log its failure.
-    errors = [line for line in log.splitlines() if " ERROR " in line
-              and "lifecycle_sync.jobs" not in line and "apscheduler" not in line]
+    # The disk is full for the scheduler's run store too: a run that cannot record itself is
+    # skipped (one WARNING per episode), a job's own failure is one WARNING per error class;
+    # never an ERROR (APScheduler's traceback, a Sentry issue on every run).
+    errors = [line for line in log.splitlines() if " ERROR " in line]
     assert errors == [], errors
+    jobs = [line for line in log.splitlines() if "lifecycle_sync.jobs" in line
+            or "apscheduler" in line]
+    assert len(jobs) <= 4, jobs
     assert len(alerts) == 1, "the episode is alerted once (Sentry)"
     print(f"R13 paused: {paused}")
     verdict.assert_clean(max_redelivered=2 * 100)  # in flight when each stream was ended

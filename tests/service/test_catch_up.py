@@ -4,6 +4,8 @@ so a steady flood never starves applying."""
 
 from __future__ import annotations
 
+import pytest
+
 from service.catch_up import MAX_S, STEP_S, CatchUp
 
 
@@ -60,3 +62,19 @@ def test_after_an_episode_apply_gets_as_long_before_the_next_one() -> None:
 def test_nothing_is_held_before_the_apply_loop_exists() -> None:
     catch_up = CatchUp(100, Clock())
     catch_up.batch(100)  # defer not set yet: no error, nothing to hold
+
+
+def test_a_quiet_topic_does_not_end_another_topics_catch_up() -> None:
+    """One CatchUp serves every topic: the Lead change topic's small batches arriving while
+    the platform-event topic drains its backlog must not end that episode."""
+    catch_up, clock, held = _rig()
+    catch_up.batch(100, "/event/A")
+    clock.now += 0.1
+    catch_up.batch(3, "/data/B")  # B is quiet; A is still draining
+    clock.now += 0.05
+    catch_up.batch(100, "/event/A")
+    assert held == pytest.approx([100.0 + STEP_S, 100.15 + STEP_S]), "the episode went on"
+    catch_up.batch(10, "/event/A")  # A caught up too: over
+    clock.now += 0.05
+    catch_up.batch(100, "/event/A")
+    assert len(held) == 2, "after the episode, apply gets as long before the next one"

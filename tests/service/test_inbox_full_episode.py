@@ -33,10 +33,22 @@ def test_one_warning_and_one_report_per_episode(caplog: pytest.LogCaptureFixture
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert len(warnings) == 1
     assert "intake paused" in warnings[0].getMessage()
-    assert infos == ["inbox writable again after 30 s: intake resumed from the checkpoint, "
-                     "nothing lost"]
+    assert infos == ["inbox writable again after 30 s: resumed (intake from its checkpoint, "
+                     "apply with the entries still pending), nothing lost"]
     assert [r[:2] for r in reports] == [("inbox", "InboxFull")]
 
     episode.full("/event/A", FULL)  # a new episode is alerted again
     assert len(reports) == 2
     assert episode.episodes == 2
+
+
+def test_an_episode_only_apply_was_refused_in_does_not_say_intake_paused(
+        caplog: pytest.LogCaptureFixture) -> None:
+    reports: list[tuple[str, str, str]] = []
+    episode = FullInboxEpisode(report=lambda *a: reports.append(a))
+    caplog.set_level(logging.WARNING, "lifecycle_sync.inbox")
+    episode.full("apply", FULL)
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "intake paused" not in warning
+    assert "applying paused: no apply cycle is claimed" in warning
+    assert reports[0][2] == warning

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import re
+import socket
 import sqlite3
 import threading
 from pathlib import Path
@@ -195,3 +196,21 @@ def test_unknown_topic_is_fatal_and_exits_78_so_systemd_does_not_retry(rig: Rig)
     log = daemon.log_text()
     assert "Fatal" in log, log  # met at run time (GetTopic), not a configuration error
     assert "NoSuchEvent__e" in log
+
+
+def test_a_metrics_port_already_taken_exits_78_with_the_intake_stopped(rig: Rig) -> None:
+    """The port is bound while the intake already runs (it starts first): a taken port must
+    stop that intake (its batch in hand committed) and exit 78 with what to change, not raise
+    an OSError past the start-up guard with the intake still landing events."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        daemon = rig.daemon(LIFECYCLE_SYNC_METRICS_PORT=str(port))
+        assert daemon.wait(timeout_s=30) == 78
+    log = daemon.log_text()
+    assert f"cannot serve metrics and health on 127.0.0.1:{port}" in log, log
+    assert "[metrics] port" in log
+    assert "Traceback" not in log, log
+    stopped, refused = log.index("intake stopped"), log.index("cannot serve metrics")
+    assert stopped < refused, "the intake is stopped and joined before the daemon exits"

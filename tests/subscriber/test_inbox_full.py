@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 import pytest
+from helpers.inbox_places import InboxPlace, allow_inserts, refuse_inserts
 from subscriber_harness import TRIAL, Harness, HarnessFactory, RecordingHooks
 
 from subscriber.errors import InboxFailed, InboxFull
@@ -106,3 +107,59 @@ def test_only_a_refusing_disk_counts_as_full(code: int, full: bool) -> None:
     exc.sqlite_errorcode = code  # type: ignore[attr-defined]
     assert is_disk_full(exc) is full
     assert issubclass(InboxFull, InboxFailed)
+
+
+def _fill_meta(h: Harness) -> None:
+    """Cap the inbox at its current pages and fill the meta table's free room with small rows:
+    a gap record (a few hundred bytes of JSON) no longer fits anywhere."""
+    _cap_pages(h, _page_count(h))
+    for i in range(100_000):
+        try:
+            h.inbox.set_meta(f"filler-{i}", "x" * 40)
+        except InboxFull:
+            return
+    raise AssertionError("the capped inbox never filled")
+
+
+def test_a_full_disk_while_recording_a_replay_gap_pauses_and_ends_its_episode(
+    harness_factory: HarnessFactory,
+) -> None:
+    """A refused replay ID with the disk full: the gap record is refused. The stream pauses
+    and retries (it never exits); once there is room the gap and jump are recorded, the
+    retained events land, and the episode ends with ``inbox_writable`` even though no batch
+    write was ever refused (the refusal came from a gap record, outside a batch's probe)."""
+    h = harness_factory(topics=(TRIAL,), on_invalid_replay="earliest")
+    h.hooks = hooks = PauseHooks()
+    h.publish_trials(3)
+    h.inbox.advance_checkpoint(TRIAL, bytes.fromhex("00000001deadbeef0000"))
+    _fill_meta(h)
+    h.start()
+    h.wait_for(lambda: len(hooks.full) >= 2, "the gap record refused twice (paused, retried)")
+    assert h.running(), f"the intake stopped: {h.failure!r}"
+    assert hooks.writable == []
+    _cap_pages(h, ROOM_PAGES)
+    h.wait_count(TRIAL, 3)
+    h.wait_for(lambda: hooks.writable == [TRIAL], "the episode's end reported")
+    h.stop()
+
+
+@pytest.mark.parametrize("inbox_backend", ["postgres"], indirect=True)
+def test_postgresql_disk_full_pauses_like_sqlite(
+    harness_factory: HarnessFactory, inbox_place: InboxPlace,
+) -> None:
+    """PostgreSQL's own disk_full (SQLSTATE 53100), sent by the server mid-transaction, is a
+    full disk too: the stream pauses and probes (never exits 1 into a restart loop), and the
+    batch lands once there is room. (A real full tablespace needs a mount this test cannot
+    make; the server-raised 53100 is the same error psycopg sees then.)"""
+    h = harness_factory(topics=(TRIAL,))
+    h.hooks = hooks = PauseHooks()
+    h.start()
+    h.wait_for(lambda: h.inbox.checkpoint(TRIAL).replay_id is not None, "first checkpoint")
+    refuse_inserts(inbox_place, disk_full=True)
+    h.publish_trials(3)
+    h.wait_for(lambda: len(hooks.full) >= 2, "two refused attempts (the probe retries)")
+    assert h.running(), f"the intake stopped: {h.failure!r}"
+    allow_inserts(inbox_place)
+    h.wait_count(TRIAL, 3)
+    h.wait_for(lambda: hooks.writable == [TRIAL], "the episode's end reported")
+    h.stop()
