@@ -141,8 +141,12 @@ def leased_inbox(config: Config) -> Iterator[PgInbox]:
             keeper.start()
             waited = takeover_pause(settings, threading.Event(), Role(lease), epoch,
                                     lease.free_for_s)
-            yield PgInbox(pool, where=where(dsn), applied_retention_s=retention_s(config),
-                          fence=lease, owns_pool=False)
+            try:
+                yield PgInbox(pool, where=where(dsn), applied_retention_s=retention_s(config),
+                              fence=lease, owns_pool=False)
+            except BaseException:
+                waited = False  # stopped mid-command: a Salesforce request may be in flight
+                raise
         finally:
             _step_down(keeper, lease, threading.Event(), waited=waited)
     finally:

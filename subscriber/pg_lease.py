@@ -47,6 +47,7 @@ from subscriber.errors import LeaseLost
 __all__ = ["LEASE_NAME", "Lease", "LeaseState", "read_lease"]
 
 LEASE_NAME = "lifecycle-sync"
+MAX_LOCK_WAIT_S = 20.0  # longest wait for the lease row's lock (see Lease._lock_timeout)
 
 _ENSURE = ("INSERT INTO lsync_lease VALUES (%s, '', 0, '-infinity', now()) "
            "ON CONFLICT (name) DO NOTHING")
@@ -182,8 +183,10 @@ class Lease:
         return True
 
     def _lock_timeout(self, conn: psycopg.Connection[Any]) -> None:
-        """Wait at most a third of the TTL for the row lock (renewals are that often)."""
-        millis = str(max(1, int(self.ttl_s * 1000 / 3)))
+        """Wait at most a third of the TTL for the row lock (renewals are that often), and
+        never over 20 s: a standby blocked here feeds no watchdog (the unit's WatchdogSec=60),
+        and a TTL may be set up to 600 s."""
+        millis = str(max(1, int(min(self.ttl_s / 3, MAX_LOCK_WAIT_S) * 1000)))
         conn.execute("SELECT set_config('lock_timeout', %s, true)", (millis,))
 
     def check(self, conn: psycopg.Connection[Any]) -> int:

@@ -1,6 +1,10 @@
 """Which failed connections are the configuration's fault (exit 78) and which may pass
 (standby, trying again): by SQLSTATE when the error has one, whatever the server's language;
-by libpq's English words only when it has none."""
+by libpq's English words only when it has none. These errors are built by hand: psycopg 3.3
+reports a real server's start-up refusals (unknown role or database) without an SQLSTATE, so
+on a real connection the words decide (tests/failover/test_unreachable_start.py), and a
+non-English server's configuration error reads as transient (the safe side: a standby that
+logs the server's message each try)."""
 
 from __future__ import annotations
 

@@ -185,3 +185,15 @@ def test_a_holder_frozen_inside_a_write_transaction_does_not_block_the_takeover(
         frozen_pool.putconn(frozen)
     finally:
         frozen_pool.close()
+
+
+@pytest.mark.parametrize(("ttl_s", "expected_ms"), [(30.0, 10000), (600.0, 20000)])
+def test_the_wait_for_the_lease_rows_lock_never_outlasts_the_watchdog(
+        pool: ConnectionPool, ttl_s: float, expected_ms: int) -> None:
+    """A third of the TTL, capped at 20 s: a standby blocked on the row feeds no watchdog."""
+    lease = Lease(pool, ttl_s=ttl_s)
+    with pool.connection() as conn, conn.transaction():
+        lease._lock_timeout(conn)
+        row = conn.execute("SELECT current_setting('lock_timeout')").fetchone()
+    assert row is not None
+    assert row[0] == f"{expected_ms // 1000}s"

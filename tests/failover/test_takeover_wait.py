@@ -101,3 +101,21 @@ def test_ctrl_c_in_a_commands_takeover_wait_hands_the_wait_on(
             "SELECT holder, epoch, expires_at > now() FROM lsync_lease").fetchone()
     assert (epoch, live) == (6, False), "taken, then let go"
     assert holder not in ("", "dead"), "released as clean: the next taker would not wait"
+
+
+def test_a_command_interrupted_in_its_body_hands_the_wait_on(
+        upgraded_dsn: str, tmp_path: Path) -> None:
+    """Ctrl-C (or an error) while ``jobs run``/``forget`` runs, e.g. mid Salesforce request:
+    the request may still be carried out, so the lease must not be released as clean."""
+    from service.config import load_config
+    from service.failover_run import leased_inbox
+
+    config = load_config(config_file(tmp_path, upgraded_dsn), {
+        **TOKEN, "LIFECYCLE_SYNC_INBOX_TAKEOVER_WAIT_S": "0"})
+    with pytest.raises(KeyboardInterrupt), leased_inbox(config):
+        raise KeyboardInterrupt  # in the body, past the (here empty) takeover wait
+    with psycopg.connect(upgraded_dsn, autocommit=True) as conn:
+        holder, live = conn.execute("SELECT holder, expires_at > now() FROM lsync_lease"
+                                    ).fetchone()
+    assert not live, "let go"
+    assert holder != "", "released as clean: the next taker would not wait"
