@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from helpers.children import run_cli
+from helpers.http_get import http_get as _get
 from helpers.ports import refused_port
 from pair_rig import Pair, active_and_standby, wait_until
 
@@ -59,16 +58,6 @@ def test_a_dsn_with_a_password_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 78
     assert "inbox.dsn: holds a password" in done.stderr
     assert "secret" not in done.stderr.replace("secrets", "")
-
-
-def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
 
 
 def test_role_on_metrics_readyz_and_status(pair: Pair, tmp_path: Path, held_port: int) -> None:

@@ -3,10 +3,9 @@ local datagram socket standing in for ``$NOTIFY_SOCKET``: scraped, not mocked.""
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+from helpers.http_get import http_get as _get
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from svc_rig import Rig
@@ -16,16 +15,6 @@ from service.health import Health
 from service.metrics import Metrics
 
 TRIAL = "/event/SelfServeTrialEvent__e"
-
-
-def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
 
 
 def _value(text: str, name: str, **labels: str) -> float | None:
