@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench proto clean mutate mutate-changed soak
+.PHONY: demo test lint bench proto clean mutate mutate-changed soak soak-all
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The reliability suite's long form (tests/reliability/README.md): R1 with 50 seeds x 10,000
-# events (kill -9 at seeded points), every other case at its soak size, and 30 minutes of
-# steady mixed load at 50 events/s with the daemon's RSS sampled every 10 s. `make test` runs
-# the short form. RELIABILITY_SEEDS, RELIABILITY_EVENTS and RELIABILITY_LOAD_S shrink it.
+# The reliability suite's long form as issue 10 defines it (tests/reliability/README.md): R1
+# with 50 seeds x 10,000 events (kill -9 at seeded points) and 30 minutes of steady mixed load
+# at 50 events/s with the daemon's RSS sampled every 10 s: about an hour on 2 cores. `make
+# soak-all` runs every other case at its soak size too (several hours: R6's 10-minute limit
+# window and R4's 15-minute quiet per seed). `make test` runs the short form.
+# RELIABILITY_SEEDS, RELIABILITY_EVENTS and RELIABILITY_LOAD_S shrink either.
+SOAK_CASES := tests/reliability/test_rel_crash.py tests/reliability/test_rel_soak_load.py
+
 soak: $(STAMP)
+	RELIABILITY_SOAK=1 $(BIN)/python -m pytest $(SOAK_CASES) -s -p no:randomly -o timeout=7200
+
+soak-all: $(STAMP)
 	RELIABILITY_SOAK=1 $(BIN)/python -m pytest tests/reliability -s -o timeout=7200
 
 # tests/reliability is type-checked too (its modules import each other by base name, hence
