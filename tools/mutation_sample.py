@@ -43,17 +43,23 @@ def mutant_names(mutants_dir: Path, package: str) -> list[str]:
     return sorted(names)
 
 
-def every_kth(names: list[str], size: int) -> list[str]:
-    """``size`` names spread evenly (every k-th), or all of them when ``size`` is 0."""
+def every_kth(names: list[str], size: int, offset: int = 0) -> list[str]:
+    """``size`` names spread evenly (every k-th, starting at ``offset`` mod k), or all of them
+    when ``size`` is 0. Another offset draws a disjoint sample of the same size: a held-out
+    check that tests written for one sample's survivors raised the package's score, not only
+    that sample's."""
     if size <= 0 or len(names) <= size:
         return names
-    return names[::math.ceil(len(names) / size)]
+    step = math.ceil(len(names) / size)
+    return names[offset % step::step]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("packages", nargs="+")
     parser.add_argument("--size", type=int, default=150, help="mutants per package; 0: all")
+    parser.add_argument("--offset", type=int, default=0,
+                        help="start at this index (mod k): another offset, a disjoint sample")
     parser.add_argument("--generate", action="store_true", help="run mutmut's generation first")
     parser.add_argument("--mutants", type=Path, default=Path("mutants"))
     parser.add_argument("--out", type=Path, help="write the names here (default: stdout)")
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     sample: list[str] = []
     for package in args.packages:
         names = mutant_names(args.mutants, package)
-        chosen = every_kth(names, args.size)
+        chosen = every_kth(names, args.size, args.offset)
         print(f"{package}: {len(chosen)} of {len(names)} mutants", file=sys.stderr)
         sample.extend(chosen)
     text = "".join(f"{name}\n" for name in sample)
