@@ -175,7 +175,7 @@ def _as_standby_then_active(config: Config, settings: FailoverSettings,
                             stop: threading.Event, notifier: Notifier, inbox: PgInbox,
                             lease: Lease, run_active: RunActive,
                             on_lost: Callable[[str], None]) -> int:
-    role = Role(lease, lambda name: note_role(config.service.state_dir, name))
+    role = Role(lease, lambda name: note_role(config.service.state_dir, name, lease.holder))
     log.info("standby: holder %s, waiting for the lease on %s", lease.holder, inbox.where)
     with _standby_server(config, inbox, role):
         notifier.ready("standby; waiting for the lease")
@@ -209,12 +209,14 @@ def _as_standby_then_active(config: Config, settings: FailoverSettings,
     return stepped or code
 
 
-def note_role(state_dir: Path, name: str) -> None:
-    """``STATE/role``: "PID ROLE", for ``status`` (service.status_failover), which sees only
-    the lease row: that cannot tell an active from one still in its takeover wait."""
+def note_role(state_dir: Path, name: str, holder: str = "") -> None:
+    """``STATE/role``: "PID ROLE HOLDER", for ``status`` (service.status_failover), which sees
+    only the lease row: that cannot tell an active from one still in its takeover wait, nor
+    (by host and PID alone) this daemon from a crashed one whose PID it reused; the holder's
+    random tag can."""
     path = state_dir / ROLE_FILE
     with contextlib.suppress(OSError):
-        path.with_suffix(".tmp").write_text(f"{os.getpid()} {name}\n")
+        path.with_suffix(".tmp").write_text(f"{os.getpid()} {name} {holder}\n")
         path.with_suffix(".tmp").replace(path)
 
 

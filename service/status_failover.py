@@ -23,25 +23,31 @@ from subscriber.errors import Fatal, InboxFailed
 from subscriber.inbox_api import InboxReader
 
 
-def role_of(holder: str, held: bool, daemon_pid: int | None, noted: str = "") -> str:
-    """``noted``: the role the running daemon wrote in ``STATE/role``."""
+def role_of(holder: str, held: bool, daemon_pid: int | None, noted: str = "",
+            noted_holder: str = "") -> str:
+    """``noted`` / ``noted_holder``: the role and lease holder ID the running daemon wrote in
+    ``STATE/role``. With the holder ID (and its random tag) known, the lease is this daemon's
+    only when the IDs match: a restarted daemon that reused a crashed holder's PID (PID 1 in
+    a container) is not shown as holding the dead one's lease. Without it, host and PID."""
     if daemon_pid is None:
         return "stopped"
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
-    mine = host == socket.gethostname() and pid == str(daemon_pid)
+    mine = (holder == noted_holder if noted_holder
+            else host == socket.gethostname() and pid == str(daemon_pid))
     if not (held and mine):
         return "standby"
     return "taking-over" if noted == "taking-over" else "active"
 
 
-def noted_role(state_dir: Path, daemon_pid: int | None) -> str:
-    """The role the daemon ``daemon_pid`` last noted in ``STATE/role`` ("" if none)."""
+def noted_role(state_dir: Path, daemon_pid: int | None) -> tuple[str, str]:
+    """The role and lease holder ID the daemon ``daemon_pid`` last noted in ``STATE/role``
+    (each "" if none; a file written before the holder was noted has no holder)."""
     try:
-        pid, _, name = (state_dir / ROLE_FILE).read_text().strip().partition(" ")
+        pid, name, holder = [*(state_dir / ROLE_FILE).read_text().split(), "", "", ""][:3]
     except OSError:
-        return ""
-    return name if pid == str(daemon_pid) else ""
+        return "", ""
+    return (name, holder) if pid == str(daemon_pid) else ("", "")
 
 
 def failover_report(config: Config, daemon_pid: int | None) -> dict[str, Any]:
@@ -66,8 +72,9 @@ def failover_report(config: Config, daemon_pid: int | None) -> dict[str, Any]:
                 "expires_at": None, "held": False}
     holder, epoch, expires_at, now = row
     held = bool(holder) and expires_at > now
-    noted = noted_role(config.service.state_dir, daemon_pid)
-    return {"role": role_of(str(holder), held, daemon_pid, noted), "holder": holder or None,
+    noted, noted_holder = noted_role(config.service.state_dir, daemon_pid)
+    role = role_of(str(holder), held, daemon_pid, noted, noted_holder)
+    return {"role": role, "holder": holder or None,
             "epoch": int(epoch), "expires_at": expires_at.isoformat(timespec="seconds"),
             "held": held, "expires_in_s": round((expires_at - now).total_seconds(), 1)
             if held else None, "database": where(config.inbox.dsn)}
