@@ -177,13 +177,13 @@ def workspace_mismatches(expected: dict[str, dict[str, Any]],
         for name, want in fields.items():
             got = have.get(name)
             if isinstance(want, dt.datetime):
-                got = _parse_instant(got)
+                got = parse_instant(got)
             if got != want:
                 out.append(f"{wid}.{name}={got!r}, model {want!r}")
     return out
 
 
-def _parse_instant(value: Any) -> dt.datetime | None:
+def parse_instant(value: Any) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("+0000", "+00:00"))
