@@ -109,11 +109,9 @@ class Verdict:
     def replay_hint(self) -> str:
         """The command that runs this case's test alone on this seed, in the same form:
         ``-k test_r1_`` (``-k r1`` would also pick R10-R19)."""
-        numbered = re.fullmatch(r"R(\d+)", self.case)
-        select = f"test_r{numbered[1]}_" if numbered else self.case.lower()
         soak = "RELIABILITY_SOAK=1 " if SOAK else ""
         return (f"replay: {soak}RELIABILITY_SEED={self.seed} RELIABILITY_EVENTS={self.events} "
-                f".venv/bin/python -m pytest tests/reliability -k {select}")
+                f".venv/bin/python -m pytest tests/reliability -k {_select(self.case)}")
 
     def details(self, each: int = 5) -> str:
         parts = [self.summary()]
@@ -130,6 +128,30 @@ class Verdict:
             self.notes.append(f"redelivered {self.redelivered} > allowed {max_redelivered}")
         assert self.clean, self.details()
         assert not too_many, self.details()
+
+
+# cases whose name is not their test's: the -k expression that picks exactly that test
+_NAMED = {"steady-load": "test_steady_mixed_load", "R23 locked": "test_r23_with_the_lock",
+          "R23": "test_r23_without_the_lock"}
+
+
+def _select(case: str) -> str:
+    numbered = re.fullmatch(r"([RF])(\d+)", case)
+    if case in _NAMED:
+        return _NAMED[case]
+    if numbered:
+        return f"test_{numbered[1].lower()}{numbered[2]}_"
+    if case.startswith("retention-"):  # parametrised by how REST is refused
+        return f"'retention and {case.removeprefix('retention-')}'"
+    return case.lower()
+
+
+def announce(case: str, seed: int, events: int) -> None:
+    """Print the case's seed and replay command before it does anything: a case that then
+    hangs (a wait, a kill point, pytest-timeout) still names its seed in the captured output,
+    not only in a verdict it never reaches."""
+    print(f"{case} seed={seed} events={events}; {Verdict(case, seed, events).replay_hint()}",
+          flush=True)
 
 
 def compare(reference: RunResult, run: RunResult, case: str, seed: int, events: int,

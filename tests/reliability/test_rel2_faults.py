@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import requests
 from rel2_cases import EVENTS, SEED, after_batches, leaks, logins
 from rel2_rig import slow_sentry
-from rel_checker import collect, compare
+from rel_checker import announce, collect, compare
 from rel_harness import TRIAL_TOPIC, wait_for
 from rel_run import IDLE_TIMEOUT_S, case_run
 
@@ -30,6 +30,7 @@ def test_r6_expired_sessions_mid_batch_reauthenticate_once_each(
     """Every session expires twice mid-stream (streams aborted with ``auth.error``, REST
     answering 401 INVALID_SESSION_ID): one JWT login per expiry, the same events retried,
     nothing lost or doubled, and no session token in the log."""
+    announce("R6", SEED, EVENTS)
     golden = reference(SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run:
         c = run.cluster
@@ -56,6 +57,7 @@ def test_r11_malformed_and_poison_events_are_dead_lettered_and_passed(
     the workload's malformed and always-refused events: each stored as poison with its error
     class, the checkpoint moves past them, everything else applies as in the reference; one
     Sentry issue per error class, however many events share it."""
+    announce("R11", SEED, EVENTS)
     golden = reference(SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run, slow_sentry() as (dsn, envelopes):
         c = run.cluster
@@ -97,6 +99,7 @@ def test_r13_a_full_disk_under_the_inbox_pauses_intake_and_resumes_with_nothing_
     process resumes by itself: nothing lost, doubled or stale. (SQLite's ``max_page_count``
     would be per connection, inside the daemon; the file size limit reaches a running process
     from outside. A small tmpfs would need mount rights CI lacks.)"""
+    announce("R13", SEED, EVENTS)
     golden = reference(SEED, EVENTS)
     port = held_port  # the metrics port, held until the daemon binds it
     env = {"LIFECYCLE_SYNC_SERVICE_LOG_LEVEL": "WARNING",  # the log file must stay small
@@ -168,6 +171,7 @@ def test_r17_a_stalled_rest_server_times_out_and_nothing_is_doubled(
     real server may. Final state as in the reference: no second Lead, no stale value. (A plain
     create cannot survive this: each held create adds a Lead; the default 120 s timeout would
     wedge the worker instead.)"""
+    announce("R17", SEED, EVENTS)
     golden = reference(SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run:
         c = run.cluster
@@ -204,6 +208,7 @@ def test_r25_cdc_gap_and_overflow_events_are_neither_applied_as_changes_nor_drop
         reference: Reference, tmp_path: Path) -> None:
     """A GAP_UPDATE naming owner Leads is re-read through REST and applied (state as in the
     reference); a GAP_OVERFLOW is parked for reconciliation (one review row), not dropped."""
+    announce("R25", SEED, EVENTS)
     golden = reference(SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run:
         c = run.cluster

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from helpers.children import module_argv
 from rel2_cases import EVENTS, SEED, after_batches, leaks, loud_lines
 from rel2_rig import slow_sentry
+from rel_checker import announce
 from rel_harness import TRIAL_TOPIC, Cluster, wait_for
 from rel_run import IDLE_TIMEOUT_S, case_run
 
@@ -61,6 +62,7 @@ def _faults(c: Cluster, token: str) -> dict[int, Any]:
 
 def test_r21_no_email_token_or_key_reaches_logs_or_sentry_under_faults(tmp_path: Path
                                                                        ) -> None:
+    announce("R21", SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run, slow_sentry() as (dsn, envelopes):
         c = run.cluster
         token = c.info["access_token"]
@@ -118,6 +120,7 @@ def test_r23_without_the_lock_two_daemons_still_apply_each_event_once_in_effect(
     applies each event once; it is the interleaving that loses). Preventing it is the lock's
     job on one host (test_r23_with_the_lock_*) and the fenced lease's across hosts (issue 12);
     a conditional write (If-Unmodified-Since on what was read) would be the other way."""
+    announce("R23", SEED, EVENTS)
     golden = reference(SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run:
         c = run.cluster
@@ -145,6 +148,7 @@ def test_r23_with_the_lock_the_second_instance_exits_75_and_nothing_is_lost(
     finds it equal to the reference: lost, duplicate, stale and stuck all 0, and nothing
     redelivered (one subscriber, no fault). Deterministic: there is no second writer to race,
     whatever the machine's load."""
+    announce("R23 locked", SEED, EVENTS)
     golden = reference(SEED, EVENTS)
     with case_run(tmp_path, SEED, EVENTS) as run:
         c = run.cluster

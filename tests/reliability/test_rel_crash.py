@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reference
+from rel_checker import announce
 from rel_faults import KILL_POINTS, kill_at, restart
 from rel_harness import TOPICS
 from rel_params import SOAK, events, seeds
@@ -28,6 +29,7 @@ FETCH_BATCH = 100
 @pytest.mark.parametrize("seed", seeds(3))
 def test_r1_kill_9_at_random_points_loses_and_doubles_nothing(
         seed: int, reference: Reference, tmp_path: Path) -> None:
+    announce("R1", seed, EVENTS)
     golden = reference(seed, EVENTS)
     rng = random.Random(seed)
     with case_run(tmp_path, seed, EVENTS) as run:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reference
+from rel_checker import announce
 from rel_faults import restart
 from rel_harness import TRIAL_TOPIC, Cluster, wait_for
 from rel_params import events, seeds
@@ -48,6 +49,7 @@ def redeliver(cluster: Cluster) -> None:
 @pytest.mark.parametrize("seed", seeds(1, soak=3))
 def test_r12_redelivered_and_swapped_events_apply_once(seed: int, reference: Reference,
                                                       tmp_path: Path) -> None:
+    announce("R12", seed, EVENTS)
     golden = reference(seed, EVENTS)
     with case_run(tmp_path, seed, EVENTS) as run:
         restart(run.cluster, LIFECYCLE_SYNC_SERVICE_LOG_LEVEL="DEBUG")
@@ -75,6 +77,7 @@ def repeated_replay_ids(state: Path) -> int:
 @pytest.mark.parametrize("seed", seeds(1, soak=3))
 def test_r22_replay_ids_repeating_after_an_org_migration_change_nothing(
         seed: int, reference: Reference, tmp_path: Path) -> None:
+    announce("R22", seed, EVENTS)
     golden = reference(seed, EVENTS)
     with case_run(tmp_path, seed, EVENTS) as run:
         half = len(run.workload.batches) // 2

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from conftest import Reference
 from helpers.postgres import PgServer
-from rel_checker import Verdict, collect, compare
+from rel_checker import Verdict, announce, collect, compare
 from rel_cut import CutProxy
 from rel_faults import held, hold_next, kill_at
 from rel_harness import TOPICS, wait_for
@@ -67,6 +67,7 @@ def _finish(cluster: PgCluster, workload: Workload, reference: Reference, seed: 
 @pytest.mark.parametrize("seed", seeds(1))
 def test_f1_kill_9_of_the_active_mid_batch_and_mid_apply(
         seed: int, reference: Reference, tmp_path: Path, pg_server: PgServer) -> None:
+    announce("F1", seed, EVENTS)
     reference(seed, EVENTS)
     rng = random.Random(seed)
     with pg_case(tmp_path, pg_server, seed, EVENTS) as (cluster, workload):
@@ -96,6 +97,7 @@ def test_f1_kill_9_of_the_active_mid_batch_and_mid_apply(
 @pytest.mark.parametrize("seed", seeds(1))
 def test_f2_a_paused_active_writes_nothing_after_waking(
         seed: int, reference: Reference, tmp_path: Path, pg_server: PgServer) -> None:
+    announce("F2", seed, EVENTS)
     reference(seed, EVENTS)
     with pg_case(tmp_path, pg_server, seed, EVENTS) as (cluster, workload):
         _pair(cluster)
@@ -148,6 +150,7 @@ def _wake_and_check(cluster: PgCluster, paused: Daemon, handover: Handover) -> s
 @pytest.mark.parametrize("seed", seeds(1))
 def test_f3_the_active_cut_off_from_postgresql_but_not_salesforce(
         seed: int, reference: Reference, tmp_path: Path, pg_server: PgServer) -> None:
+    announce("F3", seed, EVENTS)
     reference(seed, EVENTS)
     with pg_case(tmp_path, pg_server, seed, EVENTS) as (cluster, workload):
         proxy = CutProxy(pg_server.port)
@@ -185,6 +188,7 @@ def test_f3_the_active_cut_off_from_postgresql_but_not_salesforce(
 @pytest.mark.parametrize("seed", seeds(1))
 def test_f4_postgresql_restarted_mid_stream(
         seed: int, reference: Reference, tmp_path: Path, pg_server: PgServer) -> None:
+    announce("F4", seed, EVENTS)
     reference(seed, EVENTS)
     with pg_case(tmp_path, pg_server, seed, EVENTS) as (cluster, workload):
         _pair(cluster)

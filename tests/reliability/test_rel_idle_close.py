@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reference
+from rel_checker import announce
 from rel_faults import restart
 from rel_params import events, seeds
 from rel_run import case_run
@@ -46,6 +47,7 @@ def inbox_write_lock(state: Path) -> Iterator[None]:
 @pytest.mark.parametrize("seed", seeds(1, soak=3))
 def test_r5_a_stream_closed_for_idleness_resumes_from_the_checkpoint(
         seed: int, reference: Reference, tmp_path: Path) -> None:
+    announce("R5", seed, EVENTS)
     golden = reference(seed, EVENTS)
     with case_run(tmp_path, seed, EVENTS, stream=STREAM, latency_ms=300.0) as run:
         half = len(run.workload.batches) // 2

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reference
+from rel_checker import announce
 from rel_faults import restart
 from rel_harness import TRIAL_TOPIC, Cluster, wait_for
 from rel_params import events, seeds
@@ -61,6 +62,7 @@ def pending_of(cluster: Cluster, event_ids: set[str]) -> int:
 @pytest.mark.parametrize("seed", seeds(1, soak=3))
 def test_r10_locked_rows_retry_or_dead_letter_without_blocking_others(
         seed: int, reference: Reference, tmp_path: Path) -> None:
+    announce("R10", seed, EVENTS)
     golden = reference(seed, EVENTS)
     rng = random.Random(seed)
     with case_run(tmp_path, seed, EVENTS) as run:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reference
+from rel_checker import announce
 from rel_faults import restart
 from rel_harness import TRIAL_TOPIC, Cluster, wait_for
 from rel_params import SOAK, events, seeds
@@ -54,6 +55,7 @@ def burst(cluster: Cluster, fault: str, seconds: float) -> tuple[int, set[str]]:
 @pytest.mark.parametrize("seed", seeds(1, soak=3))
 def test_r8_rest_5xx_bursts_are_retried_and_nothing_passes_them(
         seed: int, reference: Reference, tmp_path: Path) -> None:
+    announce("R8", seed, EVENTS)
     golden = reference(seed, EVENTS)
     with case_run(tmp_path, seed, EVENTS) as run:
         half = len(run.workload.batches) // 2
@@ -79,6 +81,7 @@ def test_r8_rest_5xx_bursts_are_retried_and_nothing_passes_them(
 @pytest.mark.parametrize("seed", seeds(1, soak=2))
 def test_r9_request_limit_pauses_applying_with_one_warning(
         seed: int, reference: Reference, tmp_path: Path) -> None:
+    announce("R9", seed, EVENTS)
     golden = reference(seed, EVENTS)
     with case_run(tmp_path, seed, EVENTS) as run:
         half = len(run.workload.batches) // 2

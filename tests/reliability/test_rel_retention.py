@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reference
+from rel_checker import announce
 from rel_faults import restart
 from rel_harness import TRIAL_TOPIC, Cluster, wait_for
 from rel_params import events, seeds
@@ -57,6 +58,7 @@ def come_back(cluster: Cluster, how: str) -> None:
 @pytest.mark.parametrize("seed", seeds(1, soak=2))
 def test_events_outlast_retention_in_the_inbox_and_are_all_applied(
         seed: int, how: str, reference: Reference, tmp_path: Path) -> None:
+    announce(f"retention-{how}", seed, EVENTS)
     golden = reference(seed, EVENTS)
     with case_run(tmp_path, seed, EVENTS, stream=STREAM) as run:
         restart(run.cluster, LIFECYCLE_SYNC_APPLY_LIMIT_PAUSE_S="1",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reference
+from rel_checker import announce
 from rel_faults import applied, restart
 from rel_harness import Cluster, wait_for
 from rel_params import events, seeds, timeout_stop_s
@@ -54,6 +55,7 @@ def stop_cleanly(cluster: Cluster, target: int) -> float:
 @pytest.mark.parametrize("seed", seeds(1, soak=10))
 def test_r2_sigterm_mid_stream_redelivers_nothing(seed: int, reference: Reference,
                                                   tmp_path: Path) -> None:
+    announce("R2", seed, EVENTS)
     golden = reference(seed, EVENTS)
     rng = random.Random(seed)
     with case_run(tmp_path, seed, EVENTS) as run:

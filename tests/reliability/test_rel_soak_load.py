@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from rel_checker import against_model, collect
+from rel_checker import against_model, announce, collect
 from rel_faults import restart
 from rel_harness import Cluster
 from rel_params import SOAK, load_seconds, seeds
@@ -70,6 +70,7 @@ def steady_load(cluster: Cluster, workload: Workload) -> tuple[list[float], floa
 @pytest.mark.parametrize("seed", seeds(1, soak=1)[:1])
 def test_steady_mixed_load_keeps_up_with_flat_memory(seed: int, tmp_path: Path) -> None:
     events = int(LOAD_S * RATE_PER_S)
+    announce("steady-load", seed, events)
     with case_run(tmp_path, seed, events, batch=RATE_PER_S) as run:
         restart(run.cluster)
         samples, warm, elapsed = steady_load(run.cluster, run.workload)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reference
+from rel_checker import announce
 from rel_faults import restart
 from rel_harness import LEAD_TOPIC, TRIAL_TOPIC, Cluster, wait_for
 from rel_params import SOAK, events, seeds
@@ -70,6 +71,7 @@ def outage(cluster: Cluster, seconds: float) -> list[float]:
 @pytest.mark.parametrize("seed", seeds(1, soak=5))
 def test_r3_stream_aborts_resubscribe_from_the_checkpoint(seed: int, reference: Reference,
                                                          tmp_path: Path) -> None:
+    announce("R3", seed, EVENTS)
     golden = reference(seed, EVENTS)
     rng = random.Random(seed)
     with case_run(tmp_path, seed, EVENTS) as run:

@@ -19,7 +19,10 @@ def test_the_replay_hint_selects_exactly_the_case_and_keeps_the_form(
     hint = Verdict("R1", 1002, 2000).replay_hint()
     assert hint == ("replay: RELIABILITY_SEED=1002 RELIABILITY_EVENTS=2000 "
                     ".venv/bin/python -m pytest tests/reliability -k test_r1_")
-    assert Verdict("retention-rest", 7, 10).replay_hint().endswith("-k retention-rest")
+    assert Verdict("retention-rest_down", 7, 10).replay_hint().endswith(
+        "-k 'retention and rest_down'")
+    assert Verdict("R23 locked", 7, 10).replay_hint().endswith("-k test_r23_with_the_lock")
+    assert Verdict("F2", 7, 10).replay_hint().endswith("-k test_f2_")
     monkeypatch.setattr(rel_checker, "SOAK", True)
     assert Verdict("R12", 5, 10_000).replay_hint().startswith(
         "replay: RELIABILITY_SOAK=1 RELIABILITY_SEED=5 ")
