@@ -7,18 +7,26 @@ Kill points of R1 (``kill -9``):
   the next sObject Collections write), the daemon is killed while it waits, then the fault is
   cleared so the held write lands: Salesforce has the write, the inbox does not know;
 * ``scheduler_job``: the next plain SOQL ``query`` (the scheduler's jobs query; the apply loop
-  reads through Composite) is held and the daemon killed inside the job.
+  reads through Composite) is held and the daemon killed inside the job;
+* ``mid_commit``: the test holds the inbox's write lock (``BEGIN IMMEDIATE``, as R5 does)
+  from the batch before; once the emulator has sent an event the inbox has not stored (the
+  intake is waiting inside its write transaction), the daemon is killed and the lock let go.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
+import sqlite3
 from typing import Any
 
-from rel_harness import Cluster, wait_for
+from rel_harness import TOPICS, Cluster, wait_for
+
+from service.config import inbox_path
 
 WRITE_KINDS = ("collections_create", "collections_update", "collections_upsert")
-KILL_POINTS = ("random", "after_sf_write", "scheduler_job")
+KILL_POINTS = ("random", "after_sf_write", "scheduler_job", "mid_commit")
+LOCK_WAIT_S = 5.0  # for the intake to block on the held lock; < its 10 s busy timeout
 
 
 def applied(cluster: Cluster) -> int:
@@ -38,8 +46,50 @@ def held(cluster: Cluster) -> list[dict[str, Any]]:
             if r["effect"] == "stall" and r["fired"]]
 
 
-def kill_at(cluster: Cluster, point: str, rng: random.Random, published: int) -> str:
-    """Kill the newest daemon at ``point``; returns what was hit, for the test's report."""
+class InboxLock:
+    """The inbox's write lock held from outside (``mid_commit``): ``take()``, ``release()``."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.db: sqlite3.Connection | None = None
+
+    def take(self) -> None:
+        self.db = sqlite3.connect(inbox_path(self.cluster.state), isolation_level=None,
+                                  timeout=30)
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        if self.db is not None:
+            with contextlib.closing(self.db):
+                self.db.execute("ROLLBACK")
+            self.db = None
+
+
+def unstored(cluster: Cluster) -> dict[str, int]:
+    """Per topic, events the emulator has sent that the inbox does not hold."""
+    sent = cluster.admin("/pubsub/deliveries")["topics"]
+    rows = cluster.inbox_rows()
+    return {t: sent.get(t, {}).get("distinct", 0) - sum(1 for r in rows if r[0] == t)
+            for t in TOPICS}
+
+
+def redelivered_by_topic(cluster: Cluster) -> dict[str, int]:
+    sent = cluster.admin("/pubsub/deliveries")["topics"]
+    return {t: int(sent.get(t, {}).get("redelivered", 0)) for t in TOPICS}
+
+
+def kill_at(cluster: Cluster, point: str, rng: random.Random, published: int,
+            lock: InboxLock | None = None) -> str:
+    """Kill the newest daemon at ``point``; returns what was hit, for the test's report.
+    ``mid_commit`` needs ``lock`` taken before the batch that precedes the kill."""
+    if point == "mid_commit":
+        assert lock is not None, "mid_commit needs an InboxLock"
+        assert lock.db is not None, "mid_commit: take the lock before the batch"
+        waiting = wait_for(lambda: {t: n for t, n in unstored(cluster).items() if n > 0},
+                           LOCK_WAIT_S, "an event sent but not stored (intake in its commit)")
+        cluster.kill9()
+        lock.release()
+        return f"mid_commit with {waiting} sent but not stored"
     if point == "random":
         target = rng.randint(min(applied(cluster), published), published)
         wait_for(lambda: applied(cluster) >= target or cluster.daemon.proc.poll() is not None,  # type: ignore[union-attr]
