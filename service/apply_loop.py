@@ -293,5 +293,6 @@ class ApplyLoop:
     def _pause(self, exc: RequestLimited) -> None:
         with self._lock:
             self._hold_until = self._clock() + self._settings.limit_pause_s
-            mark_paused(self._inbox, exc, self._settings.limit_pause_s)
+            if mark_paused(self._inbox, exc, self._settings.limit_pause_s):
+                self._reporter.alert(exc.error_class, f"API limit reached, applying paused: {exc}")
             self._reporter.record(exc.error_class, str(exc))

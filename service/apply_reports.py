@@ -64,6 +64,12 @@ class Reporter:
         else:
             log.debug("apply: %s: %s", error_class, scrub(message))
 
+    def alert(self, error_class: str, message: str) -> None:
+        """Tell Sentry once per episode, not once per class per process (an API-limit pause
+        starts anew each time the limit is hit); the caller logs its own WARNING."""
+        if self._on_first is not None:
+            self._on_first(error_class, scrub(message), {})
+
     def record(self, error_class: str, message: str) -> None:
         """Keep it as the last error (``status`` shows its class) without logging; not on a
         full disk (reported once per episode): raising here would end the apply worker."""

@@ -64,15 +64,18 @@ def backoff_delay_s(settings: ApplySettings, attempt: int) -> float:
                                  settings.backoff_initial_s * 2 ** (attempt - 1)))
 
 
-def mark_paused(inbox: ApplyInbox, exc: RequestLimited, pause_s: float) -> None:
-    """Record the pause (``status`` shows it); warn once per pause, not per probe."""
-    if inbox.meta(PAUSED_KEY) != "1":
-        log.warning("Salesforce API limit reached (%s): applying paused, intake goes on; "
-                    "trying again every %.0f s", exc, pause_s)
-        try:
-            inbox.set_meta(PAUSED_KEY, "1")
-        except InboxFull:  # status misses the pause; raising would end the apply worker
-            log.debug("API limit pause not recorded: the disk refuses inbox writes")
+def mark_paused(inbox: ApplyInbox, exc: RequestLimited, pause_s: float) -> bool:
+    """Record the pause (``status`` shows it); warn once per pause, not per probe. True when
+    this call began the pause (the episode's one Sentry alert is the caller's)."""
+    if inbox.meta(PAUSED_KEY) == "1":
+        return False
+    log.warning("Salesforce API limit reached (%s): applying paused, intake goes on; "
+                "trying again every %.0f s", exc, pause_s)
+    try:
+        inbox.set_meta(PAUSED_KEY, "1")
+    except InboxFull:  # status misses the pause; raising would end the apply worker
+        log.debug("API limit pause not recorded: the disk refuses inbox writes")
+    return True
 
 
 def mark_resumed(inbox: ApplyInbox) -> None:

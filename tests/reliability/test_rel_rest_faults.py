@@ -6,9 +6,10 @@ Pass (reliability-anchors §6):
   is marked applied while every call fails (the daemon's position in applying never passes
   a failing event); the final state equals the fault-free run's.
 * R9: applying pauses (a handful of probe calls, not one per event), exactly **one** warning
-  for the episode, the intake keeps landing events in the inbox meanwhile (our design: the
-  durable inbox is the back-pressure buffer, so FetchRequests go on), then it catches up
-  with 0 lost.
+  for the episode in the log and one Sentry warning (a local Sentry endpoint; the daemon is
+  stopped with SIGTERM first, so its queue is flushed), the intake keeps landing events in
+  the inbox meanwhile (our design: the durable inbox is the back-pressure buffer, so
+  FetchRequests go on), then it catches up with 0 lost.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Reference
+from rel2_rig import slow_sentry
 from rel_checker import announce
 from rel_faults import restart
 from rel_harness import TRIAL_TOPIC, Cluster, wait_for
@@ -28,6 +30,7 @@ EVENTS = events(1000, soak=10_000)
 BURST_S = 30.0 if SOAK else 3.0
 LIMIT_S = 600.0 if SOAK else 4.0
 LIMIT_PAUSE_S = 2.0
+LIMIT_ALERT = ["lifecycle-sync", "apply", "REQUEST_LIMIT_EXCEEDED"]  # R9's Sentry fingerprint
 
 
 def applied_trials(cluster: Cluster) -> set[str]:
@@ -83,7 +86,7 @@ def test_r9_request_limit_pauses_applying_with_one_warning(
         seed: int, reference: Reference, tmp_path: Path) -> None:
     announce("R9", seed, EVENTS)
     golden = reference(seed, EVENTS)
-    with case_run(tmp_path, seed, EVENTS) as run:
+    with case_run(tmp_path, seed, EVENTS) as run, slow_sentry() as (dsn, envelopes):
         half = len(run.workload.batches) // 2
         landed: list[int] = []
         outcome: list[tuple[int, set[str]]] = []
@@ -102,15 +105,20 @@ def test_r9_request_limit_pauses_applying_with_one_warning(
                 run.cluster.admin("/faults/org/clear", {})
                 run.cluster.update_deferred_leads(run.workload)
 
-        restart(run.cluster, LIFECYCLE_SYNC_APPLY_LIMIT_PAUSE_S=str(LIMIT_PAUSE_S))
+        restart(run.cluster, LIFECYCLE_SYNC_APPLY_LIMIT_PAUSE_S=str(LIMIT_PAUSE_S),
+                SENTRY_DSN=dsn)
         run.cluster.publish(run.workload, after_batch=lambda b: limit(b) if b <= half else None)
         verdict = run.finish(golden, "R9")
+        assert run.cluster.sigterm() == 0  # Sentry's queue flushed: every report is in
         log = run.cluster.logs()
+    alerts = [e for e in envelopes.items("event") if e.get("fingerprint") == LIMIT_ALERT]
     refused, during = outcome[0]
     warnings = log.count("Salesforce API limit reached")
     print(f"R9 seed={seed}: limit for {LIMIT_S} s: {refused} calls refused, {warnings} "
-          f"warning(s), inbox {landed[0]} -> {len(run.workload.events)}+ entries meanwhile")
+          f"warning(s), {len(alerts)} Sentry alert(s), inbox {landed[0]} -> "
+          f"{len(run.workload.events)}+ entries meanwhile")
     assert not during
     assert refused <= 6 + 2 * LIMIT_S / LIMIT_PAUSE_S  # probes, not one call per event
     assert warnings == 1
+    assert [a.get("level") for a in alerts] == ["warning"], alerts
     verdict.assert_clean()
