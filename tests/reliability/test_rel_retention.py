@@ -4,8 +4,12 @@ allocation spent) for longer than the Pub/Sub retention window while events keep
 The emulator's retention is shortened to a few seconds. The inbox keeps every event (it
 lands them whatever REST does); when REST returns, every event is applied, none lost, and
 the final state equals the fault-free run's, although by then the server would no longer
-replay the oldest of them. No anchor does this; a subscriber without a durable local inbox
-would lose them.
+replay the oldest of them. Once the oldest is past retention, and before REST returns, the
+daemon is killed (``kill -9``) and restarted: from then on the held events can only come
+from the durable inbox file, not from the process's memory or a replay. (The last batch is
+published just before the kill, as events keep arriving: the checkpoint the restart
+subscribes from is then inside retention, as it would be in production.) No anchor does
+this; a subscriber without a durable local inbox would lose them.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import pytest
 from conftest import Reference
 from rel_checker import announce
 from rel_faults import restart
-from rel_harness import TRIAL_TOPIC, Cluster, wait_for
+from rel_harness import LEAD_TOPIC, TRIAL_TOPIC, Cluster, wait_for
 from rel_params import events, seeds
 from rel_run import case_run
+from rel_workload import Workload
 
 from emulator.pubsub.store import now_ms
 from emulator.pubsub.subscribe import StreamSettings
@@ -28,6 +33,7 @@ from emulator.pubsub.subscribe import StreamSettings
 EVENTS = events(1000, soak=10_000)
 RETENTION_S = 2.5
 STREAM = StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0, retention_s=RETENTION_S)
+ENV = {"LIFECYCLE_SYNC_APPLY_LIMIT_PAUSE_S": "1", "LIFECYCLE_SYNC_APPLY_RETRY_MAX_S": "2"}
 
 
 def outside_retention(cluster: Cluster, event_id: str) -> bool:
@@ -54,6 +60,76 @@ def come_back(cluster: Cluster, how: str) -> None:
         cluster.admin("/org/settings", {"daily_api_limit": 100_000})
 
 
+def edit_a_lead_in_the_ui(cluster: Cluster, workload: Workload) -> None:
+    """A Marketo Lead edited in Salesforce's UI, in-process (no API call: neither the outage
+    nor the spent allocation stops it). Its change event keeps the Lead topic's checkpoint
+    inside retention, as changes that keep arriving would; the daemon is restarted from it.
+    The value is the one the workload's own updates end with, so the final state is the
+    reference's."""
+    final = {workload.marketo_lead_emails[k]: f"Marketo after batch {b}"
+             for b in sorted(workload.updates_after_batch)
+             for k in workload.updates_after_batch[b]}
+    email, company = sorted(final.items())[0]
+    org = cluster.emulator.context.org
+    assert org is not None
+    with org.store.transaction(cluster.info["user_id"]) as tx:
+        lead_id = next(i for i, r in org.store.committed("Lead").items() if r["Email"] == email)
+        tx.update("Lead", lead_id, {"Company": company})
+
+
+def lead_rows(cluster: Cluster) -> int:
+    return sum(1 for topic, *_ in cluster.inbox_rows() if topic == LEAD_TOPIC)
+
+
+def pending_ids(cluster: Cluster) -> set[str]:
+    return {eid for _, eid, status, _ in cluster.inbox_rows() if status == "pending"}
+
+
+class Outage:
+    """The steps of one run, after publish batches: REST goes down after the first; before
+    the last, the oldest held event falls out of retention; after the last (which keeps the
+    checkpoint inside retention, as events that keep arriving do), kill -9 and a restart."""
+
+    def __init__(self, cluster: Cluster, workload: Workload, how: str) -> None:
+        self.cluster, self.workload, self.how = cluster, workload, how
+        self.last = len(workload.batches) - 1
+        self.pending = 0
+        self.killed: tuple[set[str], set[str]] = (set(), set())
+
+    def __call__(self, batch: int) -> None:
+        if batch == 0:
+            go_down(self.cluster, self.how)
+        elif batch == self.last - 1:
+            self.landed(batch, "the inbox to land every event while REST is down")
+            self.outlast_retention()
+        elif batch == self.last:
+            self.landed(batch, "the last batch to land")
+            self.kill_and_restart()
+
+    def landed(self, batch: int, what: str) -> None:
+        published = sum(len(b) for b in self.workload.batches[:batch + 1])
+        wait_for(lambda: len(self.cluster.inbox_rows()) >= published, 60, what)
+
+    def outlast_retention(self) -> None:
+        first_held = self.workload.batches[1][0].event_id
+        started = time.monotonic()
+        wait_for(lambda: outside_retention(self.cluster, first_held), 60,
+                 "the oldest held event to fall out of the server's retention")
+        self.pending = len(pending_ids(self.cluster))
+        threading.Event().wait(max(0.0, RETENTION_S - (time.monotonic() - started)))
+
+    def kill_and_restart(self) -> None:
+        landed = lead_rows(self.cluster)
+        edit_a_lead_in_the_ui(self.cluster, self.workload)
+        wait_for(lambda: lead_rows(self.cluster) > landed, 60, "the UI edit's change event")
+        before = pending_ids(self.cluster)
+        self.cluster.kill9()  # from here the held events exist only in the inbox file
+        restart(self.cluster, **ENV)
+        self.killed = (before, pending_ids(self.cluster))
+        assert before, "the kill must find events held"
+        assert self.killed[1] == before, "kill -9 and the restart lost held events"
+
+
 @pytest.mark.parametrize("how", ["rest_down", "allocation"])
 @pytest.mark.parametrize("seed", seeds(1, soak=2))
 def test_events_outlast_retention_in_the_inbox_and_are_all_applied(
@@ -61,22 +137,15 @@ def test_events_outlast_retention_in_the_inbox_and_are_all_applied(
     announce(f"retention-{how}", seed, EVENTS)
     golden = reference(seed, EVENTS)
     with case_run(tmp_path, seed, EVENTS, stream=STREAM) as run:
-        restart(run.cluster, LIFECYCLE_SYNC_APPLY_LIMIT_PAUSE_S="1",
-                LIFECYCLE_SYNC_APPLY_RETRY_MAX_S="2")
-        run.cluster.publish(run.workload, after_batch=lambda b: None if b else
-                            go_down(run.cluster, how), leads=False)
-        first_held = run.workload.batches[1][0].event_id
-        wait_for(lambda: len(run.cluster.inbox_rows()) >= len(run.workload.events), 60,
-                 "the inbox to land every event while REST is down")
-        started = time.monotonic()
-        wait_for(lambda: outside_retention(run.cluster, first_held), 60,
-                 "the oldest held event to fall out of the server's retention")
-        pending = sum(1 for *_, status, _ in run.cluster.inbox_rows() if status == "pending")
-        threading.Event().wait(max(0.0, RETENTION_S - (time.monotonic() - started)))
+        restart(run.cluster, **ENV)
+        outage = Outage(run.cluster, run.workload, how)
+        run.cluster.publish(run.workload, after_batch=outage, leads=False)
         come_back(run.cluster, how)
         run.cluster.update_deferred_leads(run.workload)
         verdict = run.finish(golden, f"retention-{how}")
-    print(f"retention ({how}) seed={seed}: {pending} events held in the inbox past the "
-          f"{RETENTION_S} s retention, then applied")
-    assert pending >= len(run.workload.events) // 2
+    before, after = outage.killed
+    print(f"retention ({how}) seed={seed}: {outage.pending} events held in the inbox past the "
+          f"{RETENTION_S} s retention; {len(before)} pending at kill -9, {len(after)} after "
+          f"the restart, then applied")
+    assert outage.pending >= len(run.workload.events) // 2
     verdict.assert_clean(max_redelivered=0)
