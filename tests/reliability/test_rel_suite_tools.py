@@ -1,16 +1,19 @@
-"""The suite's own tools, without a daemon: the replay hint a failure prints and the stop
-timeout the shutdown cases allow."""
+"""The suite's own tools, without a daemon: the replay hint a failure prints, the stop
+timeout the shutdown cases allow, and the checker's classification of each kind of fault
+(against a reference run, and against the workload's model)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import rel_checker
-from rel_checker import RunResult, Verdict, compare
+from rel_checker import RunResult, Verdict, against_model, compare
 from rel_params import timeout_stop_s
 from rel_snapshot import State
+from rel_workload import Workload, expected_workspaces, make_workload
 
 
 def test_the_replay_hint_selects_exactly_the_case_and_keeps_the_form(
@@ -65,3 +68,67 @@ def test_the_checker_counts_a_record_the_reference_lacks_as_an_extra_effect() ->
     assert verdict.duplicate_effect == [
         "('Lead', ('x@example.com',)): extra record, not in the reference run"]
     assert not verdict.clean
+
+
+def test_the_checker_counts_two_records_under_one_key_as_a_duplicate_effect() -> None:
+    twice = _result(PAID, {"e-conv": "applied"})
+    twice.state[("Workspace__c", ("w-1",))] = [PAID, dict(PAID)]
+    verdict = compare(_result(PAID, {"e-conv": "applied"}), twice, "R0", 1, 1)
+    assert verdict.duplicate_effect == [
+        "('Workspace__c', ('w-1',)): 2 records, reference 1"], verdict.details()
+    assert (verdict.lost, verdict.stale_overwrite, verdict.stuck) == ([], [], [])
+
+
+def test_the_checker_calls_a_pending_entry_and_a_stale_checkpoint_stuck() -> None:
+    reference = _result(PAID, {"e-conv": "applied"})
+    pending = replace(_result(PAID, {"e-conv": "pending"}), pending=1)
+    verdict = compare(reference, pending, "R0", 1, 1)
+    assert verdict.stuck == ["event e-conv still pending", "1 inbox entries pending at the end"]
+    behind = replace(_result(PAID, {"e-conv": "applied"}), checkpoints_current=False)
+    assert compare(reference, behind, "R0", 1, 1).stuck == [
+        "a checkpoint is behind the emulator's newest replay ID"]
+    assert not compare(reference, behind, "R0", 1, 1).clean
+
+
+def test_the_checker_calls_a_failing_integrity_check_stuck() -> None:
+    damaged = replace(_result(PAID, {}), integrity="*** in database main ***")
+    verdict = compare(_result(PAID, {}), damaged, "R0", 1, 1)
+    assert verdict.stuck == ["inbox integrity_check: *** in database main ***"]
+    assert not verdict.clean
+
+
+def _model_run(workload: Workload, **changes: Any) -> RunResult:
+    """What a clean run of ``workload`` leaves behind (its Workspaces as the model has them)."""
+    state: State = {}
+    for wid, fields in expected_workspaces(workload).items():
+        record = {**fields, "Workspace_ID__c": wid}
+        record["Last_Event_Time__c"] = fields["Last_Event_Time__c"].isoformat()
+        state[("Workspace__c", (wid,))] = [record]
+    inbox = {e.event_id: "applied" if e.valid else "poison" for e in workload.events}
+    return replace(RunResult(state, inbox, 0, 0, 0, True, 0, "ok"), **changes)
+
+
+def test_the_model_check_is_clean_on_the_model_and_counts_each_kind_of_fault() -> None:
+    workload = make_workload(1001, 300, "005000000000001AAA", 50)
+    assert against_model(workload, _model_run(workload), "m", 1).clean
+    first = next(e for e in workload.events if e.valid)
+    run = _model_run(workload)
+    del run.inbox[first.event_id]
+    wid, key = first.workspace_id, ("Workspace__c", (first.workspace_id,))
+    run.state[key][0]["Self_Serve_Status__c"] = "Churned?"
+    run.state[("Lead", ("x@example.com",))] = [{}, {}]
+    verdict = against_model(workload, replace(run, pending=2), "m", 1)
+    assert verdict.lost == [f"event {first.event_id} never reached the inbox"]
+    assert [s.split(":")[0] for s in verdict.stale_overwrite] == [f"Workspace {wid}"]
+    assert len(verdict.duplicate_effect) == 1
+    assert verdict.stuck == ["2 inbox entries pending at the end"]
+    del run.state[key]
+    assert f"Workspace {wid}: missing" in against_model(workload, run, "m", 1).lost
+    older = _model_run(workload)
+    older.state[key][0]["Last_Event_Time__c"] = "2000-01-01T00:00:00.000+0000"
+    assert [s.endswith("(its newest event never took effect)")
+            for s in against_model(workload, older, "m", 1).lost] == [True]
+    poisoned = _model_run(workload)
+    poisoned.inbox[first.event_id] = "poison"
+    assert against_model(workload, poisoned, "m", 1).lost == [
+        f"event {first.event_id}: poison, a valid event"]
