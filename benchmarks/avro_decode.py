@@ -3,6 +3,8 @@
 Builds the two topic schemas the daemon subscribes to (SelfServeTrialEvent__e and
 LeadChangeEvent, exactly as the emulator serves them), encodes realistic records, then times
 decoding each payload the way the subscriber does (schemaless, schema parsed once, cached).
+Prints a table (one ``key  value`` line each), then with ``--json`` one JSON object as the
+last line, like every benchmark.
 
     .venv/bin/python -m benchmarks.avro_decode [--events 20000] [--json]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +23,7 @@ import avro.io
 import avro.schema
 import fastavro
 
+from benchmarks.common import emit, load_average, machine
 from emulator.avro_schemas import change_event_schema, platform_event_schema
 from emulator.catalog import ObjectKind
 from emulator.schema import build_catalog
@@ -81,26 +85,31 @@ def _rate(decode: Callable[[bytes], Any], payloads: list[bytes]) -> float:
     return len(payloads) / best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20000)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    results = []
+def measure(events: int) -> dict[str, Any]:
+    """events/s per topic and library, and each topic's average payload size."""
+    result: dict[str, Any] = {"events": events}
     for name, schema in _schemas().items():
-        payloads = _payloads(schema, args.events)
+        payloads = _payloads(schema, events)
         assert _fastavro(schema)(payloads[0]) == _avro(schema)(payloads[0])
-        size = sum(map(len, payloads)) / len(payloads)
+        result[f"{name}_avg_payload_bytes"] = round(sum(map(len, payloads)) / len(payloads))
         for lib, make in (("fastavro", _fastavro), ("avro", _avro)):
-            results.append({"topic": name, "library": lib, "avg_payload_bytes": round(size),
-                            "events_per_s": round(_rate(make(schema), payloads))})
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
-    for r in results:
-        print(f"{r['topic']:24} {r['library']:9} {r['avg_payload_bytes']:5} B "
-              f"{r['events_per_s']:>10,} events/s")
+            result[f"{name}_{lib}_events_per_s"] = round(_rate(make(schema), payloads))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.avro_decode", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20000, help="payloads per topic")
+    parser.add_argument("--json", action="store_true",
+                        help="end with one JSON line (the table is printed first either way)")
+    args = parser.parse_args(argv)
+    before = load_average()
+    result = measure(args.events)
+    result.update(load_avg_before=before, load_avg_after=load_average(), machine=machine())
+    emit(result, [k for k in result if k != "machine"], args.json)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,7 +4,8 @@ The tests only check the README's 10 s deadline and that stopping never waits on
 (causally: the daemon exits while its login is still held); how fast it actually stops is
 measured here, on this machine, instead of being asserted in a timed test. Two cases, each
 ``--rounds`` times: a daemon streaming events, and a daemon whose JWT login is stuck in a 25 s
-HTTP request (the emulator's ``latency_ms``). The last line printed is one JSON object.
+HTTP request (the emulator's ``latency_ms``). Prints a table, then with ``--json`` one JSON
+object as the last line, like every benchmark.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import argparse
 import json
 import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import emit, load_average, machine
 from benchmarks.rig import Daemon, NotifySocket, Publisher, poll
 from emulator.server import Emulator, EmulatorSettings
 
@@ -52,21 +55,32 @@ def _one(work: Path, latency_ms: float) -> float:
             notify.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", action="store_true", help="(the last line is JSON anyway)")
-    args = parser.parse_args()
-    result: dict[str, Any] = {}
+def measure(rounds: int) -> dict[str, Any]:
+    """Median and max SIGTERM-to-exit seconds per case, over ``rounds`` fresh daemons."""
+    result: dict[str, Any] = {"rounds": rounds}
     for name, latency_ms in (("streaming", 0.0), ("login_in_flight", 25_000.0)):
         times = []
-        for n in range(args.rounds):
+        for n in range(rounds):
             with tempfile.TemporaryDirectory(prefix="ls-") as tmp:
                 times.append(_one(Path(tmp) / str(n), latency_ms))
         result[f"sigterm_to_exit_s_{name}"] = {"max": round(max(times), 3),
                                                "median": round(statistics.median(times), 3)}
-    print(json.dumps(result))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.shutdown", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3, help="daemons stopped per case")
+    parser.add_argument("--json", action="store_true",
+                        help="end with one JSON line (the table is printed first either way)")
+    args = parser.parse_args(argv)
+    before = load_average()
+    result = measure(args.rounds)
+    result.update(load_avg_before=before, load_avg_after=load_average(), machine=machine())
+    emit(result, [k for k in result if k != "machine"], args.json)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,5 +1,5 @@
-"""Each daemon benchmark runs end to end at a tiny size and ends with one JSON object holding
-the keys README's "Performance" section and ``make bench`` rely on.
+"""Each benchmark ``make bench`` runs works end to end at a tiny size: a table, then one JSON
+object as the last line, holding the keys README's "Performance" section relies on.
 
 Only the shape and the counts are checked, never a time or a size in MB: speed and memory are
 measured by the benchmarks (on a loaded machine), not asserted in tests.
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import api_calls, burst, intake, latency, memory
+from benchmarks import api_calls, avro_decode, burst, intake, latency, memory, shutdown
 
 COMMON = {"load_avg_before", "load_avg_after", "machine"}
 
@@ -80,3 +80,22 @@ def test_memory_reports_peak_rss_per_backlog_size(capsys: pytest.CaptureFixture[
     assert result["peak_ratio"] == round(result["peak_rss_mb"][1] / result["peak_rss_mb"][0], 3)
     assert result["daemon_exit_codes"] == [0, 0]
     assert set(result["goals"]) == {"peak_rss_mb_le_100", "flat_within_10_percent"}
+
+
+def test_shutdown_reports_sigterm_to_exit_per_case(capsys: pytest.CaptureFixture[str]) -> None:
+    result, table = _last_json(capsys, shutdown.main, ["--rounds", "1"])
+    assert result["rounds"] == 1
+    for case in ("streaming", "login_in_flight"):
+        times = result[f"sigterm_to_exit_s_{case}"]
+        assert 0 < times["median"] <= times["max"], case
+    assert any(line.startswith("sigterm_to_exit_s_login_in_flight") for line in table)
+
+
+def test_avro_decode_reports_each_library_per_topic(capsys: pytest.CaptureFixture[str]) -> None:
+    result, table = _last_json(capsys, avro_decode.main, ["--events", "50"])
+    assert result["events"] == 50
+    for topic in ("SelfServeTrialEvent__e", "LeadChangeEvent"):
+        assert result[f"{topic}_avg_payload_bytes"] > 0
+        for lib in ("fastavro", "avro"):
+            assert result[f"{topic}_{lib}_events_per_s"] > 0, (topic, lib)
+    assert any(line.startswith("LeadChangeEvent_avro_events_per_s") for line in table)
