@@ -16,6 +16,7 @@ Kill points of R1 (``kill -9``):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 import sqlite3
 from typing import Any
@@ -96,11 +97,30 @@ def kill_at(cluster: Cluster, point: str, rng: random.Random, published: int,
                  120, f"{target} events applied")
         cluster.kill9()
         return f"random after {target} applied"
+    start = max((r["seq"] for r in requests(cluster)), default=0)
     hold_next(cluster, WRITE_KINDS if point == "after_sf_write" else ("query",))
-    fired = wait_for(lambda: held(cluster), 120, f"a held request ({point})")
+    kind = wait_for(lambda: held(cluster), 120, f"a held request ({point})")[0]["kind"]
+    call = next(r for r in requests(cluster) if r["seq"] > start and r["kind"] == kind)
+    assert call["ran_at"] is None, f"{point}: the {kind} call ran before the kill: {call}"
+    assert call["caller"] != caller_digest(str(cluster.sf.session_id)), "the test's own call"
     cluster.kill9()
     cluster.admin("/faults/org/clear", {})  # the held request now runs, for a dead client
-    return f"{point} while {fired[0]['kind']} was held"
+    wait_for(lambda: next(r for r in requests(cluster) if r["seq"] == call["seq"])["ran_at"],
+             60, f"the held {kind} call to run after the kill")
+    return f"{point} while {kind} (call {call['seq']}) was held; it ran after the kill"
+
+
+def caller_digest(token: str) -> str:
+    """How the emulator's request log names a session (emulator/org/request_log.py)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def requests(cluster: Cluster) -> list[dict[str, Any]]:
+    """Every API call the org admitted, in arrival order (none trimmed: a case's run stays
+    far below the log's 20,000 entries)."""
+    log = cluster.admin("/org/requests")
+    assert log["dropped"] == 0, "the emulator's request log dropped calls"
+    return list(log["requests"])
 
 
 def restart(cluster: Cluster, **env: str) -> None:
