@@ -16,7 +16,7 @@ import requests
 from rel2_cases import EVENTS, SEED, after_batches, leaks, logins
 from rel2_rig import slow_sentry
 from rel_checker import announce, collect, compare
-from rel_harness import TRIAL_TOPIC, wait_for
+from rel_harness import TRIAL_TOPIC, Cluster, wait_for
 from rel_run import IDLE_TIMEOUT_S, case_run
 
 from service.config import inbox_path
@@ -116,16 +116,7 @@ def test_r13_a_full_disk_under_the_inbox_pauses_intake_and_resumes_with_nothing_
             resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (limit, hard))
 
         c.publish(run.workload, after_batch=after_batches({1: fill_disk}))
-        paused = wait_for(lambda: _readyz(port, "paused: the disk refuses"), 120,
-                          "readyz naming the pause")
-        held = (c.checkpoints(), len(c.inbox_rows()))
-        fed = c.notify.count("WATCHDOG=1")
-        wait_for(lambda: c.notify.count("WATCHDOG=1") >= fed + 3, 60,
-                 "the watchdog fed while paused")
-        assert (c.checkpoints(), len(c.inbox_rows())) == held, "paused: nothing may move"
-        assert daemon.proc is not None
-        assert daemon.proc.poll() is None, "a full disk must not stop the daemon"
-
+        paused = _paused_and_still_alive(c, port)
         resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (hard, hard))  # space freed
         verdict = run.finish(golden, "R13")
         wait_for(lambda: _readyz(port, ""), 120, "readyz after the episode")
@@ -133,20 +124,39 @@ def test_r13_a_full_disk_under_the_inbox_pauses_intake_and_resumes_with_nothing_
         assert c.sigterm() == 0
         alerts = [e for e in envelopes.items("event")
                   if e.get("fingerprint") == ["lifecycle-sync", "inbox", "InboxFull"]]
-    log = daemon.log_text()
+    _alerted_once(daemon.log_text())
+    assert len(alerts) == 1, "the episode is alerted once (Sentry)"
+    print(f"R13 paused: {paused}")
+    verdict.assert_clean(max_redelivered=2 * 100)  # in flight when each stream was ended
+
+
+def _paused_and_still_alive(c: Cluster, port: int) -> str:
+    """R13 while the disk is full: readyz names the pause (returned), the watchdog is fed,
+    nothing moves (checkpoints, inbox), the process is still running."""
+    paused = wait_for(lambda: _readyz(port, "paused: the disk refuses"), 120,
+                      "readyz naming the pause")
+    held = (c.checkpoints(), len(c.inbox_rows()))
+    fed = c.notify.count("WATCHDOG=1")
+    wait_for(lambda: c.notify.count("WATCHDOG=1") >= fed + 3, 60,
+             "the watchdog fed while paused")
+    assert (c.checkpoints(), len(c.inbox_rows())) == held, "paused: nothing may move"
+    assert c.daemon.proc is not None
+    assert c.daemon.proc.poll() is None, "a full disk must not stop the daemon"
+    return paused
+
+
+def _alerted_once(log: str) -> None:
+    """R13's log: one WARNING for the episode. The disk is full for the scheduler's run store
+    too: a run that cannot record itself is skipped (one WARNING per episode), a job's own
+    failure is one WARNING per error class; never an ERROR (APScheduler's traceback, a Sentry
+    issue on every run)."""
     warnings = [line for line in log.splitlines() if "the disk refused an inbox write" in line]
     assert len(warnings) == 1, warnings
-    # The disk is full for the scheduler's run store too: a run that cannot record itself is
-    # skipped (one WARNING per episode), a job's own failure is one WARNING per error class;
-    # never an ERROR (APScheduler's traceback, a Sentry issue on every run).
     errors = [line for line in log.splitlines() if " ERROR " in line]
     assert errors == [], errors
     jobs = [line for line in log.splitlines() if "lifecycle_sync.jobs" in line
             or "apscheduler" in line]
     assert len(jobs) <= 4, jobs
-    assert len(alerts) == 1, "the episode is alerted once (Sentry)"
-    print(f"R13 paused: {paused}")
-    verdict.assert_clean(max_redelivered=2 * 100)  # in flight when each stream was ended
 
 
 def _readyz(port: int, problem: str) -> str:

@@ -103,12 +103,16 @@ def test_r3_stream_aborts_resubscribe_from_the_checkpoint(seed: int, reference: 
     assert aborts[0] >= min(ABORTS, batches - 1)
     assert resubscribes >= aborts[0]
     assert "subscribing from LATEST" not in log
+    _backed_off(refused, gaps, delays)
+    verdict.assert_clean()
+
+
+def _backed_off(refused: list[float], gaps: list[float], delays: list[float]) -> None:
+    """The outage's reconnects: exponential, never a tight loop. Jitter puts the k-th delay in
+    [base/2, base], the base doubling from 1 s up to the 60 s cap (the log rounds to 0.1 s)."""
     assert 2 <= len(refused) <= 1 + OUTAGE_S / 60 * 10 + 4, refused  # exponential, not tight
     assert min(gaps) >= 0.4  # the product's first delay is 0.5-1 s: never a tight loop
-    # They grow: jitter puts the k-th delay in [base/2, base], the base doubling from 1 s up
-    # to the 60 s cap (the log rounds to 0.1 s).
     assert len(delays) >= 4, delays
     for k, delay in enumerate(delays):
         base = min(60.0, 2.0 ** k)
         assert base / 2 - 0.05 <= delay <= base + 0.05, (k, delays)
-    verdict.assert_clean()
