@@ -1,0 +1,62 @@
+"""``forget`` asks on a terminal before erasing, and ``jobs list`` shows no next run when the
+scheduler is off (the CLI as a child process; a real pseudo-terminal for the question).
+Mutation testing found the accepted answers and the disabled schedule unpinned."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers.children import run_cli
+
+from emulator.server import Emulator
+
+
+def forget_answering(emulator: Emulator, tmp_path: Path, answer: str
+                     ) -> subprocess.CompletedProcess[str]:
+    """``forget`` with a terminal on stdin that has ``answer`` typed in already."""
+    info = tmp_path / "info.json"
+    emulator.write_info(info)
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, answer.encode() + b"\n")
+        return run_cli("forget", "--email", "gone@acme.example", "--emulator-info", str(info),
+                       "--state", str(tmp_path / "state"), stdin=terminal, timeout_s=120)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+
+
+@pytest.mark.parametrize("answer", ["y", "yes", " YES "])
+def test_forget_erases_when_the_terminal_answers_yes(emulator: Emulator, tmp_path: Path,
+                                                      answer: str) -> None:
+    done = forget_answering(emulator, tmp_path, answer)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(
+        f"Erase gone@acme.example from {tmp_path / 'state'} and from parked Salesforce rows? "
+        "[y/N] erased from 0 inbox entries and 0 Event_Cache__c rows; ")
+
+
+@pytest.mark.parametrize("answer", ["", "n", "yess"])
+def test_forget_changes_nothing_unless_the_answer_is_yes(emulator: Emulator, tmp_path: Path,
+                                                          answer: str) -> None:
+    done = forget_answering(emulator, tmp_path, answer)
+    assert done.returncode == 1
+    assert done.stderr == "lifecycle-sync: not confirmed; nothing was changed\n"
+    assert not (tmp_path / "state" / "jobs.db").exists()
+
+
+def test_jobs_list_shows_no_next_run_while_the_scheduler_is_off(emulator: Emulator,
+                                                                 tmp_path: Path) -> None:
+    info = tmp_path / "info.json"
+    emulator.write_info(info)
+    done = run_cli("jobs", "list", "--json", "--emulator-info", str(info), "--state",
+                   str(tmp_path / "state"), env={"LIFECYCLE_SYNC_SCHEDULER_ENABLED": "false"})
+    assert done.returncode == 0, done.stderr
+    jobs = json.loads(done.stdout)["jobs"]
+    assert [job["next_run"] for job in jobs] == [None] * 4
+    assert [job["runs"] for job in jobs] == [0] * 4
