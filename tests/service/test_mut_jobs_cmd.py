@@ -14,6 +14,7 @@ import pytest
 from helpers.children import run_cli
 
 from emulator.server import Emulator
+from service.cli import main
 
 
 def forget_answering(emulator: Emulator, tmp_path: Path, answer: str
@@ -60,3 +61,14 @@ def test_jobs_list_shows_no_next_run_while_the_scheduler_is_off(emulator: Emulat
     jobs = json.loads(done.stdout)["jobs"]
     assert [job["next_run"] for job in jobs] == [None] * 4
     assert [job["runs"] for job in jobs] == [0] * 4
+
+
+def test_jobs_run_without_a_name_lists_the_jobs_and_exits_64(
+        emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    info = tmp_path / "info.json"
+    emulator.write_info(info)
+    code = main(["jobs", "run", "--emulator-info", str(info), "--state", str(tmp_path / "s")])
+    out = capsys.readouterr()
+    assert code == 64
+    assert out.err == ("lifecycle-sync: jobs run: name a job: retry-parked, trial-alerts, "
+                       "retention, reconcile-gaps\n")
