@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -114,17 +115,18 @@ def test_status_json_carries_the_same_report(state: Path,
 def test_a_running_daemons_disconnected_topic_is_shown_and_exits_3(
         state: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with state_lock(state):
-        tracker = ConnectionTracker([TOPIC], state)
-        tracker.failed(TOPIC, "UNAVAILABLE: connection refused", 1.0)
-        code, text = status(state, capsys, "--max-disconnected-s", "-1")
+        tracker = ConnectionTracker([TOPIC], state, clock=lambda: time.time() - 100.0)
+        tracker.failed(TOPIC, "UNAVAILABLE: connection refused", 1.0)  # 100 s ago
+        code, text = status(state, capsys, "--max-disconnected-s", "50")
         assert code == 3
         lines = text.splitlines()
         assert lines[0] == f"{state}: daemon running (PID {os.getpid()})"
         assert lines[1].startswith(f"  {TOPIC}: failing since 20")
+        assert " (for 100 s), " in lines[1]
         assert lines[1].endswith(", 1 failed attempt(s), last: UNAVAILABLE: connection refused")
         assert status(state, capsys)[0] == 0  # within the default 600 s
         tracker.connected(TOPIC)
-        assert status(state, capsys, "--max-disconnected-s", "-1")[0] == 0
+        assert status(state, capsys, "--max-disconnected-s", "50")[0] == 0
 
 
 def test_status_without_an_inbox_says_no_daemon_ran_there(
