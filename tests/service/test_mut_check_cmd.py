@@ -4,12 +4,15 @@ and ``--offline`` (mutation testing found the skip line and the instance check u
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from emulator.server import Emulator
+from service.check_cmd import _write_stdout
 from service.cli import main
 
 TOPICS = ("/event/SelfServeTrialEvent__e", "/data/LeadChangeEvent")
@@ -72,3 +75,15 @@ def test_offline_runs_only_the_local_checks(
     assert code == 0
     assert lines == [f"ok: state directory {tmp_path / 'state'}",
                      f"ok: CA file {info['ca_cert']}"]
+
+
+def test_output_to_a_reader_that_has_gone_reports_false_and_later_writes_are_harmless(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `| head` that has already gone: every write fails with EPIPE
+    with os.fdopen(write_end, "w") as closed:
+        monkeypatch.setattr(sys, "stdout", closed)
+        assert _write_stdout("# effective configuration\n" * 10) is False
+        closed.write("the interpreter's final flush\n")
+        closed.flush()  # stdout now points at /dev/null: nothing raises
+        assert _write_stdout("more\n") is True
