@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks.rig import NotifySocket
 from emulator.server import Emulator
+from service.config import Config
 from service.lifecycle import Notifier
 from service.logging_setup import configure_logging
 from service.run_cmd import config_from_emulator_info
@@ -24,7 +25,7 @@ def info(emulator: Emulator) -> dict[str, object]:
     return dict(emulator.info())
 
 
-def from_info(tmp_path: Path, info: dict[str, object], auth: str = "auto"):  # noqa: ANN201
+def from_info(tmp_path: Path, info: dict[str, object], auth: str = "auto") -> Config:
     path = tmp_path / "info.json"
     path.write_text(json.dumps(info))
     return config_from_emulator_info(path, tmp_path / "state", auth, {})
