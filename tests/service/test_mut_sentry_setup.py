@@ -1,0 +1,64 @@
+"""A scheduled job's failures reach Sentry (the real SDK to a local ingest endpoint) as one
+issue per error class, named by the class Salesforce gave (``error_class``) when there is
+one, and the apply loop's first report of a class too. Mutation testing found the error-class
+lookup and the apply hooks' Sentry link unpinned at unit level."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+import sentry_sdk
+
+from scheduler.settings import SchedulerSettings
+from service.apply_wiring import apply_hooks
+from service.sentry_setup import SentrySettings, init_sentry, monitor_configs, monitored
+from tests.service.sentry_server import Envelopes, sentry_server
+
+
+@pytest.fixture
+def sentry() -> Iterator[Envelopes]:
+    with sentry_server() as (dsn, envelopes):
+        assert init_sentry(SentrySettings(dsn=dsn, environment="pilot",
+                                          release="lifecycle-sync@9.9.9"), [])
+        try:
+            yield envelopes
+        finally:
+            sentry_sdk.get_client().close(timeout=2)
+            sentry_sdk.get_global_scope().set_client(None)
+
+
+class Limited(Exception):
+    error_class = "REQUEST_LIMIT_EXCEEDED"
+
+
+def test_a_jobs_failures_are_one_issue_per_error_class(sentry: Envelopes) -> None:
+    failures = iter([Limited("limit"), Limited("limit again"), ValueError("bad row")])
+
+    def failing(now: dt.datetime) -> str:
+        raise next(failures)
+
+    job = monitored("retention", failing, monitor_configs(SchedulerSettings())["retention"])
+    for _ in range(3):
+        with pytest.raises((Limited, ValueError)):
+            job(dt.datetime.now(dt.UTC))
+    sentry_sdk.get_client().flush(timeout=5)
+    issues = [e for e in sentry.items("event") if e["tags"].get("kind") == "job"]
+    assert sorted(tuple(e["fingerprint"]) for e in issues) == [
+        ("lifecycle-sync", "job", "REQUEST_LIMIT_EXCEEDED"), ("lifecycle-sync", "job", "ValueError")]
+    assert {e["tags"]["job"] for e in issues} == {"retention"}
+    statuses = [c["status"] for c in sentry.items("check_in")]
+    assert statuses.count("error") == 3
+
+
+@pytest.mark.parametrize("shadow", [False, True])
+def test_the_apply_loops_reports_reach_sentry_with_or_without_metrics(
+        sentry: Envelopes, shadow: bool) -> None:
+    hooks = apply_hooks(None, shadow)
+    assert hooks.on_report is not None
+    hooks.on_report("INVALID_FIELD", "refused", {"topic": "/event/SelfServeTrialEvent__e"})
+    sentry_sdk.get_client().flush(timeout=5)
+    [issue] = [e for e in sentry.items("event") if e["tags"].get("kind") == "apply"]
+    assert issue["fingerprint"] == ["lifecycle-sync", "apply", "INVALID_FIELD"]
+    assert issue["tags"]["topic"] == "/event/SelfServeTrialEvent__e"
