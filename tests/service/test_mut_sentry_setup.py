@@ -46,7 +46,8 @@ def test_a_jobs_failures_are_one_issue_per_error_class(sentry: Envelopes) -> Non
     sentry_sdk.get_client().flush(timeout=5)
     issues = [e for e in sentry.items("event") if e["tags"].get("kind") == "job"]
     assert sorted(tuple(e["fingerprint"]) for e in issues) == [
-        ("lifecycle-sync", "job", "REQUEST_LIMIT_EXCEEDED"), ("lifecycle-sync", "job", "ValueError")]
+        ("lifecycle-sync", "job", "REQUEST_LIMIT_EXCEEDED"),
+        ("lifecycle-sync", "job", "ValueError")]
     assert {e["tags"]["job"] for e in issues} == {"retention"}
     statuses = [c["status"] for c in sentry.items("check_in")]
     assert statuses.count("error") == 3
