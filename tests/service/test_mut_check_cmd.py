@@ -87,3 +87,17 @@ def test_output_to_a_reader_that_has_gone_reports_false_and_later_writes_are_har
         closed.write("the interpreter's final flush\n")
         closed.flush()  # stdout now points at /dev/null: nothing raises
         assert _write_stdout("more\n") is True
+
+
+@pytest.mark.parametrize("flow", ["client_credentials", "jwt"])
+def test_each_login_flow_from_the_emulator_info_logs_in(
+        emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        flow: str) -> None:
+    info_file = tmp_path / "info.json"
+    emulator.write_info(info_file)
+    info = emulator.info()
+    code, lines = check(capsys, "--emulator-info", str(info_file), "--state",
+                        str(tmp_path / "state"), "--auth", flow)
+    assert code == 0, lines
+    assert f"ok: {flow} login as {info['username']}" in lines
+    assert lines[-2:] == [f"ok: GetTopic {topic}" for topic in TOPICS]

@@ -56,3 +56,15 @@ def test_status_before_any_daemon_took_the_lease_says_stopped_and_never_taken(
     assert report == {"role": "stopped", "holder": None, "epoch": 0, "expires_at": None,
                       "held": False}
     assert render_failover(report) == ["role: stopped; the lease was never taken"]
+
+
+def test_a_held_lease_shows_its_expiry_and_an_expired_one_says_so() -> None:
+    held = {"role": "standby", "holder": "node-b:41:x", "epoch": 7, "held": True,
+            "expires_at": "2026-11-30T09:00:30+00:00", "expires_in_s": 29.6}
+    assert render_failover(held) == [
+        "role: standby; lease held by node-b:41:x at epoch 7, expires "
+        "2026-11-30T09:00:30+00:00 (in 30 s)"]
+    assert render_failover({**held, "held": False, "role": "stopped"}) == [
+        "role: stopped; lease held by node-b:41:x at epoch 7, EXPIRED at "
+        "2026-11-30T09:00:30+00:00"]
+    assert render_failover(None) == []
