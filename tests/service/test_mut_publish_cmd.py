@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ def publish(emulator: Emulator, tmp_path: Path, *args: str) -> int:
 
 def published(pubsub: PubSubClient, stream: Subscription) -> tuple[str, dict[str, Any]]:
     (event,) = stream.events(1)
+    uuid.UUID(event.event.id)  # each published event gets its own UUID
     return event.replay_id.hex(), pubsub.decode(event.event)
 
 

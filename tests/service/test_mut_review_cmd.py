@@ -92,3 +92,12 @@ def test_review_show_of_a_row_without_a_reason_gives_the_general_advice(
     assert f"Event_Uuid__c: {name}\n" in out
     assert out.endswith("what to do: read the reason and notes; fix the cause, then "
                         "`review retry` or `review dismiss`\n")
+
+
+def test_review_of_an_event_that_needs_none_says_so_on_stderr(
+        emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert review(emulator, tmp_path, "retry", "no-such-event") == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err == ("no parked event no-such-event needs review (`review list` shows those "
+                       "that do)\n")

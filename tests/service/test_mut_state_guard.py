@@ -46,7 +46,10 @@ def test_a_replaced_inbox_names_both_ids_and_both_creation_times(tmp_path: Path)
         open_inbox(tmp_path, retention_s=3600)
     text = str(caught.value)
     assert f"it has ID {found.inbox_id} (created 20" in text
-    assert f"{marker} records someone-else (at an unknown time)." in text
+    assert f"{marker} records someone-else (at an unknown time). The inbox was replaced or " \
+           "recreated; starting on it could skip or duplicate events. Put the right inbox " \
+           "back, or, to adopt this one deliberately, run once with `lifecycle-sync run " \
+           f"--reset-inbox` (or delete {marker})" in text
     assert read_identity(marker) == InboxIdentity("someone-else", None)  # left as it was
 
 
