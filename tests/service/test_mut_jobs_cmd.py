@@ -72,3 +72,18 @@ def test_jobs_run_without_a_name_lists_the_jobs_and_exits_64(
     assert code == 64
     assert out.err == ("lifecycle-sync: jobs run: name a job: retry-parked, trial-alerts, "
                        "retention, reconcile-gaps\n")
+
+
+def test_jobs_run_refuses_a_damaged_jobs_file_and_says_how_to_recover(
+        emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    info = tmp_path / "info.json"
+    emulator.write_info(info)
+    state = tmp_path / "s"
+    state.mkdir(mode=0o700)
+    (state / "jobs.db").write_bytes(b"not a database, overwritten " * 100)
+    code = main(["jobs", "run", "retention", "--emulator-info", str(info), "--state",
+                 str(state)])
+    err = capsys.readouterr().err
+    assert code == 78
+    assert err.startswith("lifecycle-sync: refusing to run: ")
+    assert "jobs.db" in err
