@@ -63,3 +63,27 @@ def test_every_retry_parked_setting_is_taken_from_the_config(tmp_path: Path) -> 
     retry = config.scheduler.retry
     assert (retry.interval_min, retry.max_attempts, retry.backoff_initial_min,
             retry.backoff_max_min) == (7, 4, 3, 77)
+
+
+def test_a_der_certificate_given_as_the_key_says_to_give_the_private_key(
+        tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lifecycle-sync")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    der = tmp_path / "key.der"
+    der.write_bytes(cert.public_bytes(serialization.Encoding.DER))
+    (tmp_path / "sync.toml").write_text(JWT)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "sync.toml", {})
+    assert (f"secret file {der} is a DER certificate, not a private key: give the private "
+            "key the certificate was made from, as PEM (the certificate goes to the connected "
+            "app)") in str(caught.value)
