@@ -5,6 +5,7 @@ gateway). Mutation testing found the retry schedule unpinned at unit level."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,8 +13,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "handlers"))
 from entry_builders import TRIAL, lifecycle_entry
 from fake_org import FakeOrg
 
+from handlers.errors import TransientError
 from handlers.gateway_api import RecordError
 from service.apply_loop import ApplyLoop, ApplySettings
+from service.apply_reports import LAST_ERROR_KEY
 from subscriber.events import DecodedEvent, EntryKind, EntryStatus
 from subscriber.inbox import Inbox
 
@@ -45,3 +48,26 @@ def test_a_transient_refusal_is_retried_after_backoff_then_given_up(tmp_path: Pa
     assert poison.id == pending.id
     assert poison.error == "not applied after 3 attempts: UNABLE_TO_LOCK_ROW: row locked"
     assert not loop.waiting_by_design()
+
+
+class Unavailable(FakeOrg):
+    def lookup(self, request):  # type: ignore[no-untyped-def]
+        raise TransientError("HTTP 503 from Salesforce")
+
+
+def test_a_failed_cycle_backs_off_and_keeps_its_error_class_for_status(tmp_path: Path) -> None:
+    entry = lifecycle_entry("Trial", "ws-down", TRIAL, T0, email="d@down.example")
+    now = [100.0]
+    with Inbox(tmp_path / "inbox.db") as inbox:
+        inbox.store_batch(entry.topic, [DecodedEvent(entry.topic, entry.replay_id,
+                                                     entry.event_id, "s", EntryKind.EVENT,
+                                                     entry.payload or {})], b"\x01")
+        loop = ApplyLoop(inbox, [Unavailable()], ApplySettings(backoff_initial_s=5.0),
+                         clock=lambda: now[0])
+        assert loop.run_once() is False
+        last = json.loads(inbox.meta(LAST_ERROR_KEY) or "null")
+        assert len(inbox.pending()) == 1  # nothing lost: applied after the backoff
+        assert loop.waiting_by_design()
+    assert last["class"] == "salesforce unavailable"
+    assert last["message"] == ("apply cycle failed: HTTP 503 from Salesforce; retrying with "
+                               "backoff")
