@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from service.logging_setup import ScrubbingFormatter
-from service.progress import log_batch
+from service.progress import DaemonHooks, log_batch
 from subscriber.events import BatchStats, DecodedEvent, EntryKind
 
 TOPIC = "/event/SelfServeTrialEvent__e"
@@ -47,3 +47,16 @@ def test_a_text_log_record_is_one_line_with_a_utc_timestamp() -> None:
     record.created, record.msecs = 1_796_029_200.5, 500.0
     assert ScrubbingFormatter().format(record) == (
         "2026-11-30T09:00:00.500Z WARNING lifecycle_sync.x: first | second | third")
+
+
+def test_a_topic_quiet_past_stale_after_s_is_alive_again_once_resubscribed() -> None:
+    now = [0.0]
+    hooks = DaemonHooks([TOPIC], stale_after_s=60.0, clock=lambda: now[0])
+    assert hooks.alive()
+    now[0] = 61.0
+    assert not hooks.alive()  # no sign of life for longer than stale_after_s
+    hooks.subscribed(TOPIC)  # the stream is back after a reconnect
+    assert hooks.alive()
+    now[0] = 122.0
+    hooks.keepalive(TOPIC, b"\x01")
+    assert hooks.alive()
