@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sentry_sdk
 
+from emulator.server import Emulator
 from scheduler.settings import SchedulerSettings
 from service.apply_wiring import apply_hooks
+from service.connections import session_provider
+from service.jobs_wiring import job_runner, open_runs
+from service.run_cmd import config_from_emulator_info
 from service.sentry_setup import SentrySettings, init_sentry, monitor_configs, monitored
+from subscriber.inbox import Inbox
 from tests.service.sentry_server import Envelopes, sentry_server
 
 
@@ -63,3 +69,24 @@ def test_the_apply_loops_reports_reach_sentry_with_or_without_metrics(
     [issue] = [e for e in sentry.items("event") if e["tags"].get("kind") == "apply"]
     assert issue["fingerprint"] == ["lifecycle-sync", "apply", "INVALID_FIELD"]
     assert issue["tags"]["topic"] == "/event/SelfServeTrialEvent__e"
+
+
+def test_the_daemons_job_runner_sends_each_jobs_schedule_with_its_check_ins(
+        sentry: Envelopes, emulator: Emulator, tmp_path: Path) -> None:
+    info = tmp_path / "info.json"
+    emulator.write_info(info)
+    config = config_from_emulator_info(info, tmp_path / "state", "auto", {})
+    (tmp_path / "state").mkdir(mode=0o700)
+    with Inbox(tmp_path / "state" / "inbox.db") as inbox:
+        runs = open_runs(config.service.state_dir, inbox)
+        try:
+            runner = job_runner(config, session_provider(config), inbox, runs, crons=True)
+            assert runner.run("retention").ok
+        finally:
+            runs.close()
+    sentry_sdk.get_client().flush(timeout=5)
+    checkins = sentry.items("check_in")
+    assert [(c["monitor_slug"], c["status"]) for c in checkins] == [
+        ("retention", "in_progress"), ("retention", "ok")]
+    assert checkins[0]["monitor_config"]["schedule"] == {"type": "crontab",
+                                                          "value": "30 3 * * *"}  # 03:30
