@@ -78,3 +78,13 @@ def test_once_connected_status_shows_no_old_error(tmp_path: Path) -> None:
                                                                    1_796_029_205.0)
     assert topic["last_error"] == "UNAVAILABLE: connection refused"  # kept, not shown
     assert _connection_line(TOPIC, topic) == f"  {TOPIC}: connected"
+
+
+def test_a_topic_first_heard_of_in_a_report_is_tracked_and_saved(tmp_path: Path) -> None:
+    clock = Clock()
+    tracker = ConnectionTracker([], tmp_path, clock)
+    tracker.failed(TOPIC, "UNAVAILABLE: connection refused", 1.0)
+    saved = read_connection_state(tmp_path)
+    assert saved is not None
+    assert saved["topics"][TOPIC]["state"] == "failing"
+    assert saved["topics"][TOPIC]["failures"] == 1
