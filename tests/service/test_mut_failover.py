@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
+from helpers.ports import refused_port
 from svc_waiting import wait_until
 
+from benchmarks.rig import NotifySocket
+from service.config import load_config
 from service.failover import FailoverSettings, LeaseKeeper, Role, wait_for_lease
+from service.failover_run import run_failover
+from service.lifecycle import Notifier
 from subscriber.pg_connect import open_pool
 from subscriber.pg_lease import Lease
 from subscriber.pg_schema import upgrade
@@ -84,3 +90,28 @@ def test_a_standby_waits_saying_who_holds_the_lease_until_stopped(
     assert pings  # the watchdog is fed while waiting
     a.release()
     assert wait_for_lease(b, SETTINGS, threading.Event(), role, ticks.append) == 2
+
+
+def test_a_node_started_while_postgresql_is_unreachable_waits_as_standby_and_stops_with_0(
+        tmp_path: Path) -> None:
+    with refused_port() as port:
+        (tmp_path / "sync.toml").write_text(
+            '[service]\nstate_dir = "state"\n[auth]\nmode = "static_token"\n'
+            'instance_url = "https://127.0.0.1:9"\ntenant_id = "00Dxx0000000001"\n'
+            f'[inbox]\nbackend = "postgres"\ndsn = "host=127.0.0.1 port={port} dbname=x '
+            'user=x"\n')
+        config = load_config(tmp_path / "sync.toml", {"LIFECYCLE_SYNC_AUTH_ACCESS_TOKEN": "t"})
+        sock = NotifySocket(tmp_path / "notify")
+        stop = threading.Event()
+        result: list[int] = []
+        worker = threading.Thread(target=lambda: result.append(run_failover(
+            config, stop, Notifier(str(sock.path)), lambda *a: 99)))
+        worker.start()
+        try:
+            wait_until(lambda: "WATCHDOG=1" in sock.drain(), 30.0, what="a watchdog ping")
+            assert f"STATUS=standby; PostgreSQL unreachable at 127.0.0.1:{port}/x" in sock.drain()
+        finally:
+            stop.set()
+            worker.join(30.0)
+            sock.close()
+    assert result == [0]  # stopped while waiting: a clean exit, nothing ran
