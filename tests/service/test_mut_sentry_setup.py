@@ -15,10 +15,13 @@ import sentry_sdk
 from emulator.server import Emulator
 from scheduler.settings import SchedulerSettings
 from service.apply_wiring import apply_hooks
+from service.cli import main
+from service.config import load_config
 from service.connections import session_provider
 from service.jobs_wiring import job_runner, open_runs
 from service.run_cmd import config_from_emulator_info
 from service.sentry_setup import SentrySettings, init_sentry, monitor_configs, monitored
+from service.wiring import _record_ops
 from subscriber.inbox import Inbox
 from tests.service.sentry_server import Envelopes, sentry_server
 
@@ -55,6 +58,7 @@ def test_a_jobs_failures_are_one_issue_per_error_class(sentry: Envelopes) -> Non
         ("lifecycle-sync", "job", "REQUEST_LIMIT_EXCEEDED"),
         ("lifecycle-sync", "job", "ValueError")]
     assert {e["tags"]["job"] for e in issues} == {"retention"}
+    assert {e["level"] for e in issues} == {"error"}
     statuses = [c["status"] for c in sentry.items("check_in")]
     assert statuses.count("error") == 3
 
@@ -90,3 +94,34 @@ def test_the_daemons_job_runner_sends_each_jobs_schedule_with_its_check_ins(
         ("retention", "in_progress"), ("retention", "ok")]
     assert checkins[0]["monitor_config"]["schedule"] == {"type": "crontab",
                                                           "value": "30 3 * * *"}  # 03:30
+
+
+def test_each_jobs_monitor_carries_its_schedule_and_the_same_alerting_rules() -> None:
+    configs = monitor_configs(SchedulerSettings())
+    common = {"checkin_margin": 10, "max_runtime": 60, "failure_issue_threshold": 1}
+    assert configs["retention"] == {
+        "schedule": {"type": "crontab", "value": "30 3 * * *"}, "timezone": "UTC", **common}
+    assert configs["retry-parked"] == {
+        "schedule": {"type": "interval", "value": 5, "unit": "minute"}, **common}
+    assert set(configs) == {"retry-parked", "trial-alerts", "retention", "reconcile-gaps"}
+
+
+def test_status_shows_the_mode_sentry_and_metrics_the_daemon_started_with(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "sync.toml").write_text(
+        '[service]\nstate_dir = "state"\nmode = "shadow"\n[auth]\nmode = "static_token"\n'
+        'instance_url = "https://127.0.0.1:9"\ntenant_id = "00Dxx0000000001"\n'
+        "[metrics]\nport = 9464\n")
+    config = load_config(tmp_path / "sync.toml", {"LIFECYCLE_SYNC_AUTH_ACCESS_TOKEN": "t"})
+    (tmp_path / "state").mkdir(mode=0o700)
+    with Inbox(tmp_path / "state" / "inbox.db") as inbox:
+        _record_ops(inbox, config, SentrySettings(dsn="https://k@o1.ingest.sentry.io/42",
+                                                  environment="pilot", release="r1"))
+    assert main(["status", "--state", str(tmp_path / "state")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-3:] == [
+        "mode: SHADOW (nothing is written to Salesforce; pending entries are applied by live "
+        "mode)",
+        "sentry: on, environment pilot, release r1, to o1.ingest.sentry.io/42, cron check-ins "
+        "on",
+        "metrics: http://127.0.0.1:9464/metrics"]
