@@ -77,3 +77,12 @@ def test_a_full_batch_from_the_intake_defers_new_apply_cycles(tmp_path: Path) ->
     assert deferred == [10.0 + STEP_S]
     hooks.batch_stored(topic, BatchStats(stored=10, duplicates=0, poison=0))  # caught up
     assert deferred == [10.0 + STEP_S]
+
+
+def test_with_a_batch_size_of_two_one_event_is_a_half_full_batch() -> None:
+    now = [5.0]
+    catch_up = CatchUp(batch_size=2, clock=lambda: now[0])
+    deferred: list[float] = []
+    catch_up.defer = deferred.append
+    catch_up.batch(1, "/event/SelfServeTrialEvent__e")
+    assert deferred == [5.0 + STEP_S]

@@ -41,3 +41,16 @@ def test_an_unreachable_salesforce_backs_the_wired_loop_off_and_loses_nothing(
             assert loop.waiting_by_design()  # backing off, not stuck
             last = json.loads(inbox.meta(LAST_ERROR_KEY) or "null")
     assert last["class"] == "salesforce unavailable"
+
+
+def test_a_shadow_mode_loop_logs_new_leads_by_a_hash_under_the_state_key(
+        tmp_path: Path) -> None:
+    (tmp_path / "sync.toml").write_text(
+        '[service]\nstate_dir = "state"\nmode = "shadow"\n[auth]\nmode = "static_token"\n'
+        'instance_url = "https://127.0.0.1:9"\ntenant_id = "00Dxx0000000001"\n')
+    config = load_config(tmp_path / "sync.toml", {"LIFECYCLE_SYNC_AUTH_ACCESS_TOKEN": "tok"})
+    (tmp_path / "state").mkdir(mode=0o700)
+    with Inbox(tmp_path / "state" / "inbox.db") as inbox:
+        loop = apply_loop(config, session_provider(config), inbox)
+    assert len(loop._gateways) == 1  # one worker: the watermark stays simple
+    assert (tmp_path / "state" / "erasure.key").stat().st_mode & 0o777 == 0o600
