@@ -99,5 +99,6 @@ def test_each_login_flow_from_the_emulator_info_logs_in(
     code, lines = check(capsys, "--emulator-info", str(info_file), "--state",
                         str(tmp_path / "state"), "--auth", flow)
     assert code == 0, lines
+    assert lines[0] == f"ok: state directory {tmp_path / 'state'}"  # --state, as given
     assert f"ok: {flow} login as {info['username']}" in lines
     assert lines[-2:] == [f"ok: GetTopic {topic}" for topic in TOPICS]

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from service.logging_setup import ScrubbingFormatter
+from service.logging_setup import ScrubbingFormatter, scrub_text
 from service.progress import DaemonHooks, log_batch
 from subscriber.events import BatchStats, DecodedEvent, EntryKind
 
@@ -60,3 +60,9 @@ def test_a_topic_quiet_past_stale_after_s_is_alive_again_once_resubscribed() -> 
     now[0] = 122.0
     hooks.keepalive(TOPIC, b"\x01")
     assert hooks.alive()
+
+
+def test_query_strings_of_urls_are_masked_in_what_leaves_the_process() -> None:
+    assert scrub_text("GET https://org.my.salesforce.com/services/data/v60.0/query?q=SELECT+"
+                      "Id+FROM+Lead+WHERE+Email%3D%27ann%40acme.example%27 failed") == (
+        "GET https://org.my.salesforce.com/services/data/v60.0/query?[query] failed")
