@@ -6,6 +6,7 @@ from a real SQLite file (mutation testing found these unpinned)."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -83,3 +84,13 @@ def test_a_pending_entry_younger_than_stuck_after_s_is_not_apply_stuck(tmp_path:
     assert health.apply_stuck() == ""
     assert health.problems() == []
     assert health.problems(stuck="apply stuck: x") == ["apply stuck: x"]
+
+
+def test_an_entry_stamped_ahead_of_this_clock_counts_as_zero_seconds_old(tmp_path: Path) -> None:
+    with Inbox(tmp_path / "inbox.db", clock=lambda: time.time() + 3_600.0) as inbox:
+        inbox.store_batch(TOPIC, [trial(1)], (1).to_bytes(4, "big"))
+    health = Health([TOPIC], tmp_path / "inbox.db", Apply(), lambda: True)
+    assert health.oldest_pending_s() == 0.0  # a clock step back never makes a negative age
+    Inbox(tmp_path / "empty.db").close()
+    assert Health([TOPIC], tmp_path / "empty.db", Apply(), lambda: True).oldest_pending_s() \
+        is None

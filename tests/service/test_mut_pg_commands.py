@@ -56,6 +56,10 @@ def test_status_before_any_daemon_took_the_lease_says_stopped_and_never_taken(
     assert report == {"role": "stopped", "holder": None, "epoch": 0, "expires_at": None,
                       "held": False}
     assert render_failover(report) == ["role: stopped; the lease was never taken"]
+    (tmp_path / "state").mkdir(mode=0o700)
+    assert main(["status", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == "role: stopped; the lease was never taken"
 
 
 def test_a_held_lease_shows_its_expiry_and_an_expired_one_says_so() -> None:

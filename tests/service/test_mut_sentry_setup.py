@@ -72,6 +72,7 @@ def test_the_apply_loops_reports_reach_sentry_with_or_without_metrics(
     sentry_sdk.get_client().flush(timeout=5)
     [issue] = [e for e in sentry.items("event") if e["tags"].get("kind") == "apply"]
     assert issue["fingerprint"] == ["lifecycle-sync", "apply", "INVALID_FIELD"]
+    assert issue["level"] == "warning"
     assert issue["tags"]["topic"] == "/event/SelfServeTrialEvent__e"
 
 
