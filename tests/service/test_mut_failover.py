@@ -115,3 +115,30 @@ def test_a_node_started_while_postgresql_is_unreachable_waits_as_standby_and_sto
             worker.join(30.0)
             sock.close()
     assert result == [0]  # stopped while waiting: a clean exit, nothing ran
+
+
+def test_a_node_takes_a_free_lease_runs_as_active_and_returns_its_code(
+        pg_dsn: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        upgrade(conn)
+    (tmp_path / "sync.toml").write_text(
+        '[service]\nstate_dir = "state"\n[auth]\nmode = "static_token"\n'
+        'instance_url = "https://127.0.0.1:9"\ntenant_id = "00Dxx0000000001"\n'
+        f'[inbox]\nbackend = "postgres"\ndsn = "{pg_dsn}"\n')
+    config = load_config(tmp_path / "sync.toml", {"LIFECYCLE_SYNC_AUTH_ACCESS_TOKEN": "t"})
+    (tmp_path / "state").mkdir(mode=0o700)
+    sock = NotifySocket(tmp_path / "notify")
+    seen: list[str] = []
+
+    def run_active(inbox: object, role: Role, register: object) -> int:
+        seen.append(role.name)
+        return 7
+
+    try:
+        code = run_failover(config, threading.Event(), Notifier(str(sock.path)), run_active)
+        messages = sock.drain()
+    finally:
+        sock.close()
+    assert code == 7
+    assert seen == ["active"]
+    assert "STATUS=active at epoch 1" in messages
