@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks.rig import NotifySocket
 from emulator.server import Emulator
+from service.cli import main
 from service.config import Config
 from service.lifecycle import Notifier
 from service.logging_setup import configure_logging
@@ -91,3 +92,13 @@ def test_json_logging_writes_one_object_per_line_on_stdout(
     assert (record["level"], record["logger"]) == ("INFO", "lifecycle_sync.test")
     assert "s3cr3t" not in record["msg"]
     assert out.err == ""
+
+
+def test_emulator_info_with_state_uses_that_state_directory(
+        emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    info_file = tmp_path / "info.json"
+    emulator.write_info(info_file)
+    assert main(["check-config", "--emulator-info", str(info_file), "--state", "st",
+                 "--offline"]) == 0
+    printed = capsys.readouterr().out
+    assert f'state_dir = "{Path.cwd() / "st"}"' in printed
