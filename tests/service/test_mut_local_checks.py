@@ -3,10 +3,9 @@ missing parents is fine (``run`` creates them) and the check leaves nothing behi
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from service.local_checks import _cannot_create, state_dir_problem
+from service.local_checks import state_dir_problem
 
 
 def test_a_state_dir_whose_parents_are_missing_too_is_creatable_and_left_absent(
@@ -29,15 +28,3 @@ def test_an_existing_writable_state_dir_has_no_problem_and_keeps_its_files(
     (tmp_path / "inbox.db").write_bytes(b"")
     assert state_dir_problem(tmp_path) is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inbox.db"]
-
-
-def test_a_state_dir_refused_by_permissions_explains_systemds_state_directory() -> None:
-    path = Path("/var/lib/lifecycle-sync")
-    assert _cannot_create(path, "Permission denied", systemd_hint=True) == (
-        f"service.state_dir {path} does not exist and cannot be created (Permission denied; "
-        f"uid {os.getuid()}). Under systemd the unit's StateDirectory= creates it at start: "
-        "to check as the service would, give systemd-run `-p StateDirectory=lifecycle-sync` "
-        "(docs/deployment.md, 'Check the configuration'); otherwise create it, or choose "
-        "another state_dir")
-    assert _cannot_create(path, "Read-only file system", systemd_hint=False).endswith(
-        "(Read-only file system; uid " + str(os.getuid()) + "): choose another state_dir")
