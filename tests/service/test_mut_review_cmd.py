@@ -101,24 +101,3 @@ def test_review_of_an_event_that_needs_none_says_so_on_stderr(
     assert out.out == ""
     assert out.err == ("no parked event no-such-event needs review (`review list` shows those "
                        "that do)\n")
-
-
-def test_jobs_run_retry_parked_tries_a_waiting_row_again(
-        emulator: Emulator, admin: Salesforce, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    name = f"waiting-{uuid.uuid4()}"
-    admin.Event_Cache__c.create({
-        "Event_Uuid__c": name, "Processing_Status__c": "New", "Event_Type__c": "Conversion",
-        "Workspace_ID__c": f"ws-{name}", "Retry_Count__c": 0,
-        "Event_Data__c": '{"subscription_id": "sub_1", "plan_type": "Team", "mrr": 490}',
-        "Original_Timestamp__c": "2026-11-30T09:00:00.000+0000"})
-    info = tmp_path / "info.json"
-    emulator.write_info(info)
-    code = main(["jobs", "run", "retry-parked", "--emulator-info", str(info), "--state",
-                 str(tmp_path / "s")])
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    assert out.out.startswith("retry-parked: ok: ")
-    found = admin.query("SELECT Retry_Count__c, Processing_Status__c FROM Event_Cache__c "
-                        f"WHERE Event_Uuid__c = '{name}'")["records"]
-    assert found[0]["Retry_Count__c"] == 1  # its trial never came: it waits for the next try

@@ -9,13 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from scheduler.runs import RunStore
 from service.cli import main
 from service.config import inbox_path
 from service.connection_state import ConnectionTracker
@@ -139,35 +137,3 @@ def test_status_without_an_inbox_says_no_daemon_ran_there(
     assert err.startswith("lifecycle-sync: ")
     assert err.endswith(f" (no daemon has run with --state {tmp_path} yet, or it never got "
                         "that far)\n")
-
-
-def test_status_into_a_reader_that_has_gone_exits_141_quietly(
-        state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # `status | head` that has already gone
-    with os.fdopen(write_end, "w") as closed:
-        monkeypatch.setattr(sys, "stdout", closed)
-        assert main(["status", "--state", str(state)]) == 141
-        closed.write("the interpreter's final flush\n")
-        closed.flush()  # stdout now points at /dev/null: nothing raises
-
-
-def test_status_reads_the_state_directory_without_changing_it(
-        state: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    store = RunStore(state / "jobs.db")
-    try:
-        at = dt.datetime(2026, 11, 30, 3, 30, tzinfo=dt.UTC)
-        store.finished(store.started("retention", at), "retention", at, True, "0 deleted")
-    finally:
-        store.close()
-
-    def snapshot() -> dict[str, tuple[int, int]]:  # SQLite readers may add -wal/-shm files
-        return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in state.iterdir()
-                if not p.name.endswith(("-wal", "-shm"))}
-
-    before = snapshot()
-    code, text = status(state, capsys)
-    assert code == 0
-    assert "job retention: ok (0 deleted); last run 2026-11-30T03:30:00+00:00" in text
-    assert snapshot() == before
-    assert [p.name for p in state.glob("*-wal") if p.stat().st_size] == []  # nothing written
