@@ -1,7 +1,7 @@
 """``jobs run retry-parked`` as the daemon's jobs are wired (the emulator over TLS, in
-process): a parked row waiting for its trial is tried again through the gateway with the
-``[apply]`` settings and counted (mutation testing found the gateway's settings unpinned at
-this level)."""
+process): a parked row waiting for its trial is tried again and counted. (It does not pin
+that the gateway gets the ``[apply]`` settings: mutant jobs_wiring.x_job_functions__mutmut_29
+still survives it.)"""
 
 from __future__ import annotations
 
