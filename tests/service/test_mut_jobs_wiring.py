@@ -6,6 +6,7 @@ still survives it.)"""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,12 @@ from simple_salesforce.api import Salesforce
 
 from emulator.server import Emulator
 from service.cli import main
+
+
+@pytest.fixture
+def emulator(emulator_factory: Callable[..., Emulator]) -> Emulator:
+    """An org of its own: retry-parked tries every due row in the org."""
+    return emulator_factory()
 
 
 @pytest.fixture
