@@ -1,0 +1,101 @@
+"""The failover role on ``/metrics``: one ``lifecycle_sync_role`` series per role with 1 for
+the current one, and the lease epoch (0 without a lease). Mutation testing found the
+no-lease epoch unpinned (prometheus-client's exposition, parsed as a scraper would)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from svc_waiting import wait_until
+
+from benchmarks.rig import NotifySocket
+from service.config import load_config
+from service.failover import Role
+from service.failover_run import EXIT_LEASE_LOST, RoleCollector, _exit_now, run_failover
+from service.lifecycle import Notifier
+from subscriber.pg_connect import open_pool
+from subscriber.pg_lease import Lease
+from subscriber.pg_schema import upgrade
+
+
+def scrape(role: Role) -> dict[str, list[tuple[dict[str, str], float]]]:
+    registry = CollectorRegistry()
+    registry.register(RoleCollector(role))
+    text = generate_latest(registry).decode()
+    return {f.name: [(s.labels, s.value) for s in f.samples]
+            for f in text_string_to_metric_families(text)}
+
+
+def test_without_a_lease_the_role_is_active_at_epoch_0() -> None:
+    found = scrape(Role(None))
+    assert found["lifecycle_sync_role"] == [
+        ({"role": "active"}, 1.0), ({"role": "standby"}, 0.0), ({"role": "taking-over"}, 0.0),
+        ({"role": "stepping-down"}, 0.0)]
+    assert found["lifecycle_sync_lease_epoch"] == [({}, 0.0)]
+
+
+def test_a_role_change_shows_at_the_next_scrape_and_is_told() -> None:
+    told: list[str] = []
+    role = Role(None, told.append)
+    role.set("stepping-down", "lease lost")
+    found = scrape(role)
+    assert [labels["role"] for labels, value in found["lifecycle_sync_role"] if value] == [
+        "stepping-down"]
+    assert told == ["stepping-down"]
+
+
+class Exited(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def test_a_lost_lease_logs_why_flushes_and_exits_with_the_lease_lost_code(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def exit_now(code: int) -> None:  # os._exit itself would end the test run
+        raise Exited(code)
+
+    monkeypatch.setattr(os, "_exit", exit_now)
+    with caplog.at_level(logging.ERROR, "lifecycle_sync"), pytest.raises(Exited) as exited:
+        _exit_now("renewal refused")
+    assert exited.value.code == EXIT_LEASE_LOST
+    assert [r.getMessage() for r in caplog.records] == [
+        f"lease lost: renewal refused. Exiting {EXIT_LEASE_LOST} so the service manager "
+        "restarts this daemon as a standby"]
+
+
+def test_a_standby_takes_over_once_the_active_releases_the_lease(
+        pg_dsn: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        upgrade(conn)
+    (tmp_path / "sync.toml").write_text(
+        '[service]\nstate_dir = "state"\n[auth]\nmode = "static_token"\n'
+        'instance_url = "https://127.0.0.1:9"\ntenant_id = "00Dxx0000000001"\n'
+        f'[inbox]\nbackend = "postgres"\ndsn = "{pg_dsn}"\nlease_ttl_s = 3\n')
+    config = load_config(tmp_path / "sync.toml", {"LIFECYCLE_SYNC_AUTH_ACCESS_TOKEN": "t"})
+    (tmp_path / "state").mkdir(mode=0o700)
+    pool = open_pool(pg_dsn, max_size=2)
+    active = Lease(pool, ttl_s=3.0, holder="node-a")
+    sock = NotifySocket(tmp_path / "notify")
+    result: list[int] = []
+    try:
+        assert active.try_acquire() == 1
+        worker = threading.Thread(target=lambda: result.append(run_failover(
+            config, threading.Event(), Notifier(str(sock.path)), lambda *a: 7)))
+        worker.start()
+        wait_until(lambda: any(m.startswith("STATUS=standby; lease held by node-a")
+                               for m in sock.drain()), 30.0, what="the standby's status")
+        active.release()
+        worker.join(60.0)
+        assert "STATUS=active at epoch 2" in sock.drain()
+    finally:
+        sock.close()
+        pool.close()
+    assert result == [7]
