@@ -5,16 +5,15 @@ from a real SQLite file (mutation testing found these unpinned)."""
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from helpers.decoded_events import trial_event
 from prometheus_client import CollectorRegistry
 
 from service.health import Health, HealthServer, status_line
-from subscriber.events import DecodedEvent, EntryKind
 from subscriber.inbox import Inbox
 
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from the env
@@ -33,13 +32,6 @@ class Apply:
     def waiting_by_design(self) -> bool:
         return False
 
-
-def trial(n: int) -> DecodedEvent:
-    payload = {"Event_Type__c": "Trial", "Workspace_ID__c": f"ws-{n}", "Email__c": "a@b.example",
-               "Event_Data__c": json.dumps({"trial_expiration": "2026-12-31"}),
-               "Event_Timestamp__c": 1_790_000_000_000 + n}
-    return DecodedEvent(TOPIC, n.to_bytes(4, "big"), f"uuid-{n}", "schema", EntryKind.EVENT,
-                        payload)
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
@@ -63,7 +55,7 @@ def test_readyz_healthz_and_unknown_paths_answer_as_documented() -> None:
 
 def test_the_status_line_counts_the_inbox_by_status(tmp_path: Path) -> None:
     with Inbox(tmp_path / "inbox.db") as inbox:
-        inbox.store_batch(TOPIC, [trial(1), trial(2), trial(3)], (3).to_bytes(4, "big"))
+        inbox.store_batch(TOPIC, [trial_event(n) for n in (1, 2, 3)], (3).to_bytes(4, "big"))
         first = inbox.pending()[0].id
         inbox.mark_applied([first])
     line = status_line({TOPIC: [3, 0]}, tmp_path / "inbox.db", [])
@@ -74,7 +66,7 @@ def test_the_status_line_counts_the_inbox_by_status(tmp_path: Path) -> None:
 
 def test_a_pending_entry_younger_than_stuck_after_s_is_not_apply_stuck(tmp_path: Path) -> None:
     with Inbox(tmp_path / "inbox.db") as inbox:
-        inbox.store_batch(TOPIC, [trial(1)], (1).to_bytes(4, "big"))
+        inbox.store_batch(TOPIC, [trial_event(1)], (1).to_bytes(4, "big"))
     now = [1_000.0]
     health = Health([TOPIC], tmp_path / "inbox.db", Apply(), lambda: True, stuck_after_s=60.0,
                     clock=lambda: now[0])
@@ -88,7 +80,7 @@ def test_a_pending_entry_younger_than_stuck_after_s_is_not_apply_stuck(tmp_path:
 
 def test_an_entry_stamped_ahead_of_this_clock_counts_as_zero_seconds_old(tmp_path: Path) -> None:
     with Inbox(tmp_path / "inbox.db", clock=lambda: time.time() + 3_600.0) as inbox:
-        inbox.store_batch(TOPIC, [trial(1)], (1).to_bytes(4, "big"))
+        inbox.store_batch(TOPIC, [trial_event(1)], (1).to_bytes(4, "big"))
     health = Health([TOPIC], tmp_path / "inbox.db", Apply(), lambda: True)
     assert health.oldest_pending_s() == 0.0  # a clock step back never makes a negative age
     Inbox(tmp_path / "empty.db").close()

@@ -4,14 +4,13 @@ labels, the API-limit gauges and the inbox gauges (mutation testing found these 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from helpers.decoded_events import trial_event
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics import Metrics
-from subscriber.events import DecodedEvent, EntryKind
 from subscriber.inbox import Inbox
 
 TOPIC = "/event/SelfServeTrialEvent__e"
@@ -41,13 +40,6 @@ def scrape(metrics: Metrics) -> dict[str, tuple[str, list[tuple[str, dict[str, s
     return {f.name: (f.documentation, [(s.name, s.labels, s.value) for s in f.samples])
             for f in text_string_to_metric_families(text)}
 
-
-def trial(n: int) -> DecodedEvent:
-    payload = {"Event_Type__c": "Trial", "Workspace_ID__c": f"ws-{n}", "Email__c": "a@b.example",
-               "Event_Data__c": json.dumps({"trial_expiration": "2026-12-31"}),
-               "Event_Timestamp__c": 1_790_000_000_000 + n}
-    return DecodedEvent(TOPIC, n.to_bytes(4, "big"), f"uuid-{n}", "schema", EntryKind.EVENT,
-                        payload)
 
 
 def test_every_metric_has_its_documented_name_and_help_text(tmp_path: Path) -> None:
@@ -85,7 +77,7 @@ def test_api_limit_gauges_follow_the_latest_limit_info_header(tmp_path: Path) ->
 
 def test_inbox_gauges_count_entries_by_status_and_age_only_pending_ones(tmp_path: Path) -> None:
     with Inbox(tmp_path / "inbox.db") as inbox:
-        inbox.store_batch(TOPIC, [trial(1), trial(2)], (2).to_bytes(4, "big"))
+        inbox.store_batch(TOPIC, [trial_event(1), trial_event(2)], (2).to_bytes(4, "big"))
         inbox.mark_applied([e.id for e in inbox.pending()])
     found = scrape(Metrics([TOPIC], tmp_path / "inbox.db"))
     entries = {s[1]["status"]: s[2] for s in found["lifecycle_sync_inbox_entries"][1]}

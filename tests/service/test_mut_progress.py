@@ -4,30 +4,23 @@ format every line goes through (one line per record, whatever the message holds)
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
+from helpers.decoded_events import trial_event
 
 from service.logging_setup import ScrubbingFormatter, scrub_text
 from service.progress import DaemonHooks, log_batch
-from subscriber.events import BatchStats, DecodedEvent, EntryKind
+from subscriber.events import BatchStats
 
 TOPIC = "/event/SelfServeTrialEvent__e"
 
-
-def trial(n: int) -> DecodedEvent:
-    payload = {"Event_Type__c": "Trial", "Workspace_ID__c": f"ws-{n}", "Email__c": "a@b.example",
-               "Event_Data__c": json.dumps({"trial_expiration": "2026-12-31"}),
-               "Event_Timestamp__c": 1_790_000_000_000 + n}
-    return DecodedEvent(TOPIC, n.to_bytes(2, "big"), f"uuid-{n}", "schema", EntryKind.EVENT,
-                        payload)
 
 
 @pytest.mark.parametrize(("count", "last"), [(1, "0001"), (3, "0003")])
 def test_a_committed_batch_is_one_info_line_with_its_first_and_last_replay_id(
         caplog: pytest.LogCaptureFixture, count: int, last: str) -> None:
-    landed = tuple(trial(n) for n in range(1, count + 1))
+    landed = tuple(trial_event(n, 2) for n in range(1, count + 1))
     with caplog.at_level(logging.INFO, "lifecycle_sync"):
         log_batch(TOPIC, BatchStats(stored=count, duplicates=2, poison=0, landed=landed))
     assert [r.getMessage() for r in caplog.records] == [

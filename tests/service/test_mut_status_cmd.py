@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.decoded_events import trial_event
 
 from service.cli import main
 from service.config import inbox_path
@@ -20,21 +21,13 @@ from service.connection_state import ConnectionTracker
 from service.inbox_backend import OPS_KEY
 from service.lifecycle import state_lock
 from service.sla import SLA_KEY
-from subscriber.events import DecodedEvent, EntryKind
+from subscriber.events import Checkpoint
 from subscriber.gaps import reconciled_key, record_gap
 from subscriber.inbox import Inbox
-from subscriber.inbox_api import Checkpoint
 
 TOPIC = "/event/SelfServeTrialEvent__e"
 REFUSED_AT = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 
-
-def trial(n: int) -> DecodedEvent:
-    payload = {"Event_Type__c": "Trial", "Workspace_ID__c": f"ws-{n}", "Email__c": "a@b.example",
-               "Event_Data__c": json.dumps({"trial_expiration": "2026-12-31"}),
-               "Event_Timestamp__c": 1_790_000_000_000 + n}
-    return DecodedEvent(TOPIC, n.to_bytes(4, "big"), f"uuid-{n}", "schema", EntryKind.EVENT,
-                        payload)
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ def state(tmp_path: Path) -> Path:
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
     with Inbox(inbox_path(state)) as inbox:
-        inbox.store_batch(TOPIC, [trial(1), trial(2)], (2).to_bytes(4, "big"))
+        inbox.store_batch(TOPIC, [trial_event(1), trial_event(2)], (2).to_bytes(4, "big"))
         inbox.mark_applied([inbox.pending()[0].id])
         record_gap(inbox, TOPIC, Checkpoint(b"\x00\x01", None), "earliest",
                    "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted", "rpc-1",
