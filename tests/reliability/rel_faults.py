@@ -28,6 +28,7 @@ from service.config import inbox_path
 WRITE_KINDS = ("collections_create", "collections_update", "collections_upsert")
 KILL_POINTS = ("random", "after_sf_write", "scheduler_job", "mid_commit")
 LOCK_WAIT_S = 5.0  # for the intake to block on the held lock; < its 10 s busy timeout
+HELD_SETTLE_S = 5.0  # for calls passing the emulator's door to be marked run
 
 
 def applied(cluster: Cluster) -> int:
@@ -100,14 +101,36 @@ def kill_at(cluster: Cluster, point: str, rng: random.Random, published: int,
     start = max((r["seq"] for r in requests(cluster)), default=0)
     hold_next(cluster, WRITE_KINDS if point == "after_sf_write" else ("query",))
     kind = wait_for(lambda: held(cluster), 120, f"a held request ({point})")[0]["kind"]
-    call = next(r for r in requests(cluster) if r["seq"] > start and r["kind"] == kind)
-    assert call["ran_at"] is None, f"{point}: the {kind} call ran before the kill: {call}"
+    call = held_call(cluster, start, kind, point)
     assert call["caller"] != caller_digest(str(cluster.sf.session_id)), "the test's own call"
     cluster.kill9()
     cluster.admin("/faults/org/clear", {})  # the held request now runs, for a dead client
     wait_for(lambda: next(r for r in requests(cluster) if r["seq"] == call["seq"])["ran_at"],
              60, f"the held {kind} call to run after the kill")
     return f"{point} while {kind} (call {call['seq']}) was held; it ran after the kill"
+
+
+def held_call(cluster: Cluster, start: int, kind: str, point: str) -> dict[str, Any]:
+    """The one ``kind`` call after ``start`` that has not run: the held one.
+
+    ``start`` is read before the stall is armed, so calls of ``kind`` that ran in between
+    (a Collections upsert arrives about once per apply cycle) are skipped by ``ran_at``. A
+    call that is passing the door right now has ``ran_at`` unset for microseconds, so this
+    waits (briefly) for exactly one to remain; two that stay unrun mean a second call is
+    stuck, which the test must not mistake for the one it killed the daemon on.
+    """
+    def unrun() -> list[dict[str, Any]]:
+        return [r for r in requests(cluster)
+                if r["seq"] > start and r["kind"] == kind and r["ran_at"] is None]
+
+    def only_one() -> dict[str, Any] | None:
+        calls = unrun()
+        return calls[0] if len(calls) == 1 else None
+    try:
+        return wait_for(only_one, HELD_SETTLE_S, f"exactly one unrun {kind} call")
+    except TimeoutError:
+        raise AssertionError(f"{point}: expected exactly one held {kind} call after seq "
+                             f"{start}, found {unrun()}") from None
 
 
 def caller_digest(token: str) -> str:
