@@ -31,18 +31,33 @@ from emulator.pubsub.store import now_ms
 from emulator.pubsub.subscribe import StreamSettings
 
 EVENTS = events(1000, soak=10_000)
-RETENTION_S = 2.5
+# Long enough that the restart (wait for landing, the UI edit and its change event, kill -9,
+# a new process's login and subscribe) comes well inside it on a loaded 2-core runner: past
+# it, the server answers replayid.corrupted for the trial checkpoint and, under the default
+# on_invalid_replay=fail, the daemon stops. kill_and_restart measures the margin it used.
+RETENTION_S = 6.0
 STREAM = StreamSettings(keepalive_s=0.5, idle_timeout_s=30.0, retention_s=RETENTION_S)
 ENV = {"LIFECYCLE_SYNC_APPLY_LIMIT_PAUSE_S": "1", "LIFECYCLE_SYNC_APPLY_RETRY_MAX_S": "2"}
 
 
-def outside_retention(cluster: Cluster, event_id: str) -> bool:
-    """The server would no longer replay ``event_id``: it is older than the retention."""
+def created_ms(cluster: Cluster, event_id: str) -> int | None:
+    """When the server stored trial event ``event_id`` (None once it is gone)."""
     store = cluster.emulator.context.bus.store
     seq = next(e.seq for e in store.read_after(TRIAL_TOPIC, 0, 1_000_000)
                if e.event_id == event_id)
-    created = store.created_ms(TRIAL_TOPIC, seq)
+    return store.created_ms(TRIAL_TOPIC, seq)
+
+
+def outside_retention(cluster: Cluster, event_id: str) -> bool:
+    """The server would no longer replay ``event_id``: it is older than the retention."""
+    created = created_ms(cluster, event_id)
     return created is not None and created < now_ms() - RETENTION_S * 1000
+
+
+def age_s(cluster: Cluster, event_id: str) -> float:
+    """How long ago the server stored ``event_id``, by the emulator's clock (inf if gone)."""
+    created = created_ms(cluster, event_id)
+    return float("inf") if created is None else (now_ms() - created) / 1000
 
 
 def go_down(cluster: Cluster, how: str) -> None:
@@ -95,6 +110,7 @@ class Outage:
         self.last = len(workload.batches) - 1
         self.pending = 0
         self.killed: tuple[set[str], set[str]] = (set(), set())
+        self.checkpoint_age_s = 0.0
 
     def __call__(self, batch: int) -> None:
         if batch == 0:
@@ -118,13 +134,24 @@ class Outage:
         self.pending = len(pending_ids(self.cluster))
         threading.Event().wait(max(0.0, RETENTION_S - (time.monotonic() - started)))
 
+    def margin(self, checkpoint: str) -> str:
+        return (f"{age_s(self.cluster, checkpoint):.1f} s after the trial checkpoint's "
+                f"publish, against a {RETENTION_S} s retention: past it the test's margin is "
+                f"too small for this machine (the server no longer knows the checkpoint)")
+
     def kill_and_restart(self) -> None:
         landed = lead_rows(self.cluster)
         edit_a_lead_in_the_ui(self.cluster, self.workload)
         wait_for(lambda: lead_rows(self.cluster) > landed, 60, "the UI edit's change event")
         before = pending_ids(self.cluster)
+        checkpoint = self.workload.batches[self.last][-1].event_id
         self.cluster.kill9()  # from here the held events exist only in the inbox file
-        restart(self.cluster, **ENV)
+        try:
+            restart(self.cluster, **ENV)
+        except (AssertionError, TimeoutError) as exc:  # e.g. replayid.corrupted: say the margin
+            raise AssertionError(f"{self.margin(checkpoint)}; the restart failed: {exc}") from exc
+        self.checkpoint_age_s = age_s(self.cluster, checkpoint)
+        assert self.checkpoint_age_s < RETENTION_S, self.margin(checkpoint)
         self.killed = (before, pending_ids(self.cluster))
         assert before, "the kill must find events held"
         assert self.killed[1] == before, "kill -9 and the restart lost held events"
@@ -146,6 +173,7 @@ def test_events_outlast_retention_in_the_inbox_and_are_all_applied(
     before, after = outage.killed
     print(f"retention ({how}) seed={seed}: {outage.pending} events held in the inbox past the "
           f"{RETENTION_S} s retention; {len(before)} pending at kill -9, {len(after)} after "
-          f"the restart, then applied")
+          f"the restart (READY {outage.checkpoint_age_s:.1f} s after the trial checkpoint's "
+          f"publish), then applied")
     assert outage.pending >= len(run.workload.events) // 2
     verdict.assert_clean(max_redelivered=0)
