@@ -25,7 +25,7 @@ from rel_faults import restart, unstored
 from rel_harness import LEAD_TOPIC, TRIAL_TOPIC, Cluster, wait_for
 from rel_params import events, seeds
 from rel_run import case_run
-from rel_workload import Workload
+from rel_workload import PUBLISH_BATCH, Workload
 
 from emulator.pubsub.store import now_ms
 from emulator.pubsub.subscribe import StreamSettings
@@ -112,6 +112,10 @@ class Outage:
     def __init__(self, cluster: Cluster, workload: Workload, how: str) -> None:
         self.cluster, self.workload, self.how = cluster, workload, how
         self.last = len(workload.batches) - 1
+        assert self.last >= 2, (
+            f"{len(workload.events)} events make {len(workload.batches)} publish batches; the "
+            f"outage needs at least 3 (REST down after the first, the oldest held event past "
+            f"retention before the last): raise RELIABILITY_EVENTS above {2 * PUBLISH_BATCH}")
         self.pending = 0
         self.killed: tuple[set[str], set[str]] = (set(), set())
         self.checkpoint_age_s = 0.0
