@@ -9,8 +9,10 @@ Kill points of R1 (``kill -9``):
 * ``scheduler_job``: the next plain SOQL ``query`` (the scheduler's jobs query; the apply loop
   reads through Composite) is held and the daemon killed inside the job;
 * ``mid_commit``: the test holds the inbox's write lock (``BEGIN IMMEDIATE``, as R5 does)
-  from the batch before; once the emulator has sent an event the inbox has not stored (the
-  intake is waiting inside its write transaction), the daemon is killed and the lock let go.
+  from the batch before; once the emulator has sent an event *after* the lock was taken
+  (so not one the previous, killed daemon left unstored) and the inbox still holds the rows
+  it held then (the intake is waiting inside its write transaction), the daemon is killed
+  and the lock let go.
 """
 
 from __future__ import annotations
@@ -54,11 +56,23 @@ class InboxLock:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.db: sqlite3.Connection | None = None
+        self.sent_at_take: dict[str, int] = {}  # per topic, distinct events sent by then
+        self.rows_at_take = 0
 
     def take(self) -> None:
+        """Hold the lock, and note what the server had sent and the inbox held by then: an
+        event sent after this can only be in the intake's hands, waiting to commit."""
         self.db = sqlite3.connect(inbox_path(self.cluster.state), isolation_level=None,
                                   timeout=30)
         self.db.execute("BEGIN IMMEDIATE")
+        self.rows_at_take = len(self.cluster.inbox_rows())
+        self.sent_at_take = sent_by_topic(self.cluster)
+
+    def sent_since_take(self) -> dict[str, int]:
+        """Per topic, events first sent after :meth:`take` (while no commit could land)."""
+        now = sent_by_topic(self.cluster)
+        new = {t: now[t] - self.sent_at_take.get(t, 0) for t in TOPICS}
+        return {t: n for t, n in new.items() if n > 0}
 
     def release(self) -> None:
         if self.db is not None:
@@ -67,12 +81,17 @@ class InboxLock:
             self.db = None
 
 
+def sent_by_topic(cluster: Cluster) -> dict[str, int]:
+    """Per topic, the distinct events the emulator has sent (redeliveries not counted)."""
+    sent = cluster.admin("/pubsub/deliveries")["topics"]
+    return {t: int(sent.get(t, {}).get("distinct", 0)) for t in TOPICS}
+
+
 def unstored(cluster: Cluster) -> dict[str, int]:
     """Per topic, events the emulator has sent that the inbox does not hold."""
-    sent = cluster.admin("/pubsub/deliveries")["topics"]
+    sent = sent_by_topic(cluster)
     rows = cluster.inbox_rows()
-    return {t: sent.get(t, {}).get("distinct", 0) - sum(1 for r in rows if r[0] == t)
-            for t in TOPICS}
+    return {t: sent[t] - sum(1 for r in rows if r[0] == t) for t in TOPICS}
 
 
 def redelivered_by_topic(cluster: Cluster) -> dict[str, int]:
@@ -87,11 +106,14 @@ def kill_at(cluster: Cluster, point: str, rng: random.Random, published: int,
     if point == "mid_commit":
         assert lock is not None, "mid_commit needs an InboxLock"
         assert lock.db is not None, "mid_commit: take the lock before the batch"
-        waiting = wait_for(lambda: {t: n for t, n in unstored(cluster).items() if n > 0},
-                           LOCK_WAIT_S, "an event sent but not stored (intake in its commit)")
+        waiting = wait_for(lock.sent_since_take, LOCK_WAIT_S,
+                           "an event sent after the lock was taken (intake in its commit)")
+        rows = len(cluster.inbox_rows())
+        assert rows == lock.rows_at_take, f"the inbox stored {rows - lock.rows_at_take} " \
+            "rows under the held lock: the kill would not be mid-commit"
         cluster.kill9()
         lock.release()
-        return f"mid_commit with {waiting} sent but not stored"
+        return f"mid_commit with {waiting} sent after the lock was taken, none stored"
     if point == "random":
         target = rng.randint(min(applied(cluster), published), published)
         wait_for(lambda: applied(cluster) >= target or cluster.daemon.proc.poll() is not None,  # type: ignore[union-attr]
