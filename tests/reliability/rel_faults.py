@@ -145,11 +145,11 @@ def held_call(cluster: Cluster, start: int, kind: str, point: str) -> dict[str, 
         return [r for r in requests(cluster)
                 if r["seq"] > start and r["kind"] == kind and r["ran_at"] is None]
 
-    def only_one() -> dict[str, Any] | None:
+    def only_one() -> list[dict[str, Any]]:
         calls = unrun()
-        return calls[0] if len(calls) == 1 else None
+        return calls if len(calls) == 1 else []
     try:
-        return wait_for(only_one, HELD_SETTLE_S, f"exactly one unrun {kind} call")
+        return wait_for(only_one, HELD_SETTLE_S, f"exactly one unrun {kind} call")[0]
     except TimeoutError:
         raise AssertionError(f"{point}: expected exactly one held {kind} call after seq "
                              f"{start}, found {unrun()}") from None
