@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import statistics
 import sys
 import time
@@ -29,11 +28,16 @@ from simple_salesforce.api import Salesforce
 from benchmarks.burst_events import BurstEvent, account_domains, mix
 from benchmarks.common import load_average, machine, work_dir
 from benchmarks.pg_backend import Backend, add_backend_arg, backend
-from benchmarks.rig import TRIAL_TOPIC, Daemon, poll, start_emulator_process_with
+from benchmarks.rig import (
+    TRIAL_TOPIC,
+    Daemon,
+    poll,
+    query_inbox,
+    start_emulator_process_with,
+)
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
 from service.config import inbox_path
-from subscriber.inbox_file import readonly_uri
 
 PUBLISH_BATCH = 200
 
@@ -89,12 +93,8 @@ def _publish(info: dict[str, Any], events: list[BurstEvent]) -> dict[str, float]
 
 
 def _inbox_rows(state: Path) -> list[tuple[str, str, float | None, str]]:
-    path = inbox_path(state)
-    if not path.exists():
-        return []
-    with sqlite3.connect(readonly_uri(path), uri=True) as db:
-        return db.execute("SELECT event_id, status, applied_at, error FROM entries "
-                          "WHERE topic = ?", (TRIAL_TOPIC,)).fetchall()
+    return query_inbox(inbox_path(state), "SELECT event_id, status, applied_at, error "
+                       "FROM entries WHERE topic = ?", (TRIAL_TOPIC,))
 
 
 def _admin(info: dict[str, Any], path: str, post: bool = False) -> Any:

@@ -12,11 +12,12 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,6 +28,7 @@ import service
 from emulator.server import Emulator, EmulatorSettings
 from proto import pubsub_api_pb2 as pb
 from proto import pubsub_api_pb2_grpc as pb_grpc
+from subscriber.inbox_file import readonly_uri
 
 TRIAL_TOPIC = "/event/SelfServeTrialEvent__e"
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,3 +241,23 @@ def poll(predicate: Callable[[], Any], timeout_s: float, what: str, interval_s: 
         if time.monotonic() >= deadline:
             raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(interval_s)
+
+
+def query_inbox(path: Path, sql: str, args: Sequence[object] = ()) -> list[Any]:
+    """Rows from a daemon's SQLite inbox, read-only beside it; none while it has no tables.
+
+    The daemon creates the file (its WAL pragma) a moment before it commits its tables, so
+    a reader that polls from the start can hit "no such table": that means nothing is
+    stored yet, not an error. Any other error (a damaged file, bad SQL) is raised.
+    """
+    if not path.exists():
+        return []
+    db = sqlite3.connect(readonly_uri(path), uri=True)
+    try:
+        return db.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+    finally:
+        db.close()

@@ -8,7 +8,8 @@ the cycle; the idempotent rules make the repeat write nothing).
 
 Failures: a whole-call failure (5xx, timeout, a failed login) or an inbox write the full disk
 refused (one alert per episode) holds new cycles back with jittered delays; REQUEST_LIMIT_EXCEEDED
-pauses applying and probes after ``limit_pause_s``; a record failing transiently is retried in
+pauses applying and probes after ``limit_pause_s`` (one alert per pause,
+:mod:`service.api_limit_pause`); a record failing transiently is retried in
 later cycles, then marked poison after ``max_attempts``. Reported once per error class. Anything
 else (a fatal login error, another inbox write failure) stops the loop; :meth:`run` re-raises it.
 """
@@ -16,7 +17,6 @@ else (a fatal login error, another inbox write failure) stops the loop; :meth:`r
 from __future__ import annotations
 
 import contextlib
-import logging
 import queue
 import threading
 import time
@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from handlers.cycle import CycleResult, run_cycle
 from handlers.errors import CallRejected, GatewayError, RequestLimited
 from handlers.gateway_api import Gateway
+from service.api_limit_pause import ApiLimitPause
 from service.apply_batches import Batch, next_batch, take_split
 from service.apply_reports import OnFirst, Reporter, scrub
 from service.apply_settings import PAUSED_KEY as PAUSED_KEY  # re-exported (status, tests)
@@ -33,8 +34,6 @@ from service.apply_settings import (
     ApplySettings,
     KeysBusy,
     backoff_delay_s,
-    mark_paused,
-    mark_resumed,
     settle_own_changes,
 )
 from service.event_labels import batch_tags, entry_tags
@@ -43,7 +42,6 @@ from subscriber.errors import InboxFull, RetryLater
 from subscriber.events import InboxEntry
 from subscriber.inbox_api import ApplyInbox
 
-log = logging.getLogger("lifecycle_sync.apply")
 PROBE_KEY = "apply-probe"  # the cheap write that tests a full disk before claiming a cycle
 class ApplyLoop:
     """Runs apply cycles, one worker thread per gateway, until ``stop`` is set."""
@@ -74,6 +72,8 @@ class ApplyLoop:
         self._attempts: dict[int, int] = {}
         self._retry_at: dict[int, float] = {}
         self._reporter = Reporter(inbox, on_report)
+        self.limit_pause = ApiLimitPause(inbox, self._reporter, settings.limit_pause_s)
+        self._tickets: dict[int, int] = {}  # id(batch) -> its claim's ticket (limit_pause)
         self._fatal: BaseException | None = None
         self._splits: list[list[InboxEntry]] = []  # halves of batches Salesforce refused
         self.cycles = 0
@@ -176,6 +176,7 @@ class ApplyLoop:
             self._in_flight |= batch.ids
             self._running += 1
             self._exclusive = batch.exclusive
+            self._tickets[id(batch)] = self.limit_pause.claimed()
             return batch
 
     def _probe_full_inbox(self) -> bool:
@@ -219,7 +220,7 @@ class ApplyLoop:
         try:
             result = run_cycle(batch.entries, gateway, self._settings.client_name)
             with self._lock:
-                self._settle(result, batch.entries)
+                self._settle(result, batch.entries, self._tickets[id(batch)])
             if self._on_settled is not None:
                 self._on_settled(batch.entries, result)
         except CallRejected as exc:
@@ -239,6 +240,7 @@ class ApplyLoop:
                 self._in_flight -= batch.ids - requeued
                 self._running -= 1
                 self._exclusive = False
+                self._tickets.pop(id(batch), None)
             self._wake.set()
 
     def _idle_wait_s(self) -> float:
@@ -251,10 +253,10 @@ class ApplyLoop:
 
     # -- outcomes -----------------------------------------------------------------------
 
-    def _settle(self, result: CycleResult, entries: Sequence[InboxEntry]) -> None:
+    def _settle(self, result: CycleResult, entries: Sequence[InboxEntry], ticket: int) -> None:
         self._inbox.mark_done(result.applied, result.parked)
         self.full_inbox.writable("apply")
-        mark_resumed(self._inbox)
+        self.limit_pause.settled(ticket)
         self._failures = 0
         self.cycles += 1
         for entry_id in [*result.applied, *result.parked]:
@@ -293,6 +295,4 @@ class ApplyLoop:
     def _pause(self, exc: RequestLimited) -> None:
         with self._lock:
             self._hold_until = self._clock() + self._settings.limit_pause_s
-            if mark_paused(self._inbox, exc, self._settings.limit_pause_s):
-                self._reporter.alert(exc.error_class, f"API limit reached, applying paused: {exc}")
-            self._reporter.record(exc.error_class, str(exc))
+        self.limit_pause.refused(exc)  # one WARNING and Sentry alert per episode

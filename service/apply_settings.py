@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass
 
-from handlers.errors import RequestLimited
 from handlers.parse import is_own_origin
-from subscriber.errors import InboxFull, RetryLater
+from subscriber.errors import RetryLater
 from subscriber.events import InboxEntry
 from subscriber.inbox_api import ApplyInbox
 
-log = logging.getLogger("lifecycle_sync.apply")
 PAUSED_KEY = "apply:paused"  # inbox meta: "1" while REQUEST_LIMIT_EXCEEDED pauses applying
 # Refusals caused by some value in the request (not by the org): the batch is halved until
 # the event behind it is alone. Any other refusal (an org-level fault such as
@@ -62,24 +59,3 @@ def backoff_delay_s(settings: ApplySettings, attempt: int) -> float:
     """Full-jitter exponential backoff: uniform in [0, min(max, initial * 2**(attempt-1))]."""
     return random.uniform(0, min(settings.backoff_max_s,
                                  settings.backoff_initial_s * 2 ** (attempt - 1)))
-
-
-def mark_paused(inbox: ApplyInbox, exc: RequestLimited, pause_s: float) -> bool:
-    """Record the pause (``status`` shows it); warn once per pause, not per probe. True when
-    this call began the pause (the episode's one Sentry alert is the caller's)."""
-    if inbox.meta(PAUSED_KEY) == "1":
-        return False
-    log.warning("Salesforce API limit reached (%s): applying paused, intake goes on; "
-                "trying again every %.0f s", exc, pause_s)
-    try:
-        inbox.set_meta(PAUSED_KEY, "1")
-    except InboxFull:  # status misses the pause; raising would end the apply worker
-        log.debug("API limit pause not recorded: the disk refuses inbox writes")
-    return True
-
-
-def mark_resumed(inbox: ApplyInbox) -> None:
-    """A cycle went through: end a recorded pause, with one line saying so."""
-    if inbox.meta(PAUSED_KEY) == "1":
-        inbox.set_meta(PAUSED_KEY, "0")
-        log.warning("Salesforce API calls accepted again: applying resumed")

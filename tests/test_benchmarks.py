@@ -7,13 +7,17 @@ measured by the benchmarks (on a loaded machine), not asserted in tests.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from benchmarks import api_calls, avro_decode, burst, intake, latency, memory, shutdown
+from benchmarks.rig import query_inbox
 
 COMMON = {"load_avg_before", "load_avg_after", "machine"}
 
@@ -99,3 +103,23 @@ def test_avro_decode_reports_each_library_per_topic(capsys: pytest.CaptureFixtur
         for lib in ("fastavro", "avro"):
             assert result[f"{topic}_{lib}_events_per_s"] > 0, (topic, lib)
     assert any(line.startswith("LeadChangeEvent_avro_events_per_s") for line in table)
+
+
+def test_inbox_reads_see_no_rows_while_the_daemon_has_made_the_file_but_not_its_tables(
+    tmp_path: Path,
+) -> None:
+    """The daemon creates its inbox file (the WAL pragma) a moment before its tables; the
+    benchmarks and the reliability harness poll it from the start, and once hit "no such
+    table: entries" there. That gap means nothing is stored yet; other errors still raise."""
+    path = tmp_path / "inbox.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+    assert query_inbox(path, "SELECT event_id FROM entries") == []
+    assert query_inbox(tmp_path / "absent.sqlite3", "SELECT event_id FROM entries") == []
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE entries (event_id TEXT)")
+        db.execute("INSERT INTO entries VALUES ('e1')")
+        db.commit()
+    assert query_inbox(path, "SELECT event_id FROM entries") == [("e1",)]
+    with pytest.raises(sqlite3.OperationalError, match="no such column"):
+        query_inbox(path, "SELECT topic FROM entries")

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rel_harness import LEAD_TOPIC, TRIAL_TOPIC, Cluster
+from rel_model_links import check_links
 from rel_params import SOAK
 from rel_snapshot import State, snapshot
 from rel_workload import Workload, expected_workspaces, parse_instant
@@ -53,6 +54,7 @@ class RunResult:
     checkpoints_current: bool
     redelivered: int
     integrity: str
+    parked: frozenset[str] = frozenset()  # platform event IDs settled with an error (review)
 
 
 def collect(cluster: Cluster, workload: Workload) -> RunResult:
@@ -68,6 +70,8 @@ def collect(cluster: Cluster, workload: Workload) -> RunResult:
         checkpoints_current=cluster.checkpoints() == cluster.newest_replay_ids(),
         redelivered=cluster.redelivered(),
         integrity=integrity_check(cluster),
+        parked=frozenset(eid for topic, eid, status, error in rows
+                         if topic == TRIAL_TOPIC and status == "applied" and error),
     )
 
 
@@ -262,6 +266,7 @@ def against_model(workload: Workload, run: RunResult, case: str, seed: int) -> V
             if sobject == "Workspace__c" and records}
     for wid, fields in sorted(expected_workspaces(workload).items()):
         _model_record(wid, fields, have.get(wid), verdict)
+    check_links(workload, run, verdict.lost, verdict.stale_overwrite)
     if run.integrity != "ok":
         verdict.stuck.append(f"inbox integrity_check: {run.integrity}")
     return verdict

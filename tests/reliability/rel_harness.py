@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,11 +40,10 @@ from rel_publish import EventPublisher
 from rel_workload import Workload
 from simple_salesforce.api import Salesforce
 
-from benchmarks.rig import Daemon, NotifySocket, poll
+from benchmarks.rig import Daemon, NotifySocket, poll, query_inbox
 from emulator.pubsub.subscribe import StreamSettings
 from emulator.server import Emulator, EmulatorSettings
 from service.config import inbox_path
-from subscriber.inbox_file import readonly_uri
 
 T = TypeVar("T")
 TRIAL_TOPIC = "/event/SelfServeTrialEvent__e"
@@ -214,19 +212,12 @@ class Cluster:
 
     def inbox_rows(self) -> list[tuple[str, str, str, str]]:
         """(topic, event_id, status, error) of every inbox entry, in arrival order."""
-        path = inbox_path(self.state)
-        if not path.exists():
-            return []
-        with contextlib.closing(sqlite3.connect(readonly_uri(path), uri=True)) as db:
-            return db.execute("SELECT topic, event_id, status, error FROM entries ORDER BY id"
-                              ).fetchall()
+        return query_inbox(inbox_path(self.state),
+                           "SELECT topic, event_id, status, error FROM entries ORDER BY id")
 
     def checkpoints(self) -> dict[str, bytes]:
-        path = inbox_path(self.state)
-        if not path.exists():
-            return {}
-        with contextlib.closing(sqlite3.connect(readonly_uri(path), uri=True)) as db:
-            return {t: bytes(r) for t, r in db.execute("SELECT topic, replay_id FROM checkpoints")}
+        rows = query_inbox(inbox_path(self.state), "SELECT topic, replay_id FROM checkpoints")
+        return {t: bytes(r) for t, r in rows}
 
     def newest_replay_ids(self) -> dict[str, bytes]:
         store = self.emulator.context.bus.store

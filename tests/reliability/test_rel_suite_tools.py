@@ -104,6 +104,10 @@ def _model_run(workload: Workload, **changes: Any) -> RunResult:
         record = {**fields, "Workspace_ID__c": wid}
         record["Last_Event_Time__c"] = fields["Last_Event_Time__c"].isoformat()
         state[("Workspace__c", (wid,))] = [record]
+        if "Conversion_Date__c" in fields:
+            email = _owner(workload, wid)
+            state[("Lead", (email,))] = [{"Email": email, "IsConverted": True}]
+            state[("Contact", (email,))] = [{"Email": email}]
     inbox = {e.event_id: "applied" if e.valid else "poison" for e in workload.events}
     return replace(RunResult(state, inbox, 0, 0, 0, True, 0, "ok"), **changes)
 
@@ -132,3 +136,28 @@ def test_the_model_check_is_clean_on_the_model_and_counts_each_kind_of_fault() -
     poisoned.inbox[first.event_id] = "poison"
     assert against_model(workload, poisoned, "m", 1).lost == [
         f"event {first.event_id}: poison, a valid event"]
+
+
+def _owner(workload: Workload, wid: str) -> str:
+    return next(str(e.record["Email__c"]) for e in workload.events if e.workspace_id == wid)
+
+
+def test_the_model_check_counts_a_lost_conversion_and_an_applied_invalid_event() -> None:
+    workload = make_workload(1001, 300, "005000000000001AAA", 50)
+    converted = sorted(w for w, f in expected_workspaces(workload).items()
+                       if "Conversion_Date__c" in f)
+    invalid = [e.event_id for e in workload.events if not e.valid]
+    assert converted, "the workload must model a conversion for this check to mean anything"
+    assert invalid, "the workload must hold an invalid event for this check to mean anything"
+    run = _model_run(workload)
+    email = _owner(workload, converted[0])
+    run.state[("Lead", (email,))][0]["IsConverted"] = False
+    del run.state[("Contact", (email,))]
+    run.inbox[invalid[0]] = "applied"
+    verdict = against_model(workload, run, "m", 1)
+    assert verdict.lost == [f"Workspace {converted[0]}: its owner's Lead was not converted",
+                            f"Workspace {converted[0]}: no Contact for its owner"]
+    assert verdict.stale_overwrite == [
+        f"invalid event {invalid[0]} ended applied with no error"]
+    parked = replace(run, parked=frozenset({invalid[0]}))
+    assert not against_model(workload, parked, "m", 1).stale_overwrite

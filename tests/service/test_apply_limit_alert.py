@@ -1,25 +1,14 @@
-"""An API-limit pause is alerted to Sentry once per episode (R9's criterion): mark_paused says
-which call began the pause, and the reporter's alert goes out every time it is asked, unlike
-report(), which tells Sentry of each error class once per process."""
+"""An API-limit pause is alerted to Sentry once per episode (R9's criterion): the reporter's
+alert goes out every time it is asked, unlike report(), which tells Sentry of each error class
+once per process. Which call begins an episode (and so alerts) is counted at the ApplyLoop in
+tests/handlers/test_apply_limit_episodes.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from handlers.errors import RequestLimited
 from service.apply_reports import Reporter
-from service.apply_settings import mark_paused, mark_resumed
 from subscriber.inbox import Inbox
-
-
-def test_only_the_call_that_begins_a_pause_says_so_once_per_episode(tmp_path: Path) -> None:
-    limited = RequestLimited("REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.")
-    with Inbox(tmp_path / "inbox.db") as inbox:
-        began = [mark_paused(inbox, limited, 1.0) for _ in range(3)]
-        mark_resumed(inbox)
-        again = mark_paused(inbox, limited, 1.0)
-    assert began == [True, False, False]
-    assert again is True
 
 
 def test_an_alert_reaches_sentry_each_time_scrubbed_and_untagged(tmp_path: Path) -> None:
