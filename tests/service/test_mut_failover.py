@@ -23,8 +23,12 @@ from subscriber.pg_connect import open_pool
 from subscriber.pg_lease import Lease
 from subscriber.pg_schema import upgrade
 
-TTL_S = 1.5
-SETTINGS = FailoverSettings(ttl_s=TTL_S, takeover_wait_s=0.0, tick_s=0.1)
+# The leases' TTL: long, so no lease expires and no trust window closes during a test on a
+# loaded machine (expiry is what none of these tests is about).
+TTL_S = 30.0
+# The keeper's cadence only (it renews every ttl_s / 3 = 0.5 s): the settings' TTL sets how
+# often the keeper renews, the Lease's own TTL (above) when the lease expires.
+SETTINGS = FailoverSettings(ttl_s=1.5, takeover_wait_s=0.0, tick_s=0.1)
 
 
 @pytest.fixture

@@ -72,30 +72,40 @@ def test_a_lost_lease_logs_why_flushes_and_exits_with_the_lease_lost_code(
 
 
 def test_a_standby_takes_over_once_the_active_releases_the_lease(
-        pg_dsn: str, tmp_path: Path) -> None:
+        pg_dsn: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # A 30 s TTL: neither lease expires during the test, even on a loaded machine. A takeover
+    # after expiry would log the takeover wait (TTL + request timeout) instead of "released
+    # cleanly", so the log line tells the release the test is about from an expiry.
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         upgrade(conn)
     (tmp_path / "sync.toml").write_text(
         '[service]\nstate_dir = "state"\n[auth]\nmode = "static_token"\n'
         'instance_url = "https://127.0.0.1:9"\ntenant_id = "00Dxx0000000001"\n'
-        f'[inbox]\nbackend = "postgres"\ndsn = "{pg_dsn}"\nlease_ttl_s = 3\n')
+        f'[inbox]\nbackend = "postgres"\ndsn = "{pg_dsn}"\nlease_ttl_s = 30\n')
     config = load_config(tmp_path / "sync.toml", {"LIFECYCLE_SYNC_AUTH_ACCESS_TOKEN": "t"})
     (tmp_path / "state").mkdir(mode=0o700)
     pool = open_pool(pg_dsn, max_size=2)
-    active = Lease(pool, ttl_s=3.0, holder="node-a")
+    active = Lease(pool, ttl_s=30.0, holder="node-a")
     sock = NotifySocket(tmp_path / "notify")
     result: list[int] = []
+    lost: list[str] = []  # instead of run_failover's default, os._exit
     try:
         assert active.try_acquire() == 1
         worker = threading.Thread(target=lambda: result.append(run_failover(
-            config, threading.Event(), Notifier(str(sock.path)), lambda *a: 7)))
-        worker.start()
-        wait_until(lambda: any(m.startswith("STATUS=standby; lease held by node-a")
-                               for m in sock.drain()), 30.0, what="the standby's status")
-        active.release()
-        worker.join(60.0)
+            config, threading.Event(), Notifier(str(sock.path)), lambda *a: 7,
+            on_lost=lost.append)))
+        with caplog.at_level(logging.INFO, "lifecycle_sync"):
+            worker.start()
+            wait_until(lambda: any(m.startswith("STATUS=standby; lease held by node-a")
+                                   for m in sock.drain()), 30.0, what="the standby's status")
+            active.release()
+            worker.join(60.0)  # the standby tries again every ttl / 3 = 10 s
+        assert not worker.is_alive()
         assert "STATUS=active at epoch 2" in sock.drain()
     finally:
         sock.close()
         pool.close()
     assert result == [7]
+    assert lost == []
+    assert "took the lease at epoch 2 (released cleanly or long free: no wait)" in [
+        r.getMessage() for r in caplog.records]
