@@ -46,8 +46,9 @@ lint: $(STAMP)
 # (about 15,000 mutants), so `make mutate` runs a deterministic sample: every k-th mutant name
 # of each package, MUTATE_SAMPLE per package (tools/mutation_sample.py; 0: every mutant). Each
 # mutant runs only the tests that execute the mutated function, then tools/mutation_report
-# prints the score per package (of the sample) and every surviving mutant not in
-# mutation-exclusions.txt. mutants/ keeps mutmut's per-test stats between runs (the first run
+# prints the score per package (of the sample, with its 95 % interval) and every surviving
+# mutant not in mutation-exclusions.txt, and fails on an entry there whose mutant changed
+# since review (tools/mutation_exclusions.py). mutants/ keeps mutmut's per-test stats between runs (the first run
 # collects them: 7-8 minutes here). One package: `make mutate MUTATE_PACKAGES=service`.
 # MUTATE_BUDGET_S: per mutant, stop selecting tests once their clean durations add up to this
 # (tests of the mutated module first, then unit, emulator, daemon tests); 0 runs them all.
@@ -73,17 +74,24 @@ mutate: $(STAMP)
 	  $(MUTATE_PACKAGES)
 
 # The fast form: only mutants of product modules changed since MUTATE_BASE (default main; in
-# a fresh clone of main, MUTATE_BASE=HEAD^1 is the change just merged).
+# a fresh clone of main, MUTATE_BASE=HEAD^1 is the change just merged). Their names go to
+# mutants/changed.txt, which both mutmut and the report read, so the score is of those
+# mutants only (not of whatever else mutants/ holds from earlier runs).
 # Not in CI (.ci/run): see docs/claims.md, "Mutation testing in CI".
 MUTATE_BASE ?= main
 mutate-changed: $(STAMP)
-	@globs=$$(git diff --name-only $(MUTATE_BASE)...HEAD -- $(addsuffix /*.py,$(MUTATE_PACKAGES)) \
-	  | grep -v '__init__\|__main__' | sed 's/\.py$$//; s#/#.#g; s/$$/.*/'); \
-	if [ -z "$$globs" ]; then echo "no product module changed since $(MUTATE_BASE)"; exit 0; fi; \
-	echo "== mutmut: $$globs (output in mutants/mutmut-run.log)"; mkdir -p mutants; \
-	$(MUTATE_ENV) nice -n 15 $(BIN)/mutmut run --max-children 2 $$globs \
+	@modules=$$(git diff --name-only $(MUTATE_BASE)...HEAD -- $(addsuffix /*.py,$(MUTATE_PACKAGES)) \
+	  | grep -v '__init__\|__main__' | sed 's/\.py$$//; s#/#.#g'); \
+	if [ -z "$$modules" ]; then echo "no product module changed since $(MUTATE_BASE)"; exit 0; fi; \
+	pattern="^($$(echo $$modules | sed 's/\./\\./g; s/ /|/g'))\."; mkdir -p mutants; \
+	nice -n 15 $(BIN)/python -m tools.mutation_sample --generate --size 0 $(MUTATE_PACKAGES) \
+	  | grep -E "$$pattern" > mutants/changed.txt || true; \
+	if [ ! -s mutants/changed.txt ]; then echo "no mutants in: $$modules"; exit 0; fi; \
+	echo "== mutmut: $$(wc -l < mutants/changed.txt) mutants of $$modules (output in mutants/mutmut-run.log)"; \
+	$(MUTATE_ENV) nice -n 15 $(BIN)/mutmut run --max-children 2 $$(cat mutants/changed.txt) \
 	  > mutants/mutmut-run.log 2>&1 || { tail -n 80 mutants/mutmut-run.log; exit 1; }; \
-	$(BIN)/python -m tools.mutation_report --min $(MUTATE_MIN) $(MUTATE_PACKAGES)
+	$(BIN)/python -m tools.mutation_report --min $(MUTATE_MIN) --names mutants/changed.txt \
+	  $(MUTATE_PACKAGES)
 
 # The daemon's benchmarks (intake, latency, burst, API calls, memory, shutdown) and the Avro
 # decoder comparison, each printing a table and ending with one JSON line (README

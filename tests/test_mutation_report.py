@@ -51,7 +51,7 @@ def test_a_sampled_report_says_how_many_of_how_many_mutants(
     assert run(tmp_path, "--names", str(names), "--min", "60") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["service/", "sample", "of", "3", "of", "10", "mutants",
-                              "(make", "mutate's", "MUTATE_SAMPLE)"]
+                              "(the", "names", "in", f"{names})"]
     assert out[1].startswith("service/      66.7 % killed (2/3; 95 % interval 20.8-93.9 %;")
     assert run(tmp_path, "--names", str(names), "--min", "85") == 1  # below the gate
 

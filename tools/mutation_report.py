@@ -97,14 +97,15 @@ def report(results: dict[str, int | None], excluded: dict[str, Exclusion], packa
     return lines, scores
 
 
-def sample_lines(sample: dict[str, int | None], every_name: set[str], packages: list[str]
-                 ) -> list[str]:
-    """Say the score is of a sample: how many of each package's mutants it holds."""
+def sample_lines(sample: dict[str, int | None], every_name: set[str], packages: list[str],
+                 names_file: Path) -> list[str]:
+    """Say the score is of a selection (make mutate's sample, make mutate-changed's changed
+    modules): how many of each package's mutants it holds."""
     def count(names: Iterable[str], package: str) -> int:
         return sum(1 for name in names if name.split(".", 1)[0] == package)
 
     return [f"{package + '/':12} sample of {count(sample, package)} of "
-            f"{count(every_name, package)} mutants (make mutate's MUTATE_SAMPLE)"
+            f"{count(every_name, package)} mutants (the names in {names_file})"
             for package in packages]
 
 
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit 1 when a package scores below this")
     parser.add_argument("--mutants", type=Path, default=Path("mutants"))
     parser.add_argument("--names", type=Path, metavar="FILE",
-                        help="score only these mutants (one name a line: make mutate's sample)")
+                        help="score only these mutants (one name a line: make mutate's sample, "
+                             "make mutate-changed's changed modules)")
     parser.add_argument("--exclusions", type=Path, default=EXCLUSIONS)
     parser.add_argument("--stamp", action="store_true",
                         help="fill in the fingerprint of every entry (of PACKAGES) that has none, "
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     excluded = mutation_exclusions.load(args.exclusions)
     lines, scores = report(results, excluded, args.packages)
     if args.names:
-        lines = sample_lines(results, every_name, args.packages) + lines
+        lines = sample_lines(results, every_name, args.packages, args.names) + lines
     stale = mutation_exclusions.check(excluded, files, args.packages)
     if stale:
         lines.append(f"{args.exclusions}: {len(stale)} entries to review (the score above "
