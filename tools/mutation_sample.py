@@ -4,7 +4,9 @@ A full ``mutmut run`` of the product packages is many hours on 2 cores (about 15
 at 25-30 a minute), so ``make mutate`` measures every k-th mutant of each package instead:
 the package's mutant names sorted, k = ceil(count / N), names 0, k, 2k, ... The sample is the
 same on every machine for the same code, spreads over every module and function, and a score
-measured on it estimates the package's score within a few points (n = 150: about +-3).
+measured on it estimates the package's score: at n = 150 and about 88 % killed, the 95 %
+interval is about +-5 points (Wilson: 132/150 gives 81.8-92.3 %; one standard error is
+about 2.7), which ``tools.mutation_report`` prints next to each score.
 
 ``--generate`` first makes mutmut write ``mutants/`` (its own generation step, without the
 type check, stats or tests), so the names exist before ``mutmut run NAME...``. Prints one name
