@@ -38,6 +38,9 @@ def test_one_gateway_runs_one_cycle_at_a_time(tmp_path: Path) -> None:
         stored(inbox, [lifecycle_entry("Trial", f"ws-c{n}", TRIAL, T0 + n, email=f"c{n}@c.example")
                        for n in range(2)])
         loop = ApplyLoop(inbox, [FakeOrg()], ApplySettings(batch_size=1))
+        # _claim, private: the gate is only visible as a refused claim. Through run(), a
+        # second batch claimed too early would just wait in the one worker's queue and run
+        # after the first, alike except in timing, which tests do not assert on.
         first = loop._claim(ignore_hold=True)
         assert first is not None
         assert loop._claim(ignore_hold=True) is None  # the only gateway is busy

@@ -6,6 +6,7 @@ wiring of the retry settings unpinned at unit level)."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from helpers.ports import refused_port
@@ -43,14 +44,20 @@ def test_an_unreachable_salesforce_backs_the_wired_loop_off_and_loses_nothing(
     assert last["class"] == "salesforce unavailable"
 
 
-def test_a_shadow_mode_loop_logs_new_leads_by_a_hash_under_the_state_key(
+def test_a_shadow_mode_loop_has_one_worker_and_creates_the_state_dirs_erasure_key_0600(
         tmp_path: Path) -> None:
+    # What the wiring decides; the hashed log line itself is pinned on ShadowGateway by
+    # test_shadow_email_key.py (a whole shadow cycle needs Salesforce's reads).
     (tmp_path / "sync.toml").write_text(
         '[service]\nstate_dir = "state"\nmode = "shadow"\n[auth]\nmode = "static_token"\n'
-        'instance_url = "https://127.0.0.1:9"\ntenant_id = "00Dxx0000000001"\n')
+        'instance_url = "https://127.0.0.1:9"\ntenant_id = "00Dxx0000000001"\n'
+        "[apply]\nworkers = 4\n")
     config = load_config(tmp_path / "sync.toml", {"LIFECYCLE_SYNC_AUTH_ACCESS_TOKEN": "tok"})
     (tmp_path / "state").mkdir(mode=0o700)
+    stop = threading.Event()
+    stop.set()  # start the workers, claim nothing (the inbox is empty anyway), return
     with Inbox(tmp_path / "state" / "inbox.db") as inbox:
         loop = apply_loop(config, session_provider(config), inbox)
-    assert len(loop._gateways) == 1  # one worker: the watermark stays simple
+        loop.run(stop)
+    assert [w.name for w in loop.workers] == ["apply-0"]  # one worker: the watermark stays simple
     assert (tmp_path / "state" / "erasure.key").stat().st_mode & 0o777 == 0o600
