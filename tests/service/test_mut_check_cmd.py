@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 from emulator.server import Emulator
+
+# _write_stdout, private: the CLI reaches it only with a child whose stdout reader has gone
+# (test_first_run_check_config.py does that, beyond mutmut's 10 s per-mutant budget).
 from service.check_cmd import _write_stdout
 from service.cli import main
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from emulator.server import Emulator
 from handlers.sf_client import ClientSettings, SalesforceClient
+
+# _describer, private: check-org needs a whole org set up to reach a missing object; this
+# asks the emulator for one missing and one deployed object directly.
 from service.check_org_cmd import _describer
 from subscriber.auth import Session, SessionProvider, StaticToken
 

@@ -15,6 +15,10 @@ from service.connection_state import (
     read_connection_state,
     underlying_cause,
 )
+
+# _connection_line, private: `status` prints it only while a daemon holds the state lock
+# (test_mut_status_cmd.py goes through that for one line); here the saved state is fed to
+# it directly, to pin each state's wording.
 from service.status_cmd import _connection_line
 
 TOPIC = "/event/SelfServeTrialEvent__e"

@@ -8,6 +8,8 @@ import json
 import time
 from pathlib import Path
 
+# _pending_age, private: the SLA gauge reads it only inside a running daemon (outside the
+# per-mutant budget); the closure it builds is the publish-time choice under test.
 from service.daemon_parts import _pending_age
 from service.run_cmd import config_from_emulator_info
 from subscriber.events import DecodedEvent, EntryKind

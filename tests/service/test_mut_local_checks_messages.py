@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# _cannot_create, private: its public path needs a state_dir the test user cannot create,
+# which running as root (CI containers) makes impossible to set up.
 from service.local_checks import _cannot_create
 
 

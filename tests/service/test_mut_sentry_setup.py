@@ -21,6 +21,9 @@ from service.connections import session_provider
 from service.jobs_wiring import job_runner, open_runs
 from service.run_cmd import config_from_emulator_info
 from service.sentry_setup import SentrySettings, init_sentry, monitor_configs, monitored
+
+# _record_ops, private: the daemon writes it at start (a daemon-level run is outside the
+# per-mutant budget); what it records is then read through the public `status` command.
 from service.wiring import _record_ops
 from subscriber.inbox import Inbox
 from tests.service.sentry_server import Envelopes, sentry_server
