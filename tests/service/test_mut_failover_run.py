@@ -109,3 +109,50 @@ def test_a_standby_takes_over_once_the_active_releases_the_lease(
     assert lost == []
     assert "took the lease at epoch 2 (released cleanly or long free: no wait)" in [
         r.getMessage() for r in caplog.records]
+
+
+def test_a_node_stopped_in_its_takeover_wait_releases_the_lease_keeping_the_wait(
+        pg_dsn: str, tmp_path: Path) -> None:
+    # The former active's lease expired (not released): its last request may still be in
+    # flight, so the taker waits. Stopped during that wait, the taker must not release the
+    # lease as clean (no holder), or the next taker would skip the wait: the row keeps the
+    # holder's name. A 30 s TTL: no lease expires during the test.
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        upgrade(conn)
+    (tmp_path / "sync.toml").write_text(
+        '[service]\nstate_dir = "state"\n[auth]\nmode = "static_token"\n'
+        'instance_url = "https://127.0.0.1:9"\ntenant_id = "00Dxx0000000001"\n'
+        f'[inbox]\nbackend = "postgres"\ndsn = "{pg_dsn}"\nlease_ttl_s = 30\n'
+        "takeover_wait_s = 600\n")
+    config = load_config(tmp_path / "sync.toml", {"LIFECYCLE_SYNC_AUTH_ACCESS_TOKEN": "t"})
+    (tmp_path / "state").mkdir(mode=0o700)
+    pool = open_pool(pg_dsn, max_size=2)
+    former = Lease(pool, ttl_s=30.0, holder="node-a")
+    sock = NotifySocket(tmp_path / "notify")
+    stop = threading.Event()
+    result: list[int] = []
+    lost: list[str] = []
+    try:
+        assert former.try_acquire() == 1
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:  # expired, holder kept
+            conn.execute("UPDATE lsync_lease SET expires_at = now() - interval '1 second'")
+        worker = threading.Thread(target=lambda: result.append(run_failover(
+            config, stop, Notifier(str(sock.path)), lambda *a: 7, on_lost=lost.append)))
+        worker.start()
+        role_file = tmp_path / "state" / "role"
+        wait_until(lambda: role_file.exists() and " taking-over " in role_file.read_text(),
+                   30.0, what="the takeover wait")
+        stop.set()
+        worker.join(30.0)
+        assert not worker.is_alive()
+        state = former.state()
+    finally:
+        stop.set()
+        sock.close()
+        pool.close()
+    assert result == [0]
+    assert lost == []
+    assert state is not None
+    assert state.epoch == 2
+    assert state.holder not in ("", "node-a")  # released keeping this taker's name
+    assert state.expires_at <= state.db_now  # released, not left to expire
