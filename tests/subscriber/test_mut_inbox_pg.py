@@ -58,3 +58,11 @@ def test_a_topic_with_nothing_pending_has_no_oldest_pending_age(inbox_place: Inb
     inbox.mark_applied([e.id for e in inbox.pending()])
     counts = inbox.counts_by_topic()[T]
     assert (counts.pending, counts.applied, counts.oldest_pending_age_s) == (0, 1, None)
+
+
+def test_pending_skips_the_entries_it_is_told_to_exclude(inbox_place: InboxPlace) -> None:
+    inbox = inbox_place.open()
+    inbox.store_batch(T, [_event(1), _event(2), _event(3)], (3).to_bytes(4, "big"))
+    first, second, third = inbox.pending()
+    assert [e.event_id for e in inbox.pending(exclude=[first.id, third.id])] == ["uuid-2"]
+    assert [e.event_id for e in inbox.pending(exclude=iter([second.id]), limit=1)] == ["uuid-1"]
