@@ -1,9 +1,12 @@
-"""The intake's unary calls over real TLS to the emulator: a refused call's error names the
-call and its argument (what the operator reads in the log line or ``publish``'s output)."""
+"""The intake's channel and unary calls over real TLS to the emulator: a refused call's error
+names the call and its argument (what the operator reads in the log line or ``publish``'s
+output); an answer bigger than gRPC's 4 MiB default gets through (``max_receive_bytes``); with
+no CA file configured, only the system's roots are trusted."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -12,19 +15,32 @@ from subscriber_harness import EmulatorTokens, intake_settings
 
 from subscriber.auth import SessionProvider
 from subscriber.channel import PubSubClient, open_channel
-from subscriber.errors import SubscriberError
+from subscriber.errors import RetryLater, SubscriberError
+from subscriber.settings import IntakeSettings
 
 UNKNOWN_TOPIC = "/event/NoSuchTopic__e"
 
 
 @pytest.fixture
-def client(emulator_factory: Any) -> Iterator[PubSubClient]:
-    emu = emulator_factory()
-    channel = open_channel(intake_settings(emu))
+def emu(emulator_factory: Any) -> Any:
+    return emulator_factory()
+
+
+@contextmanager
+def _client(emu: Any, settings: IntakeSettings) -> Iterator[PubSubClient]:
+    channel = open_channel(settings)
     pubsub = PubSubClient(channel, SessionProvider(EmulatorTokens(emu)), rpc_timeout_s=10.0)
-    yield pubsub
-    pubsub.close()
-    channel.close()
+    try:
+        yield pubsub
+    finally:
+        pubsub.close()
+        channel.close()
+
+
+@pytest.fixture
+def client(emu: Any) -> Iterator[PubSubClient]:
+    with _client(emu, intake_settings(emu)) as pubsub:
+        yield pubsub
 
 
 @pytest.mark.parametrize(("call", "named"), [
@@ -38,3 +54,18 @@ def test_a_refused_call_names_the_call_and_what_it_asked_for(
         call(client)
     assert str(refused.value).startswith(named)
     assert grpc.StatusCode.NOT_FOUND.name in str(refused.value)
+
+
+def test_an_answer_bigger_than_grpcs_default_limit_is_received(
+        emu: Any, client: PubSubClient) -> None:
+    big = {"type": "record", "name": "Big", "doc": "x" * (5 * 1024 * 1024),
+           "fields": [{"name": "a", "type": "long"}]}
+    schema_id = emu.context.bus.define_topic("/event/Big__e", big)
+    assert len(client.get_schema(schema_id)) > 5 * 1024 * 1024
+
+
+def test_without_a_ca_file_a_server_the_system_roots_do_not_vouch_for_is_refused(
+        emu: Any) -> None:
+    with _client(emu, intake_settings(emu, ca_file=None)) as pubsub, \
+            pytest.raises(RetryLater, match="UNAVAILABLE"):
+        pubsub.get_topic("/event/SelfServeTrialEvent__e")
