@@ -12,16 +12,22 @@ import pytest
 from subscriber_harness import TRIAL, HarnessFactory, RecordingHooks
 
 from subscriber.events import BatchStats
+from subscriber.settings import ReplayPolicy
 
 
 @dataclass
 class ReadyHooks(RecordingHooks):
     ready: list[str] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def topic_ready(self, topic: str) -> None:
         with self.lock:
             self.ready.append(topic)
+
+    def subscribed(self, topic: str) -> None:
+        with self.lock:
+            self.opened.append(topic)
 
 
 class RaisingHooks(RecordingHooks):
@@ -64,3 +70,22 @@ def test_a_hook_that_raises_is_logged_by_name_and_events_still_land(
         h.stop()
     failed = {r.getMessage() for r in caplog.records if r.name == "subscriber.hooks"}
     assert failed == {"intake hook topic_ready failed", "intake hook batch_stored failed"}
+
+
+def test_a_refused_replay_id_under_earliest_resubscribes_and_reports_it(
+        harness_factory: HarnessFactory) -> None:
+    refused = bytes.fromhex("00000001deadbeef0000")
+    h = harness_factory(topics=(TRIAL,), on_invalid_replay="earliest")
+    h.hooks = hooks = ReadyHooks()
+    h.inbox.advance_checkpoint(TRIAL, refused)
+    h.publish_trials(2)
+    h.start()
+    h.wait_count(TRIAL, 2)
+    h.stop()
+    assert hooks.rejections == [(TRIAL, refused, ReplayPolicy.EARLIEST)]
+    assert hooks.reconnects == [(TRIAL, "replay ID rejected; resubscribing from EARLIEST")]
+    # the resubscription that delivered reported itself open (the refused call may have
+    # failed before gRPC asked for its second request, so it may or may not have)
+    assert hooks.opened[-1:] == [TRIAL]
+    assert len(hooks.opened) in (1, 2)
+    assert hooks.ready == [TRIAL]
