@@ -69,3 +69,30 @@ def test_without_a_ca_file_a_server_the_system_roots_do_not_vouch_for_is_refused
     with _client(emu, intake_settings(emu, ca_file=None)) as pubsub, \
             pytest.raises(RetryLater, match="UNAVAILABLE"):
         pubsub.get_topic("/event/SelfServeTrialEvent__e")
+
+
+def test_a_unary_call_with_an_expired_session_logs_in_once_more_and_succeeds(emu: Any) -> None:
+    tokens = EmulatorTokens(emu)
+    channel = open_channel(intake_settings(emu))
+    pubsub = PubSubClient(channel, SessionProvider(tokens), rpc_timeout_s=10.0)
+    try:
+        pubsub.get_topic("/event/SelfServeTrialEvent__e")
+        emu.context.tokens.expire_all()
+        assert pubsub.get_topic("/event/SelfServeTrialEvent__e").can_subscribe
+        assert tokens.logins == 2
+    finally:
+        pubsub.close()
+        channel.close()
+
+
+def test_a_unary_call_unanswered_within_rpc_timeout_s_is_retried_later(emu: Any) -> None:
+    emu.context.pubsub_faults.delay_s = 3.0
+    channel = open_channel(intake_settings(emu))
+    pubsub = PubSubClient(channel, SessionProvider(EmulatorTokens(emu)), rpc_timeout_s=0.3)
+    try:
+        with pytest.raises(RetryLater, match="DEADLINE_EXCEEDED"):
+            pubsub.get_topic("/event/SelfServeTrialEvent__e")
+    finally:
+        emu.context.pubsub_faults.delay_s = 0.0
+        pubsub.close()
+        channel.close()

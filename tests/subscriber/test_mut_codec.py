@@ -9,7 +9,8 @@ from typing import Any
 
 import fastavro
 
-from subscriber.codec import Decoder, SchemaCache
+from subscriber.codec import UNKNOWN_SCHEMA_TTL_S, Decoder, SchemaCache
+from subscriber.errors import Fatal
 from subscriber.events import UndecodableEvent
 
 TOPIC = "/event/E__e"
@@ -49,3 +50,26 @@ def test_a_schema_that_is_not_a_record_makes_poison_saying_so() -> None:
     poison = _poison({"arr": NOT_A_RECORD}, "arr", _avro(NOT_A_RECORD, [1, 2]))
     assert poison.error_class == "not a record"
     assert poison.error == "schema arr is not a record schema"
+
+
+def test_each_getschema_is_counted_and_an_unknown_schema_is_asked_again_at_its_ttl() -> None:
+    asked: list[str] = []
+
+    def fetch(schema_id: str) -> str:
+        asked.append(schema_id)
+        if schema_id == "gone":
+            raise Fatal("GetSchema gone failed: NOT_FOUND")
+        return json.dumps(LONG)
+
+    now = [0.0]
+    cache = SchemaCache(fetch)
+    decoder = Decoder(cache, clock=lambda: now[0])
+    decoder.decode(TOPIC, b"\x01" * 10, "u1", "v1", _avro(LONG, {"a": 1}))
+    assert cache.fetches == 1
+    decoder.decode(TOPIC, b"\x02" * 10, "u2", "gone", b"\x02")
+    now[0] = UNKNOWN_SCHEMA_TTL_S - 0.5
+    decoder.decode(TOPIC, b"\x03" * 10, "u3", "gone", b"\x02")
+    assert asked == ["v1", "gone"]
+    now[0] = UNKNOWN_SCHEMA_TTL_S  # remembered for the TTL, not a moment longer
+    decoder.decode(TOPIC, b"\x04" * 10, "u4", "gone", b"\x02")
+    assert asked == ["v1", "gone", "gone"]

@@ -54,3 +54,16 @@ def test_a_damaged_data_page_found_by_the_integrity_check_is_refused_by_name(
         Inbox(path)
     assert str(raised.value).startswith(f"{path} is not a usable inbox: ")
     assert "database disk image is malformed" in str(raised.value)
+
+
+def test_opening_an_inbox_takes_group_and_other_access_from_its_wal_and_shm(
+        tmp_path: Path) -> None:
+    path = tmp_path / "inbox.db"
+    with Inbox(path) as first:  # keeps the -wal and -shm files in place
+        first.set_meta("k", "v")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").chmod(0o644)
+        with Inbox(path) as second:
+            assert second.meta("k") == "v"
+        modes = {s: Path(f"{path}{s}").stat().st_mode & 0o777 for s in ("", "-wal", "-shm")}
+    assert modes == {"": 0o600, "-wal": 0o600, "-shm": 0o600}

@@ -66,3 +66,11 @@ def test_pending_skips_the_entries_it_is_told_to_exclude(inbox_place: InboxPlace
     first, second, third = inbox.pending()
     assert [e.event_id for e in inbox.pending(exclude=[first.id, third.id])] == ["uuid-2"]
     assert [e.event_id for e in inbox.pending(exclude=iter([second.id]), limit=1)] == ["uuid-1"]
+
+
+def test_a_meta_value_reads_back_as_stored_and_a_missing_one_as_none(
+        inbox_place: InboxPlace) -> None:
+    inbox = inbox_place.open()
+    assert inbox.meta("apply.paused") is None
+    inbox.set_meta("apply.paused", "1")
+    assert inbox.meta("apply.paused") == "1"

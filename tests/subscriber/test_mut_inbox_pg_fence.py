@@ -50,4 +50,18 @@ def test_the_inbox_names_its_location_in_messages_never_the_password(pg_dsn: str
         with pytest.raises(InboxFailed) as failed:
             inbox.recent()
     assert str(failed.value).startswith(f"inbox read failed ({location}): ")
+    assert 'relation "lsync_entries" does not exist' in str(failed.value)
     assert "s3cret" not in str(failed.value)
+
+
+def test_the_inbox_pool_has_the_size_asked_for_and_the_lease_reads_back(pg_dsn: str) -> None:
+    dsn = _upgraded(pg_dsn)
+    with open_pg_inbox(dsn, pool_size=3) as inbox:
+        assert inbox.pool.max_size == 3
+        lease = Lease(inbox.pool, ttl_s=60.0, holder="node-a")
+        assert lease.state() is None, "no daemon ever took it"
+        assert lease.try_acquire() == 1
+        state = lease.state()
+        assert state is not None
+        assert (state.holder, state.epoch) == ("node-a", 1)
+        assert state.expires_at > state.db_now

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from subscriber_harness import TRIAL, HarnessFactory, RecordingHooks
 
+from subscriber.errors import Fatal
 from subscriber.events import BatchStats
 from subscriber.settings import ReplayPolicy
 
@@ -89,3 +90,17 @@ def test_a_refused_replay_id_under_earliest_resubscribes_and_reports_it(
     assert hooks.opened[-1:] == [TRIAL]
     assert len(hooks.opened) in (1, 2)
     assert hooks.ready == [TRIAL]
+
+
+def test_under_the_fail_policy_a_refused_replay_id_stops_with_the_servers_ids(
+        harness_factory: HarnessFactory) -> None:
+    refused = bytes.fromhex("00000001deadbeef0000")
+    h = harness_factory(topics=(TRIAL,))
+    h.inbox.advance_checkpoint(TRIAL, refused)
+    h.start()
+    failure = h.wait_failure()
+    assert isinstance(failure, Fatal)
+    assert failure.error_code == "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"
+    assert failure.rpc_id != ""
+    assert failure.rpc_id in str(failure)
+    assert h.inbox.checkpoint(TRIAL).replay_id == refused, "left for a human"
