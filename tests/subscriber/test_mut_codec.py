@@ -11,7 +11,7 @@ import fastavro
 
 from subscriber.codec import UNKNOWN_SCHEMA_TTL_S, Decoder, SchemaCache
 from subscriber.errors import Fatal
-from subscriber.events import UndecodableEvent
+from subscriber.events import DecodedEvent, UndecodableEvent
 
 TOPIC = "/event/E__e"
 LONG = {"type": "record", "name": "E", "fields": [{"name": "a", "type": "long"}]}
@@ -73,3 +73,11 @@ def test_each_getschema_is_counted_and_an_unknown_schema_is_asked_again_at_its_t
     now[0] = UNKNOWN_SCHEMA_TTL_S  # remembered for the TTL, not a moment longer
     decoder.decode(TOPIC, b"\x04" * 10, "u4", "gone", b"\x02")
     assert asked == ["v1", "gone", "gone"]
+
+
+def test_a_decoded_event_keeps_the_payload_it_was_decoded_from() -> None:
+    """The bytes become the poison entry's raw if the decoded values cannot be stored."""
+    payload = _avro(LONG, {"a": 7})
+    result = _decoder({"v1": LONG}).decode(TOPIC, b"\x01" * 10, "u1", "v1", payload)
+    assert isinstance(result, DecodedEvent)
+    assert (result.payload, result.raw) == ({"a": 7}, payload)

@@ -47,3 +47,20 @@ def test_a_stream_that_cannot_go_on_stops_the_intake_with_its_own_error(
     failure = h.wait_failure()
     assert type(failure) is Fatal
     assert str(failure).startswith("GetTopic /event/Nope__e failed: NOT_FOUND")
+
+
+def test_the_intakes_unary_calls_give_up_after_rpc_timeout_s_and_retry(
+        harness_factory: HarnessFactory) -> None:
+    h = harness_factory(topics=(TRIAL,), rpc_timeout_s=0.3)
+    faults = h.emu.context.pubsub_faults
+    faults.delay_s = 2.0  # every call: GetTopic outlives the timeout
+    try:
+        h.start()
+        h.wait_for(lambda: any("DEADLINE_EXCEEDED" in r for _, r in h.hooks.reconnects),
+                   "a timed-out GetTopic")
+    finally:
+        faults.delay_s = 0.0
+    h.publish_trials(1)
+    h.wait_count(TRIAL, 1)
+    h.stop()
+    assert h.hooks.reconnects[0][1].startswith(f"GetTopic {TRIAL} failed: DEADLINE_EXCEEDED")
