@@ -67,7 +67,10 @@ def test_transaction_mode_is_refused_and_session_mode_accepted(bouncer: tuple[st
     mode, dsn = bouncer
     assert transaction_pooled(dsn) is (mode == "transaction")
     if mode == "transaction":
-        with pytest.raises(Fatal, match=r"pooler in transaction .* session mode"):
+        with pytest.raises(Fatal, match=r"pooler in transaction .* session mode") as refused:
             refuse_transaction_pooler(dsn)
+        assert str(refused.value).endswith(  # the way out, word for word
+            "Point inbox.dsn at PostgreSQL itself, or at a pooler in session mode "
+            "(PgBouncer pool_mode = session)")
     else:
         refuse_transaction_pooler(dsn)

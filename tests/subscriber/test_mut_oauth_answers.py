@@ -93,3 +93,13 @@ def test_without_an_identity_url_the_org_comes_from_userinfo_at_the_instance(
     assert session.org_id == ORG
     assert session.instance_url == url
     assert answers.paths == [TOKEN, "/services/oauth2/userinfo"]
+
+
+def test_an_identity_url_in_the_token_answer_names_the_org_without_asking_userinfo(
+        server: tuple[str, _Answers]) -> None:
+    url, answers = server
+    answers.by_path[TOKEN] = (200, {"access_token": "t0k3n", "instance_url": url,
+                                    "id": f"https://login.salesforce.com/id/{ORG}/005xx0000012Q"})
+    session = OAuthEndpoint(url, timeout_s=10).login({"grant_type": "password"})
+    assert session.org_id == ORG
+    assert answers.paths == [TOKEN]
