@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from helpers.children import module_argv
 from helpers.pubsub_client import TRIAL_TOPIC, PubSubClient
+from helpers.sf_rest import admin_client
 from simple_salesforce.api import Salesforce
 
 from benchmarks.rig import Daemon, poll
@@ -47,12 +48,7 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any
 
 
 def rest_client(info: dict[str, Any], client_name: str) -> Salesforce:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = info["ca_cert"]
-    session.headers["Sforce-Call-Options"] = f"client={client_name}"
-    return Salesforce(instance_url=info["instance_url"], session_id=info["access_token"],
-                      session=session)
+    return admin_client(info, client_name)
 
 
 class ApplyRig:

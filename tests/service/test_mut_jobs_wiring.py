@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import requests
+from helpers.sf_rest import admin_client
 from simple_salesforce.api import Salesforce
 
 from emulator.server import Emulator
@@ -25,12 +25,7 @@ def emulator(emulator_factory: Callable[..., Emulator]) -> Emulator:
 
 @pytest.fixture
 def admin(emulator: Emulator) -> Salesforce:
-    info = emulator.info()
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = info["ca_cert"]
-    return Salesforce(instance_url=info["instance_url"], session_id=info["access_token"],
-                      session=session)
+    return admin_client(emulator.info())
 
 
 def test_jobs_run_retry_parked_tries_a_waiting_row_again(

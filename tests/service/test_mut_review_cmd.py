@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from helpers.sf_rest import admin_client
 from simple_salesforce.api import Salesforce
 
 from emulator.server import Emulator
@@ -19,12 +19,7 @@ from service.cli import main
 
 @pytest.fixture
 def admin(emulator: Emulator) -> Salesforce:
-    info = emulator.info()
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = info["ca_cert"]
-    return Salesforce(instance_url=info["instance_url"], session_id=info["access_token"],
-                      session=session)
+    return admin_client(emulator.info())
 
 
 def parked(admin: Salesforce, **fields: Any) -> str:
