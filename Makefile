@@ -85,7 +85,8 @@ mutate-changed: $(STAMP)
 	if [ -z "$$modules" ]; then echo "no product module changed since $(MUTATE_BASE)"; exit 0; fi; \
 	pattern="^($$(echo $$modules | sed 's/\./\\./g; s/ /|/g'))\."; mkdir -p mutants; \
 	nice -n 15 $(BIN)/python -m tools.mutation_sample --generate --size 0 $(MUTATE_PACKAGES) \
-	  | grep -E "$$pattern" > mutants/changed.txt || true; \
+	  > mutants/all.txt || exit 1; \
+	grep -E "$$pattern" mutants/all.txt > mutants/changed.txt || true; \
 	if [ ! -s mutants/changed.txt ]; then echo "no mutants in: $$modules"; exit 0; fi; \
 	echo "== mutmut: $$(wc -l < mutants/changed.txt) mutants of $$modules (output in mutants/mutmut-run.log)"; \
 	$(MUTATE_ENV) nice -n 15 $(BIN)/mutmut run --max-children 2 $$(cat mutants/changed.txt) \

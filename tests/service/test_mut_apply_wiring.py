@@ -59,5 +59,5 @@ def test_a_shadow_mode_loop_has_one_worker_and_creates_the_state_dirs_erasure_ke
     with Inbox(tmp_path / "state" / "inbox.db") as inbox:
         loop = apply_loop(config, session_provider(config), inbox)
         loop.run(stop)
-    assert [w.name for w in loop.workers] == ["apply-0"]  # one worker: the watermark stays simple
+    assert len(loop.workers) == 1  # one worker: the watermark stays simple (names not pinned)
     assert (tmp_path / "state" / "erasure.key").stat().st_mode & 0o777 == 0o600

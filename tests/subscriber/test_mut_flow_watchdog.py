@@ -13,8 +13,11 @@ from subscriber.flow import Watchdog
 def test_the_watchdog_thread_ends_with_its_attempt() -> None:
     before = set(threading.enumerate())
     expired: list[bool] = []
-    with Watchdog(600.0, lambda: expired.append(True)):
-        started = [t for t in threading.enumerate() if t not in before]
+    with Watchdog(600.0, lambda: expired.append(True)) as watchdog:
+        # The watchdog's own thread: among the threads started since, the one whose target is
+        # bound to this watchdog (another test's leftover thread may start in the same window).
+        started = [t for t in threading.enumerate() if t not in before
+                   and getattr(getattr(t, "_target", None), "__self__", None) is watchdog]
         assert len(started) == 1
         assert started[0].daemon
     started[0].join(10.0)
